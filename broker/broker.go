@@ -1,0 +1,121 @@
+package broker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/warrenmq/warren/segment"
+)
+
+// Config holds the broker's settings.
+type Config struct {
+	DataDir        string
+	SegmentSize    int64 // bytes per segment file; 0 means the default
+	MaxMessageSize int64 // largest body accepted; 0 means 128 MiB
+}
+
+// DefaultMaxMessageSize is RabbitMQ 3.x's default max_message_size.
+const DefaultMaxMessageSize = 128 << 20
+
+// Broker is the root of the broker state.
+type Broker struct {
+	cfg    Config
+	syncer *segment.Syncer
+
+	mu      sync.RWMutex
+	vhosts  map[string]*VHost
+	defsMu  sync.Mutex
+	nextQID atomic.Uint64
+	connID  atomic.Uint64
+}
+
+// Open creates the broker, recovering durable definitions and queues from
+// cfg.DataDir.
+func Open(cfg Config) (*Broker, error) {
+	if cfg.MaxMessageSize == 0 {
+		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	// Non-durable queues do not survive a restart; their files go now.
+	if err := os.RemoveAll(filepath.Join(cfg.DataDir, "transient")); err != nil {
+		return nil, fmt.Errorf("clear transient queues: %w", err)
+	}
+	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost)}
+	v, err := newVHost(b, "/")
+	if err != nil {
+		return nil, err
+	}
+	b.vhosts["/"] = v
+	if err := b.loadDefinitions(); err != nil {
+		b.syncer.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Config returns the broker's settings.
+func (b *Broker) Config() Config { return b.cfg }
+
+// Syncer is the group-commit syncer publisher confirms wait on.
+func (b *Broker) Syncer() *segment.Syncer { return b.syncer }
+
+// VHost returns a vhost by name.
+func (b *Broker) VHost(name string) (*VHost, bool) {
+	b.mu.RLock()
+	v, ok := b.vhosts[name]
+	b.mu.RUnlock()
+	return v, ok
+}
+
+// NewConnID returns a process-unique connection id (exclusive queue owner).
+func (b *Broker) NewConnID() uint64 { return b.connID.Add(1) }
+
+// Close flushes and closes every queue.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var first error
+	for _, v := range b.vhosts {
+		v.mu.Lock()
+		for _, q := range v.queues {
+			if err := q.close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		v.mu.Unlock()
+	}
+	b.syncer.Close()
+	return first
+}
+
+// queueDir is where a queue's segments live. Names are hashed because queue
+// names may hold any byte, including "/" and "..".
+func (b *Broker) queueDir(v *VHost, queue string, durable bool) string {
+	if durable {
+		return filepath.Join(v.dir, "queues", nameDir(queue))
+	}
+	id := b.nextQID.Add(1)
+	return filepath.Join(b.cfg.DataDir, "transient", fmt.Sprintf("%s-%d", nameDir(queue), id))
+}
+
+func nameDir(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(h[:12])
+}
+
+func logErr(msg string, err error, args ...any) {
+	if err != nil {
+		slog.Error(msg, append(args, "err", err)...)
+	}
+}

@@ -1,0 +1,14 @@
+// Package broker holds the state the AMQP protocol acts on: vhosts, exchanges,
+// queues, consumers and the durable definitions. It never touches a socket:
+// netio turns frames into calls on this package and implements Deliverer to
+// receive messages.
+//
+// Lock order (never take an earlier lock while holding a later one):
+//
+//	VHost.mu → Queue.mu → (netio) channel.mu → (netio) conn.outMu
+//
+// Queue.mu guards the queue's store and its consumer list. Deliveries are made
+// by whichever goroutine makes a message deliverable (a publisher's event loop,
+// a consumer's ack, a requeue): there is no goroutine per queue, so a delivery
+// costs no hand-off.
+package broker

@@ -1,0 +1,292 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/segment"
+)
+
+// Queue is a named message queue. Its contents live in a store (segment log +
+// ack index); in memory it keeps only cursors, consumers and counters.
+type Queue struct {
+	Name       string
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Args       frame.Table
+	Owner      uint64 // connection id of an exclusive queue's owner
+	vhost      *VHost
+	maxLength  int64 // x-max-length; < 0 when unset
+
+	mu          sync.Mutex
+	st          *store
+	consumers   []*Consumer
+	next        int // round-robin cursor into consumers
+	hadConsumer bool
+	deleted     bool
+	exclusiveC  bool // a consumer holds exclusive access
+
+	// Counters readable without the lock (stats, management).
+	readyN     atomic.Int64
+	unackedN   atomic.Int64
+	consumersN atomic.Int32
+	Published  atomic.Uint64
+	Delivered  atomic.Uint64
+	Acked      atomic.Uint64
+}
+
+// Ready is the number of messages waiting for a consumer.
+func (q *Queue) Ready() int64 { return q.readyN.Load() }
+
+// Unacked is the number of messages delivered and not yet acknowledged.
+func (q *Queue) Unacked() int64 { return q.unackedN.Load() }
+
+// ConsumerCount is the number of active consumers.
+func (q *Queue) ConsumerCount() int { return int(q.consumersN.Load()) }
+
+// publish stores m and delivers it if a consumer can take it. It returns the
+// sync generation the message waits for (0: none) and false if the queue was
+// deleted meanwhile.
+func (q *Queue) publish(m *Message) (uint64, bool, error) {
+	rec := segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	if m.Persistent {
+		rec.Flags = 1
+	}
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return 0, false, nil
+	}
+	_, gen, err := q.st.append(&rec)
+	if err != nil {
+		q.mu.Unlock()
+		return 0, false, err
+	}
+	q.Published.Add(1)
+	if q.maxLength >= 0 {
+		q.dropOverflowLocked()
+	}
+	if len(q.consumers) > 0 {
+		q.dispatchLocked()
+	}
+	q.readyN.Store(int64(q.st.readyCount()))
+	q.mu.Unlock()
+	if !q.Durable {
+		gen = 0
+	}
+	return gen, true, nil
+}
+
+// dropOverflowLocked applies x-max-length with the default drop-head overflow.
+func (q *Queue) dropOverflowLocked() {
+	for int64(q.st.readyCount()) > q.maxLength {
+		pos, _, _, ok := q.st.next()
+		if !ok {
+			return
+		}
+		q.ackLocked(pos)
+	}
+}
+
+// Dispatch delivers ready messages to consumers that have credit. Consumers
+// call it when they regain credit (acks, drained output).
+func (q *Queue) Dispatch() {
+	q.mu.Lock()
+	if !q.deleted {
+		q.dispatchLocked()
+		q.readyN.Store(int64(q.st.readyCount()))
+	}
+	q.mu.Unlock()
+}
+
+func (q *Queue) dispatchLocked() {
+	n := len(q.consumers)
+	if n == 0 {
+		return
+	}
+	blocked := 0
+	for blocked < n && q.st.readyCount() > 0 {
+		if q.next >= n {
+			q.next = 0
+		}
+		c := q.consumers[q.next]
+		q.next++
+		if !c.D.Reserve() {
+			blocked++
+			continue
+		}
+		blocked = 0
+		pos, rec, redelivered, ok := q.st.next()
+		if !ok {
+			// readyCount said otherwise; give the credit back by treating
+			// it as delivered-and-done would be wrong, so stop here.
+			slog.Error("queue store inconsistent: ready count > 0 but no message", "queue", q.Name)
+			return
+		}
+		q.Delivered.Add(1)
+		c.D.Deliver(q, c, pos, &rec, redelivered)
+		if c.NoAck {
+			q.ackLocked(pos)
+		} else {
+			q.unackedN.Add(1)
+		}
+	}
+}
+
+func (q *Queue) ackLocked(pos segment.Pos) {
+	if err := q.st.ack(pos); err != nil {
+		slog.Error("ack failed", "queue", q.Name, "err", err)
+	}
+	q.Acked.Add(1)
+}
+
+// Ack marks delivered messages done and delivers more to consumers that got
+// credit back. Positions must come from Deliver or Get of this queue.
+func (q *Queue) Ack(positions ...segment.Pos) {
+	q.mu.Lock()
+	if !q.deleted {
+		for _, p := range positions {
+			q.ackLocked(p)
+		}
+		q.unackedN.Add(-int64(len(positions)))
+		// The acks gave consumers credit back.
+		q.dispatchLocked()
+		q.readyN.Store(int64(q.st.readyCount()))
+	}
+	q.mu.Unlock()
+}
+
+// Requeue puts delivered messages back at their original place, marked
+// redelivered, and delivers them again if a consumer can take them.
+func (q *Queue) Requeue(positions ...segment.Pos) {
+	q.mu.Lock()
+	if !q.deleted {
+		for _, p := range positions {
+			q.st.requeue(p)
+		}
+		q.unackedN.Add(-int64(len(positions)))
+		q.dispatchLocked()
+		q.readyN.Store(int64(q.st.readyCount()))
+	}
+	q.mu.Unlock()
+}
+
+// Get takes the next ready message for basic.get. fn runs with the queue
+// locked; rec's slices are valid only during the call. It returns false when
+// the queue is empty.
+func (q *Queue) Get(noAck bool, fn func(pos segment.Pos, rec *segment.Record, redelivered bool, remaining int)) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return false
+	}
+	pos, rec, redelivered, ok := q.st.next()
+	if !ok {
+		return false
+	}
+	q.Delivered.Add(1)
+	remaining := q.st.readyCount()
+	q.readyN.Store(int64(remaining))
+	fn(pos, &rec, redelivered, remaining)
+	if noAck {
+		q.ackLocked(pos)
+	} else {
+		q.unackedN.Add(1)
+	}
+	return true
+}
+
+// Purge drops every ready message and returns how many.
+func (q *Queue) Purge() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return 0
+	}
+	n := q.st.purge()
+	q.readyN.Store(int64(q.st.readyCount()))
+	return n
+}
+
+// AddConsumer subscribes c and starts delivering to it. before, if not nil,
+// runs once c is accepted and before its first delivery (consume-ok).
+func (q *Queue) AddConsumer(c *Consumer, before func()) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return frame.Errorf(frame.NotFound, "NOT_FOUND - no queue '%s' in vhost '%s'", q.Name, q.vhost.Name)
+	}
+	if q.exclusiveC || (c.Exclusive && len(q.consumers) > 0) {
+		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - queue '%s' in vhost '%s' in exclusive use", q.Name, q.vhost.Name)
+	}
+	c.Queue = q
+	q.consumers = append(q.consumers, c)
+	q.exclusiveC = c.Exclusive
+	q.hadConsumer = true
+	q.consumersN.Store(int32(len(q.consumers)))
+	if before != nil {
+		before()
+	}
+	q.dispatchLocked()
+	q.readyN.Store(int64(q.st.readyCount()))
+	return nil
+}
+
+// RemoveConsumer unsubscribes c. It reports whether the queue is auto-delete
+// and has lost its last consumer, so the caller should delete it.
+func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, x := range q.consumers {
+		if x == c {
+			copy(q.consumers[i:], q.consumers[i+1:])
+			q.consumers[len(q.consumers)-1] = nil
+			q.consumers = q.consumers[:len(q.consumers)-1]
+			if c.Exclusive {
+				q.exclusiveC = false
+			}
+			break
+		}
+	}
+	q.consumersN.Store(int32(len(q.consumers)))
+	return !q.deleted && q.AutoDelete && q.hadConsumer && len(q.consumers) == 0
+}
+
+// markDeleted stops the queue, tells its consumers, and removes its files.
+func (q *Queue) markDeleted() (int, error) {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return 0, nil
+	}
+	q.deleted = true
+	n := q.st.readyCount()
+	cs := q.consumers
+	q.consumers = nil
+	q.consumersN.Store(0)
+	for _, c := range cs {
+		c.D.Cancelled(c)
+	}
+	err := q.st.destroy()
+	q.readyN.Store(0)
+	q.mu.Unlock()
+	if err != nil {
+		return n, fmt.Errorf("delete queue %q: %w", q.Name, err)
+	}
+	return n, nil
+}
+
+// close releases the store without deleting it (shutdown).
+func (q *Queue) close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return nil
+	}
+	q.deleted = true
+	return q.st.close()
+}

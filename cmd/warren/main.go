@@ -1,0 +1,101 @@
+// Command warren runs the Warren AMQP 0-9-1 broker.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/mgmt"
+	"github.com/warrenmq/warren/netio"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "warren:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	bind := flag.String("bind", "127.0.0.1", "address to listen on (0.0.0.0 for all)")
+	amqpPort := flag.Int("amqp-port", 5672, "AMQP 0-9-1 port")
+	httpPort := flag.Int("http-port", 15672, "management HTTP port (0 disables)")
+	dataDir := flag.String("data-dir", "./data", "where queues and definitions are stored")
+	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	segSize := flag.Int64("segment-size", 8<<20, "bytes per queue segment file")
+	maxMsg := flag.Int64("max-message-size", broker.DefaultMaxMessageSize, "largest message body accepted, bytes")
+	heartbeat := flag.Uint("heartbeat", netio.DefaultHeartbeat, "heartbeat seconds offered to clients (0 disables)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("bad -log-level: %w", err)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+
+	start := time.Now()
+	b, err := broker.Open(broker.Config{DataDir: *dataDir, SegmentSize: *segSize, MaxMessageSize: *maxMsg})
+	if err != nil {
+		return err
+	}
+	amqpAddr := net.JoinHostPort(*bind, strconv.Itoa(*amqpPort))
+	srv := netio.NewServer(netio.Config{Addr: amqpAddr, Heartbeat: uint16(*heartbeat), Loops: *loops}, b)
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run() }()
+	select {
+	case <-srv.Ready():
+	case err := <-runErr:
+		_ = b.Close()
+		return fmt.Errorf("amqp listener %s: %w", amqpAddr, err)
+	}
+	slog.Info("warren started", "amqp", amqpAddr, "data_dir", *dataDir, "startup", time.Since(start).Round(time.Millisecond))
+
+	var hs *mgmt.Server
+	if *httpPort != 0 {
+		hs, err = mgmt.Listen(net.JoinHostPort(*bind, strconv.Itoa(*httpPort)), b)
+		if err != nil {
+			slog.Error("management listener", "err", err)
+		} else {
+			go func() { _ = hs.Serve() }()
+			slog.Info("management listening", "http", hs.Addr().String())
+		}
+	}
+	if *pprofAddr != "" {
+		go func() { slog.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		slog.Info("shutting down", "signal", s.String())
+	case err := <-runErr:
+		slog.Error("amqp listener stopped", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if hs != nil {
+		_ = hs.Shutdown(ctx)
+	}
+	if err := srv.Stop(ctx); err != nil {
+		slog.Warn("stopping listener", "err", err)
+	}
+	if err := b.Close(); err != nil {
+		return fmt.Errorf("closing broker: %w", err)
+	}
+	slog.Info("stopped")
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package mgmt serves Warren's HTTP side: for now /metrics (Prometheus text
+// format) and /healthz. The RabbitMQ-compatible management API comes later.
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/warrenmq/warren/broker"
+)
+
+// Server is the HTTP listener.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen binds addr and prepares the handlers.
+func Listen(addr string, b *broker.Broker) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	registerBrokerMetrics(b)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		metrics.WritePrometheus(w, true)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve blocks until Shutdown.
+func (s *Server) Serve() error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the listener.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+func registerBrokerMetrics(b *broker.Broker) {
+	metrics.GetOrCreateGauge("warren_queues", func() float64 { return float64(b.Stats().Queues) })
+	metrics.GetOrCreateGauge("warren_messages_ready", func() float64 { return float64(b.Stats().Ready) })
+	metrics.GetOrCreateGauge("warren_messages_unacked", func() float64 { return float64(b.Stats().Unacked) })
+	metrics.GetOrCreateGauge("warren_messages_published_total", func() float64 { return float64(b.Stats().Published) })
+	metrics.GetOrCreateGauge("warren_messages_delivered_total", func() float64 { return float64(b.Stats().Delivered) })
+}

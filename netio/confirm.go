@@ -1,0 +1,70 @@
+package netio
+
+import "github.com/warrenmq/warren/frame"
+
+// subscribeConfirms asks the broker's Syncer to tell this connection when a
+// group commit completes, so waiting confirms can be sent.
+func (c *Conn) subscribeConfirms() {
+	if c.confirmSub != nil {
+		return
+	}
+	c.confirmSub = c.b.Syncer().Subscribe(func(gen uint64) {
+		c.syncDone.Store(gen)
+		c.kick()
+	})
+}
+
+// kick wakes the loop unless a flush is already on its way.
+func (c *Conn) kick() {
+	c.outMu.Lock()
+	wake := !c.out.scheduled
+	c.out.scheduled = true
+	c.outMu.Unlock()
+	if wake {
+		c.t.Wake()
+	}
+}
+
+// settleConfirms moves confirm windows past publishes whose fsync is done.
+func (c *Conn) settleConfirms() {
+	if c.confirmSub == nil {
+		return
+	}
+	done := c.syncDone.Load()
+	if d := c.b.Syncer().Done(); d > done {
+		done = d
+	}
+	for _, ch := range c.channels {
+		if !ch.confirm || len(ch.pendingSync) == 0 {
+			continue
+		}
+		i := 0
+		for i < len(ch.pendingSync) && ch.pendingSync[i].gen <= done {
+			i++
+		}
+		if i == 0 {
+			continue
+		}
+		n := copy(ch.pendingSync, ch.pendingSync[i:])
+		ch.pendingSync = ch.pendingSync[:n]
+		if n == 0 {
+			ch.confirmedUpTo = ch.pubSeq
+		} else {
+			ch.confirmedUpTo = ch.pendingSync[0].seq - 1
+		}
+	}
+}
+
+// flushConfirms sends one basic.ack (multiple when it covers several) per
+// channel whose confirmed window moved.
+func (c *Conn) flushConfirms() {
+	for _, ch := range c.channels {
+		if !ch.confirm || ch.confirmedUpTo <= ch.ackedUpTo {
+			continue
+		}
+		upTo, multiple := ch.confirmedUpTo, ch.confirmedUpTo-ch.ackedUpTo > 1
+		ch.ackedUpTo = upTo
+		chID := ch.id
+		c.appendLoop(func(b []byte) []byte { return frame.AppendBasicAck(b, chID, upTo, multiple) })
+	}
+}

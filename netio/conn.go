@@ -1,0 +1,371 @@
+package netio
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/segment"
+)
+
+// Transport is what a Conn needs from the socket beneath it.
+type Transport interface {
+	// Wake asks the transport to call Feed (possibly with no bytes) and flush
+	// on the connection's own goroutine. Safe from any goroutine.
+	Wake()
+	// Close closes the socket after flushing what is pending. Any goroutine.
+	Close()
+	RemoteAddr() net.Addr
+}
+
+type connState uint8
+
+const (
+	stateHeader connState = iota // waiting for the protocol header
+	stateStartOk
+	stateSecureOk
+	stateTuneOk
+	stateOpen
+	stateOpened
+	stateClosing // we sent connection.close and wait for close-ok
+	stateClosed  // nothing more is read
+)
+
+// Server-side limits offered in connection.tune.
+const (
+	DefaultFrameMax   = 131072
+	DefaultChannelMax = 2047
+	DefaultHeartbeat  = 60
+)
+
+// Conn is one AMQP connection's protocol state machine.
+type Conn struct {
+	id     uint64
+	t      Transport
+	srv    *Server
+	b      *broker.Broker
+	vhost  *broker.VHost
+	state  connState
+	user   string
+	closed atomic.Bool
+
+	frameMax    uint32
+	channelMax  uint16
+	heartbeat   atomic.Uint32 // seconds; read by the ticker
+	clientCaps  frame.Table
+	clientProps frame.Table
+
+	channels map[uint16]*channel
+
+	lastRecv      atomic.Int64 // unix nanos of the last bytes read
+	lastSent      atomic.Int64
+	closeDeadline atomic.Int64 // unix nanos; close-ok must arrive by then (0: not closing)
+
+	outMu sync.Mutex
+	out   output
+
+	mailMu sync.Mutex
+	mail   []func()
+
+	confirmSub func()        // cancels the Syncer subscription
+	syncDone   atomic.Uint64 // last completed sync generation seen
+
+	scratchQueues  []*broker.Queue
+	scratchPosList []segment.Pos
+}
+
+func newConn(srv *Server, t Transport) *Conn {
+	c := &Conn{
+		id:         srv.b.NewConnID(),
+		t:          t,
+		srv:        srv,
+		b:          srv.b,
+		frameMax:   DefaultFrameMax,
+		channelMax: DefaultChannelMax,
+		channels:   make(map[uint16]*channel),
+	}
+	now := time.Now().UnixNano()
+	c.lastRecv.Store(now)
+	c.lastSent.Store(now)
+	return c
+}
+
+// post runs f on the connection's loop at its next wake-up.
+func (c *Conn) post(f func()) {
+	c.mailMu.Lock()
+	c.mail = append(c.mail, f)
+	c.mailMu.Unlock()
+	c.outMu.Lock()
+	wake := !c.out.scheduled
+	c.out.scheduled = true
+	c.outMu.Unlock()
+	if wake {
+		c.t.Wake()
+	}
+}
+
+func (c *Conn) runMail() {
+	c.mailMu.Lock()
+	m := c.mail
+	c.mail = nil
+	c.mailMu.Unlock()
+	for _, f := range m {
+		f()
+	}
+}
+
+// Feed consumes whole frames from p and acts on them. It returns how many
+// bytes it used; the rest must be offered again with more data. It never
+// keeps p. After Feed the transport must flush TakeOutput.
+func (c *Conn) Feed(p []byte) int {
+	c.beginFeed()
+	c.runMail()
+	c.settleConfirms()
+	if len(p) > 0 {
+		c.lastRecv.Store(time.Now().UnixNano())
+	}
+	used := 0
+	if c.state == stateHeader {
+		n, ok := c.readProtocolHeader(p)
+		used += n
+		if !ok {
+			return used
+		}
+		p = p[n:]
+	}
+	for len(p) > 0 && c.state != stateClosed {
+		f, n, err := frame.Parse(p, c.frameMaxIn())
+		if err != nil {
+			c.connError(asAMQP(err, frame.FrameError), 0, 0)
+			return used + len(p)
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		p = p[n:]
+		if err := c.handleFrame(f); err != nil {
+			c.fail(err, f.Channel)
+		}
+	}
+	if c.state == stateClosed {
+		return used + len(p)
+	}
+	c.flushConfirms()
+	return used
+}
+
+// frameMaxIn is the largest frame accepted: before tune-ok the spec's
+// minimum applies to the handshake, but clients may send larger start-ok
+// frames, so be generous there.
+func (c *Conn) frameMaxIn() uint32 {
+	if c.state < stateOpen {
+		return DefaultFrameMax
+	}
+	return c.frameMax
+}
+
+func (c *Conn) readProtocolHeader(p []byte) (int, bool) {
+	if len(p) < 8 {
+		// A wrong first byte can be refused before 8 bytes arrive.
+		if len(p) > 0 && p[0] != 'A' {
+			c.refuseProtocol()
+		}
+		return 0, false
+	}
+	if string(p[:8]) != string(frame.ProtocolHeader[:]) {
+		c.refuseProtocol()
+		return len(p), false
+	}
+	c.sendStart()
+	c.state = stateStartOk
+	return 8, true
+}
+
+// refuseProtocol answers with the protocol we speak and closes, as the spec asks.
+func (c *Conn) refuseProtocol() {
+	c.appendLoop(func(b []byte) []byte { return append(b, frame.ProtocolHeader[:]...) })
+	c.state = stateClosed
+	c.t.Close()
+}
+
+func (c *Conn) handleFrame(f frame.Frame) error {
+	switch c.state {
+	case stateClosing:
+		return c.handleWhileClosing(f)
+	case stateStartOk, stateSecureOk, stateTuneOk, stateOpen:
+		return c.handleHandshake(f)
+	}
+	switch f.Type {
+	case frame.FrameHeartbeat:
+		if f.Channel != 0 {
+			return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - heartbeat frame on channel %d", f.Channel)
+		}
+		return nil
+	case frame.FrameMethod:
+		if f.Channel == 0 {
+			return c.handleConnectionMethod(f.Payload)
+		}
+		ch, ok := c.channels[f.Channel]
+		if !ok {
+			return c.handleUnopenedChannel(f)
+		}
+		return ch.handleMethod(f.Payload)
+	case frame.FrameHeader, frame.FrameBody:
+		if f.Channel == 0 {
+			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - content frame on channel 0")
+		}
+		ch, ok := c.channels[f.Channel]
+		if !ok {
+			return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - unexpected content frame on channel %d, which is not open", f.Channel)
+		}
+		if f.Type == frame.FrameHeader {
+			return ch.handleHeader(f.Payload)
+		}
+		return ch.handleBody(f.Payload)
+	}
+	return frame.Errorf(frame.FrameError, "FRAME_ERROR - unknown frame type %d", f.Type)
+}
+
+// fail turns an error from frame handling into a channel or connection
+// exception, as RabbitMQ does.
+func (c *Conn) fail(err error, chID uint16) {
+	e := asAMQP(err, frame.InternalError)
+	if !e.Hard() && chID != 0 {
+		if ch, ok := c.channels[chID]; ok {
+			ch.channelError(e)
+			return
+		}
+	}
+	c.connError(e, e.ClassID, e.MethodID)
+}
+
+func asAMQP(err error, def uint16) *frame.Error {
+	var e *frame.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &frame.Error{Code: def, Text: err.Error()}
+}
+
+// connError sends connection.close and waits for close-ok (or a timeout).
+func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
+	if c.state == stateClosing || c.state == stateClosed {
+		return
+	}
+	if e.ClassID == 0 {
+		e.ClassID, e.MethodID = classID, methodID
+	}
+	slog.Debug("connection error", "conn", c.id, "code", e.Code, "text", e.Text)
+	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Text), ClassID: e.ClassID, MethodID: e.MethodID})
+	c.teardownChannels()
+	if c.state < stateOpened {
+		// Before open the client may not answer close; RabbitMQ closes at once
+		// (authentication_failure_close).
+		c.state = stateClosed
+		c.t.Close()
+		return
+	}
+	c.state = stateClosing
+	c.closeDeadline.Store(time.Now().Add(3 * time.Second).UnixNano())
+}
+
+func truncText(s string) string {
+	if len(s) > 255 {
+		return s[:255]
+	}
+	return s
+}
+
+func (c *Conn) handleWhileClosing(f frame.Frame) error {
+	if f.Type != frame.FrameMethod || f.Channel != 0 {
+		return nil
+	}
+	id, err := frame.MethodID(f.Payload)
+	if err != nil {
+		return nil
+	}
+	switch id {
+	case frame.IDConnectionCloseOk:
+		c.state = stateClosed
+		c.t.Close()
+	case frame.IDConnectionClose:
+		c.sendMethod(0, &frame.ConnectionCloseOk{})
+		c.state = stateClosed
+		c.t.Close()
+	}
+	return nil
+}
+
+// sendMethod writes a method frame from the connection's loop.
+func (c *Conn) sendMethod(ch uint16, m frame.Method) {
+	c.appendLoop(func(b []byte) []byte { return frame.AppendMethodFrame(b, ch, m) })
+}
+
+// Closed is called by the transport once the socket is gone: every channel
+// is torn down (unacked messages requeued) and exclusive queues deleted.
+func (c *Conn) Closed() {
+	if c.closed.Swap(true) {
+		return
+	}
+	c.state = stateClosed
+	c.runMail()
+	c.teardownChannels()
+	if c.confirmSub != nil {
+		c.confirmSub()
+	}
+	if c.vhost != nil {
+		c.vhost.ConnectionClosed(c.id)
+	}
+}
+
+func (c *Conn) teardownChannels() {
+	for id, ch := range c.channels {
+		ch.teardown()
+		delete(c.channels, id)
+	}
+}
+
+// ForceClose sends connection.close 320 CONNECTION_FORCED (shutdown).
+func (c *Conn) ForceClose(reason string) {
+	c.post(func() {
+		if c.state == stateOpened {
+			c.connError(frame.Errorf(frame.ConnectionForced, "CONNECTION_FORCED - %s", reason), 0, 0)
+		} else if c.state != stateClosed {
+			c.state = stateClosed
+			c.t.Close()
+		}
+	})
+}
+
+// tick runs about once a second on the server's ticker goroutine: it sends
+// heartbeats and closes peers that went silent.
+func (c *Conn) tick(now time.Time) {
+	if c.closed.Load() {
+		return
+	}
+	hb := time.Duration(c.heartbeat.Load()) * time.Second
+	if hb > 0 {
+		if now.Sub(time.Unix(0, c.lastRecv.Load())) > 2*hb {
+			slog.Info("missed heartbeats from client, closing", "conn", c.id, "timeout", 2*hb)
+			c.t.Close()
+			return
+		}
+		if now.Sub(time.Unix(0, c.lastSent.Load())) >= hb/2 {
+			c.lastSent.Store(now.UnixNano())
+			b := c.lockOut()
+			c.unlockOut(frame.AppendHeartbeat(b))
+		}
+	}
+	if c.NeedsDrainCheck() {
+		c.t.Wake()
+	}
+	if d := c.closeDeadline.Load(); d != 0 && now.UnixNano() > d {
+		c.t.Close()
+	}
+}

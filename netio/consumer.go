@@ -1,0 +1,88 @@
+package netio
+
+import (
+	"sync/atomic"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/segment"
+)
+
+// consumer is a basic.consume subscription; it implements broker.Deliverer.
+type consumer struct {
+	bc       broker.Consumer
+	ch       *channel
+	prefetch int32 // 0: unlimited (basic.qos global=false at consume time)
+	unacked  atomic.Int32
+}
+
+// Reserve takes credit for one delivery: the connection must be under its
+// output budget and the prefetch windows open.
+func (k *consumer) Reserve() bool {
+	ch := k.ch
+	c := ch.c
+	if c.overBudget() {
+		c.out.starved.Store(true)
+		return false
+	}
+	if k.bc.NoAck {
+		return true
+	}
+	if k.prefetch > 0 {
+		if k.unacked.Add(1) > k.prefetch {
+			k.unacked.Add(-1)
+			return false
+		}
+	} else {
+		k.unacked.Add(1)
+	}
+	if g := ch.globalPrefetch.Load(); g > 0 {
+		if ch.unackedN.Add(1) > g {
+			ch.unackedN.Add(-1)
+			k.unacked.Add(-1)
+			return false
+		}
+	} else {
+		ch.unackedN.Add(1)
+	}
+	return true
+}
+
+// Deliver writes basic.deliver, the content header and body frames into the
+// connection's output, copying the body out of the store's mapping.
+func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, pos segment.Pos, rec *segment.Record, redelivered bool) {
+	ch := k.ch
+	c := ch.c
+	ch.mu.Lock()
+	ch.deliveryTag++
+	tag := ch.deliveryTag
+	if !k.bc.NoAck {
+		ch.unacked.push(unackedEntry{tag: tag, q: q, pos: pos, k: k})
+	}
+	b := c.lockOut()
+	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, redelivered, rec.Exchange, rec.RoutingKey)
+	b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(rec.Body)), rec.Props)
+	b = frame.AppendBody(b, ch.id, rec.Body, c.frameMax)
+	c.unlockOut(b)
+	ch.mu.Unlock()
+}
+
+// Cancelled sends basic.cancel when the queue went away, to clients that
+// said they understand it.
+func (k *consumer) Cancelled(*broker.Consumer) {
+	ch := k.ch
+	ch.c.post(func() {
+		if ch.consumers[k.bc.Tag] != k {
+			return
+		}
+		delete(ch.consumers, k.bc.Tag)
+		if b, _ := ch.c.clientCaps["consumer_cancel_notify"].(bool); b {
+			ch.c.sendMethod(ch.id, &frame.BasicCancel{ConsumerTag: k.bc.Tag, NoWait: true})
+		}
+	})
+}
+
+// release gives back the credit of acked or requeued deliveries.
+func (k *consumer) release(n int32) {
+	k.unacked.Add(-n)
+}

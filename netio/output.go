@@ -1,0 +1,99 @@
+package netio
+
+import "sync/atomic"
+
+// outputBudget is how many bytes may wait to be written to one connection
+// (our buffer plus gnet's) before consumers on it stop getting deliveries.
+// It bounds memory per slow consumer; acks and the drained socket restore it.
+const outputBudget = 4 << 20
+
+// maxKeptBuffer is the largest output buffer kept for reuse; bigger ones (a
+// burst of large bodies) are dropped so an idle connection does not pin them.
+const maxKeptBuffer = 8 << 20
+
+// output is a connection's pending bytes, written by its own loop and by
+// other loops delivering to it.
+type output struct {
+	buf       []byte
+	spare     []byte
+	scheduled bool         // a flush is guaranteed to follow (loop in Feed, or a wake sent)
+	pending   atomic.Int64 // len(buf), for budget checks without the lock
+	backlog   atomic.Int64 // bytes the transport still holds after its last write
+	starved   atomic.Bool  // a consumer was refused for the budget; re-dispatch when drained
+}
+
+func (c *Conn) overBudget() bool {
+	return c.out.pending.Load()+c.out.backlog.Load() >= outputBudget
+}
+
+// lockOut returns the buffer to append to; unlockOut must follow.
+func (c *Conn) lockOut() []byte {
+	c.outMu.Lock()
+	return c.out.buf
+}
+
+// unlockOut stores the grown buffer and wakes the connection's loop if no
+// flush is scheduled yet.
+func (c *Conn) unlockOut(b []byte) {
+	c.out.buf = b
+	c.out.pending.Store(int64(len(b)))
+	wake := !c.out.scheduled
+	c.out.scheduled = true
+	c.outMu.Unlock()
+	if wake {
+		c.t.Wake()
+	}
+}
+
+// appendLoop is for writes made on the connection's own loop inside Feed,
+// which always ends with a flush.
+func (c *Conn) appendLoop(f func([]byte) []byte) {
+	c.outMu.Lock()
+	c.out.buf = f(c.out.buf)
+	c.out.pending.Store(int64(len(c.out.buf)))
+	c.outMu.Unlock()
+}
+
+// beginFeed marks that a flush will follow, so other goroutines need not
+// wake the loop while it is already running for this connection.
+func (c *Conn) beginFeed() {
+	c.outMu.Lock()
+	c.out.scheduled = true
+	c.outMu.Unlock()
+}
+
+// TakeOutput hands the transport everything pending. The transport writes it
+// (copying what the socket does not take) and returns it with ReturnOutput.
+func (c *Conn) TakeOutput() []byte {
+	c.outMu.Lock()
+	b := c.out.buf
+	c.out.buf = c.out.spare[:0]
+	c.out.spare = nil
+	c.out.scheduled = false
+	c.out.pending.Store(0)
+	c.outMu.Unlock()
+	return b
+}
+
+// ReturnOutput gives a written buffer back for reuse and records how much the
+// transport still holds; when that falls under budget, starved consumers get
+// deliveries again.
+func (c *Conn) ReturnOutput(b []byte, backlog int) {
+	c.out.backlog.Store(int64(backlog))
+	if cap(b) <= maxKeptBuffer {
+		c.outMu.Lock()
+		if c.out.spare == nil {
+			c.out.spare = b[:0]
+		}
+		c.outMu.Unlock()
+	}
+	if !c.overBudget() && c.out.starved.Swap(false) {
+		c.redispatch()
+	}
+}
+
+// NeedsDrainCheck reports whether the transport should poll the backlog
+// again soon (it has no "drained" event).
+func (c *Conn) NeedsDrainCheck() bool {
+	return c.out.starved.Load() || c.out.backlog.Load() > 0
+}

@@ -1,0 +1,187 @@
+package netio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/warrenmq/warren/broker"
+)
+
+// Config is the listener's settings.
+type Config struct {
+	Addr      string            // host:port for AMQP
+	Heartbeat uint16            // seconds offered in connection.tune
+	Users     map[string]string // user → password
+	NodeName  string
+	Loops     int // event loops; 0 = one per CPU
+}
+
+// Server is the AMQP listener: a gnet engine whose loops run Conns.
+type Server struct {
+	gnet.BuiltinEventEngine
+	cfg  Config
+	b    *broker.Broker
+	eng  gnet.Engine
+	done chan struct{}
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+	ready chan struct{}
+}
+
+// NewServer prepares a listener for b.
+func NewServer(cfg Config, b *broker.Broker) *Server {
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.Users == nil {
+		cfg.Users = map[string]string{"guest": "guest"}
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = "localhost"
+	}
+	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Run serves until Stop; it returns the engine's error.
+func (s *Server) Run() error {
+	opts := []gnet.Option{
+		gnet.WithMulticore(true),
+		gnet.WithLoadBalancing(gnet.LeastConnections),
+		gnet.WithReadBufferCap(256 << 10),
+		gnet.WithWriteBufferCap(256 << 10),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithTicker(true),
+		gnet.WithLogLevel(4), // gnet's own logger: errors only
+	}
+	if s.cfg.Loops > 0 {
+		opts = append(opts, gnet.WithNumEventLoop(s.cfg.Loops))
+	}
+	err := gnet.Run(s, "tcp://"+s.cfg.Addr, opts...)
+	close(s.done)
+	return err
+}
+
+// Ready is closed once the listener accepts connections.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// OnBoot implements gnet.EventHandler.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	close(s.ready)
+	return gnet.None
+}
+
+// OnOpen implements gnet.EventHandler.
+func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c := newConn(s, &gnetTransport{gc: gc})
+	gc.SetContext(c)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	return nil, gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.None
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Closed()
+	return gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler: feed every whole frame, then write
+// everything the connection produced in one go.
+func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.Close
+	}
+	buf, _ := gc.Peek(-1)
+	n := c.Feed(buf)
+	if n > 0 {
+		_, _ = gc.Discard(n)
+	}
+	out := c.TakeOutput()
+	if len(out) > 0 {
+		c.lastSent.Store(time.Now().UnixNano())
+		if _, err := gc.Write(out); err != nil {
+			c.ReturnOutput(out, 0)
+			return gnet.Close
+		}
+	}
+	c.ReturnOutput(out, gc.OutboundBuffered())
+	if c.state == stateClosed {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// OnTick implements gnet.EventHandler: heartbeats, drain checks, close timeouts.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	now := time.Now()
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.tick(now)
+	}
+	return 100 * time.Millisecond, gnet.None
+}
+
+// Stop closes every connection with 320 CONNECTION_FORCED, waits briefly for
+// them to go, and stops the engine.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	for c := range s.conns {
+		c.ForceClose("broker shutdown")
+	}
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err := s.eng.Stop(ctx)
+	<-s.done
+	return err
+}
+
+func (s *Server) authenticate(user, pass string, remote net.Addr) error {
+	want, ok := s.cfg.Users[user]
+	if !ok || want != pass {
+		slog.Warn("login refused", "user", user, "remote", fmt.Sprint(remote))
+		return errors.New("invalid credentials")
+	}
+	if user == "guest" && !isLoopback(remote) {
+		slog.Warn("user 'guest' can only connect via localhost", "remote", fmt.Sprint(remote))
+		return errors.New("guest from non-loopback")
+	}
+	return nil
+}
+
+// gnetTransport adapts a gnet.Conn to Transport.
+type gnetTransport struct{ gc gnet.Conn }
+
+func (t *gnetTransport) Wake()                { _ = t.gc.Wake(nil) }
+func (t *gnetTransport) Close()               { _ = t.gc.Close() }
+func (t *gnetTransport) RemoteAddr() net.Addr { return t.gc.RemoteAddr() }
