@@ -1,0 +1,44 @@
+package router
+
+// Kind is an exchange type. Only the four AMQP 0-9-1 built-in kinds exist;
+// plugin kinds (x-consistent-hash, ...) are not supported, so ParseKind
+// reports false for them and the broker answers 503 as RabbitMQ does for an
+// unknown type.
+type Kind uint8
+
+const (
+	KindDirect Kind = iota + 1
+	KindFanout
+	KindTopic
+	KindHeaders
+)
+
+// ParseKind maps the exchange.declare type string to a Kind.
+func ParseKind(s string) (Kind, bool) {
+	switch s {
+	case "direct":
+		return KindDirect, true
+	case "fanout":
+		return KindFanout, true
+	case "topic":
+		return KindTopic, true
+	case "headers":
+		return KindHeaders, true
+	}
+	return 0, false
+}
+
+// String returns the AMQP name of the kind, as the management API shows it.
+func (k Kind) String() string {
+	switch k {
+	case KindDirect:
+		return "direct"
+	case KindFanout:
+		return "fanout"
+	case KindTopic:
+		return "topic"
+	case KindHeaders:
+		return "headers"
+	}
+	return "unknown"
+}

@@ -1,0 +1,203 @@
+package router
+
+import (
+	"slices"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+// Route appends the distinct queues a message published to exchange with
+// routingKey goes to, following exchange-to-exchange bindings (each exchange
+// is visited at most once, so cycles are harmless). headers is called at most
+// once, and only when a headers exchange with bindings is on the way; it may
+// be nil. An unknown exchange routes nowhere. Route takes no lock and, with
+// dst of sufficient capacity, allocates nothing.
+func (r *Router[Q]) Route(exchange string, routingKey []byte, headers func() frame.Table, dst []Q) []Q {
+	return r.route(r.lookup(exchange), routingKey, headers, dst)
+}
+
+// RouteBytes is Route for an exchange name that is still a view into the
+// frame buffer (frame.DecodePublishView), saving the broker a string
+// conversion per publish.
+func (r *Router[Q]) RouteBytes(exchange []byte, routingKey []byte, headers func() frame.Table, dst []Q) []Q {
+	return r.route(r.lookupBytes(exchange), routingKey, headers, dst)
+}
+
+func (r *Router[Q]) route(x *exchange[Q], key []byte, headers func() frame.Table, dst []Q) []Q {
+	if x == nil {
+		return dst
+	}
+	s := x.snap.Load()
+	// Fast paths: with no exchange destinations, a direct or fanout lookup,
+	// or a topic exchange whose keys are all wildcard-free, yields one
+	// duplicate-free set, so it needs neither scratch space nor dedupe.
+	if s.nx == 0 {
+		switch x.kind {
+		case KindFanout:
+			if s.fanout != nil {
+				dst = append(dst, s.fanout.qs...)
+			}
+			return dst
+		case KindDirect:
+			if d, ok := s.keys.get(key); ok {
+				dst = append(dst, d.qs...)
+			}
+			return dst
+		case KindTopic:
+			if s.root == nil {
+				if d, ok := s.keys.get(key); ok {
+					dst = append(dst, d.qs...)
+				}
+				return dst
+			}
+		}
+	}
+	sc := r.pool.Get().(*scratch[Q])
+	dst = sc.route(x, s, key, headers, dst)
+	r.pool.Put(sc)
+	return dst
+}
+
+// scratch is the per-Route working memory, pooled so that Route allocates
+// nothing in steady state. Snapshots are shared by concurrent Routes, so the
+// dedupe state cannot live in them.
+type scratch[Q comparable] struct {
+	// topic NFA: active-state sets and per-node generation stamps
+	cur, next []*tnode[Q]
+	stamp     []uint32
+	gen       uint32
+
+	// queue dedupe within one exchange, by exchange-local queue id
+	qstamp []uint32
+	qgen   uint32
+
+	// exchanges reached so far (work list and visited set in one)
+	visited []*exchange[Q]
+
+	// queue dedupe across exchanges, which have unrelated queue ids: a
+	// linear scan of what was routed so far, or this set once that is long
+	cross bool
+	seen  map[Q]struct{}
+	seenN int
+}
+
+// linearDedupe is the routed-so-far length up to which a linear scan beats
+// a map for cross-exchange dedupe.
+const linearDedupe = 32
+
+func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers func() frame.Table, dst []Q) []Q {
+	start := len(dst)
+	sc.visited = append(sc.visited[:0], x)
+	var h frame.Table
+	hLoaded := false
+	for i := 0; i < len(sc.visited); i++ {
+		if i > 0 {
+			x = sc.visited[i]
+			s = x.snap.Load()
+		}
+		sc.cross = i > 0
+		sc.newQueueGen(s.maxQID)
+		switch x.kind {
+		case KindFanout:
+			dst = sc.emit(dst, start, s.fanout)
+		case KindDirect:
+			if d, ok := s.keys.get(key); ok {
+				dst = sc.emit(dst, start, d)
+			}
+		case KindTopic:
+			if d, ok := s.keys.get(key); ok {
+				dst = sc.emit(dst, start, d)
+			}
+			if s.root != nil {
+				sc.matchTopic(s.root, s.maxNode, key)
+				for _, n := range sc.cur {
+					dst = sc.emit(dst, start, n.d)
+				}
+			}
+		case KindHeaders:
+			if len(s.headers) == 0 {
+				break
+			}
+			if !hLoaded {
+				if headers != nil {
+					h = headers()
+				}
+				hLoaded = true
+			}
+			for _, b := range s.headers {
+				if b.m.match(h) {
+					if b.d.x != nil {
+						sc.visit(b.d.x)
+					} else {
+						dst = sc.emitQueue(dst, start, b.d.q, b.qid)
+					}
+				}
+			}
+		}
+	}
+	if sc.seenN > 0 {
+		clear(sc.seen)
+		sc.seenN = 0
+	}
+	return dst
+}
+
+func (sc *scratch[Q]) emit(dst []Q, start int, d *dests[Q]) []Q {
+	if d == nil {
+		return dst
+	}
+	for i, q := range d.qs {
+		dst = sc.emitQueue(dst, start, q, d.qid[i])
+	}
+	for _, y := range d.xs {
+		sc.visit(y)
+	}
+	return dst
+}
+
+func (sc *scratch[Q]) emitQueue(dst []Q, start int, q Q, id int32) []Q {
+	if sc.qstamp[id] == sc.qgen {
+		return dst
+	}
+	sc.qstamp[id] = sc.qgen
+	if sc.cross && sc.routed(dst, start, q) {
+		return dst
+	}
+	return append(dst, q)
+}
+
+// routed reports whether q is already in dst[start:].
+func (sc *scratch[Q]) routed(dst []Q, start int, q Q) bool {
+	got := dst[start:]
+	if len(got) <= linearDedupe {
+		return slices.Contains(got, q)
+	}
+	if sc.seen == nil {
+		sc.seen = make(map[Q]struct{}, 2*linearDedupe)
+	}
+	for ; sc.seenN < len(got); sc.seenN++ {
+		sc.seen[got[sc.seenN]] = struct{}{}
+	}
+	_, ok := sc.seen[q]
+	return ok
+}
+
+// visit queues exchange y for routing unless it was reached before. The
+// linear scan is fine: exchange-to-exchange topologies are small.
+func (sc *scratch[Q]) visit(y *exchange[Q]) {
+	if !slices.Contains(sc.visited, y) {
+		sc.visited = append(sc.visited, y)
+	}
+}
+
+func (sc *scratch[Q]) newQueueGen(maxQID int32) {
+	if len(sc.qstamp) < int(maxQID) {
+		sc.qstamp = make([]uint32, maxQID+maxQID/4)
+		sc.qgen = 0
+	}
+	sc.qgen++
+	if sc.qgen == 0 {
+		clear(sc.qstamp)
+		sc.qgen = 1
+	}
+}
