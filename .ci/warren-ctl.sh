@@ -18,7 +18,9 @@ stop() {
 	pid=$(cat "$pidf" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	echo "warren did not stop on SIGTERM within 10 s; killing it"
 	kill -KILL "$pid" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
 }
 case ${1:-} in
 start) start ;;

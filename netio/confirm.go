@@ -10,6 +10,7 @@ func (c *Conn) subscribeConfirms() {
 	}
 	c.confirmSub = c.b.Syncer().Subscribe(func(gen uint64) {
 		c.syncDone.Store(gen)
+		c.work.Store(true)
 		c.kick()
 	})
 }

@@ -71,6 +71,10 @@ type Conn struct {
 
 	mailMu sync.Mutex
 	mail   []func()
+	// work is set by other goroutines that left something for the loop
+	// (mail, a completed sync); the loop re-checks it after each flush so
+	// nothing posted during Feed waits for the next read.
+	work atomic.Bool
 
 	confirmSub func()        // cancels the Syncer subscription
 	syncDone   atomic.Uint64 // last completed sync generation seen
@@ -100,13 +104,8 @@ func (c *Conn) post(f func()) {
 	c.mailMu.Lock()
 	c.mail = append(c.mail, f)
 	c.mailMu.Unlock()
-	c.outMu.Lock()
-	wake := !c.out.scheduled
-	c.out.scheduled = true
-	c.outMu.Unlock()
-	if wake {
-		c.t.Wake()
-	}
+	c.work.Store(true)
+	c.kick()
 }
 
 func (c *Conn) runMail() {
@@ -124,8 +123,7 @@ func (c *Conn) runMail() {
 // keeps p. After Feed the transport must flush TakeOutput.
 func (c *Conn) Feed(p []byte) int {
 	c.beginFeed()
-	c.runMail()
-	c.settleConfirms()
+	c.doWork()
 	if len(p) > 0 {
 		c.lastRecv.Store(time.Now().UnixNano())
 	}
@@ -156,8 +154,19 @@ func (c *Conn) Feed(p []byte) int {
 	if c.state == stateClosed {
 		return used + len(p)
 	}
+	// Frames above may have posted work to ourselves (a queue deleted under
+	// our own consumer); do it before the flush.
+	if c.work.Load() {
+		c.doWork()
+	}
 	c.flushConfirms()
 	return used
+}
+
+func (c *Conn) doWork() {
+	c.work.Store(false)
+	c.runMail()
+	c.settleConfirms()
 }
 
 // frameMaxIn is the largest frame accepted: before tune-ok the spec's

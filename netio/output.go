@@ -72,6 +72,9 @@ func (c *Conn) TakeOutput() []byte {
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
+	if c.work.Load() {
+		c.kick()
+	}
 	return b
 }
 

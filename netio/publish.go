@@ -39,9 +39,13 @@ func (p *publishState) reset() {
 }
 
 func (ch *channel) startPublish(args []byte) error {
-	ex, rk, mandatory, _, err := frame.DecodePublishView(args)
+	ex, rk, mandatory, immediate, err := frame.DecodePublishView(args)
 	if err != nil {
 		return err
+	}
+	if immediate {
+		// As RabbitMQ 3.x: immediate was removed from the protocol it speaks.
+		return &frame.Error{Code: frame.NotImplemented, Text: "NOT_IMPLEMENTED - immediate=true", ClassID: 60, MethodID: 40}
 	}
 	p := &ch.pub
 	p.exchange = append(p.exchange[:0], ex...)

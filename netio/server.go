@@ -59,6 +59,8 @@ func (s *Server) Run() error {
 		gnet.WithWriteBufferCap(256 << 10),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTicker(true),
+		// Restarts must rebind while old connections sit in TIME_WAIT.
+		gnet.WithReuseAddr(true),
 		gnet.WithLogLevel(4), // gnet's own logger: errors only
 	}
 	if s.cfg.Loops > 0 {

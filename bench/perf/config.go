@@ -1,0 +1,124 @@
+// Package perf runs AMQP load tests (in the spirit of RabbitMQ PerfTest and
+// lavinmqperf) with either the fast raw-frame client or amqp091-go, and
+// reports rates, latency percentiles and broker CPU and memory.
+package perf
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is one load run.
+type Config struct {
+	Name        string        // label for reports
+	URI         string        // amqp://user:pass@host:port/vhost
+	Client      string        // "fast" or "amqp091"
+	Producers   int           // publishing connections
+	Consumers   int           // consuming connections, spread over queues round-robin
+	Queues      int           // number of queues
+	QueuePrefix string        // queues are named Prefix-0 .. Prefix-(N-1)
+	Durable     bool          // durable queues (and exchange)
+	Size        int           // body bytes (>= 8 carries the send timestamp)
+	Persistent  bool          // delivery mode 2
+	Confirm     int           // publisher confirm window; 0 = no confirms
+	Prefetch    int           // consumer prefetch; 0 = unlimited
+	AutoAck     bool          // no-ack consumers
+	MultiAck    int           // manual ack: one multiple ack every N deliveries
+	Exchange    string        // exchange name; "" with type "" or "default" uses the default exchange
+	Type        string        // "", direct, fanout, topic
+	Bindings    int           // topic/direct: binding count spread over the queues (0 = one per queue)
+	Keys        []string      // explicit publish routing keys (overrides derived ones)
+	Rate        float64       // total publish rate, msg/s; 0 = as fast as possible
+	Duration    time.Duration // run bound
+	PMessages   int64         // total publish limit; 0 = until Duration
+	BrokerPID   int           // local broker pid for CPU/RSS; 0 = none
+	KeepQueues  bool          // do not delete queues and exchange at the end
+	Progress    bool          // print a line per second
+	BatchBytes  int           // fast client: bytes per publish write
+	Drain       time.Duration // after publishing stops (pmessages), wait this long at most for deliveries
+}
+
+// Defaults returns the configuration the command line starts from.
+func Defaults() Config {
+	return Config{
+		URI: "amqp://guest:guest@127.0.0.1:5672/", Client: "fast",
+		Producers: 1, Consumers: 1, Queues: 1, QueuePrefix: "perf",
+		Size: 16, Prefetch: 1000, MultiAck: 100, Type: "",
+		Duration: 10 * time.Second, Progress: true, BatchBytes: 256 << 10,
+		Drain: 3 * time.Second,
+	}
+}
+
+// Validate checks the configuration and fills derived defaults.
+func (c *Config) Validate() error {
+	switch c.Client {
+	case "fast", "amqp091":
+	default:
+		return fmt.Errorf("client %q: want fast or amqp091", c.Client)
+	}
+	if c.Type == "default" {
+		c.Type = ""
+	}
+	switch c.Type {
+	case "", "direct", "fanout", "topic":
+	default:
+		return fmt.Errorf("exchange type %q: want direct, fanout or topic", c.Type)
+	}
+	if c.Type != "" && c.Exchange == "" {
+		c.Exchange = "perf-" + c.Type
+	}
+	if c.Type == "" && c.Exchange != "" {
+		c.Type = "direct"
+	}
+	switch {
+	case c.Producers < 0 || c.Consumers < 0:
+		return errors.New("producers and consumers must be >= 0")
+	case c.Producers == 0 && c.Consumers == 0:
+		return errors.New("nothing to do: no producers and no consumers")
+	case c.Queues < 1:
+		return errors.New("queues must be >= 1")
+	case c.Size < 0:
+		return errors.New("size must be >= 0")
+	case c.Confirm < 0 || c.Prefetch < 0 || c.MultiAck < 0 || c.Bindings < 0:
+		return errors.New("confirm, prefetch, multi-ack and bindings must be >= 0")
+	case c.Duration <= 0:
+		return errors.New("duration must be > 0")
+	case c.Rate < 0 || c.PMessages < 0:
+		return errors.New("rate and pmessages must be >= 0")
+	}
+	if c.Type == "" && c.Bindings > 0 {
+		return errors.New("bindings need an exchange type")
+	}
+	if c.MultiAck == 0 {
+		c.MultiAck = 1
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 256 << 10
+	}
+	return nil
+}
+
+// Summary is a one-line description of the run's shape.
+func (c *Config) Summary() string {
+	ack := "autoack"
+	if !c.AutoAck {
+		ack = fmt.Sprintf("ack/%d", c.MultiAck)
+	}
+	ex := "default-exchange"
+	if c.Type != "" {
+		ex = fmt.Sprintf("%s:%s", c.Type, c.Exchange)
+		if c.Bindings > 0 {
+			ex += fmt.Sprintf(" %d bindings", c.Bindings)
+		}
+	}
+	s := fmt.Sprintf("client=%s %dp/%dc queues=%d size=%dB persistent=%v durable=%v confirm=%d prefetch=%d %s %s",
+		c.Client, c.Producers, c.Consumers, c.Queues, c.Size, c.Persistent, c.Durable, c.Confirm, c.Prefetch, ack, ex)
+	if c.Rate > 0 {
+		s += fmt.Sprintf(" rate=%.0f/s", c.Rate)
+	}
+	if c.PMessages > 0 {
+		s += fmt.Sprintf(" pmessages=%d", c.PMessages)
+	}
+	return s + fmt.Sprintf(" duration=%s", c.Duration)
+}

@@ -1,0 +1,56 @@
+package perf
+
+import (
+	"context"
+
+	"github.com/warrenmq/warren/bench/fast"
+)
+
+// fastClient drives the broker with the raw-frame client in package fast.
+type fastClient struct{}
+
+type fastAdmin struct{ *fast.Conn }
+
+func (a fastAdmin) DeclareQueue(name string, durable bool) error {
+	_, err := a.Conn.DeclareQueue(name, durable)
+	return err
+}
+
+func (fastClient) Admin(cfg *Config) (admin, error) {
+	c, err := fast.Dial(cfg.URI, dialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return fastAdmin{c}, nil
+}
+
+func (fastClient) Producer(cfg *Config, keys []string) (producer, error) {
+	c, err := fast.Dial(cfg.URI, dialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	p, err := fast.NewPublisher(c, fast.PublisherConfig{
+		Exchange: cfg.Exchange, Keys: keys, Size: cfg.Size, Persistent: cfg.Persistent,
+		Confirms: cfg.Confirm, BatchBytes: cfg.BatchBytes,
+	})
+	if err != nil {
+		c.Abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (fastClient) Consume(ctx context.Context, cfg *Config, queue, tag string, ready func(), on onMessage) error {
+	c, err := fast.Dial(cfg.URI, dialTimeout)
+	if err != nil {
+		return err
+	}
+	err = c.Consume(ctx, fast.ConsumerConfig{
+		Queue: queue, Tag: tag, Prefetch: cfg.Prefetch, AutoAck: cfg.AutoAck, AckEvery: cfg.MultiAck, Ready: ready,
+	}, fast.OnMessage(on))
+	if err != nil {
+		c.Abort()
+		return err
+	}
+	return c.Close()
+}

@@ -1,0 +1,386 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/warrenmq/warren/index"
+	"github.com/warrenmq/warren/segment"
+)
+
+// storeOptions configure a queue's store.
+type storeOptions struct {
+	Durable     bool
+	SegmentSize int64 // 0: segment.DefaultSegmentSize
+	Syncer      *segment.Syncer
+}
+
+// store is a queue's messages: a segment log (the bytes) plus an ack index
+// (what is done), glued by a read cursor.
+//
+// Every message is in exactly one state:
+//   - ready, ahead of the cursor: costs no memory at all;
+//   - ready, requeued: in the requeued heap (position order, so requeued
+//     messages go out first and in their original order);
+//   - in flight (handed out by next, not yet acked or requeued): in the
+//     inflight map;
+//   - done: in the index's runs, and gone from disk with its segment.
+//
+// So memory is O(segments + in flight + requeued), whatever the backlog.
+//
+// Not safe for concurrent use: the queue's mutex guards it. Record views
+// returned by next and read point into a mapping or a staging buffer and
+// are valid until the next call on the store.
+type store struct {
+	dir     string
+	durable bool
+	log     *segment.Log
+	idx     *index.Index
+	lg      *slog.Logger
+	cur     segment.Pos // next position the forward scan looks at
+
+	// The element type is spelled out (no named helper type) to keep this
+	// file's only package-level names store and storeOptions.
+	requeued []struct {
+		pos        segment.Pos
+		size, body uint32
+		persistent bool
+	}
+	inflight map[segment.Pos]struct {
+		pos        segment.Pos
+		size, body uint32
+		persistent bool
+	}
+
+	ready  int // requeued + ahead of the cursor, not done
+	readyB int64
+	peak   int // most messages in flight since the map was last made
+	closed bool
+}
+
+// openStore opens the store in dir, recovering what a durable one left.
+func openStore(dir string, o storeOptions) (*store, error) {
+	lg := slog.Default().With("store", dir)
+	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, Logger: lg})
+	if err != nil {
+		return nil, err
+	}
+	x, err := index.Open(dir, index.Options{Durable: o.Durable, Logger: lg}, recs)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	// New segments must order after every position handed out before.
+	l.ReserveIDs(x.NextSegment())
+	s := &store{dir: dir, durable: o.Durable, log: l, idx: x, lg: lg}
+	s.inflight = make(map[segment.Pos]struct {
+		pos        segment.Pos
+		size, body uint32
+		persistent bool
+	})
+	for _, r := range recs {
+		if x.Complete(r.ID) {
+			s.removeSegment(r.ID)
+		}
+	}
+	s.ready, s.readyB = x.NotDone()
+	return s, nil
+}
+
+// append stores r. syncGen > 0: r is a persistent record of a durable store
+// and is on disk once the Syncer's Done() reaches it.
+func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err error) {
+	if s.closed {
+		return pos, 0, segment.ErrClosed
+	}
+	prev, _, hadHead := s.log.Head()
+	pos, _, syncGen, err = s.log.Append(r)
+	if err != nil {
+		return pos, 0, err
+	}
+	s.idx.Added(pos.Seg, len(r.Body))
+	s.ready++
+	s.readyB += int64(len(r.Body))
+	if hadHead && pos.Seg != prev && s.idx.Complete(prev) {
+		s.removeSegment(prev) // the old head filled up with everything already done
+	}
+	return pos, syncGen, nil
+}
+
+// next hands out the next ready message, requeued ones first, and moves it
+// in flight. redelivered is true for requeued messages and for messages
+// that may have been delivered before a restart.
+func (s *store) next() (pos segment.Pos, v segment.Record, redelivered bool, ok bool) {
+	if s.closed {
+		return pos, v, false, false
+	}
+	for len(s.requeued) > 0 {
+		e := s.popRequeued()
+		s.ready--
+		s.readyB -= int64(e.body)
+		rec, _, err := s.log.Read(e.pos)
+		if err != nil {
+			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
+			s.done(e.pos, e.size, e.body, e.persistent)
+			continue
+		}
+		s.inflight[e.pos] = e
+		return e.pos, rec, true, true
+	}
+	for {
+		q, rec, n, err := s.log.Next(s.cur)
+		switch {
+		case err == segment.ErrEnd:
+			s.cur = q
+			if s.ready != 0 {
+				// Nothing requeued and nothing ahead: ready must be 0.
+				s.lg.Error("store: ready count drifted; resetting", "ready", s.ready, "bytes", s.readyB)
+				s.ready, s.readyB = 0, 0
+			}
+			return pos, v, false, false
+		case err != nil:
+			if !s.recover(q, err) {
+				return pos, v, false, false
+			}
+			continue
+		}
+		if end, done := s.idx.Skip(q); done {
+			s.cur = segment.Pos{Seg: q.Seg, Off: end}
+			continue
+		}
+		s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
+		e := s.inflight[q] // zero value: the key is new
+		e.pos, e.size, e.body, e.persistent = q, n, uint32(len(rec.Body)), rec.Flags&segment.FlagPersistent != 0
+		s.inflight[q] = e
+		s.peak = max(s.peak, len(s.inflight))
+		s.ready--
+		s.readyB -= int64(e.body)
+		if err := s.idx.Delivered(q); err != nil {
+			s.lg.Warn("store: cannot record delivery hint", "err", err)
+		}
+		return q, rec, s.idx.Redelivered(q), true
+	}
+}
+
+// recover deals with a read error at q: a corrupt record makes the log
+// check its segment again (padding over the damage) and the index recount.
+// It reports whether next may go on.
+func (s *store) recover(q segment.Pos, err error) bool {
+	var ce *segment.CorruptError
+	if !errors.As(err, &ce) {
+		s.lg.Error("store: read failed", "pos", q, "err", err)
+		return false
+	}
+	r, rerr := s.log.Rescan(ce.Pos.Seg)
+	if rerr != nil {
+		s.lg.Error("store: cannot rescan damaged segment", "segment", ce.Pos.Seg, "err", rerr)
+		return false
+	}
+	dc, db := s.idx.Retrack(r)
+	s.ready += dc
+	s.readyB += db
+	return true
+}
+
+// read returns the message at pos (in flight, normally) without changing
+// its state.
+func (s *store) read(pos segment.Pos) (segment.Record, error) {
+	rec, _, err := s.log.Read(pos)
+	return rec, err
+}
+
+// ack marks an in-flight message done for good (ack, reject or nack
+// without requeue, or a no-ack delivery).
+func (s *store) ack(pos segment.Pos) error {
+	e, ok := s.inflight[pos]
+	if !ok {
+		return fmt.Errorf("store: ack of %v, which is not in flight", pos)
+	}
+	delete(s.inflight, pos)
+	s.shrink()
+	return s.done(pos, e.size, e.body, e.persistent)
+}
+
+// shrink lets go of the memory a burst of in-flight or requeued messages
+// left behind once they are all gone: Go maps never shrink by themselves.
+func (s *store) shrink() {
+	const keep = 4096
+	if len(s.inflight) == 0 && s.peak > keep {
+		s.inflight = make(map[segment.Pos]struct {
+			pos        segment.Pos
+			size, body uint32
+			persistent bool
+		})
+		s.peak = 0
+	}
+	if len(s.requeued) == 0 && cap(s.requeued) > keep {
+		s.requeued = nil
+	}
+}
+
+// done marks a record done in the index and deletes its segment if that
+// was the last one.
+func (s *store) done(pos segment.Pos, size, body uint32, persistent bool) error {
+	complete, err := s.idx.Ack(pos, size, body, s.durable && persistent)
+	if complete {
+		if head, used, ok := s.log.Head(); !ok || head != pos.Seg {
+			s.removeSegment(pos.Seg)
+		} else if int64(used) >= s.log.SegmentSize()/2 {
+			// A drained head that is at least half full goes too, so a
+			// drained queue holds at most half a segment of disk. (Below
+			// that, a queue that empties after every message would create
+			// and delete a file per message.)
+			s.removeSegment(pos.Seg)
+		}
+	}
+	return err
+}
+
+func (s *store) removeSegment(id uint32) {
+	if err := s.log.Remove(id); err != nil {
+		s.lg.Error("store: cannot delete segment", "segment", id, "err", err)
+	}
+	if err := s.idx.Drop(id); err != nil {
+		s.lg.Error("store: cannot delete ack file", "segment", id, "err", err)
+	}
+}
+
+// requeue puts an in-flight message back among the ready ones at its
+// original place; it will be delivered again with redelivered set.
+func (s *store) requeue(pos segment.Pos) {
+	e, ok := s.inflight[pos]
+	if !ok {
+		return
+	}
+	delete(s.inflight, pos)
+	s.shrink()
+	s.pushRequeued(e)
+	s.ready++
+	s.readyB += int64(e.body)
+}
+
+func (s *store) readyCount() int { return max(s.ready, 0) }
+
+func (s *store) readyBytes() int64 { return max(s.readyB, 0) }
+
+// purge drops every ready message and returns how many. Segments nobody
+// has read from yet are deleted whole, without reading them; only the
+// segment under the cursor and the head are walked record by record.
+func (s *store) purge() int {
+	if s.closed {
+		return 0
+	}
+	before := s.ready
+	for _, e := range s.requeued {
+		s.ready--
+		s.readyB -= int64(e.body)
+		s.done(e.pos, e.size, e.body, e.persistent)
+	}
+	s.requeued = s.requeued[:0]
+	for {
+		q, rec, n, err := s.log.Next(s.cur)
+		if err == segment.ErrEnd {
+			s.cur = q
+			break
+		}
+		if err != nil {
+			if !s.recover(q, err) {
+				break
+			}
+			continue
+		}
+		head, _, hasHead := s.log.Head()
+		untouched := q.Seg != s.cur.Seg || s.cur.Off <= segment.DataStart
+		if untouched && (!hasHead || q.Seg != head) {
+			// Nothing in this segment was ever handed out: every record
+			// is ready or done, so the whole file goes.
+			c, b := s.idx.Left(q.Seg)
+			s.ready -= c
+			s.readyB -= b
+			s.removeSegment(q.Seg)
+			s.cur = segment.Pos{Seg: q.Seg}
+			continue
+		}
+		if end, done := s.idx.Skip(q); done {
+			s.cur = segment.Pos{Seg: q.Seg, Off: end}
+			continue
+		}
+		s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
+		s.ready--
+		s.readyB -= int64(len(rec.Body))
+		s.done(q, n, uint32(len(rec.Body)), rec.Flags&segment.FlagPersistent != 0)
+	}
+	if head, _, ok := s.log.Head(); ok && s.idx.Complete(head) {
+		s.removeSegment(head) // a purged queue keeps no disk
+	}
+	if s.ready != 0 {
+		s.lg.Error("store: ready count drifted in purge; resetting", "ready", s.ready)
+		s.ready, s.readyB = 0, 0
+	}
+	return max(before, 0)
+}
+
+// close releases the store, leaving its files: in-flight messages come back
+// on the next open, flagged redelivered.
+func (s *store) close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return errors.Join(s.log.Close(), s.idx.Close())
+}
+
+// destroy closes the store and deletes its files.
+func (s *store) destroy() error {
+	err := s.close()
+	return errors.Join(err, os.RemoveAll(s.dir))
+}
+
+// The requeued heap: a binary min-heap by position.
+
+func (s *store) pushRequeued(e struct {
+	pos        segment.Pos
+	size, body uint32
+	persistent bool
+}) {
+	h := append(s.requeued, e)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].pos.Less(h[p].pos) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	s.requeued = h
+}
+
+func (s *store) popRequeued() struct {
+	pos        segment.Pos
+	size, body uint32
+	persistent bool
+} {
+	h := s.requeued
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < n && h[l].pos.Less(h[m].pos) {
+			m = l
+		}
+		if r < n && h[r].pos.Less(h[m].pos) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	s.requeued = h
+	return top
+}

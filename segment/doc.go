@@ -1,0 +1,75 @@
+// Package segment stores a queue's messages as an append-only log: a
+// directory of segment files (seg.NNNNNNNNNN, 8 MiB by default), each
+// record framed with its length and a CRC32C. It knows bytes and positions,
+// not AMQP; package index says which records are done.
+//
+// # Files
+//
+// A segment is a 16-byte header ("WSEG", version), records from DataStart
+// on, and, once sealed, a 32-byte footer (record counts, persistent body
+// bytes, end of data, CRC) with the file cut to end right after it.
+// Records are 8-byte aligned (layout in record.go): a 24-byte header
+// (length, crc32c, version, flags, name lengths, timestamp), then exchange,
+// routing key, raw properties and body. A record larger than a segment
+// gets a segment sized to fit it.
+//
+// # Writing
+//
+// New segments are ftruncated to their size and fallocated 1 MiB ahead of
+// the writer, so a full disk is an error from Append, never a SIGBUS.
+// Appends are staged in a small per-log buffer (4-32 KiB) and written with
+// pwrite; wbuf.go explains why (page faults on our VMs), with figures.
+// Reading is through read-only mappings, so a delivery takes the body
+// straight from the page cache.
+//
+// # Mappings
+//
+// A segment is mapped only while being read: the head (written) segment
+// plus at most two others per log, least recently used unmapped first, so
+// mapped memory stays bounded whatever the backlog (vm.max_map_count is
+// 65530 by default). Read mappings get MADV_SEQUENTIAL and MADV_HUGEPAGE.
+//
+// # Durability
+//
+// One Syncer per broker does group commit: an Append of a persistent record
+// in a durable log returns a generation; a round closes the open
+// generation, flushes the staged records of each dirty file, fdatasyncs it
+// once, and publishes the generation as done. Rounds run back to back while
+// there is work, never on a timer. Transient records and non-durable logs
+// never wait for disk. Non-durable logs unlink each file right after
+// creating it: the descriptor keeps it alive and a crash leaves nothing.
+//
+// # Recovery
+//
+// Open reads the footer of each sealed segment (a few bytes per 8 MiB) and
+// scans only unsealed ones with their checksums: a corrupt record followed
+// by good ones is covered with padding and logged; a bad record with
+// nothing good after it is a torn tail and is cut off. Transient records
+// in a durable log do not survive a restart. Damage inside a sealed
+// segment shows up when a reader reaches it (every read checks the CRC)
+// and Rescan repairs it the same way. Measured: a store holding 10 million
+// persistent 100 B messages (1.3 GB) opens in 6-15 ms, ~40 ms with a cold
+// page cache, and 5-8 MB RSS.
+//
+// # Compression: not done, on purpose
+//
+// We measured s2 (klauspost/compress) on sealed 8 MiB segments, one core of
+// this machine:
+//
+//	bodies           s2 size   compress   decompress
+//	100 B random       74%     760 MB/s     590 MB/s
+//	1 KiB random       96%     980 MB/s     990 MB/s
+//	100 B JSON         37%     540 MB/s     370 MB/s
+//	1 KiB JSON         40%     645 MB/s     760 MB/s
+//
+// It saves disk only for compressible payloads that sit long in a queue,
+// and it costs on every path that matters: a compressed segment cannot be
+// read in place, so each delivery from it needs a decompression into heap
+// memory (breaking zero-copy reads and the bounded-memory rule), positions
+// would need translating, and the compress pass spends ~1.5-2 ms of CPU
+// per 8 MiB on data that a consumer keeping up deletes seconds later. The
+// backlog target (10M x 100 B = 1.3 GB) fits disks easily. If long-lived
+// archives of compressible data become a use case, compress sealed
+// segments in 64 KiB s2 blocks with an offset table, behind a per-queue
+// policy, off the queue goroutine.
+package segment

@@ -1,0 +1,254 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Log.
+type Options struct {
+	// SegmentSize is the size of each segment file (DefaultSegmentSize if 0).
+	SegmentSize int64
+	// Durable logs keep their files across a restart and fsync persistent
+	// records through Syncer. Other logs unlink each file as soon as it is
+	// created: the open descriptor keeps it alive, so a crash leaves nothing.
+	Durable bool
+	// Syncer, if set, makes persistent appends to a durable log report the
+	// generation that will cover them. Without one nothing is fsynced.
+	Syncer *Syncer
+	// Logger gets recovery reports (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Errors returned by Log methods.
+var (
+	ErrEnd       = errors.New("segment: no record at this position yet")
+	ErrNoSegment = errors.New("segment: no such segment")
+	ErrTooLarge  = errors.New("segment: record too large")
+	ErrClosed    = errors.New("segment: log closed")
+)
+
+// CorruptError reports a position whose bytes failed their checksum.
+type CorruptError struct {
+	Pos Pos
+	Err error
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("segment: record at %v: %v", e.Pos, e.Err) }
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+// Log is one queue's directory of segments. It is not safe for concurrent
+// use: the queue that owns it serialises calls. Only the Syncer runs on a
+// goroutine of its own, and it touches nothing but file descriptors.
+//
+// Mapped memory stays bounded whatever the backlog: the segment being
+// written is mapped, plus at most maxReadMaps others for readers; any other
+// segment is just a closed file until someone reads it.
+type Log struct {
+	dir    string
+	opt    Options
+	log    *slog.Logger
+	segs   []*seg // by id
+	head   *seg   // the segment being written, nil until the first append
+	nextID uint32
+	maps   []*seg // mapped for reading, least recently used first
+	w      wbuf   // stages appends to the head
+	dirSF  *syncFile
+	closed bool
+}
+
+// maxReadMaps bounds the segments mapped for reading at once: the consumer's
+// cursor and one more (a requeued message, an ack lagging a segment behind).
+const maxReadMaps = 2
+
+// Open opens (creating if needed) the log in dir. A durable log recovers
+// what is there and reports each segment it kept; every recovered segment
+// is sealed, and appends go to a new one. A non-durable log starts empty.
+func Open(dir string, o Options) (*Log, []Recovered, error) {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	o.SegmentSize = min(max(alignUp(o.SegmentSize), 4096), maxSegmentSize)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	l := &Log{dir: dir, opt: o, log: o.Logger.With("dir", dir), nextID: 1}
+	l.w.fd = -1
+	ids, err := l.listSegments()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !o.Durable {
+		for _, id := range ids {
+			_ = os.Remove(l.path(id))
+		}
+		return l, nil, nil
+	}
+	if o.Syncer != nil {
+		fd, err := openFile(dir, unix.O_RDONLY|unix.O_DIRECTORY)
+		if err != nil {
+			return nil, nil, err
+		}
+		l.dirSF = newSyncFile(fd, true)
+	}
+	var recs []Recovered
+	for _, id := range ids {
+		l.nextID = max(l.nextID, id+1)
+		r, keep, err := l.recoverSegment(id)
+		if err != nil {
+			l.Close()
+			return nil, nil, err
+		}
+		if keep {
+			l.segs = append(l.segs, &seg{id: id, used: r.Used, size: int64(r.Used) + footerSize, fd: -1, recovered: true})
+			recs = append(recs, r)
+		}
+	}
+	return l, recs, nil
+}
+
+func (l *Log) path(id uint32) string { return filepath.Join(l.dir, segName(id)) }
+
+func (l *Log) listSegments() ([]uint32, error) {
+	ents, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for _, e := range ents {
+		if id, ok := parseSegName(e.Name()); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ReserveIDs makes new segments get ids of at least id. Positions handed
+// out before a restart stay ordered before new ones even if their segments
+// were all deleted in between.
+func (l *Log) ReserveIDs(id uint32) { l.nextID = max(l.nextID, id) }
+
+// Head reports the segment being written, if any, and how full it is.
+func (l *Log) Head() (id, used uint32, ok bool) {
+	if l.head == nil {
+		return 0, 0, false
+	}
+	return l.head.id, l.head.used, true
+}
+
+// SegmentSize is the configured size of a segment file.
+func (l *Log) SegmentSize() int64 { return l.opt.SegmentSize }
+
+// Segments returns the ids of the segments in the log, oldest first.
+func (l *Log) Segments() []uint32 {
+	ids := make([]uint32, len(l.segs))
+	for i, s := range l.segs {
+		ids[i] = s.id
+	}
+	return ids
+}
+
+// Mapped is the number of segments mapped right now (for metrics and tests).
+func (l *Log) Mapped() int {
+	n := len(l.maps)
+	if l.head != nil && l.head.data != nil {
+		n++
+	}
+	return n
+}
+
+// find returns the segment with the given id, or nil.
+func (l *Log) find(id uint32) *seg {
+	if h := l.head; h != nil && h.id == id {
+		return h
+	}
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	if !ok {
+		return nil
+	}
+	return l.segs[i]
+}
+
+// after returns the first segment with an id greater than id, or nil.
+func (l *Log) after(id uint32) *seg {
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	if ok {
+		i++
+	}
+	if i < len(l.segs) {
+		return l.segs[i]
+	}
+	return nil
+}
+
+func cmpU32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Remove deletes a segment: unmapped, closed and unlinked at once, so its
+// disk space comes back now (a mapped deleted file would hold on to it).
+// Removing the segment being written is allowed; the next append starts a
+// new one. Views into the segment become invalid.
+func (l *Log) Remove(id uint32) error {
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	if !ok {
+		return nil
+	}
+	s := l.segs[i]
+	if s == l.head {
+		l.w.attach(-1, nil, 0) // staged records of a removed head are dropped
+		l.head = nil
+	}
+	l.unmapSeg(s)
+	s.closeFile()
+	l.segs = slices.Delete(l.segs, i, i+1)
+	if l.opt.Durable {
+		if err := os.Remove(l.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close seals the segment being written (so the next Open need not scan
+// it), unmaps everything and closes the files. A durable log's head is
+// fdatasynced on the way: a clean shutdown leaves nothing unsynced.
+func (l *Log) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	var err error
+	if h := l.head; h != nil {
+		if h.used == DataStart {
+			err = l.Remove(h.id)
+		} else {
+			err = l.seal(h, true)
+		}
+	}
+	for _, s := range l.segs {
+		l.unmapSeg(s)
+		s.closeFile()
+	}
+	if l.dirSF != nil {
+		l.dirSF.release()
+		l.dirSF = nil
+	}
+	return err
+}

@@ -1,0 +1,71 @@
+package segment
+
+// Read returns the record at p and its size. The byte fields are views into
+// the mapping (or the staging buffer): valid until the next call on the
+// log, which may unmap or reuse them.
+func (l *Log) Read(p Pos) (Record, uint32, error) {
+	s := l.find(p.Seg)
+	if s == nil {
+		return Record{}, 0, ErrNoSegment
+	}
+	if p.Off < DataStart || p.Off >= s.used {
+		return Record{}, 0, &CorruptError{Pos: p, Err: ErrEnd}
+	}
+	b, err := l.bytesAt(s, p.Off)
+	if err != nil {
+		return Record{}, 0, err
+	}
+	r, n, err := decode(b)
+	if err == nil && r.Flags&flagPadding != 0 {
+		err = ErrCorrupt
+	}
+	if err != nil {
+		return Record{}, 0, &CorruptError{Pos: p, Err: err}
+	}
+	return r, uint32(n), nil
+}
+
+// Next returns the first record at or after p that a reader should get, in
+// log order, crossing into later segments as needed. It passes over the
+// padding recovery left behind and, in segments found at Open, over
+// transient records (a restart drops them). At the end of the data it
+// returns ErrEnd and the position where the next record will appear as far
+// as p can tell; call again after appends. A bad record comes back as a
+// *CorruptError: call Rescan on its segment, then Next again.
+func (l *Log) Next(p Pos) (Pos, Record, uint32, error) {
+	for {
+		s := l.find(p.Seg)
+		if s == nil {
+			n := l.after(p.Seg)
+			if n == nil {
+				return p, Record{}, 0, ErrEnd
+			}
+			p = Pos{Seg: n.id, Off: DataStart}
+			continue
+		}
+		if p.Off < DataStart {
+			p.Off = DataStart
+		}
+		if p.Off >= s.used {
+			n := l.after(s.id)
+			if s == l.head || n == nil {
+				return p, Record{}, 0, ErrEnd
+			}
+			p = Pos{Seg: n.id, Off: DataStart}
+			continue
+		}
+		b, err := l.bytesAt(s, p.Off)
+		if err != nil {
+			return p, Record{}, 0, err
+		}
+		r, n, err := decode(b)
+		if err != nil {
+			return p, Record{}, 0, &CorruptError{Pos: p, Err: err}
+		}
+		if r.Flags&flagPadding != 0 || (s.recovered && r.Flags&FlagPersistent == 0) {
+			p.Off += uint32(n)
+			continue
+		}
+		return p, r, uint32(n), nil
+	}
+}

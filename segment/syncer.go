@@ -1,0 +1,234 @@
+package segment
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Syncer makes appended records durable in groups. One Syncer serves every
+// log of a broker, so a single fdatasync per dirty file covers whatever all
+// queues and connections appended to it since the last round.
+//
+// Generations: the open generation collects dirty files. A round closes it
+// (appends from then on join the next one), fdatasyncs each of its files once
+// and then publishes it as done. An append that returned generation g is on
+// disk once Done() >= g. Rounds run back to back while files are dirty and
+// not at all when idle: there is no timer, so a lone publish waits for one
+// fdatasync and nothing else.
+type Syncer struct {
+	gen  atomic.Uint64 // the open generation; written only under mu
+	done atomic.Uint64
+
+	mu    sync.Mutex
+	dirty []*syncFile
+	spare []*syncFile
+
+	wake chan struct{}
+	quit chan struct{}
+	exit chan struct{}
+	once sync.Once
+
+	subMu  sync.Mutex
+	nextID int
+	subs   atomic.Pointer[[]subscriber]
+
+	rounds, syncs atomic.Uint64
+}
+
+type subscriber struct {
+	id int
+	fn func(uint64)
+}
+
+// NewSyncer starts the syncer goroutine.
+func NewSyncer() *Syncer {
+	s := &Syncer{
+		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
+		exit: make(chan struct{}),
+	}
+	s.gen.Store(1)
+	go s.run()
+	return s
+}
+
+// Subscribe calls fn with the completed generation after every round, on
+// the syncer goroutine: fn must be quick and must not call back into logs.
+func (s *Syncer) Subscribe(fn func(doneGen uint64)) (cancel func()) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.nextID++
+	id := s.nextID
+	var old []subscriber
+	if p := s.subs.Load(); p != nil {
+		old = *p
+	}
+	subs := append(append([]subscriber(nil), old...), subscriber{id, fn})
+	s.subs.Store(&subs)
+	return func() {
+		s.subMu.Lock()
+		defer s.subMu.Unlock()
+		cur := *s.subs.Load()
+		next := make([]subscriber, 0, len(cur))
+		for _, sub := range cur {
+			if sub.id != id {
+				next = append(next, sub)
+			}
+		}
+		s.subs.Store(&next)
+	}
+}
+
+// Done is the last completed generation.
+func (s *Syncer) Done() uint64 { return s.done.Load() }
+
+// Stats counts rounds and fdatasync calls so far, for metrics and tests.
+func (s *Syncer) Stats() (rounds, syncs uint64) { return s.rounds.Load(), s.syncs.Load() }
+
+// Close runs a last round for what is dirty and stops the goroutine. Close
+// the logs first: appends after Close are never synced.
+func (s *Syncer) Close() {
+	s.once.Do(func() { close(s.quit) })
+	<-s.exit
+}
+
+// mark puts f in the open generation and returns that generation. The
+// caller has already written its bytes, so the round that closes this
+// generation starts its fdatasync after them.
+func (s *Syncer) mark(f *syncFile) uint64 {
+	// Fast path: f is already in the open generation's list. f.mu orders
+	// this check against the round's barrier on f (see round): either we
+	// ran first, and our write happens before that round's fdatasync, or
+	// the round ran first, and we see the next generation and join it.
+	f.mu.Lock()
+	g := s.gen.Load()
+	in := f.gen == g
+	f.mu.Unlock()
+	if in {
+		return g
+	}
+	s.mu.Lock()
+	g = s.gen.Load()
+	f.mu.Lock()
+	if f.gen != g {
+		f.gen = g
+		f.refs.Add(1) // the list's reference keeps the fd open until synced
+		s.dirty = append(s.dirty, f)
+	}
+	f.mu.Unlock()
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return g
+}
+
+func (s *Syncer) run() {
+	defer close(s.exit)
+	for {
+		select {
+		case <-s.wake:
+			s.round()
+		case <-s.quit:
+			for s.round() {
+			}
+			return
+		}
+	}
+}
+
+// round syncs one generation; it reports whether there was anything to do.
+func (s *Syncer) round() bool {
+	s.mu.Lock()
+	files := s.dirty
+	s.dirty = s.spare[:0]
+	g := s.gen.Load()
+	s.gen.Store(g + 1)
+	s.mu.Unlock()
+	if len(files) == 0 {
+		// Nothing dirty: an empty generation is done at once.
+		s.finish(g)
+		s.spare = files
+		return false
+	}
+	for i, f := range files {
+		f.mu.Lock() // also the barrier for mark's fast path
+		f.syncing = g
+		f.mu.Unlock()
+		if w := f.w.Load(); w != nil {
+			w.flushFor(f) // staged records first, then the fdatasync
+		}
+		if err := f.sync(); err != nil {
+			f.setErr(err)
+			slog.Error("segment: fdatasync failed; appends to this file now fail", "err", err)
+		}
+		s.syncs.Add(1)
+		f.release()
+		files[i] = nil
+	}
+	s.spare = files[:0]
+	s.rounds.Add(1)
+	s.finish(g)
+	return true
+}
+
+func (s *Syncer) finish(g uint64) {
+	s.done.Store(g)
+	if p := s.subs.Load(); p != nil {
+		for _, sub := range *p {
+			sub.fn(g)
+		}
+	}
+}
+
+// syncFile is an fd shared by a log and the syncer. Each holds a reference;
+// the last one to let go closes the fd, so the syncer never fsyncs a closed
+// (or reused) descriptor while a log seals or deletes the file.
+type syncFile struct {
+	fd  int
+	dir bool // directories get fsync: fdatasync is not defined for them everywhere
+	mu  sync.Mutex
+	gen uint64 // generation whose list holds f; guarded by mu
+	// syncing is the generation of the last round that synced f; guarded by mu.
+	syncing uint64
+	refs    atomic.Int32
+	err     atomic.Pointer[error]
+	w       atomic.Pointer[wbuf] // the log's staging buffer while f is its head
+}
+
+func newSyncFile(fd int, dir bool) *syncFile {
+	f := &syncFile{fd: fd, dir: dir}
+	f.refs.Store(1)
+	return f
+}
+
+func (f *syncFile) sync() error {
+	if f.dir {
+		for {
+			if err := unix.Fsync(f.fd); err != unix.EINTR {
+				return err
+			}
+		}
+	}
+	return datasync(f.fd)
+}
+
+func (f *syncFile) setErr(err error) { f.err.CompareAndSwap(nil, &err) }
+
+// Err is the first fdatasync error on the file, if any.
+func (f *syncFile) Err() error {
+	if p := f.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (f *syncFile) release() {
+	if f.refs.Add(-1) == 0 {
+		_ = unix.Close(f.fd)
+	}
+}

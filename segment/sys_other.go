@@ -1,0 +1,23 @@
+//go:build unix && !linux
+
+package segment
+
+import "golang.org/x/sys/unix"
+
+// The portable fallback: no fallocate, so blocks are reserved by writing
+// zeros, and fsync stands in for fdatasync. madvise hints are skipped.
+
+func preallocate(fd int, off, n int64) error { return writeZeros(fd, off, n) }
+
+func datasync(fd int) error { return unix.Fsync(fd) }
+
+func adviseRead([]byte) {}
+
+// writeRecord writes a record too big for the staging buffer. Without
+// pwritev the record is put together in a temporary buffer: big records
+// are rare, and this is the portable path.
+func writeRecord(fd int, off int64, r *Record, n int64) error {
+	b := make([]byte, n)
+	encode(b, r)
+	return pwriteAll(fd, b, off)
+}

@@ -1,0 +1,96 @@
+package segment
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+var zeros [64 << 10]byte
+
+// writeZeros writes zeros over [off, off+n): a portable way to make the
+// file system allocate the blocks.
+func writeZeros(fd int, off, n int64) error {
+	for n > 0 {
+		b := zeros[:min(n, int64(len(zeros)))]
+		w, err := unix.Pwrite(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		off += int64(w)
+		n -= int64(w)
+	}
+	return nil
+}
+
+// pwriteAll writes all of b at off.
+func pwriteAll(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		w, err := unix.Pwrite(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[w:]
+		off += int64(w)
+	}
+	return nil
+}
+
+// preadFull reads len(b) bytes at off.
+func preadFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		r, err := unix.Pread(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if r == 0 {
+			return fmt.Errorf("segment: short read at %d", off)
+		}
+		b = b[r:]
+		off += int64(r)
+	}
+	return nil
+}
+
+func openFile(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o644)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func fileSize(fd int) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, err
+	}
+	return st.Size, nil
+}
+
+// mapFile maps [0, n) of fd shared; writable only for the segment being
+// appended to, so a stray write elsewhere faults instead of corrupting data.
+func mapFile(fd int, n int64, writable bool) ([]byte, error) {
+	prot := unix.PROT_READ
+	if writable {
+		prot |= unix.PROT_WRITE
+	}
+	return unix.Mmap(fd, 0, int(n), prot, unix.MAP_SHARED)
+}
+
+func unmap(b []byte) error {
+	if b == nil {
+		return nil
+	}
+	return unix.Munmap(b)
+}
