@@ -1,12 +1,14 @@
 package broker
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/router"
@@ -22,6 +24,20 @@ type VHost struct {
 	mu        sync.RWMutex
 	exchanges map[string]*Exchange
 	queues    map[string]*Queue
+	// topoGen changes whenever an exchange or queue is added or removed, so
+	// publishers can cache their lookups (PublishCache) and skip mu.
+	topoGen atomic.Uint64
+}
+
+// PublishCache remembers one publisher's last exchange and default-exchange
+// queue lookups; it is valid while the vhost's topology generation holds.
+// Owned by one channel; not safe for concurrent use.
+type PublishCache struct {
+	gen      uint64
+	exchange []byte
+	x        *Exchange
+	key      []byte
+	q        *Queue
 }
 
 func newVHost(b *Broker, name string) (*VHost, error) {
@@ -83,6 +99,7 @@ func (v *VHost) ExchangeDeclare(name, typ string, passive, durable, autoDelete, 
 		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
 	}
 	v.exchanges[name] = &Exchange{Name: name, Type: typ, Kind: kind, Durable: durable, AutoDelete: autoDelete, Internal: internal, Args: args}
+	v.topoGen.Add(1)
 	if durable {
 		v.b.saveDefinitionsLocked(v)
 	}
@@ -139,6 +156,7 @@ func (v *VHost) ExchangeDelete(name string, ifUnused bool) error {
 func (v *VHost) deleteExchangeLocked(x *Exchange) {
 	v.router.RemoveExchange(x.Name)
 	delete(v.exchanges, x.Name)
+	v.topoGen.Add(1)
 	if x.Durable {
 		v.b.saveDefinitionsLocked(v)
 	}
@@ -263,6 +281,7 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	}
 	q.readyN.Store(int64(st.readyCount()))
 	v.queues[o.Name] = q
+	v.topoGen.Add(1)
 	return q, nil
 }
 
@@ -312,6 +331,7 @@ func (v *VHost) deleteQueueLocked(q *Queue) (int, error) {
 		return 0, nil
 	}
 	delete(v.queues, q.Name)
+	v.topoGen.Add(1)
 	touched := v.router.RemoveQueue(q)
 	n, err := q.markDeleted()
 	if q.Durable {
@@ -431,27 +451,44 @@ func (v *VHost) ExchangeBind(dst, src, key string, args frame.Table, unbind bool
 	return nil
 }
 
+// lookupForPublish finds the exchange and, for the default exchange, the
+// queue, from the cache when the topology has not changed since.
+func (v *VHost) lookupForPublish(m *Message, c *PublishCache) (*Exchange, *Queue) {
+	gen := v.topoGen.Load()
+	if c.gen == gen && c.x != nil && bytes.Equal(c.exchange, m.Exchange) {
+		if c.x.Name != "" || bytes.Equal(c.key, m.RoutingKey) {
+			return c.x, c.q
+		}
+	}
+	v.mu.RLock()
+	gen = v.topoGen.Load()
+	x := v.exchanges[string(m.Exchange)]
+	var q *Queue
+	if x != nil && x.Name == "" {
+		q = v.queues[string(m.RoutingKey)]
+	}
+	v.mu.RUnlock()
+	c.gen, c.x, c.q = gen, x, q
+	c.exchange = append(c.exchange[:0], m.Exchange...)
+	c.key = append(c.key[:0], m.RoutingKey...)
+	return x, q
+}
+
 // Publish routes m and stores it in every target queue. scratch is reused
 // to avoid an allocation per message; the grown slice is returned.
-func (v *VHost) Publish(m *Message, scratch []*Queue) (PublishResult, []*Queue, error) {
+func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (PublishResult, []*Queue, error) {
 	var res PublishResult
 	scratch = scratch[:0]
-	v.mu.RLock()
-	x, ok := v.exchanges[string(m.Exchange)]
-	if !ok {
-		v.mu.RUnlock()
+	x, q := v.lookupForPublish(m, cache)
+	if x == nil {
 		return res, scratch, notFoundExchange(v, string(m.Exchange))
 	}
 	if x.Internal {
-		v.mu.RUnlock()
 		return res, scratch, frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
 	}
-	if x.Name == "" {
-		if q, ok := v.queues[string(m.RoutingKey)]; ok {
-			scratch = append(scratch, q)
-		}
+	if q != nil {
+		scratch = append(scratch, q)
 	}
-	v.mu.RUnlock()
 	if x.Name != "" {
 		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}

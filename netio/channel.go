@@ -19,6 +19,7 @@ type channel struct {
 	closing bool // we sent channel.close and wait for close-ok
 
 	pub       publishState
+	pubCache  broker.PublishCache
 	lastQueue string
 
 	consumers        map[string]*consumer
@@ -54,7 +55,7 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 			if f.Channel > c.channelMax {
 				return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - channel %d exceeds channel_max %d", f.Channel, c.channelMax)
 			}
-			c.channels[f.Channel] = &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)}
+			c.channels.add(&channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)})
 			c.sendMethod(f.Channel, &frame.ChannelOpenOk{})
 			return nil
 		}
@@ -104,7 +105,7 @@ func (ch *channel) handleMethod(payload []byte) error {
 	if ch.closing {
 		switch id {
 		case frame.IDChannelCloseOk:
-			delete(ch.c.channels, ch.id)
+			ch.c.channels.remove(ch.id)
 		case frame.IDChannelClose:
 			ch.c.sendMethod(ch.id, &frame.ChannelCloseOk{})
 		}
@@ -144,7 +145,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.ChannelClose:
 		ch.teardown()
 		ch.c.sendMethod(ch.id, &frame.ChannelCloseOk{})
-		delete(ch.c.channels, ch.id)
+		ch.c.channels.remove(ch.id)
 		return nil
 	case *frame.ChannelCloseOk:
 		return nil
@@ -385,7 +386,7 @@ func (ch *channel) redispatch() {
 }
 
 func (c *Conn) redispatch() {
-	for _, ch := range c.channels {
+	for _, ch := range c.channels.open {
 		ch.redispatch()
 	}
 }

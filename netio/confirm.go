@@ -35,7 +35,7 @@ func (c *Conn) settleConfirms() {
 	if d := c.b.Syncer().Done(); d > done {
 		done = d
 	}
-	for _, ch := range c.channels {
+	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue
 		}
@@ -59,7 +59,7 @@ func (c *Conn) settleConfirms() {
 // flushConfirms sends one basic.ack (multiple when it covers several) per
 // channel whose confirmed window moved.
 func (c *Conn) flushConfirms() {
-	for _, ch := range c.channels {
+	for _, ch := range c.channels.open {
 		if !ch.confirm || ch.confirmedUpTo <= ch.ackedUpTo {
 			continue
 		}

@@ -60,9 +60,10 @@ type Conn struct {
 	clientCaps  frame.Table
 	clientProps frame.Table
 
-	channels map[uint16]*channel
+	channels channelTable
 
 	lastRecv      atomic.Int64 // unix nanos of the last bytes read
+	nowMilli      int64        // read time of the bytes being fed, for message timestamps
 	lastSent      atomic.Int64
 	closeDeadline atomic.Int64 // unix nanos; close-ok must arrive by then (0: not closing)
 
@@ -91,7 +92,6 @@ func newConn(srv *Server, t Transport) *Conn {
 		b:          srv.b,
 		frameMax:   DefaultFrameMax,
 		channelMax: DefaultChannelMax,
-		channels:   make(map[uint16]*channel),
 	}
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
@@ -125,7 +125,9 @@ func (c *Conn) Feed(p []byte) int {
 	c.beginFeed()
 	c.doWork()
 	if len(p) > 0 {
-		c.lastRecv.Store(time.Now().UnixNano())
+		now := time.Now()
+		c.lastRecv.Store(now.UnixNano())
+		c.nowMilli = now.UnixMilli()
 	}
 	used := 0
 	if c.state == stateHeader {
@@ -220,8 +222,8 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 		if f.Channel == 0 {
 			return c.handleConnectionMethod(f.Payload)
 		}
-		ch, ok := c.channels[f.Channel]
-		if !ok {
+		ch := c.channels.get(f.Channel)
+		if ch == nil {
 			return c.handleUnopenedChannel(f)
 		}
 		return ch.handleMethod(f.Payload)
@@ -229,8 +231,8 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 		if f.Channel == 0 {
 			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - content frame on channel 0")
 		}
-		ch, ok := c.channels[f.Channel]
-		if !ok {
+		ch := c.channels.get(f.Channel)
+		if ch == nil {
 			return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - unexpected content frame on channel %d, which is not open", f.Channel)
 		}
 		if f.Type == frame.FrameHeader {
@@ -246,7 +248,7 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 func (c *Conn) fail(err error, chID uint16) {
 	e := asAMQP(err, frame.InternalError)
 	if !e.Hard() && chID != 0 {
-		if ch, ok := c.channels[chID]; ok {
+		if ch := c.channels.get(chID); ch != nil {
 			ch.channelError(e)
 			return
 		}
@@ -334,10 +336,10 @@ func (c *Conn) Closed() {
 }
 
 func (c *Conn) teardownChannels() {
-	for id, ch := range c.channels {
+	for _, ch := range c.channels.open {
 		ch.teardown()
-		delete(c.channels, id)
 	}
+	c.channels = channelTable{}
 }
 
 // ForceClose sends connection.close 320 CONNECTION_FORCED (shutdown).

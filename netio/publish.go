@@ -1,8 +1,6 @@
 package netio
 
 import (
-	"time"
-
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/segment"
@@ -119,7 +117,7 @@ func (ch *channel) completePublish(body []byte) error {
 		Props:      p.props,
 		Body:       body,
 		Persistent: frame.PropsDeliveryMode(p.props) == 2,
-		Timestamp:  time.Now().UnixMilli(),
+		Timestamp:  ch.c.nowMilli,
 	}
 	if ch.tx {
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
@@ -130,7 +128,7 @@ func (ch *channel) completePublish(body []byte) error {
 
 func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	c := ch.c
-	res, qs, err := c.vhost.Publish(m, c.scratchQueues)
+	res, qs, err := c.vhost.Publish(m, &ch.pubCache, c.scratchQueues)
 	c.scratchQueues = qs
 	if err != nil {
 		e := asAMQP(err, frame.InternalError)
