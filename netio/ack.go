@@ -6,11 +6,6 @@ import (
 	"github.com/warrenmq/warren/segment"
 )
 
-type posEntry struct {
-	q   *broker.Queue
-	pos segment.Pos
-}
-
 func unknownTag(tag uint64) error {
 	return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag %d", tag)
 }

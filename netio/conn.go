@@ -33,6 +33,7 @@ const (
 	stateOpen
 	stateOpened
 	stateClosing // we sent connection.close and wait for close-ok
+	stateDone    // we sent close-ok; the client closes the socket (or the deadline does)
 	stateClosed  // nothing more is read
 )
 
@@ -138,7 +139,10 @@ func (c *Conn) Feed(p []byte) int {
 		}
 		p = p[n:]
 	}
-	for len(p) > 0 && c.state != stateClosed {
+	if c.state == stateDone {
+		return used + len(p)
+	}
+	for len(p) > 0 && c.state < stateDone {
 		f, n, err := frame.Parse(p, c.frameMaxIn())
 		if err != nil {
 			c.connError(asAMQP(err, frame.FrameError), 0, 0)
@@ -153,7 +157,7 @@ func (c *Conn) Feed(p []byte) int {
 			c.fail(err, f.Channel)
 		}
 	}
-	if c.state == stateClosed {
+	if c.state >= stateDone {
 		return used + len(p)
 	}
 	// Frames above may have posted work to ourselves (a queue deleted under
@@ -215,7 +219,7 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 	switch f.Type {
 	case frame.FrameHeartbeat:
 		if f.Channel != 0 {
-			return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - heartbeat frame on channel %d", f.Channel)
+			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - heartbeat frame on channel %d", f.Channel)
 		}
 		return nil
 	case frame.FrameMethod:
@@ -233,7 +237,7 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 		}
 		ch := c.channels.get(f.Channel)
 		if ch == nil {
-			return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - unexpected content frame on channel %d, which is not open", f.Channel)
+			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
 		}
 		if f.Type == frame.FrameHeader {
 			return ch.handleHeader(f.Payload)
@@ -266,7 +270,7 @@ func asAMQP(err error, def uint16) *frame.Error {
 
 // connError sends connection.close and waits for close-ok (or a timeout).
 func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
-	if c.state == stateClosing || c.state == stateClosed {
+	if c.state >= stateClosing {
 		return
 	}
 	if e.ClassID == 0 {
@@ -307,8 +311,7 @@ func (c *Conn) handleWhileClosing(f frame.Frame) error {
 		c.t.Close()
 	case frame.IDConnectionClose:
 		c.sendMethod(0, &frame.ConnectionCloseOk{})
-		c.state = stateClosed
-		c.t.Close()
+		c.state = stateDone
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/warrenmq/warren/frame"
 )
@@ -154,11 +155,14 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	return nil
 }
 
+// clientClose answers connection.close. As RabbitMQ, it leaves closing the
+// socket to the client, which must see close-ok before EOF; the ticker
+// closes it if the client does not.
 func (c *Conn) clientClose() error {
 	c.sendMethod(0, &frame.ConnectionCloseOk{})
 	c.teardownChannels()
-	c.state = stateClosed
-	c.t.Close()
+	c.state = stateDone
+	c.closeDeadline.Store(time.Now().Add(3 * time.Second).UnixNano())
 	return nil
 }
 

@@ -71,6 +71,11 @@ func (ch *channel) handleHeader(payload []byte) error {
 	if err := frame.ValidateProperties(props); err != nil {
 		return err
 	}
+	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.user {
+		p.reset()
+		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
+			Text: "PRECONDITION_FAILED - user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.user + "'"}
+	}
 	if max := ch.c.b.Config().MaxMessageSize; int64(size) > max {
 		p.reset()
 		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
