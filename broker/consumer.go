@@ -11,8 +11,10 @@ type Deliverer interface {
 	// must then call Queue.Dispatch once it can.
 	Reserve() bool
 	// Deliver hands over a message after a successful Reserve. rec's slices
-	// are views into the queue's store, valid only during the call.
-	Deliver(q *Queue, c *Consumer, pos segment.Pos, rec *segment.Record, redelivered bool)
+	// are views into the queue's store, valid only during the call. Unless
+	// the consumer is no-ack, it must give t back once, to Queue.Ack or
+	// Queue.Requeue.
+	Deliver(q *Queue, c *Consumer, t Ticket, rec *segment.Record, redelivered bool)
 	// Cancelled tells the consumer that the server has cancelled it (its queue
 	// was deleted). The consumer must not touch the queue again.
 	Cancelled(c *Consumer)

@@ -84,11 +84,11 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 // dropOverflowLocked applies x-max-length with the default drop-head overflow.
 func (q *Queue) dropOverflowLocked() {
 	for int64(q.st.readyCount()) > q.maxLength {
-		pos, _, _, ok := q.st.next()
+		t, _, _, ok := q.st.next()
 		if !ok {
 			return
 		}
-		q.ackLocked(pos)
+		q.ackLocked(t)
 	}
 }
 
@@ -120,39 +120,40 @@ func (q *Queue) dispatchLocked() {
 			continue
 		}
 		blocked = 0
-		pos, rec, redelivered, ok := q.st.next()
+		t, rec, redelivered, ok := q.st.next()
 		if !ok {
-			// readyCount said otherwise; give the credit back by treating
-			// it as delivered-and-done would be wrong, so stop here.
+			// The store found less than it counted (damage on disk);
+			// the reserved credit is lost until the consumer's next ack.
 			slog.Error("queue store inconsistent: ready count > 0 but no message", "queue", q.Name)
 			return
 		}
 		q.Delivered.Add(1)
-		c.D.Deliver(q, c, pos, &rec, redelivered)
+		c.D.Deliver(q, c, t, &rec, redelivered)
 		if c.NoAck {
-			q.ackLocked(pos)
+			q.ackLocked(t)
 		} else {
 			q.unackedN.Add(1)
 		}
 	}
 }
 
-func (q *Queue) ackLocked(pos segment.Pos) {
-	if err := q.st.ack(pos); err != nil {
+func (q *Queue) ackLocked(t Ticket) {
+	if err := q.st.ack(t); err != nil {
 		slog.Error("ack failed", "queue", q.Name, "err", err)
 	}
 	q.Acked.Add(1)
 }
 
 // Ack marks delivered messages done and delivers more to consumers that got
-// credit back. Positions must come from Deliver or Get of this queue.
-func (q *Queue) Ack(positions ...segment.Pos) {
+// credit back. Tickets must come from Deliver or Get of this queue, each
+// given back once.
+func (q *Queue) Ack(tickets ...Ticket) {
 	q.mu.Lock()
 	if !q.deleted {
-		for _, p := range positions {
-			q.ackLocked(p)
+		for _, t := range tickets {
+			q.ackLocked(t)
 		}
-		q.unackedN.Add(-int64(len(positions)))
+		q.unackedN.Add(-int64(len(tickets)))
 		// The acks gave consumers credit back.
 		q.dispatchLocked()
 		q.readyN.Store(int64(q.st.readyCount()))
@@ -162,13 +163,13 @@ func (q *Queue) Ack(positions ...segment.Pos) {
 
 // Requeue puts delivered messages back at their original place, marked
 // redelivered, and delivers them again if a consumer can take them.
-func (q *Queue) Requeue(positions ...segment.Pos) {
+func (q *Queue) Requeue(tickets ...Ticket) {
 	q.mu.Lock()
 	if !q.deleted {
-		for _, p := range positions {
-			q.st.requeue(p)
+		for _, t := range tickets {
+			q.st.requeue(t)
 		}
-		q.unackedN.Add(-int64(len(positions)))
+		q.unackedN.Add(-int64(len(tickets)))
 		q.dispatchLocked()
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
@@ -178,22 +179,22 @@ func (q *Queue) Requeue(positions ...segment.Pos) {
 // Get takes the next ready message for basic.get. fn runs with the queue
 // locked; rec's slices are valid only during the call. It returns false when
 // the queue is empty.
-func (q *Queue) Get(noAck bool, fn func(pos segment.Pos, rec *segment.Record, redelivered bool, remaining int)) bool {
+func (q *Queue) Get(noAck bool, fn func(t Ticket, rec *segment.Record, redelivered bool, remaining int)) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
 		return false
 	}
-	pos, rec, redelivered, ok := q.st.next()
+	t, rec, redelivered, ok := q.st.next()
 	if !ok {
 		return false
 	}
 	q.Delivered.Add(1)
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
-	fn(pos, &rec, redelivered, remaining)
+	fn(t, &rec, redelivered, remaining)
 	if noAck {
-		q.ackLocked(pos)
+		q.ackLocked(t)
 	} else {
 		q.unackedN.Add(1)
 	}

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 
@@ -17,6 +16,16 @@ type storeOptions struct {
 	Syncer      *segment.Syncer
 }
 
+// Ticket is an in-flight message as the store handed it out: where it is
+// and what the index needs to mark it done. The holder (a channel's unacked
+// list) gives it back exactly once, to ack or requeue, so the store keeps no
+// per-message state for messages in flight.
+type Ticket struct {
+	Pos        segment.Pos
+	size, body uint32
+	persistent bool
+}
+
 // store is a queue's messages: a segment log (the bytes) plus an ack index
 // (what is done), glued by a read cursor.
 //
@@ -24,8 +33,8 @@ type storeOptions struct {
 //   - ready, ahead of the cursor: costs no memory at all;
 //   - ready, requeued: in the requeued heap (position order, so requeued
 //     messages go out first and in their original order);
-//   - in flight (handed out by next, not yet acked or requeued): in the
-//     inflight map;
+//   - in flight (handed out by next, not yet acked or requeued): held by
+//     the caller as a Ticket, which it gives back to ack or requeue;
 //   - done: in the index's runs, and gone from disk with its segment.
 //
 // So memory is O(segments + in flight + requeued), whatever the backlog.
@@ -41,22 +50,10 @@ type store struct {
 	lg      *slog.Logger
 	cur     segment.Pos // next position the forward scan looks at
 
-	// The element type is spelled out (no named helper type) to keep this
-	// file's only package-level names store and storeOptions.
-	requeued []struct {
-		pos        segment.Pos
-		size, body uint32
-		persistent bool
-	}
-	inflight map[segment.Pos]struct {
-		pos        segment.Pos
-		size, body uint32
-		persistent bool
-	}
+	requeued []Ticket
 
 	ready  int // requeued + ahead of the cursor, not done
 	readyB int64
-	peak   int // most messages in flight since the map was last made
 	closed bool
 }
 
@@ -75,11 +72,6 @@ func openStore(dir string, o storeOptions) (*store, error) {
 	// New segments must order after every position handed out before.
 	l.ReserveIDs(x.NextSegment())
 	s := &store{dir: dir, durable: o.Durable, log: l, idx: x, lg: lg}
-	s.inflight = make(map[segment.Pos]struct {
-		pos        segment.Pos
-		size, body uint32
-		persistent bool
-	})
 	for _, r := range recs {
 		if x.Complete(r.ID) {
 			s.removeSegment(r.ID)
@@ -112,22 +104,21 @@ func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err 
 // next hands out the next ready message, requeued ones first, and moves it
 // in flight. redelivered is true for requeued messages and for messages
 // that may have been delivered before a restart.
-func (s *store) next() (pos segment.Pos, v segment.Record, redelivered bool, ok bool) {
+func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
 	if s.closed {
-		return pos, v, false, false
+		return t, v, false, false
 	}
 	for len(s.requeued) > 0 {
 		e := s.popRequeued()
 		s.ready--
 		s.readyB -= int64(e.body)
-		rec, _, err := s.log.Read(e.pos)
+		rec, _, err := s.log.Read(e.Pos)
 		if err != nil {
-			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
-			s.done(e.pos, e.size, e.body, e.persistent)
+			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.Pos, "err", err)
+			s.done(e.Pos, e.size, e.body, e.persistent)
 			continue
 		}
-		s.inflight[e.pos] = e
-		return e.pos, rec, true, true
+		return e, rec, true, true
 	}
 	for {
 		q, rec, n, err := s.log.Next(s.cur)
@@ -139,10 +130,10 @@ func (s *store) next() (pos segment.Pos, v segment.Record, redelivered bool, ok 
 				s.lg.Error("store: ready count drifted; resetting", "ready", s.ready, "bytes", s.readyB)
 				s.ready, s.readyB = 0, 0
 			}
-			return pos, v, false, false
+			return t, v, false, false
 		case err != nil:
 			if !s.recover(q, err) {
-				return pos, v, false, false
+				return t, v, false, false
 			}
 			continue
 		}
@@ -151,16 +142,13 @@ func (s *store) next() (pos segment.Pos, v segment.Record, redelivered bool, ok 
 			continue
 		}
 		s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
-		e := s.inflight[q] // zero value: the key is new
-		e.pos, e.size, e.body, e.persistent = q, n, uint32(len(rec.Body)), rec.Flags&segment.FlagPersistent != 0
-		s.inflight[q] = e
-		s.peak = max(s.peak, len(s.inflight))
+		e := Ticket{Pos: q, size: n, body: uint32(len(rec.Body)), persistent: rec.Flags&segment.FlagPersistent != 0}
 		s.ready--
 		s.readyB -= int64(e.body)
 		if err := s.idx.Delivered(q); err != nil {
 			s.lg.Warn("store: cannot record delivery hint", "err", err)
 		}
-		return q, rec, s.idx.Redelivered(q), true
+		return e, rec, s.idx.Redelivered(q), true
 	}
 }
 
@@ -193,28 +181,16 @@ func (s *store) read(pos segment.Pos) (segment.Record, error) {
 
 // ack marks an in-flight message done for good (ack, reject or nack
 // without requeue, or a no-ack delivery).
-func (s *store) ack(pos segment.Pos) error {
-	e, ok := s.inflight[pos]
-	if !ok {
-		return fmt.Errorf("store: ack of %v, which is not in flight", pos)
+func (s *store) ack(t Ticket) error {
+	if s.closed {
+		return segment.ErrClosed
 	}
-	delete(s.inflight, pos)
-	s.shrink()
-	return s.done(pos, e.size, e.body, e.persistent)
+	return s.done(t.Pos, t.size, t.body, t.persistent)
 }
 
-// shrink lets go of the memory a burst of in-flight or requeued messages
-// left behind once they are all gone: Go maps never shrink by themselves.
+// shrink lets go of a burst's requeued heap once it is empty.
 func (s *store) shrink() {
 	const keep = 4096
-	if len(s.inflight) == 0 && s.peak > keep {
-		s.inflight = make(map[segment.Pos]struct {
-			pos        segment.Pos
-			size, body uint32
-			persistent bool
-		})
-		s.peak = 0
-	}
 	if len(s.requeued) == 0 && cap(s.requeued) > keep {
 		s.requeued = nil
 	}
@@ -249,16 +225,13 @@ func (s *store) removeSegment(id uint32) {
 
 // requeue puts an in-flight message back among the ready ones at its
 // original place; it will be delivered again with redelivered set.
-func (s *store) requeue(pos segment.Pos) {
-	e, ok := s.inflight[pos]
-	if !ok {
+func (s *store) requeue(t Ticket) {
+	if s.closed {
 		return
 	}
-	delete(s.inflight, pos)
-	s.shrink()
-	s.pushRequeued(e)
+	s.pushRequeued(t)
 	s.ready++
-	s.readyB += int64(e.body)
+	s.readyB += int64(t.body)
 }
 
 func (s *store) readyCount() int { return max(s.ready, 0) }
@@ -276,9 +249,10 @@ func (s *store) purge() int {
 	for _, e := range s.requeued {
 		s.ready--
 		s.readyB -= int64(e.body)
-		s.done(e.pos, e.size, e.body, e.persistent)
+		s.done(e.Pos, e.size, e.body, e.persistent)
 	}
 	s.requeued = s.requeued[:0]
+	s.shrink()
 	for {
 		q, rec, n, err := s.log.Next(s.cur)
 		if err == segment.ErrEnd {
@@ -340,15 +314,11 @@ func (s *store) destroy() error {
 
 // The requeued heap: a binary min-heap by position.
 
-func (s *store) pushRequeued(e struct {
-	pos        segment.Pos
-	size, body uint32
-	persistent bool
-}) {
+func (s *store) pushRequeued(e Ticket) {
 	h := append(s.requeued, e)
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h[i].pos.Less(h[p].pos) {
+		if !h[i].Pos.Less(h[p].Pos) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -357,11 +327,7 @@ func (s *store) pushRequeued(e struct {
 	s.requeued = h
 }
 
-func (s *store) popRequeued() struct {
-	pos        segment.Pos
-	size, body uint32
-	persistent bool
-} {
+func (s *store) popRequeued() Ticket {
 	h := s.requeued
 	top := h[0]
 	n := len(h) - 1
@@ -369,10 +335,10 @@ func (s *store) popRequeued() struct {
 	h = h[:n]
 	for i := 0; ; {
 		m, l, r := i, 2*i+1, 2*i+2
-		if l < n && h[l].pos.Less(h[m].pos) {
+		if l < n && h[l].Pos.Less(h[m].Pos) {
 			m = l
 		}
-		if r < n && h[r].pos.Less(h[m].pos) {
+		if r < n && h[r].Pos.Less(h[m].Pos) {
 			m = r
 		}
 		if m == i {

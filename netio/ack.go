@@ -3,7 +3,6 @@ package netio
 import (
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
 
 func unknownTag(tag uint64) error {
@@ -55,21 +54,21 @@ func (ch *channel) settle(entries []unackedEntry, requeue bool) {
 		ch.requeueEntries(entries)
 		return
 	}
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ps []segment.Pos) { q.Ack(ps...) })
+	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Ack(ts...) })
 }
 
 func (ch *channel) requeueEntries(entries []unackedEntry) {
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ps []segment.Pos) { q.Requeue(ps...) })
+	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Requeue(ts...) })
 }
 
-func (ch *channel) forEachQueueRun(entries []unackedEntry, f func(*broker.Queue, []segment.Pos)) {
+func (ch *channel) forEachQueueRun(entries []unackedEntry, f func(*broker.Queue, []broker.Ticket)) {
 	c := ch.c
 	for i := 0; i < len(entries); {
 		q := entries[i].q
 		ps := c.scratchPosList[:0]
 		j := i
 		for ; j < len(entries) && entries[j].q == q; j++ {
-			ps = append(ps, entries[j].pos)
+			ps = append(ps, entries[j].t)
 		}
 		f(q, ps)
 		c.scratchPosList = ps[:0]

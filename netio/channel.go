@@ -357,12 +357,12 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		return err
 	}
 	c := ch.c
-	ok := q.Get(m.NoAck, func(pos segmentPos, rec *segmentRecord, redelivered bool, remaining int) {
+	ok := q.Get(m.NoAck, func(t broker.Ticket, rec *segmentRecord, redelivered bool, remaining int) {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
 		if !m.NoAck {
-			ch.unacked.push(unackedEntry{tag: tag, q: q, pos: pos})
+			ch.unacked.push(unackedEntry{tag: tag, q: q, t: t})
 		}
 		b := c.lockOut()
 		b = frame.AppendBasicGetOk(b, ch.id, tag, redelivered, rec.Exchange, rec.RoutingKey, uint32(remaining))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
 
 // Transport is what a Conn needs from the socket beneath it.
@@ -82,7 +81,7 @@ type Conn struct {
 	syncDone   atomic.Uint64 // last completed sync generation seen
 
 	scratchQueues  []*broker.Queue
-	scratchPosList []segment.Pos
+	scratchPosList []broker.Ticket
 }
 
 func newConn(srv *Server, t Transport) *Conn {

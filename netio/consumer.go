@@ -50,14 +50,14 @@ func (k *consumer) Reserve() bool {
 
 // Deliver writes basic.deliver, the content header and body frames into the
 // connection's output, copying the body out of the store's mapping.
-func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, pos segment.Pos, rec *segment.Record, redelivered bool) {
+func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, rec *segment.Record, redelivered bool) {
 	ch := k.ch
 	c := ch.c
 	ch.mu.Lock()
 	ch.deliveryTag++
 	tag := ch.deliveryTag
 	if !k.bc.NoAck {
-		ch.unacked.push(unackedEntry{tag: tag, q: q, pos: pos, k: k})
+		ch.unacked.push(unackedEntry{tag: tag, q: q, t: t, k: k})
 	}
 	b := c.lockOut()
 	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, redelivered, rec.Exchange, rec.RoutingKey)

@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/segment"
 )
 
 // unackedEntry is one delivery awaiting ack: where the message lives, not
@@ -12,7 +11,7 @@ import (
 type unackedEntry struct {
 	tag  uint64
 	q    *broker.Queue
-	pos  segment.Pos
+	t    broker.Ticket
 	k    *consumer // nil for basic.get
 	done bool      // acked out of order; dropped when it reaches the front
 }
