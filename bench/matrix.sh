@@ -15,14 +15,18 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${WARREN_PERF_BIN:-$(mktemp -d)/warren-perf}
-if [[ ! -x $bin ]]; then
+bin=${WARREN_PERF_BIN:-}
+if [[ -z $bin ]]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	bin=$tmp/warren-perf
 	(cd "$root" && GOFLAGS=-mod=mod go build -o "$bin" ./bench/cmd/warren-perf)
 fi
 
 if [[ ${1:-} == compare ]]; then
 	[[ $# -ge 3 ]] || { echo "usage: $0 compare A.jsonl B.jsonl [LABEL_A LABEL_B]" >&2; exit 2; }
-	exec "$bin" compare -a "${4:-A}" -b "${5:-B}" "$2" "$3"
+	"$bin" compare -a "${4:-A}" -b "${5:-B}" "$2" "$3"
+	exit
 fi
 
 uri=amqp://guest:guest@127.0.0.1:5672/
@@ -46,4 +50,4 @@ if [[ -z $pid ]]; then
 fi
 pid=${pid:-0}
 echo "# warren-perf matrix: $uri broker pid $pid, $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
-exec "$bin" matrix -uri "$uri" -broker-pid "$pid" ${args[@]+"${args[@]}"}
+"$bin" matrix -uri "$uri" -broker-pid "$pid" ${args[@]+"${args[@]}"}

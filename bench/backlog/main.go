@@ -49,6 +49,7 @@ type config struct {
 	restartCmd string
 	restartLog string
 	stopSignal string
+	restarts   int
 	noDrain    bool
 	keep       bool
 	label      string
@@ -67,7 +68,8 @@ func main() {
 	flag.StringVar(&c.dataDir, "data-dir", "", "broker data directory, for disk bytes (empty: not measured)")
 	flag.StringVar(&c.restartCmd, "restart-cmd", "", "shell command running the broker in the foreground; with it the broker (-pid) is restarted between fill and drain")
 	flag.StringVar(&c.restartLog, "restart-log", "backlog-restart.log", "where the restarted broker's output goes")
-	flag.StringVar(&c.stopSignal, "stop-signal", "TERM", "how to stop the broker for the restart: TERM or KILL")
+	flag.StringVar(&c.stopSignal, "stop-signal", "TERM", "how to stop the broker for a restart: TERM or KILL, or a list (TERM,KILL) used in turn")
+	flag.IntVar(&c.restarts, "restarts", 1, "restarts to time (with -restart-cmd)")
 	flag.BoolVar(&c.noDrain, "no-drain", false, "stop after filling (and the restart)")
 	flag.BoolVar(&c.keep, "keep", false, "do not delete the queue at the end")
 	flag.StringVar(&c.label, "label", "", "broker name for the summary")
@@ -144,26 +146,33 @@ func run(c *config) error {
 	}
 	ctl.close()
 
-	// Restart.
-	var drainConn *client
-	var firstAt time.Time
-	if c.restartCmd != "" {
-		pid, cl, t0, err := restart(c, res)
+	// Restart: stop the broker, start it again and time process start to
+	// the first delivery to a consumer (prefetch 1, manual ack; the message
+	// goes back to the queue when the connection closes).
+	for i := 0; c.restartCmd != "" && i < c.restarts; i++ {
+		sigs := strings.Split(c.stopSignal, ",")
+		sig := strings.ToUpper(strings.TrimSpace(sigs[i%len(sigs)]))
+		pid, cl, t0, err := restart(c, sig, res)
 		if err != nil {
 			return err
 		}
 		c.pid = pid
-		drainConn = cl
-		if err := startConsume(drainConn, c.queue); err != nil {
+		if _, err := cl.rpc(&frame.BasicQos{PrefetchCount: 1}, frame.IDBasicQosOk); err != nil {
 			return err
 		}
-		if _, err := drainConn.nextDeliver(); err != nil {
+		if _, err := cl.rpc(&frame.BasicConsume{Queue: c.queue, ConsumerTag: "first"}, frame.IDBasicConsumeOk); err != nil {
+			return err
+		}
+		if _, err := cl.nextDeliver(); err != nil {
 			return fmt.Errorf("first delivery: %w", err)
 		}
-		firstAt = time.Now()
-		res.add("restart: process start → first delivery", "%.3f s", firstAt.Sub(t0).Seconds())
+		res.add(fmt.Sprintf("restart %d (SIG%s): process start → first delivery", i+1, sig), "%.3f s", time.Since(t0).Seconds())
+		cl.close()
 		if c.pid != 0 {
 			res.add("broker RSS after restart + first delivery", "%s", readProcStatus(c.pid))
+		}
+		if n, err := queueCount(c); err != nil || n != count {
+			return fmt.Errorf("after restart the queue holds %d messages (%v), want %d", n, err, count)
 		}
 	}
 	if c.noDrain {
@@ -172,22 +181,16 @@ func run(c *config) error {
 	}
 
 	// Drain.
-	got := 0
-	if drainConn == nil {
-		if drainConn, err = dial(c.uri, 10*time.Second); err != nil {
-			return err
-		}
-		if err := startConsume(drainConn, c.queue); err != nil {
-			return err
-		}
-	} else {
-		got = 1
+	drainConn, err := dial(c.uri, 10*time.Second)
+	if err != nil {
+		return err
 	}
+	if err := startConsume(drainConn, c.queue); err != nil {
+		return err
+	}
+	got := 0
 	sampler = newRSSSampler(c.pid)
 	dstart := time.Now()
-	if !firstAt.IsZero() {
-		dstart = firstAt
-	}
 	lastReport := time.Now()
 	for got < count {
 		if _, err := drainConn.nextDeliver(); err != nil {
@@ -461,9 +464,9 @@ func (c *client) nextDeliver() (uint64, error) {
 
 // restart stops the broker and starts -restart-cmd; it returns the new pid,
 // a connected client and the moment the process was started.
-func restart(c *config, res *result) (int, *client, time.Time, error) {
+func restart(c *config, signame string, res *result) (int, *client, time.Time, error) {
 	sig := syscall.SIGTERM
-	if strings.EqualFold(c.stopSignal, "KILL") {
+	if signame == "KILL" {
 		sig = syscall.SIGKILL
 	}
 	t := time.Now()
@@ -472,11 +475,11 @@ func restart(c *config, res *result) (int, *client, time.Time, error) {
 	}
 	for processAlive(c.pid) {
 		if time.Since(t) > 5*time.Minute {
-			return 0, nil, t, fmt.Errorf("pid %d still running 5 minutes after SIG%s", c.pid, c.stopSignal)
+			return 0, nil, t, fmt.Errorf("pid %d still running 5 minutes after SIG%s", c.pid, signame)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	res.add("stop (SIG"+strings.ToUpper(c.stopSignal)+") → process gone", "%.3f s", time.Since(t).Seconds())
+	res.add("stop (SIG"+signame+") → process gone", "%.3f s", time.Since(t).Seconds())
 	logf, err := os.Create(c.restartLog)
 	if err != nil {
 		return 0, nil, t, err
@@ -506,4 +509,13 @@ func restart(c *config, res *result) (int, *client, time.Time, error) {
 			return 0, nil, t0, errors.New("restarted broker not accepting connections after 10 minutes")
 		}
 	}
+}
+
+func queueCount(c *config) (int, error) {
+	cl, err := dial(c.uri, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.close()
+	return cl.declare(c.queue, true, nil)
 }

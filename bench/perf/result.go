@@ -35,6 +35,7 @@ type Result struct {
 	ClientUsMsg float64  `json:"client_cpu_us_per_msg"` // per published + delivered message
 	OtherCPU    float64  `json:"other_cpu_s"`           // machine CPU used by processes other than broker and client
 	Errors      []string `json:"errors,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"` // e.g. a close the broker did not answer in time
 }
 
 // ParseResult reads a `RESULT {json}` line (the prefix is optional).
@@ -74,6 +75,9 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "other       cpu %.2f s used meanwhile by other processes on this machine\n", r.OtherCPU)
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "error       %s\n", e)
+	}
+	for _, e := range r.Warnings {
+		fmt.Fprintf(w, "warning     %s\n", e)
 	}
 	fmt.Fprintln(w, r.JSONLine())
 }
