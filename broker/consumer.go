@@ -13,8 +13,9 @@ type Deliverer interface {
 	// Deliver hands over a message after a successful Reserve. rec's slices
 	// are views into the queue's store, valid only during the call. Unless
 	// the consumer is no-ack, it must give t back once, to Queue.Ack or
-	// Queue.Requeue.
-	Deliver(q *Queue, c *Consumer, t Ticket, rec *segment.Record, redelivered bool)
+	// Queue.Requeue. origin is the Message.Origin of the publish that caused
+	// the delivery, or nil. rec is passed by value so it stays on the stack.
+	Deliver(q *Queue, c *Consumer, t Ticket, rec segment.Record, redelivered bool, origin any)
 	// Cancelled tells the consumer that the server has cancelled it (its queue
 	// was deleted). The consumer must not touch the queue again.
 	Cancelled(c *Consumer)

@@ -9,6 +9,9 @@ type Message struct {
 	Body       []byte
 	Persistent bool // delivery-mode 2
 	Timestamp  int64
+	// Origin is opaque to the broker: it is handed to Deliverer.Deliver for
+	// the deliveries this publish causes (netio batches wake-ups with it).
+	Origin any
 }
 
 // PublishResult says what became of a publish.

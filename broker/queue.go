@@ -71,7 +71,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.dropOverflowLocked()
 	}
 	if len(q.consumers) > 0 {
-		q.dispatchLocked()
+		q.dispatchLocked(m.Origin)
 	}
 	q.readyN.Store(int64(q.st.readyCount()))
 	q.mu.Unlock()
@@ -97,13 +97,15 @@ func (q *Queue) dropOverflowLocked() {
 func (q *Queue) Dispatch() {
 	q.mu.Lock()
 	if !q.deleted {
-		q.dispatchLocked()
+		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
 	q.mu.Unlock()
 }
 
-func (q *Queue) dispatchLocked() {
+// origin is the publish's Message.Origin when a publish triggers the
+// dispatch, nil otherwise.
+func (q *Queue) dispatchLocked(origin any) {
 	n := len(q.consumers)
 	if n == 0 {
 		return
@@ -128,7 +130,7 @@ func (q *Queue) dispatchLocked() {
 			return
 		}
 		q.Delivered.Add(1)
-		c.D.Deliver(q, c, t, &rec, redelivered)
+		c.D.Deliver(q, c, t, rec, redelivered, origin)
 		if c.NoAck {
 			q.ackLocked(t)
 		} else {
@@ -155,7 +157,7 @@ func (q *Queue) Ack(tickets ...Ticket) {
 		}
 		q.unackedN.Add(-int64(len(tickets)))
 		// The acks gave consumers credit back.
-		q.dispatchLocked()
+		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
 	q.mu.Unlock()
@@ -170,7 +172,7 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 			q.st.requeue(t)
 		}
 		q.unackedN.Add(-int64(len(tickets)))
-		q.dispatchLocked()
+		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
 	q.mu.Unlock()
@@ -179,7 +181,7 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 // Get takes the next ready message for basic.get. fn runs with the queue
 // locked; rec's slices are valid only during the call. It returns false when
 // the queue is empty.
-func (q *Queue) Get(noAck bool, fn func(t Ticket, rec *segment.Record, redelivered bool, remaining int)) bool {
+func (q *Queue) Get(noAck bool, fn func(t Ticket, rec segment.Record, redelivered bool, remaining int)) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
@@ -192,7 +194,7 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, rec *segment.Record, redeliver
 	q.Delivered.Add(1)
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
-	fn(t, &rec, redelivered, remaining)
+	fn(t, rec, redelivered, remaining)
 	if noAck {
 		q.ackLocked(t)
 	} else {
@@ -232,7 +234,7 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 	if before != nil {
 		before()
 	}
-	q.dispatchLocked()
+	q.dispatchLocked(nil)
 	q.readyN.Store(int64(q.st.readyCount()))
 	return nil
 }

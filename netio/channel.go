@@ -357,7 +357,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		return err
 	}
 	c := ch.c
-	ok := q.Get(m.NoAck, func(t broker.Ticket, rec *segmentRecord, redelivered bool, remaining int) {
+	ok := q.Get(m.NoAck, func(t broker.Ticket, rec segmentRecord, redelivered bool, remaining int) {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag

@@ -81,6 +81,7 @@ type Conn struct {
 	syncDone   atomic.Uint64 // last completed sync generation seen
 
 	scratchQueues  []*broker.Queue
+	deferredWakes  []*Conn // consumers' loops to wake once this Feed ends
 	scratchPosList []broker.Ticket
 }
 
@@ -123,6 +124,7 @@ func (c *Conn) runMail() {
 // keeps p. After Feed the transport must flush TakeOutput.
 func (c *Conn) Feed(p []byte) int {
 	c.beginFeed()
+	defer c.wakeDeferred()
 	c.doWork()
 	if len(p) > 0 {
 		now := time.Now()

@@ -50,7 +50,7 @@ func (k *consumer) Reserve() bool {
 
 // Deliver writes basic.deliver, the content header and body frames into the
 // connection's output, copying the body out of the store's mapping.
-func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, rec *segment.Record, redelivered bool) {
+func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, rec segment.Record, redelivered bool, origin any) {
 	ch := k.ch
 	c := ch.c
 	ch.mu.Lock()
@@ -63,7 +63,7 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, redelivered, rec.Exchange, rec.RoutingKey)
 	b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(rec.Body)), rec.Props)
 	b = frame.AppendBody(b, ch.id, rec.Body, c.frameMax)
-	c.unlockOut(b)
+	c.unlockOutFrom(b, origin)
 	ch.mu.Unlock()
 }
 

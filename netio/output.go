@@ -45,6 +45,36 @@ func (c *Conn) unlockOut(b []byte) {
 	}
 }
 
+// unlockOutFrom is unlockOut for a delivery caused by a publish on origin
+// (a *Conn running its Feed on this goroutine, or nil). Instead of waking
+// this connection's loop for every message, the publisher wakes each
+// connection it delivered to once, at the end of its Feed: gnet's Wake
+// allocates, so per-message wakes were the last allocation on the hot path.
+func (c *Conn) unlockOutFrom(b []byte, origin any) {
+	pub, _ := origin.(*Conn)
+	if pub == nil || pub == c {
+		c.unlockOut(b)
+		return
+	}
+	c.out.buf = b
+	c.out.pending.Store(int64(len(b)))
+	wake := !c.out.scheduled
+	c.out.scheduled = true
+	c.outMu.Unlock()
+	if wake {
+		pub.deferredWakes = append(pub.deferredWakes, c)
+	}
+}
+
+// wakeDeferred wakes the connections this one delivered to during Feed.
+func (c *Conn) wakeDeferred() {
+	for i, d := range c.deferredWakes {
+		d.t.Wake()
+		c.deferredWakes[i] = nil
+	}
+	c.deferredWakes = c.deferredWakes[:0]
+}
+
 // appendLoop is for writes made on the connection's own loop inside Feed,
 // which always ends with a flush.
 func (c *Conn) appendLoop(f func([]byte) []byte) {

@@ -6,10 +6,7 @@ import (
 	"github.com/warrenmq/warren/segment"
 )
 
-type (
-	segmentPos    = segment.Pos
-	segmentRecord = segment.Record
-)
+type segmentRecord = segment.Record
 
 type publishStage uint8
 
@@ -123,6 +120,7 @@ func (ch *channel) completePublish(body []byte) error {
 		Body:       body,
 		Persistent: frame.PropsDeliveryMode(p.props) == 2,
 		Timestamp:  ch.c.nowMilli,
+		Origin:     ch.c,
 	}
 	if ch.tx {
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
