@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test ./frame -run XXX -fuzz FuzzParse -fuzztime 60s
 	$(GO) test ./frame -run XXX -fuzz FuzzDecodeTable -fuzztime 60s
 	$(GO) test ./frame -run XXX -fuzz FuzzProperties -fuzztime 60s
+	$(GO) test ./netio -run XXX -fuzz FuzzFeed -fuzztime 90s
 
 clean:
 	rm -rf bin
