@@ -271,17 +271,6 @@ func (p *warrenProc) checkLog(t testing.TB, what string) {
 	}
 }
 
-// unexpectedExit fails the test when the process went away without a
-// signal from us.
-func (p *warrenProc) unexpectedExit(t testing.TB, what string) bool {
-	t.Helper()
-	if p.exited() && !p.signaled {
-		t.Errorf("%s: warren exited on its own (%v); log:\n%s", what, p.waitErr, tail(p.log(), 6000))
-		return true
-	}
-	return false
-}
-
 func tail(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -255,7 +255,7 @@ func TestShutdownWithBacklogAndConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acked := map[uint64]bool{}
+	acked, delivered := map[uint64]bool{}, map[uint64]bool{}
 	for i := 0; i < 90; i++ {
 		select {
 		case d := <-dels:
@@ -263,6 +263,7 @@ func TestShutdownWithBacklogAndConsumers(t *testing.T) {
 			if prob != "" {
 				t.Fatal(prob)
 			}
+			delivered[seq] = true
 			if i%2 == 0 {
 				acked[seq] = true
 				if err := d.Ack(false); err != nil {
@@ -324,6 +325,16 @@ func TestShutdownWithBacklogAndConsumers(t *testing.T) {
 				t.Errorf("message %d twice", seq)
 			}
 			seen[seq] = true
+			// RabbitMQ flags a message delivered before the restart (and
+			// not acked) as redelivered. The broker also sent a few more
+			// than we read (up to the prefetch of 50); anything past those
+			// was never delivered and must not be flagged.
+			if delivered[seq] && !d.Redelivered {
+				t.Errorf("after restart message %d, delivered and not acked before the shutdown, has redelivered=false", seq)
+			}
+			if seq > 90+50 && d.Redelivered {
+				t.Errorf("after restart message %d, never delivered, has redelivered=true", seq)
+			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("after restart: got %d of %d", i, q.Messages)
 		}
