@@ -89,6 +89,9 @@ func scanProps(raw []byte, stop uint16, deep bool) (int, *Error) {
 	if err != nil {
 		return 0, err
 	}
+	if stop != 0 && flags&stop == 0 {
+		return -1, nil // absent: no need to walk the list (the common case for user-id)
+	}
 	for f := PropContentType; f >= PropClusterID; f >>= 1 {
 		if flags&f == 0 {
 			continue
