@@ -123,9 +123,14 @@ func TestQueueExclusiveLocked(t *testing.T) {
 	}
 	// Publishing to it is not restricted; the owner still consumes.
 	pch := channel(t, c2)
+	// Two connections' publishes have no order between them: one at a time.
 	publishText(t, pch, "", q, "from-other")
-	publishText(t, owner, "", q, "mine")
+	// A round trip on the same channel: the publish before it is done.
+	if err := pch.ExchangeDeclarePassive("amq.direct", "direct", true, false, false, false, nil); err != nil {
+		t.Fatalf("exchange.declare passive: %v", err)
+	}
 	mustGet(t, owner, q, true, "from-other")
+	publishText(t, owner, "", q, "mine")
 	mustGet(t, owner, q, true, "mine")
 }
 
