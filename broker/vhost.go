@@ -361,8 +361,9 @@ func (v *VHost) ConnectionClosed(conn uint64) {
 	}
 }
 
-// QueueBind is queue.bind.
-func (v *VHost) QueueBind(queue, exchange, key string, args frame.Table, conn uint64) error {
+// QueueBind is queue.bind, or queue.unbind with unbind set (a missing
+// binding is not an error).
+func (v *VHost) QueueBind(queue, exchange, key string, args frame.Table, conn uint64, unbind bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[queue]
@@ -379,40 +380,21 @@ func (v *VHost) QueueBind(queue, exchange, key string, args frame.Table, conn ui
 	if x.Name == "" {
 		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
 	}
-	if err := v.router.Bind(exchange, q, key, args); err != nil {
+	var err error
+	if unbind {
+		err = v.router.Unbind(exchange, q, key, args)
+	} else {
+		err = v.router.Bind(exchange, q, key, args)
+	}
+	if err != nil {
 		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
 	}
 	if q.Durable && x.Durable {
 		v.b.saveDefinitionsLocked(v)
 	}
-	return nil
-}
-
-// QueueUnbind is queue.unbind; a missing binding is not an error.
-func (v *VHost) QueueUnbind(queue, exchange, key string, args frame.Table, conn uint64) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	q, ok := v.queues[queue]
-	if !ok {
-		return notFoundQueue(v, queue)
+	if unbind {
+		v.autoDeleteExchangesLocked([]string{exchange})
 	}
-	if q.Exclusive && q.Owner != conn {
-		return lockedErr(v, queue)
-	}
-	x, ok := v.exchanges[exchange]
-	if !ok {
-		return notFoundExchange(v, exchange)
-	}
-	if x.Name == "" {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
-	}
-	if err := v.router.Unbind(exchange, q, key, args); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
-	}
-	if q.Durable && x.Durable {
-		v.b.saveDefinitionsLocked(v)
-	}
-	v.autoDeleteExchangesLocked([]string{exchange})
 	return nil
 }
 

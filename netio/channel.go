@@ -292,18 +292,14 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 			key = queue
 		}
 	}
-	v := ch.c.vhost
-	if unbind {
-		if err := v.QueueUnbind(queue, exchange, key, args, ch.c.id); err != nil {
-			return err
-		}
-		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
-		return nil
-	}
-	if err := v.QueueBind(queue, exchange, key, args, ch.c.id); err != nil {
+	if err := ch.c.vhost.QueueBind(queue, exchange, key, args, ch.c.id, unbind); err != nil {
 		return err
 	}
-	ch.reply(noWait, &frame.QueueBindOk{})
+	if unbind {
+		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
+	} else {
+		ch.reply(noWait, &frame.QueueBindOk{})
+	}
 	return nil
 }
 
