@@ -379,6 +379,8 @@ func (c *Conn) tick(now time.Time) {
 	}
 	if c.NeedsDrainCheck() {
 		c.t.Wake()
+	} else if now.Sub(time.Unix(0, c.lastSent.Load())) > 2*time.Second {
+		c.releaseIdle()
 	}
 	if d := c.closeDeadline.Load(); d != 0 && now.UnixNano() > d {
 		c.t.Close()
