@@ -215,8 +215,10 @@ func (q *Queue) Purge() int {
 	return n
 }
 
-// AddConsumer subscribes c and starts delivering to it. before, if not nil,
-// runs once c is accepted and before its first delivery (consume-ok).
+// AddConsumer subscribes c. before, if not nil, runs once c is accepted
+// (consume-ok). Deliveries start with the next Dispatch, which the caller
+// makes once consume-ok is on its way: filling a consumer's window from a
+// big backlog can take a while, and the client waits for consume-ok.
 func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -234,8 +236,6 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 	if before != nil {
 		before()
 	}
-	q.dispatchLocked(nil)
-	q.readyN.Store(int64(q.st.readyCount()))
 	return nil
 }
 

@@ -333,8 +333,8 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer}
 	k.bc = broker.Consumer{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive, Args: m.Arguments, D: k}
 	err = q.AddConsumer(&k.bc, func() {
-		// consume-ok must precede the first delivery, which AddConsumer
-		// may make right after this.
+		// Under the queue lock, so consume-ok precedes any delivery a
+		// publisher on another loop makes to this consumer.
 		if !m.NoWait {
 			b := ch.c.lockOut()
 			ch.c.unlockOut(frame.AppendMethodFrame(b, ch.id, &frame.BasicConsumeOk{ConsumerTag: tag}))
@@ -344,6 +344,8 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 		return err
 	}
 	ch.consumers[tag] = k
+	// The backlog goes out after consume-ok has been flushed.
+	ch.c.afterFlush = append(ch.c.afterFlush, q)
 	return nil
 }
 

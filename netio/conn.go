@@ -81,7 +81,8 @@ type Conn struct {
 	syncDone   atomic.Uint64 // last completed sync generation seen
 
 	scratchQueues  []*broker.Queue
-	deferredWakes  []*Conn // consumers' loops to wake once this Feed ends
+	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends
+	afterFlush     []*broker.Queue // queues to dispatch once this Feed's output is written
 	scratchPosList []broker.Ticket
 }
 
@@ -125,6 +126,7 @@ func (c *Conn) runMail() {
 func (c *Conn) Feed(p []byte) int {
 	c.beginFeed()
 	defer c.wakeDeferred()
+	c.dispatchAfterFlush()
 	c.doWork()
 	if len(p) > 0 {
 		now := time.Now()

@@ -104,10 +104,23 @@ func (c *Conn) TakeOutput() []byte {
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
-	if c.work.Load() {
+	if c.work.Load() || len(c.afterFlush) > 0 {
 		c.kick()
 	}
 	return b
+}
+
+// dispatchAfterFlush starts deliveries for consumers whose consume-ok went
+// out with the previous flush.
+func (c *Conn) dispatchAfterFlush() {
+	if len(c.afterFlush) == 0 {
+		return
+	}
+	qs := c.afterFlush
+	c.afterFlush = nil
+	for _, q := range qs {
+		q.Dispatch()
+	}
 }
 
 // ReturnOutput gives a written buffer back for reuse and records how much the
