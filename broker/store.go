@@ -105,6 +105,7 @@ func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err 
 // in flight. redelivered is true for requeued messages and for messages
 // that may have been delivered before a restart.
 func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
+	defer s.recoverFault()
 	if s.closed {
 		return t, v, false, false
 	}
@@ -174,8 +175,10 @@ func (s *store) recover(q segment.Pos, err error) bool {
 
 // read returns the message at pos (in flight, normally) without changing
 // its state.
-func (s *store) read(pos segment.Pos) (segment.Record, error) {
-	rec, _, err := s.log.Read(pos)
+func (s *store) read(pos segment.Pos) (rec segment.Record, err error) {
+	err = segment.ErrClosed // what a fault leaves
+	defer s.recoverFault()
+	rec, _, err = s.log.Read(pos)
 	return rec, err
 }
 
@@ -241,7 +244,8 @@ func (s *store) readyBytes() int64 { return max(s.readyB, 0) }
 // purge drops every ready message and returns how many. Segments nobody
 // has read from yet are deleted whole, without reading them; only the
 // segment under the cursor and the head are walked record by record.
-func (s *store) purge() int {
+func (s *store) purge() (n int) {
+	defer s.recoverFault()
 	if s.closed {
 		return 0
 	}
@@ -349,4 +353,22 @@ func (s *store) popRequeued() Ticket {
 	}
 	s.requeued = h
 	return top
+}
+
+// recoverFault turns a memory fault in a mapping into a failed store: the
+// SIGBUS a read raises when a segment file shrank under us (another process,
+// a failing disk) becomes a panic on goroutines with debug.SetPanicOnFault,
+// and it must stop this queue, not the broker. Other panics go on.
+func (s *store) recoverFault() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	// runtime/debug: a panic from a memory fault implements Addr().
+	if _, ok := r.(interface{ Addr() uintptr }); !ok {
+		panic(r)
+	}
+	s.lg.Error("store: a segment mapping faulted (file truncated or I/O error); the queue stops delivering", "err", r)
+	s.closed = true
+	s.ready, s.readyB = 0, 0
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -93,6 +94,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 
 // OnClose implements gnet.EventHandler.
 func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	debug.SetPanicOnFault(true)
 	c, ok := gc.Context().(*Conn)
 	if !ok {
 		return gnet.None
@@ -107,6 +109,10 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 // OnTraffic implements gnet.EventHandler: feed every whole frame, then write
 // everything the connection produced in one go.
 func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	// Queue stores read segment mappings on this goroutine; a mapping whose
+	// file shrank must fail that queue (broker/store.go recoverFault), not
+	// kill the process with SIGBUS. Per goroutine, and cheap to repeat.
+	debug.SetPanicOnFault(true)
 	c, ok := gc.Context().(*Conn)
 	if !ok {
 		return gnet.Close
