@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"errors"
 	"crypto/rand"
 	"encoding/base64"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/router"
+	"github.com/warrenmq/warren/segment"
 )
 
 // VHost is a virtual host: its own exchanges, queues and bindings.
@@ -476,6 +478,12 @@ func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (Publ
 	}
 	for _, q := range scratch {
 		gen, stored, err := q.publish(m)
+		if errors.Is(err, segment.ErrClosed) {
+			// The queue's storage failed (see store.recoverFault): close this
+			// channel, not the connection, so unconfirmed publishes are not
+			// taken as safe and other queues carry on.
+			return res, scratch, frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
+		}
 		if err != nil {
 			return res, scratch, frame.Errorf(frame.InternalError, "INTERNAL_ERROR - %v", err)
 		}
