@@ -2,9 +2,9 @@ package broker
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
