@@ -8,6 +8,7 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/segment"
 )
 
 // channel is one AMQP channel. Fields above mu are touched only on the
@@ -355,7 +356,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		return err
 	}
 	c := ch.c
-	ok := q.Get(m.NoAck, func(t broker.Ticket, rec segmentRecord, redelivered bool, remaining int) {
+	ok := q.Get(m.NoAck, func(t broker.Ticket, rec segment.Record, redelivered bool, remaining int) {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag

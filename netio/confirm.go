@@ -8,8 +8,7 @@ func (c *Conn) subscribeConfirms() {
 	if c.confirmSub != nil {
 		return
 	}
-	c.confirmSub = c.b.Syncer().Subscribe(func(gen uint64) {
-		c.syncDone.Store(gen)
+	c.confirmSub = c.b.Syncer().Subscribe(func(uint64) {
 		c.work.Store(true)
 		c.kick()
 	})
@@ -31,10 +30,7 @@ func (c *Conn) settleConfirms() {
 	if c.confirmSub == nil {
 		return
 	}
-	done := c.syncDone.Load()
-	if d := c.b.Syncer().Done(); d > done {
-		done = d
-	}
+	done := c.b.Syncer().Done()
 	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue

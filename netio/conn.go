@@ -77,8 +77,7 @@ type Conn struct {
 	// nothing posted during Feed waits for the next read.
 	work atomic.Bool
 
-	confirmSub func()        // cancels the Syncer subscription
-	syncDone   atomic.Uint64 // last completed sync generation seen
+	confirmSub func() // cancels the Syncer subscription
 
 	scratchQueues  []*broker.Queue
 	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends
@@ -379,7 +378,7 @@ func (c *Conn) tick(now time.Time) {
 			c.unlockOut(frame.AppendHeartbeat(b))
 		}
 	}
-	if c.NeedsDrainCheck() {
+	if c.needsDrainCheck() {
 		c.t.Wake()
 	} else if now.Sub(time.Unix(0, c.lastSent.Load())) > 2*time.Second {
 		c.releaseIdle()

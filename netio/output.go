@@ -37,14 +37,20 @@ func (c *Conn) lockOut() []byte {
 // unlockOut stores the grown buffer and wakes the connection's loop if no
 // flush is scheduled yet.
 func (c *Conn) unlockOut(b []byte) {
-	c.out.buf = b
-	c.out.pending.Store(int64(len(b)))
-	wake := !c.out.scheduled
-	c.out.scheduled = true
-	c.outMu.Unlock()
-	if wake {
+	if c.storeOutAndUnlock(b) {
 		c.t.Wake()
 	}
+}
+
+// storeOutAndUnlock keeps the grown buffer, marks a flush as scheduled and
+// unlocks; it reports whether the caller must wake the loop for that flush.
+func (c *Conn) storeOutAndUnlock(b []byte) (wake bool) {
+	c.out.buf = b
+	c.out.pending.Store(int64(len(b)))
+	wake = !c.out.scheduled
+	c.out.scheduled = true
+	c.outMu.Unlock()
+	return wake
 }
 
 // unlockOutFrom is unlockOut for a delivery caused by a publish on origin
@@ -58,12 +64,7 @@ func (c *Conn) unlockOutFrom(b []byte, origin any) {
 		c.unlockOut(b)
 		return
 	}
-	c.out.buf = b
-	c.out.pending.Store(int64(len(b)))
-	wake := !c.out.scheduled
-	c.out.scheduled = true
-	c.outMu.Unlock()
-	if wake {
+	if c.storeOutAndUnlock(b) {
 		pub.deferredWakes = append(pub.deferredWakes, c)
 	}
 }
@@ -140,9 +141,9 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	}
 }
 
-// NeedsDrainCheck reports whether the transport should poll the backlog
+// needsDrainCheck reports whether the transport should poll the backlog
 // again soon (it has no "drained" event).
-func (c *Conn) NeedsDrainCheck() bool {
+func (c *Conn) needsDrainCheck() bool {
 	return c.out.starved.Load() || c.out.backlog.Load() > 0
 }
 

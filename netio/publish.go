@@ -3,10 +3,7 @@ package netio
 import (
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
-
-type segmentRecord = segment.Record
 
 type publishStage uint8
 

@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/warrenmq/warren/bench/perf"
 	"github.com/warrenmq/warren/frame"
 )
 
@@ -111,7 +112,7 @@ func run(c *config) error {
 	}
 	var baseDisk int64
 	if c.dataDir != "" {
-		baseDisk, _ = dirBytes(c.dataDir)
+		baseDisk, _ = perf.DirBytes(c.dataDir)
 	}
 	rss0 := readProcStatus(c.pid)
 
@@ -139,7 +140,7 @@ func run(c *config) error {
 	}
 	var peakDisk int64
 	if c.dataDir != "" {
-		alloc, apparent := dirBytes(c.dataDir)
+		alloc, apparent := perf.DirBytes(c.dataDir)
 		peakDisk = alloc
 		res.add("data dir at end of fill", "%s allocated (%.1f B/msg over the %s before), %s apparent",
 			gb(alloc), float64(alloc-baseDisk)/float64(c.n), gb(baseDisk), gb(apparent))
@@ -215,7 +216,7 @@ func run(c *config) error {
 		t0 := time.Now()
 		for _, at := range []time.Duration{0, time.Second, 2 * time.Second, 5 * time.Second} {
 			time.Sleep(time.Until(t0.Add(at)))
-			alloc, _ := dirBytes(c.dataDir)
+			alloc, _ := perf.DirBytes(c.dataDir)
 			pct := 0.0
 			if peakDisk > 0 {
 				pct = 100 * float64(alloc) / float64(peakDisk)

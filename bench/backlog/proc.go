@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -107,26 +106,6 @@ func newRSSSampler(pid int) *rssSampler {
 func (s *rssSampler) stop() int64 {
 	close(s.done)
 	return s.peak.Load()
-}
-
-// dirBytes is the disk usage (allocated blocks, as du) and the apparent
-// size of the files under dir.
-func dirBytes(dir string) (alloc, apparent int64) {
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		apparent += fi.Size()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			alloc += st.Blocks * 512
-		}
-		return nil
-	})
-	return alloc, apparent
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

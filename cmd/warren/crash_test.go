@@ -17,6 +17,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/bench/perf"
 )
 
 // TestCrashRecovery is the acceptance test for "a message confirmed to a
@@ -636,7 +638,7 @@ func (c *crashRun) finalCheck(o procOptions) {
 			}
 		}
 	}
-	alloc, apparent := dirBytes(c.dataDir)
+	alloc, apparent := perf.DirBytes(c.dataDir)
 	t.Logf("data dir after draining: %d bytes allocated, %d apparent", alloc, apparent)
 	code, exited := proc.signal(syscall.SIGTERM, 15*time.Second)
 	if !exited {

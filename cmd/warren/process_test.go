@@ -310,26 +310,6 @@ func mustDial(t testing.TB, url string) *amqp.Connection {
 	return c
 }
 
-// dirBytes is the disk usage (allocated blocks) and apparent size of the
-// files under dir.
-func dirBytes(dir string) (alloc, apparent int64) {
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		apparent += fi.Size()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			alloc += st.Blocks * 512
-		}
-		return nil
-	})
-	return alloc, apparent
-}
-
 // withTimeout runs f and fails the test if it has not returned in d.
 func withTimeout(t testing.TB, d time.Duration, what string, f func()) {
 	t.Helper()
