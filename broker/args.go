@@ -89,7 +89,7 @@ func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
 			rcvS = fmt.Sprintf("the value '%v' of type '%s'", rcv, tableType(rcv))
 		}
 		return frame.Errorf(frame.PreconditionFailed,
-			"PRECONDITION_FAILED - inequivalent arg '%s' for queue '%s' in vhost '%s': received %s but current is %s",
+			"inequivalent arg '%s' for queue '%s' in vhost '%s': received %s but current is %s",
 			k, q.Name, q.vhost.Name, rcvS, curS)
 	}
 	return nil
@@ -104,10 +104,10 @@ func validateQueueArgs(args frame.Table) error {
 		}
 		n, isInt := intArg(v)
 		if !isInt {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - invalid arg '%s': expected an integer, got %s", k, tableType(v))
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg '%s': expected an integer, got %s", k, tableType(v))
 		}
 		if n < 0 || (k == "x-expires" && n == 0) {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - invalid arg '%s': %d is out of range", k, n)
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg '%s': %d is out of range", k, n)
 		}
 	}
 	return nil
@@ -124,12 +124,12 @@ var unsupportedQueueArgs = []string{
 func checkSupportedQueueArgs(args frame.Table) error {
 	for _, k := range unsupportedQueueArgs {
 		if _, ok := args[k]; ok {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - queue argument '%s' is not supported by this Warren version", k)
+			return frame.Errorf(frame.PreconditionFailed, "queue argument '%s' is not supported by this Warren version", k)
 		}
 	}
 	if v, ok := args["x-overflow"]; ok {
 		if s, _ := v.(string); s != "drop-head" {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - x-overflow '%v' is not supported by this Warren version (only drop-head)", v)
+			return frame.Errorf(frame.PreconditionFailed, "x-overflow '%v' is not supported by this Warren version (only drop-head)", v)
 		}
 	}
 	return nil

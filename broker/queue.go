@@ -223,10 +223,10 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
-		return frame.Errorf(frame.NotFound, "NOT_FOUND - no queue '%s' in vhost '%s'", q.Name, q.vhost.Name)
+		return frame.Errorf(frame.NotFound, "no queue '%s' in vhost '%s'", q.Name, q.vhost.Name)
 	}
 	if q.exclusiveC || (c.Exclusive && len(q.consumers) > 0) {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - queue '%s' in vhost '%s' in exclusive use", q.Name, q.vhost.Name)
+		return frame.Errorf(frame.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", q.Name, q.vhost.Name)
 	}
 	c.Queue = q
 	q.consumers = append(q.consumers, c)

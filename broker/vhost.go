@@ -66,17 +66,17 @@ func newVHost(b *Broker, name string) (*VHost, error) {
 }
 
 func notFoundExchange(v *VHost, name string) error {
-	return frame.Errorf(frame.NotFound, "NOT_FOUND - no exchange '%s' in vhost '%s'", name, v.Name)
+	return frame.Errorf(frame.NotFound, "no exchange '%s' in vhost '%s'", name, v.Name)
 }
 
 func notFoundQueue(v *VHost, name string) error {
-	return frame.Errorf(frame.NotFound, "NOT_FOUND - no queue '%s' in vhost '%s'", name, v.Name)
+	return frame.Errorf(frame.NotFound, "no queue '%s' in vhost '%s'", name, v.Name)
 }
 
 // ExchangeDeclare is exchange.declare.
 func (v *VHost) ExchangeDeclare(name, typ string, passive, durable, autoDelete, internal bool, args frame.Table) error {
 	if name == "" {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
+		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -89,16 +89,16 @@ func (v *VHost) ExchangeDeclare(name, typ string, passive, durable, autoDelete, 
 	}
 	kind, known := router.ParseKind(typ)
 	if !known {
-		return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - unknown exchange type '%s'", typ)
+		return frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", typ)
 	}
 	if ok {
 		return checkExchangeEquivalent(v, x, typ, durable, autoDelete, internal)
 	}
 	if strings.HasPrefix(name, "amq.") {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - exchange name '%s' contains reserved prefix 'amq.*'", name)
+		return frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
 	}
 	if err := v.router.AddExchange(name, kind); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
+		return frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	v.exchanges[name] = &Exchange{Name: name, Type: typ, Kind: kind, Durable: durable, AutoDelete: autoDelete, Internal: internal, Args: args}
 	v.topoGen.Add(1)
@@ -123,7 +123,7 @@ func checkExchangeEquivalent(v *VHost, x *Exchange, typ string, durable, autoDel
 		return nil
 	}
 	return frame.Errorf(frame.PreconditionFailed,
-		"PRECONDITION_FAILED - inequivalent arg '%s' for exchange '%s' in vhost '%s': received '%s' but current is '%s'",
+		"inequivalent arg '%s' for exchange '%s' in vhost '%s': received '%s' but current is '%s'",
 		field, x.Name, v.Name, rcv, cur)
 }
 
@@ -137,10 +137,10 @@ func boolStr(b bool) string {
 // ExchangeDelete is exchange.delete; deleting a missing exchange succeeds.
 func (v *VHost) ExchangeDelete(name string, ifUnused bool) error {
 	if name == "" {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
+		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
 	if strings.HasPrefix(name, "amq.") {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
+		return frame.Errorf(frame.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -149,7 +149,7 @@ func (v *VHost) ExchangeDelete(name string, ifUnused bool) error {
 		return nil
 	}
 	if ifUnused && v.router.HasBindings(name) {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - exchange '%s' in vhost '%s' in use", name, v.Name)
+		return frame.Errorf(frame.PreconditionFailed, "exchange '%s' in vhost '%s' in use", name, v.Name)
 	}
 	v.deleteExchangeLocked(x)
 	return nil
@@ -215,7 +215,7 @@ func (v *VHost) QueueDeclare(o QueueDeclareOptions) (*Queue, error) {
 			return nil, notFoundQueue(v, o.Name)
 		}
 		if strings.HasPrefix(o.Name, "amq.") {
-			return nil, frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - queue name '%s' contains reserved prefix 'amq.*'", o.Name)
+			return nil, frame.Errorf(frame.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", o.Name)
 		}
 	} else {
 		if o.Passive {
@@ -241,7 +241,7 @@ func (v *VHost) QueueDeclare(o QueueDeclareOptions) (*Queue, error) {
 
 func lockedErr(v *VHost, name string) error {
 	return frame.Errorf(frame.ResourceLocked,
-		"RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
+		"cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
 		name, v.Name)
 }
 
@@ -258,18 +258,18 @@ func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
 		return checkQueueArgsEquivalent(q, o.Args)
 	}
 	return frame.Errorf(frame.PreconditionFailed,
-		"PRECONDITION_FAILED - inequivalent arg '%s' for queue '%s' in vhost '%s': received '%s' but current is '%s'",
+		"inequivalent arg '%s' for queue '%s' in vhost '%s': received '%s' but current is '%s'",
 		field, q.Name, v.Name, boolStr(rcv), boolStr(cur))
 }
 
 func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	dir := v.b.queueDir(v, o.Name, o.Durable)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, frame.Errorf(frame.InternalError, "INTERNAL_ERROR - cannot create queue storage: %v", err)
+		return nil, frame.Errorf(frame.InternalError, "cannot create queue storage: %v", err)
 	}
 	st, err := openStore(dir, storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer})
 	if err != nil {
-		return nil, frame.Errorf(frame.InternalError, "INTERNAL_ERROR - cannot open queue storage: %v", err)
+		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}
 	q := &Queue{
 		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
@@ -320,10 +320,10 @@ func (v *VHost) QueueDelete(name string, ifUnused, ifEmpty bool, conn uint64) (i
 		return 0, lockedErr(v, name)
 	}
 	if ifUnused && q.ConsumerCount() > 0 {
-		return 0, frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - queue '%s' in vhost '%s' in use", name, v.Name)
+		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
 	}
 	if ifEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
-		return 0, frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - queue '%s' in vhost '%s' is not empty", name, v.Name)
+		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
 	}
 	return v.deleteQueueLocked(q)
 }
@@ -380,7 +380,7 @@ func (v *VHost) QueueBind(queue, exchange, key string, args frame.Table, conn ui
 		return notFoundExchange(v, exchange)
 	}
 	if x.Name == "" {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
+		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
 	var err error
 	if unbind {
@@ -389,7 +389,7 @@ func (v *VHost) QueueBind(queue, exchange, key string, args frame.Table, conn ui
 		err = v.router.Bind(exchange, q, key, args)
 	}
 	if err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
+		return frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	if q.Durable && x.Durable {
 		v.b.saveDefinitionsLocked(v)
@@ -406,7 +406,7 @@ func (v *VHost) ExchangeBind(dst, src, key string, args frame.Table, unbind bool
 	defer v.mu.Unlock()
 	for _, n := range []string{dst, src} {
 		if n == "" {
-			return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
+			return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 		}
 	}
 	dx, ok := v.exchanges[dst]
@@ -424,7 +424,7 @@ func (v *VHost) ExchangeBind(dst, src, key string, args frame.Table, unbind bool
 		err = v.router.BindExchange(src, dst, key, args)
 	}
 	if err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - %v", err)
+		return frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	if dx.Durable && sx.Durable {
 		v.b.saveDefinitionsLocked(v)
@@ -468,7 +468,7 @@ func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (Publ
 		return res, scratch, notFoundExchange(v, string(m.Exchange))
 	}
 	if x.Internal {
-		return res, scratch, frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
+		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
 	}
 	if q != nil {
 		scratch = append(scratch, q)
@@ -482,10 +482,10 @@ func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (Publ
 			// The queue's storage failed (see store.recoverFault): close this
 			// channel, not the connection, so unconfirmed publishes are not
 			// taken as safe and other queues carry on.
-			return res, scratch, frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
+			return res, scratch, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
 		}
 		if err != nil {
-			return res, scratch, frame.Errorf(frame.InternalError, "INTERNAL_ERROR - %v", err)
+			return res, scratch, frame.Errorf(frame.InternalError, "%v", err)
 		}
 		if stored {
 			res.Routed++

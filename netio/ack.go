@@ -5,8 +5,10 @@ import (
 	"github.com/warrenmq/warren/frame"
 )
 
-func unknownTag(tag uint64) error {
-	return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag %d", tag)
+// unknownTag leaves class and method to the channel's dispatcher, which
+// fills in the method being handled (ack, nack, reject).
+func unknownTag(tag uint64) *frame.Error {
+	return frame.Errorf(frame.PreconditionFailed, "unknown delivery tag %d", tag)
 }
 
 func (ch *channel) ack(tag uint64, multiple bool) error {
@@ -17,7 +19,7 @@ func (ch *channel) ack(tag uint64, multiple bool) error {
 	entries, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
 	ch.mu.Unlock()
 	if !ok {
-		return &frame.Error{Code: frame.PreconditionFailed, Text: unknownTag(tag).Error(), ClassID: 60, MethodID: 80}
+		return unknownTag(tag)
 	}
 	ch.settle(entries, false)
 	ch.scratch = entries[:0]
@@ -78,7 +80,7 @@ func (ch *channel) forEachQueueRun(entries []unackedEntry, f func(*broker.Queue,
 
 func (ch *channel) recover(requeue, sync bool) error {
 	if !requeue {
-		return frame.Errorf(frame.NotImplemented, "NOT_IMPLEMENTED - requeue=false")
+		return frame.Errorf(frame.NotImplemented, "requeue=false")
 	}
 	ch.mu.Lock()
 	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])

@@ -54,14 +54,14 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 	if f.Type == frame.FrameMethod {
 		if id, err := frame.MethodID(f.Payload); err == nil && id == frame.IDChannelOpen {
 			if f.Channel > c.channelMax {
-				return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - channel %d exceeds channel_max %d", f.Channel, c.channelMax)
+				return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax)
 			}
 			c.channels.add(&channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)})
 			c.sendMethod(f.Channel, &frame.ChannelOpenOk{})
 			return nil
 		}
 	}
-	return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - expected 'channel.open' on channel %d", f.Channel)
+	return frame.Errorf(frame.ChannelError, "expected 'channel.open' on channel %d", f.Channel)
 }
 
 // channelError closes the channel with a soft exception; the connection
@@ -70,7 +70,7 @@ func (ch *channel) channelError(e *frame.Error) {
 	if ch.closing {
 		return
 	}
-	ch.c.sendMethod(ch.id, &frame.ChannelClose{ReplyCode: e.Code, ReplyText: truncText(e.Text), ClassID: e.ClassID, MethodID: e.MethodID})
+	ch.c.sendMethod(ch.id, &frame.ChannelClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
 	ch.teardown()
 	ch.closing = true
 }
@@ -113,7 +113,7 @@ func (ch *channel) handleMethod(payload []byte) error {
 		return nil
 	}
 	if ch.pub.state != expectMethod {
-		return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead")
+		return frame.Errorf(frame.UnexpectedFrame, "expected content header for class 60, got non content header frame instead")
 	}
 	args := payload[4:]
 	// The hot methods are decoded without allocating.
@@ -151,12 +151,12 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.ChannelCloseOk:
 		return nil
 	case *frame.ChannelOpen:
-		return frame.Errorf(frame.ChannelError, "CHANNEL_ERROR - second 'channel.open' seen")
+		return frame.Errorf(frame.ChannelError, "second 'channel.open' seen")
 	case *frame.ChannelFlow:
 		// RabbitMQ refuses client-initiated flow=false, and clients (the Go
 		// client's own tests) rely on that answer.
 		if !m.Active {
-			return frame.Errorf(frame.NotImplemented, "NOT_IMPLEMENTED - active=false")
+			return frame.Errorf(frame.NotImplemented, "active=false")
 		}
 		ch.c.sendMethod(ch.id, &frame.ChannelFlowOk{Active: true})
 		return nil
@@ -224,7 +224,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 		return ch.recover(m.Requeue, false)
 	case *frame.ConfirmSelect:
 		if ch.tx {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from tx to confirm mode")
+			return frame.Errorf(frame.PreconditionFailed, "cannot switch from tx to confirm mode")
 		}
 		ch.confirm = true
 		ch.c.subscribeConfirms()
@@ -232,7 +232,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 		return nil
 	case *frame.TxSelect:
 		if ch.confirm {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode")
+			return frame.Errorf(frame.PreconditionFailed, "cannot switch from confirm to tx mode")
 		}
 		ch.tx = true
 		ch.c.sendMethod(ch.id, &frame.TxSelectOk{})
@@ -241,13 +241,13 @@ func (ch *channel) dispatch(m frame.Method) error {
 		return ch.commit()
 	case *frame.TxRollback:
 		if !ch.tx {
-			return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional")
+			return frame.Errorf(frame.PreconditionFailed, "channel is not transactional")
 		}
 		ch.txPubs, ch.txAcks = ch.txPubs[:0], ch.txAcks[:0]
 		ch.c.sendMethod(ch.id, &frame.TxRollbackOk{})
 		return nil
 	}
-	return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - unexpected method %s from a client", m.Name())
+	return frame.Errorf(frame.CommandInvalid, "unexpected method %s from a client", m.Name())
 }
 
 func (ch *channel) reply(noWait bool, m frame.Method) {
@@ -306,7 +306,7 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 
 func (ch *channel) qos(m *frame.BasicQos) error {
 	if m.PrefetchSize != 0 {
-		return frame.Errorf(frame.NotImplemented, "NOT_IMPLEMENTED - prefetch_size!=0 (%d)", m.PrefetchSize)
+		return frame.Errorf(frame.NotImplemented, "prefetch_size!=0 (%d)", m.PrefetchSize)
 	}
 	if m.Global {
 		ch.globalPrefetch.Store(int32(m.PrefetchCount))
@@ -329,7 +329,7 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 		_, _ = rand.Read(b[:])
 		tag = "amq.ctag-" + base64.RawURLEncoding.EncodeToString(b[:])
 	} else if _, dup := ch.consumers[tag]; dup {
-		return frame.Errorf(frame.NotAllowed, "NOT_ALLOWED - attempt to reuse consumer tag '%s'", tag)
+		return frame.Errorf(frame.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
 	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer}
 	k.bc = broker.Consumer{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive, Args: m.Arguments, D: k}

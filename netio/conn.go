@@ -221,7 +221,7 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 	switch f.Type {
 	case frame.FrameHeartbeat:
 		if f.Channel != 0 {
-			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - heartbeat frame on channel %d", f.Channel)
+			return frame.Errorf(frame.UnexpectedFrame, "heartbeat frame on channel %d", f.Channel)
 		}
 		return nil
 	case frame.FrameMethod:
@@ -235,18 +235,18 @@ func (c *Conn) handleFrame(f frame.Frame) error {
 		return ch.handleMethod(f.Payload)
 	case frame.FrameHeader, frame.FrameBody:
 		if f.Channel == 0 {
-			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - content frame on channel 0")
+			return frame.Errorf(frame.UnexpectedFrame, "content frame on channel 0")
 		}
 		ch := c.channels.get(f.Channel)
 		if ch == nil {
-			return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
+			return frame.Errorf(frame.UnexpectedFrame, "expected method frame, got non method frame instead")
 		}
 		if f.Type == frame.FrameHeader {
 			return ch.handleHeader(f.Payload)
 		}
 		return ch.handleBody(f.Payload)
 	}
-	return frame.Errorf(frame.FrameError, "FRAME_ERROR - unknown frame type %d", f.Type)
+	return frame.Errorf(frame.FrameError, "unknown frame type %d", f.Type)
 }
 
 // fail turns an error from frame handling into a channel or connection
@@ -279,7 +279,7 @@ func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
 		e.ClassID, e.MethodID = classID, methodID
 	}
 	slog.Debug("connection error", "conn", c.id, "code", e.Code, "text", e.Text)
-	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Text), ClassID: e.ClassID, MethodID: e.MethodID})
+	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
 	c.teardownChannels()
 	if c.state < stateOpened {
 		// Before open the client may not answer close; RabbitMQ closes at once
@@ -351,7 +351,7 @@ func (c *Conn) teardownChannels() {
 func (c *Conn) ForceClose(reason string) {
 	c.post(func() {
 		if c.state == stateOpened {
-			c.connError(frame.Errorf(frame.ConnectionForced, "CONNECTION_FORCED - %s", reason), 0, 0)
+			c.connError(frame.Errorf(frame.ConnectionForced, "%s", reason), 0, 0)
 		} else if c.state != stateClosed {
 			c.state = stateClosed
 			c.t.Close()

@@ -46,7 +46,7 @@ func (c *Conn) handleHandshake(f frame.Frame) error {
 		return nil
 	}
 	if f.Type != frame.FrameMethod || f.Channel != 0 {
-		return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - expected a method frame on channel 0 during the handshake")
+		return frame.Errorf(frame.UnexpectedFrame, "expected a method frame on channel 0 during the handshake")
 	}
 	m, err := frame.DecodeMethod(f.Payload)
 	if err != nil {
@@ -78,7 +78,7 @@ func (c *Conn) handleHandshake(f frame.Frame) error {
 }
 
 func unexpected(m frame.Method, want string) error {
-	return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - expected '%s', got '%s'", want, m.Name())
+	return frame.Errorf(frame.CommandInvalid, "expected '%s', got '%s'", want, m.Name())
 }
 
 func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
@@ -88,10 +88,10 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	}
 	user, pass, ok := parseCredentials(so.Mechanism, so.Response)
 	if !ok {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
+		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
 	}
 	if err := c.srv.authenticate(user, pass, c.t.RemoteAddr()); err != nil {
-		return frame.Errorf(frame.AccessRefused, "ACCESS_REFUSED - Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
+		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
 	}
 	c.user = user
 	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: DefaultChannelMax, FrameMax: DefaultFrameMax, Heartbeat: c.srv.cfg.Heartbeat})
@@ -129,10 +129,10 @@ func (c *Conn) tuneOk(to *frame.ConnectionTuneOk) error {
 		fm = DefaultFrameMax
 	}
 	if fm < frame.FrameMinSize {
-		return frame.Errorf(frame.NotAllowed, "NOT_ALLOWED - frame_max=%d < %d min size", to.FrameMax, frame.FrameMinSize)
+		return frame.Errorf(frame.NotAllowed, "frame_max=%d < %d min size", to.FrameMax, frame.FrameMinSize)
 	}
 	if fm > DefaultFrameMax {
-		return frame.Errorf(frame.NotAllowed, "NOT_ALLOWED - frame_max=%d > %d max size", to.FrameMax, DefaultFrameMax)
+		return frame.Errorf(frame.NotAllowed, "frame_max=%d > %d max size", to.FrameMax, DefaultFrameMax)
 	}
 	cm := to.ChannelMax
 	if cm == 0 || cm > DefaultChannelMax {
@@ -147,7 +147,7 @@ func (c *Conn) tuneOk(to *frame.ConnectionTuneOk) error {
 func (c *Conn) open(o *frame.ConnectionOpen) error {
 	v, ok := c.b.VHost(o.VirtualHost)
 	if !ok {
-		return frame.Errorf(frame.NotAllowed, "NOT_ALLOWED - vhost %s not found", o.VirtualHost)
+		return frame.Errorf(frame.NotAllowed, "vhost %s not found", o.VirtualHost)
 	}
 	c.vhost = v
 	c.sendMethod(0, &frame.ConnectionOpenOk{})
@@ -183,9 +183,9 @@ func (c *Conn) handleConnectionMethod(payload []byte) error {
 		return nil
 	default:
 		if m.ID()>>16 != 10 {
-			return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - method %s on channel 0", m.Name())
+			return frame.Errorf(frame.CommandInvalid, "method %s on channel 0", m.Name())
 		}
-		return frame.Errorf(frame.CommandInvalid, "COMMAND_INVALID - unexpected %s", m.Name())
+		return frame.Errorf(frame.CommandInvalid, "unexpected %s", m.Name())
 	}
 }
 

@@ -37,7 +37,7 @@ func (ch *channel) startPublish(args []byte) error {
 	}
 	if immediate {
 		// As RabbitMQ 3.x: immediate was removed from the protocol it speaks.
-		return &frame.Error{Code: frame.NotImplemented, Text: "NOT_IMPLEMENTED - immediate=true", ClassID: 60, MethodID: 40}
+		return &frame.Error{Code: frame.NotImplemented, Text: "immediate=true", ClassID: 60, MethodID: 40}
 	}
 	p := &ch.pub
 	p.exchange = append(p.exchange[:0], ex...)
@@ -53,14 +53,14 @@ func (ch *channel) handleHeader(payload []byte) error {
 	}
 	p := &ch.pub
 	if p.state != expectHeader {
-		return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
+		return frame.Errorf(frame.UnexpectedFrame, "expected method frame, got non method frame instead")
 	}
 	classID, size, props, err := frame.ParseContentHeader(payload)
 	if err != nil {
 		return err
 	}
 	if classID != 60 {
-		return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - content header for class %d, expected 60", classID)
+		return frame.Errorf(frame.UnexpectedFrame, "content header for class %d, expected 60", classID)
 	}
 	if err := frame.ValidateProperties(props); err != nil {
 		return err
@@ -68,12 +68,12 @@ func (ch *channel) handleHeader(payload []byte) error {
 	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.user {
 		p.reset()
 		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
-			Text: "PRECONDITION_FAILED - user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.user + "'"}
+			Text: "user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.user + "'"}
 	}
 	if max := ch.c.b.Config().MaxMessageSize; int64(size) > max {
 		p.reset()
 		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
-			Text: "PRECONDITION_FAILED - message size " + itoa(size) + " is larger than configured max size " + itoa(uint64(max))}
+			Text: "message size " + itoa(size) + " is larger than configured max size " + itoa(uint64(max))}
 	}
 	p.props = append(p.props[:0], props...)
 	p.bodySize = size
@@ -91,10 +91,10 @@ func (ch *channel) handleBody(payload []byte) error {
 	}
 	p := &ch.pub
 	if p.state != expectBody {
-		return frame.Errorf(frame.UnexpectedFrame, "UNEXPECTED_FRAME - unexpected content body frame")
+		return frame.Errorf(frame.UnexpectedFrame, "unexpected content body frame")
 	}
 	if uint64(len(p.body)+len(payload)) > p.bodySize {
-		return frame.Errorf(frame.FrameError, "FRAME_ERROR - content body exceeds the size in its header (%d)", p.bodySize)
+		return frame.Errorf(frame.FrameError, "content body exceeds the size in its header (%d)", p.bodySize)
 	}
 	// A body in one frame is published straight from the read buffer.
 	if len(p.body) == 0 && uint64(len(payload)) == p.bodySize {

@@ -49,7 +49,7 @@ func (ch *channel) txAck(a txAck) error {
 
 func (ch *channel) commit() error {
 	if !ch.tx {
-		return frame.Errorf(frame.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional")
+		return frame.Errorf(frame.PreconditionFailed, "channel is not transactional")
 	}
 	pubs, acks := ch.txPubs, ch.txAcks
 	ch.txPubs, ch.txAcks = nil, nil
