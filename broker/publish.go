@@ -1,0 +1,88 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/segment"
+)
+
+// PublishCache remembers one publisher's last exchange and default-exchange
+// queue lookups; it is valid while the vhost's topology generation holds.
+// Owned by one channel; not safe for concurrent use.
+type PublishCache struct {
+	gen      uint64
+	exchange []byte
+	x        *Exchange
+	key      []byte
+	q        *Queue
+}
+
+// lookupForPublish finds the exchange and, for the default exchange, the
+// queue, from the cache when the topology has not changed since.
+func (v *VHost) lookupForPublish(m *Message, c *PublishCache) (*Exchange, *Queue) {
+	gen := v.topoGen.Load()
+	if c.gen == gen && c.x != nil && bytes.Equal(c.exchange, m.Exchange) {
+		if c.x.Name != "" || bytes.Equal(c.key, m.RoutingKey) {
+			return c.x, c.q
+		}
+	}
+	v.mu.RLock()
+	gen = v.topoGen.Load()
+	x := v.exchanges[string(m.Exchange)]
+	var q *Queue
+	if x != nil && x.Name == "" {
+		q = v.queues[string(m.RoutingKey)]
+	}
+	v.mu.RUnlock()
+	c.gen, c.x, c.q = gen, x, q
+	c.exchange = append(c.exchange[:0], m.Exchange...)
+	c.key = append(c.key[:0], m.RoutingKey...)
+	return x, q
+}
+
+// Publish routes m and stores it in every target queue. scratch is reused
+// to avoid an allocation per message; the grown slice is returned.
+func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (PublishResult, []*Queue, error) {
+	var res PublishResult
+	scratch = scratch[:0]
+	x, q := v.lookupForPublish(m, cache)
+	if x == nil {
+		return res, scratch, notFoundExchange(v, string(m.Exchange))
+	}
+	if x.Internal {
+		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
+	}
+	if q != nil {
+		scratch = append(scratch, q)
+	}
+	if x.Name != "" {
+		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
+	}
+	for _, q := range scratch {
+		gen, stored, err := q.publish(m)
+		if errors.Is(err, segment.ErrClosed) {
+			// The queue's storage failed (see store.recoverFault): close this
+			// channel, not the connection, so unconfirmed publishes are not
+			// taken as safe and other queues carry on.
+			return res, scratch, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
+		}
+		if err != nil {
+			return res, scratch, frame.Errorf(frame.InternalError, "%v", err)
+		}
+		if stored {
+			res.Routed++
+			if m.Persistent && gen > res.SyncGen {
+				res.SyncGen = gen
+			}
+		}
+	}
+	return res, scratch, nil
+}
+
+// headers decodes the headers table only when a headers exchange asks.
+func (m *Message) headers() frame.Table {
+	t, _ := frame.PropsHeaders(m.Props)
+	return t
+}

@@ -1,0 +1,171 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"strings"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+// QueueDeclareOptions are queue.declare's fields.
+type QueueDeclareOptions struct {
+	Name       string
+	Passive    bool
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Args       frame.Table
+	Owner      uint64 // declaring connection
+}
+
+// QueueDeclare is queue.declare. It returns the queue (whose name may have
+// been generated) with its ready and consumer counts.
+func (v *VHost) QueueDeclare(o QueueDeclareOptions) (*Queue, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if o.Name != "" {
+		if q, ok := v.queues[o.Name]; ok {
+			if q.Exclusive && q.Owner != o.Owner {
+				return nil, lockedErr(v, o.Name)
+			}
+			if o.Passive {
+				return q, nil
+			}
+			if err := checkQueueEquivalent(v, q, o); err != nil {
+				return nil, err
+			}
+			return q, nil
+		}
+		if o.Passive {
+			return nil, notFoundQueue(v, o.Name)
+		}
+		if strings.HasPrefix(o.Name, "amq.") {
+			return nil, frame.Errorf(frame.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", o.Name)
+		}
+	} else {
+		if o.Passive {
+			return nil, notFoundQueue(v, o.Name)
+		}
+		o.Name = generateQueueName()
+	}
+	if err := validateQueueArgs(o.Args); err != nil {
+		return nil, err
+	}
+	if err := checkSupportedQueueArgs(o.Args); err != nil {
+		return nil, err
+	}
+	q, err := v.createQueueLocked(o)
+	if err != nil {
+		return nil, err
+	}
+	if q.Durable {
+		v.b.saveDefinitionsLocked(v)
+	}
+	return q, nil
+}
+
+func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
+	field, rcv, cur := "", false, false
+	switch {
+	case q.Durable != o.Durable:
+		field, rcv, cur = "durable", o.Durable, q.Durable
+	case q.AutoDelete != o.AutoDelete:
+		field, rcv, cur = "auto_delete", o.AutoDelete, q.AutoDelete
+	case q.Exclusive != o.Exclusive:
+		field, rcv, cur = "exclusive", o.Exclusive, q.Exclusive
+	default:
+		return checkQueueArgsEquivalent(q, o.Args)
+	}
+	return frame.Errorf(frame.PreconditionFailed,
+		"inequivalent arg '%s' for queue '%s' in vhost '%s': received '%s' but current is '%s'",
+		field, q.Name, v.Name, boolStr(rcv), boolStr(cur))
+}
+
+func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
+	dir := v.b.queueDir(v, o.Name, o.Durable)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, frame.Errorf(frame.InternalError, "cannot create queue storage: %v", err)
+	}
+	st, err := openStore(dir, storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer})
+	if err != nil {
+		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
+	}
+	q := &Queue{
+		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
+		Args: o.Args, vhost: v, st: st, maxLength: -1,
+	}
+	if o.Exclusive {
+		q.Owner = o.Owner
+	}
+	if n, ok := intArg(o.Args["x-max-length"]); ok {
+		q.maxLength = n
+	}
+	q.readyN.Store(int64(st.readyCount()))
+	v.queues[o.Name] = q
+	v.topoGen.Add(1)
+	return q, nil
+}
+
+func generateQueueName() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "amq.gen-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// QueueDelete is queue.delete; it returns the number of messages dropped.
+// Deleting a missing queue succeeds with 0, as in RabbitMQ.
+func (v *VHost) QueueDelete(name string, ifUnused, ifEmpty bool, conn uint64) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	q, ok := v.queues[name]
+	if !ok {
+		return 0, nil
+	}
+	if q.Exclusive && q.Owner != conn {
+		return 0, lockedErr(v, name)
+	}
+	if ifUnused && q.ConsumerCount() > 0 {
+		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
+	}
+	if ifEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
+		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
+	}
+	return v.deleteQueueLocked(q)
+}
+
+func (v *VHost) deleteQueueLocked(q *Queue) (int, error) {
+	if v.queues[q.Name] != q {
+		return 0, nil
+	}
+	delete(v.queues, q.Name)
+	v.topoGen.Add(1)
+	touched := v.router.RemoveQueue(q)
+	n, err := q.markDeleted()
+	if q.Durable {
+		v.b.saveDefinitionsLocked(v)
+	}
+	v.autoDeleteExchangesLocked(touched)
+	return n, err
+}
+
+// DeleteIfAutoDelete deletes q after its last consumer went, if still so.
+func (v *VHost) DeleteIfAutoDelete(q *Queue) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if q.ConsumerCount() == 0 {
+		_, _ = v.deleteQueueLocked(q)
+	}
+}
+
+// ConnectionClosed deletes the exclusive queues conn owned.
+func (v *VHost) ConnectionClosed(conn uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, q := range v.queues {
+		if q.Exclusive && q.Owner == conn {
+			_, _ = v.deleteQueueLocked(q)
+		}
+	}
+}
