@@ -29,26 +29,38 @@ var defaultExchanges = []Exchange{
 	{Name: "amq.match", Type: "headers", Durable: true},
 }
 
+// ExchangeDeclareOptions are exchange.declare's fields.
+type ExchangeDeclareOptions struct {
+	Name       string
+	Type       string // direct, fanout, topic or headers
+	Passive    bool
+	Durable    bool
+	AutoDelete bool
+	Internal   bool
+	Args       frame.Table
+}
+
 // ExchangeDeclare is exchange.declare.
-func (v *VHost) ExchangeDeclare(name, typ string, passive, durable, autoDelete, internal bool, args frame.Table) error {
+func (v *VHost) ExchangeDeclare(o ExchangeDeclareOptions) error {
+	name := o.Name
 	if name == "" {
 		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	x, ok := v.exchanges[name]
-	if passive {
+	if o.Passive {
 		if !ok {
 			return notFoundExchange(v, name)
 		}
 		return nil
 	}
-	kind, known := router.ParseKind(typ)
+	kind, known := router.ParseKind(o.Type)
 	if !known {
-		return frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", typ)
+		return frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", o.Type)
 	}
 	if ok {
-		return checkExchangeEquivalent(v, x, typ, durable, autoDelete, internal)
+		return checkExchangeEquivalent(v, x, o)
 	}
 	if strings.HasPrefix(name, "amq.") {
 		return frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
@@ -56,25 +68,25 @@ func (v *VHost) ExchangeDeclare(name, typ string, passive, durable, autoDelete, 
 	if err := v.router.AddExchange(name, kind); err != nil {
 		return frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	v.exchanges[name] = &Exchange{Name: name, Type: typ, Kind: kind, Durable: durable, AutoDelete: autoDelete, Internal: internal, Args: args}
+	v.exchanges[name] = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args}
 	v.topoGen.Add(1)
-	if durable {
+	if o.Durable {
 		v.b.saveDefinitionsLocked(v)
 	}
 	return nil
 }
 
-func checkExchangeEquivalent(v *VHost, x *Exchange, typ string, durable, autoDelete, internal bool) error {
+func checkExchangeEquivalent(v *VHost, x *Exchange, o ExchangeDeclareOptions) error {
 	field, rcv, cur := "", "", ""
 	switch {
-	case x.Type != typ:
-		field, rcv, cur = "type", typ, x.Type
-	case x.Durable != durable:
-		field, rcv, cur = "durable", boolStr(durable), boolStr(x.Durable)
-	case x.AutoDelete != autoDelete:
-		field, rcv, cur = "auto_delete", boolStr(autoDelete), boolStr(x.AutoDelete)
-	case x.Internal != internal:
-		field, rcv, cur = "internal", boolStr(internal), boolStr(x.Internal)
+	case x.Type != o.Type:
+		field, rcv, cur = "type", o.Type, x.Type
+	case x.Durable != o.Durable:
+		field, rcv, cur = "durable", boolStr(o.Durable), boolStr(x.Durable)
+	case x.AutoDelete != o.AutoDelete:
+		field, rcv, cur = "auto_delete", boolStr(o.AutoDelete), boolStr(x.AutoDelete)
+	case x.Internal != o.Internal:
+		field, rcv, cur = "internal", boolStr(o.Internal), boolStr(x.Internal)
 	default:
 		return nil
 	}
@@ -83,8 +95,13 @@ func checkExchangeEquivalent(v *VHost, x *Exchange, typ string, durable, autoDel
 		field, x.Name, v.Name, rcv, cur)
 }
 
+// ExchangeDeleteOptions are exchange.delete's conditions.
+type ExchangeDeleteOptions struct {
+	IfUnused bool // refuse while the exchange is the source of a binding
+}
+
 // ExchangeDelete is exchange.delete; deleting a missing exchange succeeds.
-func (v *VHost) ExchangeDelete(name string, ifUnused bool) error {
+func (v *VHost) ExchangeDelete(name string, o ExchangeDeleteOptions) error {
 	if name == "" {
 		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
@@ -97,7 +114,7 @@ func (v *VHost) ExchangeDelete(name string, ifUnused bool) error {
 	if !ok {
 		return nil
 	}
-	if ifUnused && v.router.HasBindings(name) {
+	if o.IfUnused && v.router.HasBindings(name) {
 		return frame.Errorf(frame.PreconditionFailed, "exchange '%s' in vhost '%s' in use", name, v.Name)
 	}
 	v.deleteExchangeLocked(x)

@@ -114,9 +114,15 @@ func generateQueueName() string {
 	return "amq.gen-" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// QueueDeleteOptions are queue.delete's conditions.
+type QueueDeleteOptions struct {
+	IfUnused bool // refuse while the queue has consumers
+	IfEmpty  bool // refuse while the queue holds messages, ready or unacked
+}
+
 // QueueDelete is queue.delete; it returns the number of messages dropped.
 // Deleting a missing queue succeeds with 0, as in RabbitMQ.
-func (v *VHost) QueueDelete(name string, ifUnused, ifEmpty bool, conn uint64) (int, error) {
+func (v *VHost) QueueDelete(name string, o QueueDeleteOptions, conn uint64) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]
@@ -126,10 +132,10 @@ func (v *VHost) QueueDelete(name string, ifUnused, ifEmpty bool, conn uint64) (i
 	if q.Exclusive && q.Owner != conn {
 		return 0, lockedErr(v, name)
 	}
-	if ifUnused && q.ConsumerCount() > 0 {
+	if o.IfUnused && q.ConsumerCount() > 0 {
 		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
 	}
-	if ifEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
+	if o.IfEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
 		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
 	}
 	return v.deleteQueueLocked(q)

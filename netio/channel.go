@@ -163,19 +163,19 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.ExchangeDeclare:
 		return ch.exchangeDeclare(m)
 	case *frame.ExchangeDelete:
-		if err := ch.c.vhost.ExchangeDelete(m.Exchange, m.IfUnused); err != nil {
+		if err := ch.c.vhost.ExchangeDelete(m.Exchange, broker.ExchangeDeleteOptions{IfUnused: m.IfUnused}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeDeleteOk{})
 		return nil
 	case *frame.ExchangeBind:
-		if err := ch.c.vhost.ExchangeBind(m.Destination, m.Source, m.RoutingKey, m.Arguments, false); err != nil {
+		if err := ch.c.vhost.ExchangeBind(broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeBindOk{})
 		return nil
 	case *frame.ExchangeUnbind:
-		if err := ch.c.vhost.ExchangeBind(m.Destination, m.Source, m.RoutingKey, m.Arguments, true); err != nil {
+		if err := ch.c.vhost.ExchangeUnbind(broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeUnbindOk{})
@@ -195,7 +195,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 		ch.reply(m.NoWait, &frame.QueuePurgeOk{MessageCount: uint32(n)})
 		return nil
 	case *frame.QueueDelete:
-		n, err := ch.c.vhost.QueueDelete(ch.queueName(m.Queue), m.IfUnused, m.IfEmpty, ch.c.id)
+		n, err := ch.c.vhost.QueueDelete(ch.queueName(m.Queue), broker.QueueDeleteOptions{IfUnused: m.IfUnused, IfEmpty: m.IfEmpty}, ch.c.id)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,10 @@ func (ch *channel) queueName(name string) string {
 }
 
 func (ch *channel) exchangeDeclare(m *frame.ExchangeDeclare) error {
-	if err := ch.c.vhost.ExchangeDeclare(m.Exchange, m.Type, m.Passive, m.Durable, m.AutoDelete, m.Internal, m.Arguments); err != nil {
+	if err := ch.c.vhost.ExchangeDeclare(broker.ExchangeDeclareOptions{
+		Name: m.Exchange, Type: m.Type, Passive: m.Passive, Durable: m.Durable,
+		AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments,
+	}); err != nil {
 		return err
 	}
 	ch.reply(m.NoWait, &frame.ExchangeDeclareOk{})
@@ -293,14 +296,18 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 			key = queue
 		}
 	}
-	if err := ch.c.vhost.QueueBind(queue, exchange, key, args, ch.c.id, unbind); err != nil {
+	b := broker.Binding{Source: exchange, Destination: queue, Key: key, Args: args}
+	if unbind {
+		if err := ch.c.vhost.QueueUnbind(b, ch.c.id); err != nil {
+			return err
+		}
+		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
+		return nil
+	}
+	if err := ch.c.vhost.QueueBind(b, ch.c.id); err != nil {
 		return err
 	}
-	if unbind {
-		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
-	} else {
-		ch.reply(noWait, &frame.QueueBindOk{})
-	}
+	ch.reply(noWait, &frame.QueueBindOk{})
 	return nil
 }
 
