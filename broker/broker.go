@@ -25,8 +25,9 @@ const DefaultMaxMessageSize = 128 << 20
 
 // Broker is the root of the broker state.
 type Broker struct {
-	cfg    Config
-	syncer *segment.Syncer
+	cfg       Config
+	syncer    *segment.Syncer
+	watermark Watermark
 
 	mu      sync.RWMutex
 	vhosts  map[string]*VHost
@@ -52,6 +53,7 @@ func Open(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("clear transient queues: %w", err)
 	}
 	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost)}
+	b.watermark = syncWatermark{b.syncer}
 	v, err := newVHost(b, "/")
 	if err != nil {
 		return nil, err
@@ -67,8 +69,8 @@ func Open(cfg Config) (*Broker, error) {
 // Config returns the broker's settings.
 func (b *Broker) Config() Config { return b.cfg }
 
-// Syncer is the group-commit syncer publisher confirms wait on.
-func (b *Broker) Syncer() *segment.Syncer { return b.syncer }
+// Watermark is what publisher confirms wait on (PublishResult.CommitGen).
+func (b *Broker) Watermark() Watermark { return b.watermark }
 
 // VHost returns a vhost by name.
 func (b *Broker) VHost(name string) (*VHost, bool) {

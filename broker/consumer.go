@@ -1,7 +1,5 @@
 package broker
 
-import "github.com/warrenmq/warren/segment"
-
 // Deliverer is the consumer side of a queue, implemented by netio's channels.
 // Every method is called with the queue's mutex held, so none may block or
 // call back into the queue.
@@ -10,12 +8,12 @@ type Deliverer interface {
 	// returns false when the consumer cannot take a message now; the consumer
 	// must then call Queue.Dispatch once it can.
 	Reserve() bool
-	// Deliver hands over a message after a successful Reserve. rec's slices
+	// Deliver hands over a message after a successful Reserve. d's slices
 	// are views into the queue's store, valid only during the call. Unless
 	// the consumer is no-ack, it must give t back once, to Queue.Ack or
 	// Queue.Requeue. origin is the Message.Origin of the publish that caused
-	// the delivery, or nil. rec is passed by value so it stays on the stack.
-	Deliver(q *Queue, c *Consumer, t Ticket, rec segment.Record, redelivered bool, origin any)
+	// the delivery, or nil.
+	Deliver(q *Queue, c *Consumer, t Ticket, d Delivery, origin any)
 	// Cancelled tells the consumer that the server has cancelled it (its queue
 	// was deleted). The consumer must not touch the queue again.
 	Cancelled(c *Consumer)

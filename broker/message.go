@@ -17,7 +17,21 @@ type Message struct {
 // PublishResult says what became of a publish.
 type PublishResult struct {
 	Routed int // queues the message was stored in
-	// SyncGen > 0: the message is persistent in at least one durable queue and
-	// is safe on disk once the broker's Syncer reaches this generation.
-	SyncGen uint64
+	// CommitGen > 0: the message is persistent in at least one durable queue
+	// and is safe once the broker's Watermark has committed this generation.
+	CommitGen uint64
+}
+
+// Delivery is a stored message as a queue hands it out, to Deliverer.Deliver
+// or Queue.Get. Its slices are views into the queue's store, valid only
+// during the call that received it; it is passed by value, so handing it out
+// allocates nothing.
+type Delivery struct {
+	Exchange    []byte
+	RoutingKey  []byte
+	Props       []byte // raw content-header properties, as published
+	Body        []byte
+	Timestamp   int64 // when the broker received it, unix milliseconds
+	Persistent  bool  // delivery-mode 2
+	Redelivered bool  // it may have been delivered before
 }

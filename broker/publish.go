@@ -73,8 +73,8 @@ func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (Publ
 		}
 		if stored {
 			res.Routed++
-			if m.Persistent && gen > res.SyncGen {
-				res.SyncGen = gen
+			if m.Persistent && gen > res.CommitGen {
+				res.CommitGen = gen
 			}
 		}
 	}

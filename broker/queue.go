@@ -84,7 +84,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 // dropOverflowLocked applies x-max-length with the default drop-head overflow.
 func (q *Queue) dropOverflowLocked() {
 	for int64(q.st.readyCount()) > q.maxLength {
-		t, _, _, ok := q.st.next()
+		t, _, ok := q.st.next()
 		if !ok {
 			return
 		}
@@ -122,7 +122,7 @@ func (q *Queue) dispatchLocked(origin any) {
 			continue
 		}
 		blocked = 0
-		t, rec, redelivered, ok := q.st.next()
+		t, d, ok := q.st.next()
 		if !ok {
 			// The store found less than it counted (damage on disk);
 			// the reserved credit is lost until the consumer's next ack.
@@ -130,7 +130,7 @@ func (q *Queue) dispatchLocked(origin any) {
 			return
 		}
 		q.Delivered.Add(1)
-		c.D.Deliver(q, c, t, rec, redelivered, origin)
+		c.D.Deliver(q, c, t, d, origin)
 		if c.NoAck {
 			q.ackLocked(t)
 		} else {
@@ -179,22 +179,22 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 }
 
 // Get takes the next ready message for basic.get. fn runs with the queue
-// locked; rec's slices are valid only during the call. It returns false when
+// locked; d's slices are valid only during the call. It returns false when
 // the queue is empty.
-func (q *Queue) Get(noAck bool, fn func(t Ticket, rec segment.Record, redelivered bool, remaining int)) bool {
+func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
 		return false
 	}
-	t, rec, redelivered, ok := q.st.next()
+	t, d, ok := q.st.next()
 	if !ok {
 		return false
 	}
 	q.Delivered.Add(1)
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
-	fn(t, rec, redelivered, remaining)
+	fn(t, d, remaining)
 	if noAck {
 		q.ackLocked(t)
 	} else {

@@ -104,10 +104,10 @@ func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err 
 // next hands out the next ready message, requeued ones first, and moves it
 // in flight. redelivered is true for requeued messages and for messages
 // that may have been delivered before a restart.
-func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
+func (s *store) next() (t Ticket, d Delivery, ok bool) {
 	defer s.recoverFault()
 	if s.closed {
-		return t, v, false, false
+		return t, d, false
 	}
 	for len(s.requeued) > 0 {
 		e := s.popRequeued()
@@ -119,7 +119,7 @@ func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
 			s.done(e.Pos, e.size, e.body, e.persistent)
 			continue
 		}
-		return e, rec, true, true
+		return e, delivery(&rec, true), true
 	}
 	for {
 		q, rec, n, err := s.log.Next(s.cur)
@@ -131,10 +131,10 @@ func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
 				s.lg.Error("store: ready count drifted; resetting", "ready", s.ready, "bytes", s.readyB)
 				s.ready, s.readyB = 0, 0
 			}
-			return t, v, false, false
+			return t, d, false
 		case err != nil:
 			if !s.recover(q, err) {
-				return t, v, false, false
+				return t, d, false
 			}
 			continue
 		}
@@ -149,7 +149,15 @@ func (s *store) next() (t Ticket, v segment.Record, redelivered bool, ok bool) {
 		if err := s.idx.Delivered(q); err != nil {
 			s.lg.Warn("store: cannot record delivery hint", "err", err)
 		}
-		return e, rec, s.idx.Redelivered(q), true
+		return e, delivery(&rec, s.idx.Redelivered(q)), true
+	}
+}
+
+// delivery is the view of r that a queue hands out.
+func delivery(r *segment.Record, redelivered bool) Delivery {
+	return Delivery{
+		Exchange: r.Exchange, RoutingKey: r.RoutingKey, Props: r.Props, Body: r.Body,
+		Timestamp: r.Timestamp, Persistent: r.Flags&segment.FlagPersistent != 0, Redelivered: redelivered,
 	}
 }
 

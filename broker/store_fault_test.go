@@ -20,7 +20,7 @@ func TestStoreSurvivesTruncatedMappedSegment(t *testing.T) {
 		}
 	}
 	// Read one message so the first segment is mapped, then cut it.
-	if _, _, _, ok := s.next(); !ok {
+	if _, _, ok := s.next(); !ok {
 		t.Fatal("no message")
 	}
 	segs, _ := filepath.Glob(filepath.Join(dir, "seg.*"))
@@ -32,7 +32,7 @@ func TestStoreSurvivesTruncatedMappedSegment(t *testing.T) {
 	}
 	n := 0
 	for {
-		_, _, _, ok := s.next()
+		_, _, ok := s.next()
 		if !ok {
 			break
 		}

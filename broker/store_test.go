@@ -26,8 +26,8 @@ func storeRec(i, size int, persistent bool) *segment.Record {
 	return r
 }
 
-func storeID(r segment.Record) int {
-	n, _ := strconv.Atoi(string(r.Body[1:8]))
+func storeID(body []byte) int {
+	n, _ := strconv.Atoi(string(body[1:8]))
 	return n
 }
 
@@ -63,18 +63,19 @@ func TestStoreRoundTrip(t *testing.T) {
 				t.Fatalf("ready %d/%d", s.readyCount(), s.readyBytes())
 			}
 			for i := range n {
-				pos, rec, redelivered, ok := s.next()
-				if !ok || storeID(rec) != i || redelivered {
-					t.Fatalf("next %d: %v %d %v", i, ok, storeID(rec), redelivered)
+				pos, rec, ok := s.next()
+				redelivered := rec.Redelivered
+				if !ok || storeID(rec.Body) != i || redelivered {
+					t.Fatalf("next %d: %v %d %v", i, ok, storeID(rec.Body), redelivered)
 				}
-				if r2, err := s.read(pos.Pos); err != nil || storeID(r2) != i {
+				if r2, err := s.read(pos.Pos); err != nil || storeID(r2.Body) != i {
 					t.Fatal("read", err)
 				}
 				if err := s.ack(pos); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, _, _, ok := s.next(); ok || s.readyCount() != 0 {
+			if _, _, ok := s.next(); ok || s.readyCount() != 0 {
 				t.Fatal("store not empty")
 			}
 			// Everything acked: at most the head (under half full) is left.
@@ -92,7 +93,7 @@ func TestStoreRequeueOrder(t *testing.T) {
 		s.append(storeRec(i, 100, true))
 	}
 	for range 20 {
-		p, _, _, _ := s.next()
+		p, _, _ := s.next()
 		pos = append(pos, p)
 	}
 	for _, i := range []int{17, 3, 11, 5} {
@@ -104,8 +105,9 @@ func TestStoreRequeueOrder(t *testing.T) {
 	var got []int
 	var red []bool
 	for range 6 {
-		_, rec, r, _ := s.next()
-		got = append(got, storeID(rec))
+		_, rec, _ := s.next()
+		r := rec.Redelivered
+		got = append(got, storeID(rec.Body))
 		red = append(red, r)
 	}
 	if fmt.Sprint(got) != "[3 5 11 17 20 21]" || fmt.Sprint(red) != "[true true true true false false]" {
@@ -125,7 +127,7 @@ func TestStoreAckDeletesSegmentFiles(t *testing.T) {
 	}
 	var first []Ticket
 	for range nFirst {
-		tk, _, _, _ := s.next()
+		tk, _, _ := s.next()
 		first = append(first, tk)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "seg.0000000001")); err != nil {
@@ -168,7 +170,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 	}
 	var inflight []Ticket
 	for range 30 {
-		p, _, _, _ := s.next()
+		p, _, _ := s.next()
 		inflight = append(inflight, p)
 	}
 	s.requeue(inflight[4])
@@ -179,7 +181,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 	if s.readyCount() != 0 || s.readyBytes() != 0 {
 		t.Fatal("ready after purge")
 	}
-	if _, _, _, ok := s.next(); ok {
+	if _, _, ok := s.next(); ok {
 		t.Fatal("message after purge")
 	}
 	if c := countFiles(t, dir, "seg."); c > 1 {
@@ -198,7 +200,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 	}
 	// The store still works after a purge.
 	s.append(storeRec(5000, 10, true))
-	if _, rec, _, ok := s.next(); !ok || storeID(rec) != 5000 {
+	if _, rec, ok := s.next(); !ok || storeID(rec.Body) != 5000 {
 		t.Fatal("append after purge")
 	}
 }
@@ -239,8 +241,8 @@ func TestStoreCrashRecovery(t *testing.T) {
 	acked := map[int]bool{}
 	var delivered []int
 	for range 1200 {
-		p, rec, _, _ := s.next()
-		id := storeID(rec)
+		p, rec, _ := s.next()
+		id := storeID(rec.Body)
 		delivered = append(delivered, id)
 		if id%3 != 0 {
 			s.ack(p)
@@ -268,11 +270,12 @@ func TestStoreCrashRecovery(t *testing.T) {
 	var got []int
 	flaggedFresh := 0
 	for {
-		_, rec, red, ok := s2.next()
+		_, rec, ok := s2.next()
+		red := rec.Redelivered
 		if !ok {
 			break
 		}
-		id := storeID(rec)
+		id := storeID(rec.Body)
 		got = append(got, id)
 		if wasDelivered[id] && !red {
 			t.Fatalf("message %d was delivered before the crash but is not flagged redelivered", id)
@@ -302,7 +305,7 @@ func TestStoreCrashCorruption(t *testing.T) {
 		pos = append(pos, p)
 	}
 	for range 50 {
-		p, _, _, _ := s.next()
+		p, _, _ := s.next()
 		s.ack(p)
 	}
 	s.log.Flush()
@@ -329,11 +332,11 @@ func TestStoreCrashCorruption(t *testing.T) {
 	seen := map[int]bool{}
 	n := 0
 	for {
-		p, rec, _, ok := s2.next()
+		p, rec, ok := s2.next()
 		if !ok {
 			break
 		}
-		id := storeID(rec)
+		id := storeID(rec.Body)
 		if seen[id] || id == 499 || id == 200 || len(rec.Body) != 100 {
 			t.Fatalf("bad message %d (len %d)", id, len(rec.Body))
 		}
@@ -370,9 +373,9 @@ func TestStoreTransientDroppedOnReopen(t *testing.T) {
 		t.Fatalf("ready %d after reopen", s2.readyCount())
 	}
 	for i := 0; i < 100; i += 2 {
-		_, rec, _, ok := s2.next()
-		if !ok || storeID(rec) != i {
-			t.Fatalf("want %d got %d", i, storeID(rec))
+		_, rec, ok := s2.next()
+		if !ok || storeID(rec.Body) != i {
+			t.Fatalf("want %d got %d", i, storeID(rec.Body))
 		}
 	}
 }
@@ -393,8 +396,9 @@ func TestStoreRedeliveredAfterReopen(t *testing.T) {
 		t.Fatalf("ready %d", s2.readyCount())
 	}
 	for i := range 2000 {
-		_, rec, red, _ := s2.next()
-		if storeID(rec) != i {
+		_, rec, _ := s2.next()
+		red := rec.Redelivered
+		if storeID(rec.Body) != i {
 			t.Fatal("order")
 		}
 		if i < 5 && !red {
@@ -416,8 +420,8 @@ func TestStoreNonDurableNoFiles(t *testing.T) {
 		t.Fatalf("non-durable store left %d files", len(ents))
 	}
 	for i := range 200 {
-		p, rec, _, ok := s.next()
-		if !ok || storeID(rec) != i {
+		p, rec, ok := s.next()
+		if !ok || storeID(rec.Body) != i {
 			t.Fatal("next")
 		}
 		s.ack(p)
@@ -472,13 +476,13 @@ func TestStoreZeroAlloc(t *testing.T) {
 		r := storeRec(1, 100, true)
 		for range 1000 { // warm up: segment, map buckets, staging buffer
 			s.append(r)
-			p, _, _, _ := s.next()
+			p, _, _ := s.next()
 			s.ack(p)
 		}
 		var p Ticket
 		if a := testing.AllocsPerRun(5000, func() {
 			s.append(r)
-			p, _, _, _ = s.next()
+			p, _, _ = s.next()
 			s.read(p.Pos)
 			s.ack(p)
 		}); a != 0 {
@@ -583,7 +587,7 @@ func bigOpenChild(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rec, _, ok := s.next()
+	_, rec, ok := s.next()
 	opened := time.Since(t0)
 	fmt.Printf("BIGOPEN ready: open+first next %v, %d ready (%v)\n", opened, s.readyCount(), ok && len(rec.Body) == 100)
 	runtime.GC()
@@ -625,7 +629,7 @@ func BenchmarkStoreCycle(b *testing.B) {
 					if _, _, err := s.append(r); err != nil {
 						b.Fatal(err)
 					}
-					p, _, _, ok := s.next()
+					p, _, ok := s.next()
 					if !ok {
 						b.Fatal("empty")
 					}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
 
 // channel is one AMQP channel. Fields above mu are touched only on the
@@ -363,7 +362,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		return err
 	}
 	c := ch.c
-	ok := q.Get(m.NoAck, func(t broker.Ticket, rec segment.Record, redelivered bool, remaining int) {
+	ok := q.Get(m.NoAck, func(t broker.Ticket, d broker.Delivery, remaining int) {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
@@ -371,9 +370,9 @@ func (ch *channel) get(m *frame.BasicGet) error {
 			ch.unacked.push(unackedEntry{tag: tag, q: q, t: t})
 		}
 		b := c.lockOut()
-		b = frame.AppendBasicGetOk(b, ch.id, tag, redelivered, rec.Exchange, rec.RoutingKey, uint32(remaining))
-		b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(rec.Body)), rec.Props)
-		b = frame.AppendBody(b, ch.id, rec.Body, c.frameMax)
+		b = frame.AppendBasicGetOk(b, ch.id, tag, d.Redelivered, d.Exchange, d.RoutingKey, uint32(remaining))
+		b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(d.Body)), d.Props)
+		b = frame.AppendBody(b, ch.id, d.Body, c.frameMax)
 		c.unlockOut(b)
 		ch.mu.Unlock()
 	})

@@ -2,13 +2,13 @@ package netio
 
 import "github.com/warrenmq/warren/frame"
 
-// subscribeConfirms asks the broker's Syncer to tell this connection when a
-// group commit completes, so waiting confirms can be sent.
+// subscribeConfirms asks the broker's commit watermark to tell this
+// connection when it moves, so waiting confirms can be sent.
 func (c *Conn) subscribeConfirms() {
 	if c.confirmSub != nil {
 		return
 	}
-	c.confirmSub = c.b.Syncer().Subscribe(func(uint64) {
+	c.confirmSub = c.b.Watermark().Subscribe(func(uint64) {
 		c.work.Store(true)
 		c.kick()
 	})
@@ -25,12 +25,13 @@ func (c *Conn) kick() {
 	}
 }
 
-// settleConfirms moves confirm windows past publishes whose fsync is done.
+// settleConfirms moves confirm windows past publishes the watermark has
+// committed.
 func (c *Conn) settleConfirms() {
 	if c.confirmSub == nil {
 		return
 	}
-	done := c.b.Syncer().Done()
+	done := c.b.Watermark().Committed()
 	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue

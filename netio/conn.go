@@ -77,7 +77,7 @@ type Conn struct {
 	// nothing posted during Feed waits for the next read.
 	work atomic.Bool
 
-	confirmSub func() // cancels the Syncer subscription
+	confirmSub func() // cancels the commit watermark subscription
 
 	scratchQueues  []*broker.Queue
 	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends

@@ -5,7 +5,6 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
 
 // consumer is a basic.consume subscription; it implements broker.Deliverer.
@@ -50,7 +49,7 @@ func (k *consumer) Reserve() bool {
 
 // Deliver writes basic.deliver, the content header and body frames into the
 // connection's output, copying the body out of the store's mapping.
-func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, rec segment.Record, redelivered bool, origin any) {
+func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, d broker.Delivery, origin any) {
 	ch := k.ch
 	c := ch.c
 	ch.mu.Lock()
@@ -60,9 +59,9 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 		ch.unacked.push(unackedEntry{tag: tag, q: q, t: t, k: k})
 	}
 	b := c.lockOut()
-	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, redelivered, rec.Exchange, rec.RoutingKey)
-	b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(rec.Body)), rec.Props)
-	b = frame.AppendBody(b, ch.id, rec.Body, c.frameMax)
+	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, d.Redelivered, d.Exchange, d.RoutingKey)
+	b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(d.Body)), d.Props)
+	b = frame.AppendBody(b, ch.id, d.Body, c.frameMax)
 	c.unlockOutFrom(b, origin)
 	ch.mu.Unlock()
 }

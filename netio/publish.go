@@ -144,8 +144,8 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	}
 	if ch.confirm {
 		ch.pubSeq++
-		if res.SyncGen > 0 && res.SyncGen > c.b.Syncer().Done() {
-			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, gen: res.SyncGen})
+		if res.CommitGen > 0 && res.CommitGen > c.b.Watermark().Committed() {
+			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, gen: res.CommitGen})
 		} else if len(ch.pendingSync) == 0 {
 			ch.confirmedUpTo = ch.pubSeq
 		}

@@ -16,7 +16,7 @@ var allowedImports = map[string][]string{
 	"segment": {"golang.org/x/sys", "github.com/klauspost/compress"},
 	"index":   {"segment", "golang.org/x/sys"},
 	"broker":  {"router", "segment", "index", "frame"},
-	"netio":   {"frame", "broker", "segment", "github.com/panjf2000/gnet/v2"},
+	"netio":   {"frame", "broker", "github.com/panjf2000/gnet/v2"},
 	"mgmt":    {"broker", "github.com/VictoriaMetrics/metrics"},
 	"bench":   {"frame", "github.com/rabbitmq/amqp091-go"},
 }
