@@ -15,7 +15,7 @@ type Binding struct {
 }
 
 // QueueBind is queue.bind; binding twice is not an error.
-func (v *VHost) QueueBind(b Binding, conn uint64) error {
+func (v *VHost) QueueBind(p *Principal, b Binding, conn uint64) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, x, err := v.queueBindingLocked(b, conn)
@@ -33,7 +33,7 @@ func (v *VHost) QueueBind(b Binding, conn uint64) error {
 
 // QueueUnbind is queue.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
-func (v *VHost) QueueUnbind(b Binding, conn uint64) error {
+func (v *VHost) QueueUnbind(p *Principal, b Binding, conn uint64) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, x, err := v.queueBindingLocked(b, conn)
@@ -71,7 +71,7 @@ func (v *VHost) queueBindingLocked(b Binding, conn uint64) (*Queue, *Exchange, e
 }
 
 // ExchangeBind is exchange.bind: Destination receives what Source routes.
-func (v *VHost) ExchangeBind(b Binding) error {
+func (v *VHost) ExchangeBind(p *Principal, b Binding) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)
@@ -89,7 +89,7 @@ func (v *VHost) ExchangeBind(b Binding) error {
 
 // ExchangeUnbind is exchange.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
-func (v *VHost) ExchangeUnbind(b Binding) error {
+func (v *VHost) ExchangeUnbind(p *Principal, b Binding) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)

@@ -16,8 +16,9 @@ import (
 // Config holds the broker's settings.
 type Config struct {
 	DataDir        string
-	SegmentSize    int64 // bytes per segment file; 0 means the default
-	MaxMessageSize int64 // largest body accepted; 0 means 128 MiB
+	SegmentSize    int64  // bytes per segment file; 0 means the default
+	MaxMessageSize int64  // largest body accepted; 0 means 128 MiB
+	Users          *Users // who may log in; nil means DefaultUsers
 }
 
 // DefaultMaxMessageSize is RabbitMQ 3.x's default max_message_size.
@@ -41,6 +42,9 @@ type Broker struct {
 func Open(cfg Config) (*Broker, error) {
 	if cfg.MaxMessageSize == 0 {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.Users == nil {
+		cfg.Users = DefaultUsers()
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "data"
@@ -68,6 +72,9 @@ func Open(cfg Config) (*Broker, error) {
 
 // Config returns the broker's settings.
 func (b *Broker) Config() Config { return b.cfg }
+
+// Users is the user table logins are checked against.
+func (b *Broker) Users() *Users { return b.cfg.Users }
 
 // Watermark is what publisher confirms wait on (PublishResult.CommitGen).
 func (b *Broker) Watermark() Watermark { return b.watermark }

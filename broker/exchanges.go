@@ -41,7 +41,7 @@ type ExchangeDeclareOptions struct {
 }
 
 // ExchangeDeclare is exchange.declare.
-func (v *VHost) ExchangeDeclare(o ExchangeDeclareOptions) error {
+func (v *VHost) ExchangeDeclare(p *Principal, o ExchangeDeclareOptions) error {
 	name := o.Name
 	if name == "" {
 		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
@@ -101,7 +101,7 @@ type ExchangeDeleteOptions struct {
 }
 
 // ExchangeDelete is exchange.delete; deleting a missing exchange succeeds.
-func (v *VHost) ExchangeDelete(name string, o ExchangeDeleteOptions) error {
+func (v *VHost) ExchangeDelete(p *Principal, name string, o ExchangeDeleteOptions) error {
 	if name == "" {
 		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}

@@ -42,9 +42,10 @@ func (v *VHost) lookupForPublish(m *Message, c *PublishCache) (*Exchange, *Queue
 	return x, q
 }
 
-// Publish routes m and stores it in every target queue. scratch is reused
-// to avoid an allocation per message; the grown slice is returned.
-func (v *VHost) Publish(m *Message, cache *PublishCache, scratch []*Queue) (PublishResult, []*Queue, error) {
+// Publish routes m, published by p, and stores it in every target queue.
+// scratch is reused to avoid an allocation per message; the grown slice is
+// returned.
+func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch []*Queue) (PublishResult, []*Queue, error) {
 	var res PublishResult
 	scratch = scratch[:0]
 	x, q := v.lookupForPublish(m, cache)

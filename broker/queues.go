@@ -22,7 +22,7 @@ type QueueDeclareOptions struct {
 
 // QueueDeclare is queue.declare. It returns the queue (whose name may have
 // been generated) with its ready and consumer counts.
-func (v *VHost) QueueDeclare(o QueueDeclareOptions) (*Queue, error) {
+func (v *VHost) QueueDeclare(p *Principal, o QueueDeclareOptions) (*Queue, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if o.Name != "" {
@@ -122,7 +122,7 @@ type QueueDeleteOptions struct {
 
 // QueueDelete is queue.delete; it returns the number of messages dropped.
 // Deleting a missing queue succeeds with 0, as in RabbitMQ.
-func (v *VHost) QueueDelete(name string, o QueueDeleteOptions, conn uint64) (int, error) {
+func (v *VHost) QueueDelete(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]

@@ -76,8 +76,10 @@ func (v *VHost) Exchange(name string) (*Exchange, bool) {
 	return x, ok
 }
 
-// Queue looks a queue up, checking exclusive ownership for conn.
-func (v *VHost) Queue(name string, conn uint64) (*Queue, error) {
+// Queue looks a queue up for p to consume from, get from or purge (the
+// operations that need read access to it), checking exclusive ownership for
+// conn.
+func (v *VHost) Queue(p *Principal, name string, conn uint64) (*Queue, error) {
 	v.mu.RLock()
 	q, ok := v.queues[name]
 	v.mu.RUnlock()

@@ -5,23 +5,13 @@ import (
 	"time"
 )
 
-func openTestBroker(t *testing.T) *Broker {
-	t.Helper()
-	b, err := Open(Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // A persistent publish to a durable queue names a commit generation that the
 // broker's watermark reaches, and subscribers hear of it: publisher confirms
 // rest on exactly this.
 func TestWatermarkCommitsPersistentPublish(t *testing.T) {
 	b := openTestBroker(t)
 	v, _ := b.VHost("/")
-	if _, err := v.QueueDeclare(QueueDeclareOptions{Name: "wm", Durable: true}); err != nil {
+	if _, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "wm", Durable: true}); err != nil {
 		t.Fatal(err)
 	}
 	heard := make(chan uint64, 64)
@@ -33,7 +23,7 @@ func TestWatermarkCommitsPersistentPublish(t *testing.T) {
 	})
 	defer cancel()
 	m := Message{Exchange: []byte(""), RoutingKey: []byte("wm"), Props: []byte{0, 0}, Body: []byte("x"), Persistent: true}
-	res, _, err := v.Publish(&m, &PublishCache{}, nil)
+	res, _, err := v.Publish(guest, &m, &PublishCache{}, nil)
 	if err != nil || res.Routed != 1 || res.CommitGen == 0 {
 		t.Fatalf("publish: %+v %v", res, err)
 	}
@@ -56,7 +46,7 @@ func TestWatermarkTransientNeedsNoCommit(t *testing.T) {
 	b := openTestBroker(t)
 	v, _ := b.VHost("/")
 	for _, o := range []QueueDeclareOptions{{Name: "wm-d", Durable: true}, {Name: "wm-t"}} {
-		if _, err := v.QueueDeclare(o); err != nil {
+		if _, err := v.QueueDeclare(guest, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +55,7 @@ func TestWatermarkTransientNeedsNoCommit(t *testing.T) {
 		persistent bool
 	}{{"wm-d", false}, {"wm-t", true}} {
 		m := Message{RoutingKey: []byte(c.queue), Props: []byte{0, 0}, Body: []byte("x"), Persistent: c.persistent}
-		res, _, err := v.Publish(&m, &PublishCache{}, nil)
+		res, _, err := v.Publish(guest, &m, &PublishCache{}, nil)
 		if err != nil || res.Routed != 1 || res.CommitGen != 0 {
 			t.Fatalf("%s persistent=%v: %+v %v", c.queue, c.persistent, res, err)
 		}

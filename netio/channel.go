@@ -162,19 +162,19 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.ExchangeDeclare:
 		return ch.exchangeDeclare(m)
 	case *frame.ExchangeDelete:
-		if err := ch.c.vhost.ExchangeDelete(m.Exchange, broker.ExchangeDeleteOptions{IfUnused: m.IfUnused}); err != nil {
+		if err := ch.c.vhost.ExchangeDelete(ch.c.principal, m.Exchange, broker.ExchangeDeleteOptions{IfUnused: m.IfUnused}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeDeleteOk{})
 		return nil
 	case *frame.ExchangeBind:
-		if err := ch.c.vhost.ExchangeBind(broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
+		if err := ch.c.vhost.ExchangeBind(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeBindOk{})
 		return nil
 	case *frame.ExchangeUnbind:
-		if err := ch.c.vhost.ExchangeUnbind(broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
+		if err := ch.c.vhost.ExchangeUnbind(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
 			return err
 		}
 		ch.reply(m.NoWait, &frame.ExchangeUnbindOk{})
@@ -186,7 +186,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.QueueUnbind:
 		return ch.queueBind(m.Queue, m.Exchange, m.RoutingKey, m.Arguments, false, true)
 	case *frame.QueuePurge:
-		q, err := ch.c.vhost.Queue(ch.queueName(m.Queue), ch.c.id)
+		q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 		if err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 		ch.reply(m.NoWait, &frame.QueuePurgeOk{MessageCount: uint32(n)})
 		return nil
 	case *frame.QueueDelete:
-		n, err := ch.c.vhost.QueueDelete(ch.queueName(m.Queue), broker.QueueDeleteOptions{IfUnused: m.IfUnused, IfEmpty: m.IfEmpty}, ch.c.id)
+		n, err := ch.c.vhost.QueueDelete(ch.c.principal, ch.queueName(m.Queue), broker.QueueDeleteOptions{IfUnused: m.IfUnused, IfEmpty: m.IfEmpty}, ch.c.id)
 		if err != nil {
 			return err
 		}
@@ -265,7 +265,7 @@ func (ch *channel) queueName(name string) string {
 }
 
 func (ch *channel) exchangeDeclare(m *frame.ExchangeDeclare) error {
-	if err := ch.c.vhost.ExchangeDeclare(broker.ExchangeDeclareOptions{
+	if err := ch.c.vhost.ExchangeDeclare(ch.c.principal, broker.ExchangeDeclareOptions{
 		Name: m.Exchange, Type: m.Type, Passive: m.Passive, Durable: m.Durable,
 		AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments,
 	}); err != nil {
@@ -276,7 +276,7 @@ func (ch *channel) exchangeDeclare(m *frame.ExchangeDeclare) error {
 }
 
 func (ch *channel) queueDeclare(m *frame.QueueDeclare) error {
-	q, err := ch.c.vhost.QueueDeclare(broker.QueueDeclareOptions{
+	q, err := ch.c.vhost.QueueDeclare(ch.c.principal, broker.QueueDeclareOptions{
 		Name: m.Queue, Passive: m.Passive, Durable: m.Durable, Exclusive: m.Exclusive,
 		AutoDelete: m.AutoDelete, Args: m.Arguments, Owner: ch.c.id,
 	})
@@ -297,13 +297,13 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 	}
 	b := broker.Binding{Source: exchange, Destination: queue, Key: key, Args: args}
 	if unbind {
-		if err := ch.c.vhost.QueueUnbind(b, ch.c.id); err != nil {
+		if err := ch.c.vhost.QueueUnbind(ch.c.principal, b, ch.c.id); err != nil {
 			return err
 		}
 		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
 		return nil
 	}
-	if err := ch.c.vhost.QueueBind(b, ch.c.id); err != nil {
+	if err := ch.c.vhost.QueueBind(ch.c.principal, b, ch.c.id); err != nil {
 		return err
 	}
 	ch.reply(noWait, &frame.QueueBindOk{})
@@ -325,7 +325,7 @@ func (ch *channel) qos(m *frame.BasicQos) error {
 }
 
 func (ch *channel) consume(m *frame.BasicConsume) error {
-	q, err := ch.c.vhost.Queue(ch.queueName(m.Queue), ch.c.id)
+	q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 }
 
 func (ch *channel) get(m *frame.BasicGet) error {
-	q, err := ch.c.vhost.Queue(ch.queueName(m.Queue), ch.c.id)
+	q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 	if err != nil {
 		return err
 	}

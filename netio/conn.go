@@ -51,8 +51,11 @@ type Conn struct {
 	b      *broker.Broker
 	vhost  *broker.VHost
 	state  connState
-	user   string
 	closed atomic.Bool
+
+	// principal is who the connection acts as, from start-ok on; every
+	// broker call on the client's behalf passes it.
+	principal *broker.Principal
 
 	frameMax    uint32
 	channelMax  uint16

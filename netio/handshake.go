@@ -90,10 +90,11 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	if !ok {
 		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
 	}
-	if err := c.srv.authenticate(user, pass, c.t.RemoteAddr()); err != nil {
+	p, err := c.srv.authenticate(user, pass, c.t.RemoteAddr())
+	if err != nil {
 		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
 	}
-	c.user = user
+	c.principal = p
 	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: DefaultChannelMax, FrameMax: DefaultFrameMax, Heartbeat: c.srv.cfg.Heartbeat})
 	c.state = stateTuneOk
 	return nil
@@ -150,6 +151,7 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 		return frame.Errorf(frame.NotAllowed, "vhost %s not found", o.VirtualHost)
 	}
 	c.vhost = v
+	c.principal.VHost = v.Name
 	c.sendMethod(0, &frame.ConnectionOpenOk{})
 	c.state = stateOpened
 	return nil

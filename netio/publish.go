@@ -65,10 +65,10 @@ func (ch *channel) handleHeader(payload []byte) error {
 	if err := frame.ValidateProperties(props); err != nil {
 		return err
 	}
-	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.user {
+	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.principal.User {
 		p.reset()
 		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
-			Text: "user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.user + "'"}
+			Text: "user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.principal.User + "'"}
 	}
 	if max := ch.c.b.Config().MaxMessageSize; int64(size) > max {
 		p.reset()
@@ -128,7 +128,7 @@ func (ch *channel) completePublish(body []byte) error {
 
 func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	c := ch.c
-	res, qs, err := c.vhost.Publish(m, &ch.pubCache, c.scratchQueues)
+	res, qs, err := c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 	c.scratchQueues = qs
 	if err != nil {
 		e := asAMQP(err, frame.InternalError)

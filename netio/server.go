@@ -17,9 +17,8 @@ import (
 
 // Config is the listener's settings.
 type Config struct {
-	Addr      string            // host:port for AMQP
-	Heartbeat uint16            // seconds offered in connection.tune
-	Users     map[string]string // user → password
+	Addr      string // host:port for AMQP
+	Heartbeat uint16 // seconds offered in connection.tune
 	NodeName  string
 	Loops     int // event loops; 0 = one per CPU
 }
@@ -41,9 +40,6 @@ type Server struct {
 func NewServer(cfg Config, b *broker.Broker) *Server {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = DefaultHeartbeat
-	}
-	if cfg.Users == nil {
-		cfg.Users = map[string]string{"guest": "guest"}
 	}
 	if cfg.NodeName == "" {
 		cfg.NodeName = "localhost"
@@ -174,17 +170,15 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) authenticate(user, pass string, remote net.Addr) error {
-	want, ok := s.cfg.Users[user]
-	if !ok || want != pass {
+func (s *Server) authenticate(user, pass string, remote net.Addr) (*broker.Principal, error) {
+	p, err := s.b.Users().Authenticate(user, pass, isLoopback(remote))
+	switch {
+	case errors.Is(err, broker.ErrLoopbackOnly):
+		slog.Warn("user '"+user+"' can only connect via localhost", "remote", fmt.Sprint(remote))
+	case err != nil:
 		slog.Warn("login refused", "user", user, "remote", fmt.Sprint(remote))
-		return errors.New("invalid credentials")
 	}
-	if user == "guest" && !isLoopback(remote) {
-		slog.Warn("user 'guest' can only connect via localhost", "remote", fmt.Sprint(remote))
-		return errors.New("guest from non-loopback")
-	}
-	return nil
+	return p, err
 }
 
 // gnetTransport adapts a gnet.Conn to Transport.

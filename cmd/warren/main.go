@@ -47,7 +47,7 @@ func run() error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 
 	start := time.Now()
-	b, err := broker.Open(broker.Config{DataDir: *dataDir, SegmentSize: *segSize, MaxMessageSize: *maxMsg})
+	b, err := broker.Open(broker.Config{DataDir: *dataDir, SegmentSize: *segSize, MaxMessageSize: *maxMsg, Users: broker.DefaultUsers()})
 	if err != nil {
 		return err
 	}
