@@ -7,11 +7,11 @@ import (
 	"sync/atomic"
 
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/segment"
 )
 
-// Queue is a named message queue. Its contents live in a store (segment log +
-// ack index); in memory it keeps only cursors, consumers and counters.
+// Queue is a named message queue. Its contents live in a store (store.go; a
+// classic queue's is a segment log + ack index); in memory it keeps only
+// consumers and counters.
 type Queue struct {
 	Name       string
 	Durable    bool
@@ -23,7 +23,7 @@ type Queue struct {
 	maxLength  int64 // x-max-length; < 0 when unset
 
 	mu          sync.Mutex
-	st          *store
+	st          store
 	consumers   []*Consumer
 	next        int // round-robin cursor into consumers
 	hadConsumer bool
@@ -52,16 +52,12 @@ func (q *Queue) ConsumerCount() int { return int(q.consumersN.Load()) }
 // sync generation the message waits for (0: none) and false if the queue was
 // deleted meanwhile.
 func (q *Queue) publish(m *Message) (uint64, bool, error) {
-	rec := segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
-	if m.Persistent {
-		rec.Flags = 1
-	}
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
 		return 0, false, nil
 	}
-	_, gen, err := q.st.append(&rec)
+	gen, err := q.st.append(*m)
 	if err != nil {
 		q.mu.Unlock()
 		return 0, false, err

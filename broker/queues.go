@@ -88,7 +88,7 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, frame.Errorf(frame.InternalError, "cannot create queue storage: %v", err)
 	}
-	st, err := openStore(dir, storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer})
+	st, err := openClassicStore(dir, storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer})
 	if err != nil {
 		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}

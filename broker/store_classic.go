@@ -9,25 +9,17 @@ import (
 	"github.com/warrenmq/warren/segment"
 )
 
-// storeOptions configure a queue's store.
+// storeOptions configure a classic store.
 type storeOptions struct {
 	Durable     bool
 	SegmentSize int64 // 0: segment.DefaultSegmentSize
 	Syncer      *segment.Syncer
 }
 
-// Ticket is an in-flight message as the store handed it out: where it is
-// and what the index needs to mark it done. The holder (a channel's unacked
-// list) gives it back exactly once, to ack or requeue, so the store keeps no
-// per-message state for messages in flight.
-type Ticket struct {
-	Pos        segment.Pos
-	size, body uint32
-	persistent bool
-}
-
-// store is a queue's messages: a segment log (the bytes) plus an ack index
-// (what is done), glued by a read cursor.
+// classicStore is a classic queue's messages: a segment log (the bytes) plus
+// an ack index (what is done), glued by a read cursor. Its Tickets hold a
+// record's position, sizes and persistence: what the index needs to mark it
+// done.
 //
 // Every message is in exactly one state:
 //   - ready, ahead of the cursor: costs no memory at all;
@@ -42,7 +34,7 @@ type Ticket struct {
 // Not safe for concurrent use: the queue's mutex guards it. Record views
 // returned by next and read point into a mapping or a staging buffer and
 // are valid until the next call on the store.
-type store struct {
+type classicStore struct {
 	dir     string
 	durable bool
 	log     *segment.Log
@@ -57,8 +49,9 @@ type store struct {
 	closed bool
 }
 
-// openStore opens the store in dir, recovering what a durable one left.
-func openStore(dir string, o storeOptions) (*store, error) {
+// openClassicStore opens the store in dir, recovering what a durable one
+// left.
+func openClassicStore(dir string, o storeOptions) (*classicStore, error) {
 	lg := slog.Default().With("store", dir)
 	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, Logger: lg})
 	if err != nil {
@@ -71,7 +64,7 @@ func openStore(dir string, o storeOptions) (*store, error) {
 	}
 	// New segments must order after every position handed out before.
 	l.ReserveIDs(x.NextSegment())
-	s := &store{dir: dir, durable: o.Durable, log: l, idx: x, lg: lg}
+	s := &classicStore{dir: dir, durable: o.Durable, log: l, idx: x, lg: lg}
 	for _, r := range recs {
 		if x.Complete(r.ID) {
 			s.removeSegment(r.ID)
@@ -81,9 +74,19 @@ func openStore(dir string, o storeOptions) (*store, error) {
 	return s, nil
 }
 
-// append stores r. syncGen > 0: r is a persistent record of a durable store
-// and is on disk once the Syncer's Done() reaches it.
-func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err error) {
+// append stores m as a record. commitGen > 0: m is persistent and the
+// store durable, and m is on disk once the Syncer's Done() reaches it.
+func (s *classicStore) append(m Message) (commitGen uint64, err error) {
+	rec := segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	if m.Persistent {
+		rec.Flags = segment.FlagPersistent
+	}
+	_, commitGen, err = s.appendRecord(&rec)
+	return commitGen, err
+}
+
+// appendRecord stores r and says where. syncGen is as append's commitGen.
+func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen uint64, err error) {
 	if s.closed {
 		return pos, 0, segment.ErrClosed
 	}
@@ -104,7 +107,7 @@ func (s *store) append(r *segment.Record) (pos segment.Pos, syncGen uint64, err 
 // next hands out the next ready message, requeued ones first, and moves it
 // in flight. redelivered is true for requeued messages and for messages
 // that may have been delivered before a restart.
-func (s *store) next() (t Ticket, d Delivery, ok bool) {
+func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 	defer s.recoverFault()
 	if s.closed {
 		return t, d, false
@@ -113,10 +116,10 @@ func (s *store) next() (t Ticket, d Delivery, ok bool) {
 		e := s.popRequeued()
 		s.ready--
 		s.readyB -= int64(e.body)
-		rec, _, err := s.log.Read(e.Pos)
+		rec, _, err := s.log.Read(e.pos)
 		if err != nil {
-			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.Pos, "err", err)
-			s.done(e.Pos, e.size, e.body, e.persistent)
+			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
+			s.done(e.pos, e.size, e.body, e.persistent)
 			continue
 		}
 		return e, delivery(&rec, true), true
@@ -143,7 +146,7 @@ func (s *store) next() (t Ticket, d Delivery, ok bool) {
 			continue
 		}
 		s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
-		e := Ticket{Pos: q, size: n, body: uint32(len(rec.Body)), persistent: rec.Flags&segment.FlagPersistent != 0}
+		e := Ticket{pos: q, size: n, body: uint32(len(rec.Body)), persistent: rec.Flags&segment.FlagPersistent != 0}
 		s.ready--
 		s.readyB -= int64(e.body)
 		if err := s.idx.Delivered(q); err != nil {
@@ -164,7 +167,7 @@ func delivery(r *segment.Record, redelivered bool) Delivery {
 // recover deals with a read error at q: a corrupt record makes the log
 // check its segment again (padding over the damage) and the index recount.
 // It reports whether next may go on.
-func (s *store) recover(q segment.Pos, err error) bool {
+func (s *classicStore) recover(q segment.Pos, err error) bool {
 	var ce *segment.CorruptError
 	if !errors.As(err, &ce) {
 		s.lg.Error("store: read failed", "pos", q, "err", err)
@@ -183,7 +186,7 @@ func (s *store) recover(q segment.Pos, err error) bool {
 
 // read returns the message at pos (in flight, normally) without changing
 // its state.
-func (s *store) read(pos segment.Pos) (rec segment.Record, err error) {
+func (s *classicStore) read(pos segment.Pos) (rec segment.Record, err error) {
 	err = segment.ErrClosed // what a fault leaves
 	defer s.recoverFault()
 	rec, _, err = s.log.Read(pos)
@@ -192,15 +195,15 @@ func (s *store) read(pos segment.Pos) (rec segment.Record, err error) {
 
 // ack marks an in-flight message done for good (ack, reject or nack
 // without requeue, or a no-ack delivery).
-func (s *store) ack(t Ticket) error {
+func (s *classicStore) ack(t Ticket) error {
 	if s.closed {
 		return segment.ErrClosed
 	}
-	return s.done(t.Pos, t.size, t.body, t.persistent)
+	return s.done(t.pos, t.size, t.body, t.persistent)
 }
 
 // shrink lets go of a burst's requeued heap once it is empty.
-func (s *store) shrink() {
+func (s *classicStore) shrink() {
 	const keep = 4096
 	if len(s.requeued) == 0 && cap(s.requeued) > keep {
 		s.requeued = nil
@@ -209,7 +212,7 @@ func (s *store) shrink() {
 
 // done marks a record done in the index and deletes its segment if that
 // was the last one.
-func (s *store) done(pos segment.Pos, size, body uint32, persistent bool) error {
+func (s *classicStore) done(pos segment.Pos, size, body uint32, persistent bool) error {
 	complete, err := s.idx.Ack(pos, size, body, s.durable && persistent)
 	if complete {
 		if head, used, ok := s.log.Head(); !ok || head != pos.Seg {
@@ -225,7 +228,7 @@ func (s *store) done(pos segment.Pos, size, body uint32, persistent bool) error 
 	return err
 }
 
-func (s *store) removeSegment(id uint32) {
+func (s *classicStore) removeSegment(id uint32) {
 	if err := s.log.Remove(id); err != nil {
 		s.lg.Error("store: cannot delete segment", "segment", id, "err", err)
 	}
@@ -236,7 +239,7 @@ func (s *store) removeSegment(id uint32) {
 
 // requeue puts an in-flight message back among the ready ones at its
 // original place; it will be delivered again with redelivered set.
-func (s *store) requeue(t Ticket) {
+func (s *classicStore) requeue(t Ticket) {
 	if s.closed {
 		return
 	}
@@ -245,14 +248,14 @@ func (s *store) requeue(t Ticket) {
 	s.readyB += int64(t.body)
 }
 
-func (s *store) readyCount() int { return max(s.ready, 0) }
+func (s *classicStore) readyCount() int { return max(s.ready, 0) }
 
-func (s *store) readyBytes() int64 { return max(s.readyB, 0) }
+func (s *classicStore) readyBytes() int64 { return max(s.readyB, 0) }
 
 // purge drops every ready message and returns how many. Segments nobody
 // has read from yet are deleted whole, without reading them; only the
 // segment under the cursor and the head are walked record by record.
-func (s *store) purge() (n int) {
+func (s *classicStore) purge() (n int) {
 	defer s.recoverFault()
 	if s.closed {
 		return 0
@@ -261,7 +264,7 @@ func (s *store) purge() (n int) {
 	for _, e := range s.requeued {
 		s.ready--
 		s.readyB -= int64(e.body)
-		s.done(e.Pos, e.size, e.body, e.persistent)
+		s.done(e.pos, e.size, e.body, e.persistent)
 	}
 	s.requeued = s.requeued[:0]
 	s.shrink()
@@ -310,7 +313,7 @@ func (s *store) purge() (n int) {
 
 // close releases the store, leaving its files: in-flight messages come back
 // on the next open, flagged redelivered.
-func (s *store) close() error {
+func (s *classicStore) close() error {
 	if s.closed {
 		return nil
 	}
@@ -319,18 +322,18 @@ func (s *store) close() error {
 }
 
 // destroy closes the store and deletes its files.
-func (s *store) destroy() error {
+func (s *classicStore) destroy() error {
 	err := s.close()
 	return errors.Join(err, os.RemoveAll(s.dir))
 }
 
 // The requeued heap: a binary min-heap by position.
 
-func (s *store) pushRequeued(e Ticket) {
+func (s *classicStore) pushRequeued(e Ticket) {
 	h := append(s.requeued, e)
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h[i].Pos.Less(h[p].Pos) {
+		if !h[i].pos.Less(h[p].pos) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -339,7 +342,7 @@ func (s *store) pushRequeued(e Ticket) {
 	s.requeued = h
 }
 
-func (s *store) popRequeued() Ticket {
+func (s *classicStore) popRequeued() Ticket {
 	h := s.requeued
 	top := h[0]
 	n := len(h) - 1
@@ -347,10 +350,10 @@ func (s *store) popRequeued() Ticket {
 	h = h[:n]
 	for i := 0; ; {
 		m, l, r := i, 2*i+1, 2*i+2
-		if l < n && h[l].Pos.Less(h[m].Pos) {
+		if l < n && h[l].pos.Less(h[m].pos) {
 			m = l
 		}
-		if r < n && h[r].Pos.Less(h[m].Pos) {
+		if r < n && h[r].pos.Less(h[m].pos) {
 			m = r
 		}
 		if m == i {
@@ -367,7 +370,7 @@ func (s *store) popRequeued() Ticket {
 // SIGBUS a read raises when a segment file shrank under us (another process,
 // a failing disk) becomes a panic on goroutines with debug.SetPanicOnFault,
 // and it must stop this queue, not the broker. Other panics go on.
-func (s *store) recoverFault() {
+func (s *classicStore) recoverFault() {
 	r := recover()
 	if r == nil {
 		return

@@ -15,7 +15,7 @@ func TestStoreSurvivesTruncatedMappedSegment(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, storeOptions{Durable: true, SegmentSize: 1 << 20})
 	for i := range 30000 {
-		if _, _, err := s.append(storeRec(i, 100, true)); err != nil {
+		if _, _, err := s.appendRecord(storeRec(i, 100, true)); err != nil {
 			t.Fatal(err)
 		}
 	}

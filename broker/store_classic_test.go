@@ -26,14 +26,20 @@ func storeRec(i, size int, persistent bool) *segment.Record {
 	return r
 }
 
+// storeMsg is storeRec as a publish brings it.
+func storeMsg(i, size int, persistent bool) Message {
+	r := storeRec(i, size, persistent)
+	return Message{Exchange: r.Exchange, RoutingKey: r.RoutingKey, Props: r.Props, Body: r.Body, Timestamp: r.Timestamp, Persistent: persistent}
+}
+
 func storeID(body []byte) int {
 	n, _ := strconv.Atoi(string(body[1:8]))
 	return n
 }
 
-func openTestStore(t testing.TB, dir string, o storeOptions) *store {
+func openTestStore(t testing.TB, dir string, o storeOptions) *classicStore {
 	t.Helper()
-	s, err := openStore(dir, o)
+	s, err := openClassicStore(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +60,7 @@ func TestStoreRoundTrip(t *testing.T) {
 			s := openTestStore(t, dir, storeOptions{Durable: durable, SegmentSize: 4096})
 			const n = 300
 			for i := range n {
-				pos, gen, err := s.append(storeRec(i, 100, true))
+				pos, gen, err := s.appendRecord(storeRec(i, 100, true))
 				if err != nil || gen != 0 || pos.Off < segment.DataStart {
 					t.Fatal(pos, gen, err)
 				}
@@ -68,7 +74,7 @@ func TestStoreRoundTrip(t *testing.T) {
 				if !ok || storeID(rec.Body) != i || redelivered {
 					t.Fatalf("next %d: %v %d %v", i, ok, storeID(rec.Body), redelivered)
 				}
-				if r2, err := s.read(pos.Pos); err != nil || storeID(r2.Body) != i {
+				if r2, err := s.read(pos.pos); err != nil || storeID(r2.Body) != i {
 					t.Fatal("read", err)
 				}
 				if err := s.ack(pos); err != nil {
@@ -90,7 +96,7 @@ func TestStoreRequeueOrder(t *testing.T) {
 	s := openTestStore(t, t.TempDir(), storeOptions{Durable: true, SegmentSize: 4096})
 	var pos []Ticket
 	for i := range 40 {
-		s.append(storeRec(i, 100, true))
+		s.appendRecord(storeRec(i, 100, true))
 	}
 	for range 20 {
 		p, _, _ := s.next()
@@ -120,7 +126,7 @@ func TestStoreAckDeletesSegmentFiles(t *testing.T) {
 	s := openTestStore(t, dir, storeOptions{Durable: true, SegmentSize: 4096})
 	nFirst := 0
 	for i := range 100 {
-		p, _, _ := s.append(storeRec(i, 100, true))
+		p, _, _ := s.appendRecord(storeRec(i, 100, true))
 		if p.Seg == 1 {
 			nFirst++
 		}
@@ -166,7 +172,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, storeOptions{Durable: true, SegmentSize: 8192})
 	for i := range 2000 {
-		s.append(storeRec(i, 100, i%2 == 0))
+		s.appendRecord(storeRec(i, 100, i%2 == 0))
 	}
 	var inflight []Ticket
 	for range 30 {
@@ -199,7 +205,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 		t.Fatalf("%d bytes left after purge and acks", b)
 	}
 	// The store still works after a purge.
-	s.append(storeRec(5000, 10, true))
+	s.appendRecord(storeRec(5000, 10, true))
 	if _, rec, ok := s.next(); !ok || storeID(rec.Body) != 5000 {
 		t.Fatal("append after purge")
 	}
@@ -207,7 +213,7 @@ func TestStorePurgeReturnsDisk(t *testing.T) {
 
 // crashStore abandons s as a killed process would: nothing closed, the
 // files left as they are (the syncer flushed what it synced).
-func crashStore(s *store) { s.closed = true }
+func crashStore(s *classicStore) { s.closed = true }
 
 func waitSynced(t testing.TB, sy *segment.Syncer, g uint64) {
 	t.Helper()
@@ -232,7 +238,7 @@ func TestStoreCrashRecovery(t *testing.T) {
 	const n = 3000
 	var last uint64
 	for i := range n {
-		_, g, err := s.append(storeRec(i, 100, i%5 != 0))
+		_, g, err := s.appendRecord(storeRec(i, 100, i%5 != 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +307,7 @@ func TestStoreCrashCorruption(t *testing.T) {
 	s := openTestStore(t, dir, o)
 	var pos []segment.Pos
 	for i := range 500 {
-		p, _, _ := s.append(storeRec(i, 100, true))
+		p, _, _ := s.appendRecord(storeRec(i, 100, true))
 		pos = append(pos, p)
 	}
 	for range 50 {
@@ -362,7 +368,7 @@ func TestStoreTransientDroppedOnReopen(t *testing.T) {
 	o := storeOptions{Durable: true, SegmentSize: 4096}
 	s := openTestStore(t, dir, o)
 	for i := range 100 {
-		s.append(storeRec(i, 50, i%2 == 0))
+		s.appendRecord(storeRec(i, 50, i%2 == 0))
 	}
 	if s.readyCount() != 100 {
 		t.Fatal("transient messages not ready while running")
@@ -385,7 +391,7 @@ func TestStoreRedeliveredAfterReopen(t *testing.T) {
 	o := storeOptions{Durable: true}
 	s := openTestStore(t, dir, o)
 	for i := range 2000 { // ~270 KiB: well past the delivered hint
-		s.append(storeRec(i, 100, true))
+		s.appendRecord(storeRec(i, 100, true))
 	}
 	for range 5 {
 		s.next()
@@ -414,7 +420,7 @@ func TestStoreNonDurableNoFiles(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, storeOptions{SegmentSize: 4096})
 	for i := range 200 {
-		s.append(storeRec(i, 100, true))
+		s.appendRecord(storeRec(i, 100, true))
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Fatalf("non-durable store left %d files", len(ents))
@@ -448,7 +454,7 @@ func TestStoreGroupCommit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range per {
-				_, g, err := s.append(storeRec(i, 100, true))
+				_, g, err := s.appendRecord(storeRec(i, 100, true))
 				if err != nil || g == 0 || g < gens[k] {
 					t.Errorf("gen %d after %d: %v", g, gens[k], err)
 					return
@@ -473,22 +479,23 @@ func TestStoreZeroAlloc(t *testing.T) {
 	defer sy.Close()
 	for _, o := range []storeOptions{{}, {Durable: true, Syncer: sy}} {
 		s := openTestStore(t, t.TempDir(), o)
-		r := storeRec(1, 100, true)
+		var st store = s // as a queue calls it
+		m := storeMsg(1, 100, true)
 		for range 1000 { // warm up: segment, map buckets, staging buffer
-			s.append(r)
-			p, _, _ := s.next()
-			s.ack(p)
+			st.append(m)
+			p, _, _ := st.next()
+			st.ack(p)
 		}
 		var p Ticket
 		if a := testing.AllocsPerRun(5000, func() {
-			s.append(r)
-			p, _, _ = s.next()
-			s.read(p.Pos)
-			s.ack(p)
+			st.append(m)
+			p, _, _ = st.next()
+			s.read(p.pos)
+			st.ack(p)
 		}); a != 0 {
 			t.Errorf("durable=%v: %v allocs per append+next+read+ack", o.Durable, a)
 		}
-		if a := testing.AllocsPerRun(5000, func() { s.read(p.Pos) }); a != 0 {
+		if a := testing.AllocsPerRun(5000, func() { s.read(p.pos) }); a != 0 {
 			t.Errorf("read allocates %v", a)
 		}
 	}
@@ -513,7 +520,7 @@ func TestStoreBigOpen(t *testing.T) {
 	}
 	dir := t.TempDir()
 	sy := segment.NewSyncer()
-	s, err := openStore(dir, storeOptions{Durable: true, Syncer: sy})
+	s, err := openClassicStore(dir, storeOptions{Durable: true, Syncer: sy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +528,7 @@ func TestStoreBigOpen(t *testing.T) {
 	r := storeRec(0, 100, true)
 	var last uint64
 	for i := range n {
-		_, g, err := s.append(r)
+		_, g, err := s.appendRecord(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -583,7 +590,7 @@ func TestStoreBigOpen(t *testing.T) {
 
 func bigOpenChild(t *testing.T, dir string) {
 	t0 := time.Now()
-	s, err := openStore(dir, storeOptions{Durable: true})
+	s, err := openClassicStore(dir, storeOptions{Durable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,13 +627,13 @@ func BenchmarkStoreCycle(b *testing.B) {
 					defer sy.Close()
 					o.Syncer = sy
 				}
-				s := openTestStore(b, b.TempDir(), o)
-				r := storeRec(1, size, true)
+				var s store = openTestStore(b, b.TempDir(), o)
+				m := storeMsg(1, size, true)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
-					if _, _, err := s.append(r); err != nil {
+					if _, err := s.append(m); err != nil {
 						b.Fatal(err)
 					}
 					p, _, ok := s.next()
