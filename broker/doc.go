@@ -1,7 +1,8 @@
-// Package broker holds the state the AMQP protocol acts on: vhosts, exchanges,
-// queues, consumers and the durable definitions. It never touches a socket:
-// netio turns frames into calls on this package and implements Deliverer to
-// receive messages.
+// Package broker holds the state the AMQP protocol acts on: users, vhosts,
+// exchanges, queues, consumers and the durable definitions. It never touches
+// a socket: netio turns frames into calls on this package, acting as a
+// Principal, and implements Deliverer to receive messages. Storage stays
+// behind this package: netio sees Delivery, Ticket and Watermark only.
 //
 // Lock order (never take an earlier lock while holding a later one):
 //
