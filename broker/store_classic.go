@@ -9,6 +9,8 @@ import (
 	"github.com/warrenmq/warren/segment"
 )
 
+var _ store = (*classicStore)(nil)
+
 // storeOptions configure a classic store.
 type storeOptions struct {
 	Durable     bool
@@ -105,7 +107,7 @@ func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen
 }
 
 // next hands out the next ready message, requeued ones first, and moves it
-// in flight. redelivered is true for requeued messages and for messages
+// in flight. d.Redelivered is true for requeued messages and for messages
 // that may have been delivered before a restart.
 func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 	defer s.recoverFault()
