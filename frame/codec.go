@@ -3,16 +3,22 @@ package frame
 import (
 	"encoding/binary"
 	"math"
+	"unicode/utf8"
 )
 
 // maxShortstr is the longest string a shortstr's one-octet length can carry.
 const maxShortstr = 255
 
 // malformedCode is the reply code for method arguments, properties and
-// tables that do not parse. docs/CONTRACTS.md fixes it at SYNTAX_ERROR;
-// RabbitMQ itself answers undecodable method arguments with FRAME_ERROR
-// ("cannot decode ..."). Both are hard errors, so only the number differs.
-const malformedCode = SyntaxError
+// tables that do not parse: FRAME_ERROR, as RabbitMQ 3.x answers
+// undecodable method arguments ("FRAME_ERROR - cannot decode ...").
+const malformedCode = FrameError
+
+// malformedUTF8 is RabbitMQ's text for a method's shortstr argument that is
+// not UTF-8. Names are kept as Go strings and stored as text; accepting
+// arbitrary bytes would let two names differ on the wire and collapse into
+// one (U+FFFD) once persisted.
+const malformedUTF8 = "Malformed UTF-8 in shortstr"
 
 // reader decodes primitive fields from a method's argument bytes. A read
 // past the end moves off beyond len(b), which fails every later read and
@@ -22,6 +28,10 @@ type reader struct {
 	b   []byte
 	off int
 	err *Error // a nested table's own error, kept for its more precise text
+	// badUTF8 is set by name when a shortstr is not UTF-8; it is reported
+	// only if the arguments are otherwise well formed, as RabbitMQ checks
+	// the encoding after matching the layout.
+	badUTF8 bool
 }
 
 func (r *reader) fail() { r.off = len(r.b) + 1 }
@@ -84,6 +94,17 @@ func (r *reader) shortstrView() []byte {
 
 func (r *reader) shortstr() string { return string(r.shortstrView()) }
 
+// name is shortstr for the arguments RabbitMQ requires to be UTF-8: every
+// shortstr of a method without content (basic.publish, deliver, return and
+// get-ok carry exchange and routing key bytes through unchecked).
+func (r *reader) name() string {
+	v := r.shortstrView()
+	if !utf8.Valid(v) {
+		r.badUTF8 = true
+	}
+	return string(v)
+}
+
 func (r *reader) longstr() string {
 	if len(r.b)-r.off < 4 {
 		r.fail()
@@ -117,8 +138,13 @@ func (r *reader) table() Table {
 
 // end reports whether the arguments of method id were consumed exactly.
 // Trailing bytes are an error, as they are to RabbitMQ's binary matches.
+// A name that is not UTF-8 gives RabbitMQ's error, which (unlike "cannot
+// decode") names no method: RabbitMQ closes with class and method 0.
 func (r *reader) end(id uint32) error {
 	if r.off == len(r.b) {
+		if r.badUTF8 {
+			return &Error{Code: malformedCode, Text: malformedUTF8}
+		}
 		return nil
 	}
 	var e *Error

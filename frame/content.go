@@ -22,7 +22,7 @@ const contentHeaderFixed = 12
 // wire) and is not validated here: the broker stores and re-sends it, and
 // checks it with ValidateProperties only if it wants to. A payload too
 // short for the fixed part is a frame error (501), as it is to RabbitMQ;
-// one without even a flags word is malformed (502). Does not allocate.
+// one without even a flags word is malformed (501). Does not allocate.
 func ParseContentHeader(payload []byte) (classID uint16, bodySize uint64, rawProps []byte, err error) {
 	if len(payload) < contentHeaderFixed {
 		return 0, 0, nil, Errorf(FrameError, "content header payload is %d bytes, the fixed part needs 12", len(payload))

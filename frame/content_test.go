@@ -25,7 +25,7 @@ func TestContentHeader(t *testing.T) {
 	}
 
 	wantCode(t, fourth(ParseContentHeader(make([]byte, 11))), FrameError)
-	wantCode(t, fourth(ParseContentHeader(make([]byte, 13))), SyntaxError)
+	wantCode(t, fourth(ParseContentHeader(make([]byte, 13))), FrameError)
 }
 
 func fourth[A, B, C any](_ A, _ B, _ C, err error) error { return err }

@@ -15,9 +15,11 @@
 // # Errors
 //
 // Peer input never panics. Every decoding error is an *Error carrying the
-// reply code to close with (501 for framing, 502 for undecodable arguments,
-// properties and tables, 503/540 for unknown methods) and Hard says whether
-// it closes the connection or only the channel.
+// reply code to close with (501 for framing and for undecodable arguments,
+// properties and tables, as RabbitMQ; 503/540 for unknown methods) and Hard
+// says whether it closes the connection or only the channel. A shortstr
+// argument of a method without content that is not UTF-8 is 501 "Malformed
+// UTF-8 in shortstr", as in RabbitMQ.
 //
 // # Encoding
 //

@@ -17,6 +17,13 @@ func Errorf(code uint16, format string, args ...any) *Error {
 	return &Error{Code: code, Text: fmt.Sprintf(format, args...)}
 }
 
+// WithMethod records the method that caused e, for the class-id and
+// method-id of the close it is sent in; it returns e.
+func (e *Error) WithMethod(id uint32) *Error {
+	e.ClassID, e.MethodID = uint16(id>>16), uint16(id)
+	return e
+}
+
 // Error returns the text RabbitMQ would put in reply-text, e.g.
 // "NOT_FOUND - no queue 'q' in vhost '/'", so callers can send it as is.
 func (e *Error) Error() string {

@@ -56,6 +56,6 @@ func ExampleError() {
 	fmt.Println(e.Code, e.Hard())
 	fmt.Println(e)
 	// Output:
-	// 502 true
-	// SYNTAX_ERROR - cannot decode basic.ack: arguments end early (1 bytes)
+	// 501 true
+	// FRAME_ERROR - cannot decode basic.ack: arguments end early (1 bytes)
 }

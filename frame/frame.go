@@ -32,8 +32,8 @@ type Frame struct {
 // Parse reads one frame from the start of b. n == 0 && err == nil means b
 // does not yet hold a whole frame: read more and call again with the same
 // bytes. A frame larger than frameMax (header and frame-end included; 0 =
-// no limit), an unknown frame type or a bad frame-end octet gives *Error
-// 501, which closes the connection.
+// no limit), an unknown frame type, a bad frame-end octet or a heartbeat
+// with a payload gives *Error 501, which closes the connection.
 //
 // The size and type are checked as soon as the 7-byte header is in, so an
 // oversized frame is refused before the caller buffers it. Parse does not
@@ -60,6 +60,10 @@ func Parse(b []byte, frameMax uint32) (f Frame, n int, err error) {
 	if b[end] != FrameEnd {
 		return Frame{}, 0, Errorf(FrameError, "frame-end octet is 0x%02x, want 0xCE (type %d, channel %d, size %d)",
 			b[end], typ, binary.BigEndian.Uint16(b[1:]), size)
+	}
+	if typ == FrameHeartbeat && size != 0 {
+		// RabbitMQ knows a heartbeat only as the empty frame ("unknown_frame").
+		return Frame{}, 0, Errorf(FrameError, "heartbeat frame with a %d-byte payload", size)
 	}
 	// Capacity is capped so a caller appending to the payload cannot
 	// overwrite the frame-end octet or the next frame.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // newRand returns a seeded generator and logs the seed, so a failure can
@@ -22,6 +23,22 @@ func randString(r *rand.Rand, maxLen int) string {
 		b[i] = byte(r.UintN(256))
 	}
 	return string(b)
+}
+
+// randUTF8 returns a random valid UTF-8 string of at most maxLen bytes.
+func randUTF8(r *rand.Rand, maxLen int) string {
+	n := r.IntN(maxLen + 1)
+	b := make([]byte, 0, n)
+	for {
+		c := rune(r.IntN(0x10000))
+		if c >= 0xD800 && c < 0xE000 {
+			continue // surrogates are not UTF-8
+		}
+		if len(b)+utf8.RuneLen(c) > n {
+			return string(b)
+		}
+		b = utf8.AppendRune(b, c)
+	}
 }
 
 // randValue returns a random field value of a type DecodeTable produces,
@@ -87,9 +104,14 @@ func randTable(r *rand.Rand, depth int) Table {
 	return t
 }
 
-// fillRandom sets every field of the struct v points to.
-func fillRandom(r *rand.Rand, v any) {
-	rv := reflect.ValueOf(v).Elem()
+// fillRandom sets every field of the method m. Strings of methods without
+// content are UTF-8, as their decoders require of shortstrs.
+func fillRandom(r *rand.Rand, m Method) {
+	str := randString
+	if !m.HasContent() {
+		str = randUTF8
+	}
+	rv := reflect.ValueOf(m).Elem()
 	for i := range rv.NumField() {
 		f := rv.Field(i)
 		switch f.Kind() {
@@ -98,7 +120,7 @@ func fillRandom(r *rand.Rand, v any) {
 		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			f.SetUint(r.Uint64())
 		case reflect.String:
-			f.SetString(randString(r, 255))
+			f.SetString(str(r, 255))
 		case reflect.Map:
 			f.Set(reflect.ValueOf(randTable(r, 0)))
 		default:

@@ -11,7 +11,10 @@ import "encoding/binary"
 // DecodePublishView decodes basic.publish arguments (the method payload
 // after its 4 id bytes). exchange and routingKey are views into args, valid
 // only while args is; their capacity is capped so appending to them cannot
-// write into args. Errors are *Error 502 as for BasicPublish.Decode.
+// write into args. Errors are *Error 501 as for BasicPublish.Decode. The
+// names are not checked for UTF-8: RabbitMQ 3.x does not check them in
+// basic.publish either (it routes "rk\xff" and answers an unknown exchange
+// "x\xff" with 404), and they are never stored as names.
 func DecodePublishView(args []byte) (exchange, routingKey []byte, mandatory, immediate bool, err error) {
 	r := reader{b: args}
 	r.short() // reserved-1, the old access ticket

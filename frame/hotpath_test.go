@@ -56,12 +56,12 @@ func TestHotPathMatchesGenerated(t *testing.T) {
 			t.Fatal("views not capped")
 		}
 		for i := range len(args) {
-			e := wantCode(t, fifth(DecodePublishView(args[:i])), SyntaxError)
+			e := wantCode(t, fifth(DecodePublishView(args[:i])), FrameError)
 			if e.ClassID != ClassBasic || e.MethodID != 40 {
 				t.Fatalf("publish cut to %d: %+v", i, e)
 			}
 		}
-		wantCode(t, fifth(DecodePublishView(append(args, 0))), SyntaxError)
+		wantCode(t, fifth(DecodePublishView(append(args, 0))), FrameError)
 	}
 }
 

@@ -8,8 +8,9 @@ import "encoding/binary"
 // per method of the spec, RabbitMQ's extensions included.
 //
 // Decode copies strings and tables out of args, so a decoded method may be
-// kept after the buffer is reused. It returns an *Error with code 502 for
-// arguments that end early, carry trailing bytes or hold a bad table.
+// kept after the buffer is reused. It returns an *Error with code 501 for
+// arguments that end early, carry trailing bytes or hold a bad table, and
+// for a shortstr that is not UTF-8 in a method without content.
 //
 // AppendArgs cannot fail, so it never writes a malformed frame: a shortstr
 // longer than 255 bytes is cut to 255 and a table AppendTable rejects is

@@ -238,9 +238,9 @@ func (*ConnectionStartOk) HasContent() bool { return false }
 func (m *ConnectionStartOk) Decode(args []byte) error {
 	r := reader{b: args}
 	m.ClientProperties = r.table()
-	m.Mechanism = r.shortstr()
+	m.Mechanism = r.name()
 	m.Response = r.longstr()
-	m.Locale = r.shortstr()
+	m.Locale = r.name()
 	return r.end(IDConnectionStartOk)
 }
 
@@ -386,8 +386,8 @@ func (*ConnectionOpen) HasContent() bool { return false }
 
 func (m *ConnectionOpen) Decode(args []byte) error {
 	r := reader{b: args}
-	m.VirtualHost = r.shortstr()
-	m.Reserved1 = r.shortstr()
+	m.VirtualHost = r.name()
+	m.Reserved1 = r.name()
 	bits := r.octet()
 	m.Reserved2 = bits&(1<<0) != 0
 	return r.end(IDConnectionOpen)
@@ -421,7 +421,7 @@ func (*ConnectionOpenOk) HasContent() bool { return false }
 
 func (m *ConnectionOpenOk) Decode(args []byte) error {
 	r := reader{b: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.name()
 	return r.end(IDConnectionOpenOk)
 }
 
@@ -452,7 +452,7 @@ func (*ConnectionClose) HasContent() bool { return false }
 func (m *ConnectionClose) Decode(args []byte) error {
 	r := reader{b: args}
 	m.ReplyCode = r.short()
-	m.ReplyText = r.shortstr()
+	m.ReplyText = r.name()
 	m.ClassID = r.short()
 	m.MethodID = r.short()
 	return r.end(IDConnectionClose)
@@ -504,7 +504,7 @@ func (*ConnectionBlocked) HasContent() bool { return false }
 
 func (m *ConnectionBlocked) Decode(args []byte) error {
 	r := reader{b: args}
-	m.Reason = r.shortstr()
+	m.Reason = r.name()
 	return r.end(IDConnectionBlocked)
 }
 
@@ -553,7 +553,7 @@ func (*ConnectionUpdateSecret) HasContent() bool { return false }
 func (m *ConnectionUpdateSecret) Decode(args []byte) error {
 	r := reader{b: args}
 	m.NewSecret = r.longstr()
-	m.Reason = r.shortstr()
+	m.Reason = r.name()
 	return r.end(IDConnectionUpdateSecret)
 }
 
@@ -601,7 +601,7 @@ func (*ChannelOpen) HasContent() bool { return false }
 
 func (m *ChannelOpen) Decode(args []byte) error {
 	r := reader{b: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.name()
 	return r.end(IDChannelOpen)
 }
 
@@ -706,7 +706,7 @@ func (*ChannelClose) HasContent() bool { return false }
 func (m *ChannelClose) Decode(args []byte) error {
 	r := reader{b: args}
 	m.ReplyCode = r.short()
-	m.ReplyText = r.shortstr()
+	m.ReplyText = r.name()
 	m.ClassID = r.short()
 	m.MethodID = r.short()
 	return r.end(IDChannelClose)
@@ -767,8 +767,8 @@ func (*ExchangeDeclare) HasContent() bool { return false }
 func (m *ExchangeDeclare) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Exchange = r.shortstr()
-	m.Type = r.shortstr()
+	m.Exchange = r.name()
+	m.Type = r.name()
 	bits := r.octet()
 	m.Passive = bits&(1<<0) != 0
 	m.Durable = bits&(1<<1) != 0
@@ -836,7 +836,7 @@ func (*ExchangeDelete) HasContent() bool { return false }
 func (m *ExchangeDelete) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Exchange = r.shortstr()
+	m.Exchange = r.name()
 	bits := r.octet()
 	m.IfUnused = bits&(1<<0) != 0
 	m.NoWait = bits&(1<<1) != 0
@@ -894,9 +894,9 @@ func (*ExchangeBind) HasContent() bool { return false }
 func (m *ExchangeBind) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Destination = r.shortstr()
-	m.Source = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Destination = r.name()
+	m.Source = r.name()
+	m.RoutingKey = r.name()
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -966,9 +966,9 @@ func (*ExchangeUnbind) HasContent() bool { return false }
 func (m *ExchangeUnbind) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Destination = r.shortstr()
-	m.Source = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Destination = r.name()
+	m.Source = r.name()
+	m.RoutingKey = r.name()
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -1040,7 +1040,7 @@ func (*QueueDeclare) HasContent() bool { return false }
 func (m *QueueDeclare) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.name()
 	bits := r.octet()
 	m.Passive = bits&(1<<0) != 0
 	m.Durable = bits&(1<<1) != 0
@@ -1082,7 +1082,7 @@ func (*QueueDeclareOk) HasContent() bool { return false }
 
 func (m *QueueDeclareOk) Decode(args []byte) error {
 	r := reader{b: args}
-	m.Queue = r.shortstr()
+	m.Queue = r.name()
 	m.MessageCount = r.long()
 	m.ConsumerCount = r.long()
 	return r.end(IDQueueDeclareOk)
@@ -1119,9 +1119,9 @@ func (*QueueBind) HasContent() bool { return false }
 func (m *QueueBind) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Queue = r.name()
+	m.Exchange = r.name()
+	m.RoutingKey = r.name()
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -1190,9 +1190,9 @@ func (*QueueUnbind) HasContent() bool { return false }
 func (m *QueueUnbind) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Queue = r.name()
+	m.Exchange = r.name()
+	m.RoutingKey = r.name()
 	m.Arguments = r.table()
 	return r.end(IDQueueUnbind)
 }
@@ -1256,7 +1256,7 @@ func (*QueuePurge) HasContent() bool { return false }
 func (m *QueuePurge) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.name()
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	return r.end(IDQueuePurge)
@@ -1316,7 +1316,7 @@ func (*QueueDelete) HasContent() bool { return false }
 func (m *QueueDelete) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.name()
 	bits := r.octet()
 	m.IfUnused = bits&(1<<0) != 0
 	m.IfEmpty = bits&(1<<1) != 0
@@ -1432,8 +1432,8 @@ func (*BasicConsume) HasContent() bool { return false }
 func (m *BasicConsume) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.ConsumerTag = r.shortstr()
+	m.Queue = r.name()
+	m.ConsumerTag = r.name()
 	bits := r.octet()
 	m.NoLocal = bits&(1<<0) != 0
 	m.NoAck = bits&(1<<1) != 0
@@ -1476,7 +1476,7 @@ func (*BasicConsumeOk) HasContent() bool { return false }
 
 func (m *BasicConsumeOk) Decode(args []byte) error {
 	r := reader{b: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.name()
 	return r.end(IDBasicConsumeOk)
 }
 
@@ -1504,7 +1504,7 @@ func (*BasicCancel) HasContent() bool { return false }
 
 func (m *BasicCancel) Decode(args []byte) error {
 	r := reader{b: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.name()
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	return r.end(IDBasicCancel)
@@ -1534,7 +1534,7 @@ func (*BasicCancelOk) HasContent() bool { return false }
 
 func (m *BasicCancelOk) Decode(args []byte) error {
 	r := reader{b: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.name()
 	return r.end(IDBasicCancelOk)
 }
 
@@ -1694,7 +1694,7 @@ func (*BasicGet) HasContent() bool { return false }
 func (m *BasicGet) Decode(args []byte) error {
 	r := reader{b: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.name()
 	bits := r.octet()
 	m.NoAck = bits&(1<<0) != 0
 	return r.end(IDBasicGet)
@@ -1768,7 +1768,7 @@ func (*BasicGetEmpty) HasContent() bool { return false }
 
 func (m *BasicGetEmpty) Decode(args []byte) error {
 	r := reader{b: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.name()
 	return r.end(IDBasicGetEmpty)
 }
 

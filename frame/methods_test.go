@@ -71,7 +71,7 @@ func TestMethodRoundTrip(t *testing.T) {
 }
 
 // TestMethodMalformed cuts every encoded method short and adds a trailing
-// byte: both must give 502 naming the method, never a panic.
+// byte: both must give 501 naming the method, never a panic.
 func TestMethodMalformed(t *testing.T) {
 	r := newRand(t)
 	for _, id := range allMethodIDs() {
@@ -80,13 +80,13 @@ func TestMethodMalformed(t *testing.T) {
 		args := m.AppendArgs(nil)
 		for i := range len(args) {
 			got, _ := NewMethod(id)
-			e := wantCode(t, got.Decode(args[:i]), SyntaxError)
+			e := wantCode(t, got.Decode(args[:i]), FrameError)
 			if uint32(e.ClassID)<<16|uint32(e.MethodID) != id || !e.Hard() {
 				t.Fatalf("%s cut to %d: error %+v", m.Name(), i, e)
 			}
 		}
 		got, _ := NewMethod(id)
-		e := wantCode(t, got.Decode(append(args, 0)), SyntaxError)
+		e := wantCode(t, got.Decode(append(args, 0)), FrameError)
 		if !strings.Contains(e.Error(), m.Name()) {
 			t.Errorf("error text %q does not name %s", e.Error(), m.Name())
 		}
@@ -136,7 +136,7 @@ func TestUnknownMethod(t *testing.T) {
 	}
 	wantCode(t, second(NewMethod(30<<16|10)), NotImplemented)
 	wantCode(t, second(DecodeMethod([]byte{0, 60})), FrameError)
-	wantCode(t, second(DecodeMethod([]byte{0, 60, 0, 80, 1})), SyntaxError)
+	wantCode(t, second(DecodeMethod([]byte{0, 60, 0, 80, 1})), FrameError)
 	if MethodName(1) != "" {
 		t.Error("MethodName of an unknown id is not empty")
 	}
@@ -146,9 +146,9 @@ func second[T any](_ T, err error) error { return err }
 
 func TestValidate(t *testing.T) {
 	long := strings.Repeat("x", 256)
-	wantCode(t, (&QueueDeclare{Queue: long}).Validate(), SyntaxError)
-	wantCode(t, (&QueueDeclare{Arguments: Table{"k": struct{}{}}}).Validate(), SyntaxError)
-	wantCode(t, (&ExchangeBind{Arguments: Table{long: 1}}).Validate(), SyntaxError)
+	wantCode(t, (&QueueDeclare{Queue: long}).Validate(), FrameError)
+	wantCode(t, (&QueueDeclare{Arguments: Table{"k": struct{}{}}}).Validate(), FrameError)
+	wantCode(t, (&ExchangeBind{Arguments: Table{long: 1}}).Validate(), FrameError)
 
 	// What Validate rejects still encodes to a well-formed frame.
 	m := &QueueDeclare{Queue: long, Arguments: Table{"k": struct{}{}}}

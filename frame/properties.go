@@ -139,7 +139,7 @@ func scanProps(raw []byte, stop uint16, deep bool) (int, *Error) {
 
 // ValidateProperties checks that raw (flags and property list, as in a
 // content header) decodes, headers table included, without allocating.
-// It returns *Error 502 if not.
+// It returns *Error 501 if not.
 func ValidateProperties(raw []byte) error {
 	if _, err := scanProps(raw, 0, true); err != nil {
 		return err
@@ -194,7 +194,7 @@ func PropsHeaders(raw []byte) (Table, error) {
 }
 
 // DecodeProperties decodes raw (flags and property list) into Properties,
-// copying strings. Malformed input gives *Error 502.
+// copying strings. Malformed input gives *Error 501.
 func DecodeProperties(raw []byte) (Properties, error) {
 	var p Properties
 	flags, off, err := propsStart(raw)

@@ -83,14 +83,14 @@ func TestPropertiesMalformed(t *testing.T) {
 	good := fullProperties()
 	raw := AppendProperties(nil, &good)
 	for i := range len(raw) {
-		wantCode(t, second(DecodeProperties(raw[:i])), SyntaxError)
-		wantCode(t, ValidateProperties(raw[:i]), SyntaxError)
+		wantCode(t, second(DecodeProperties(raw[:i])), FrameError)
+		wantCode(t, ValidateProperties(raw[:i]), FrameError)
 		PropsDeliveryMode(raw[:i])
 		PropsShortstr(raw[:i], PropClusterID)
 		PropsHeaders(raw[:i])
 	}
-	wantCode(t, second(DecodeProperties(append(raw, 0))), SyntaxError)
-	wantCode(t, ValidateProperties(append(raw, 0)), SyntaxError)
+	wantCode(t, second(DecodeProperties(append(raw, 0))), FrameError)
+	wantCode(t, ValidateProperties(append(raw, 0)), FrameError)
 
 	for name, h := range map[string]string{
 		"unused bit 1":          "0002",
@@ -110,11 +110,11 @@ func TestPropertiesMalformed(t *testing.T) {
 	// The headers table is checked deeply by ValidateProperties but only
 	// skipped by the single-property readers.
 	b, _ := hex.DecodeString("3000" + "00000003" + "01613f" + "02")
-	wantCode(t, ValidateProperties(b), SyntaxError)
+	wantCode(t, ValidateProperties(b), FrameError)
 	if PropsDeliveryMode(b) != 2 {
 		t.Error("PropsDeliveryMode did not skip the headers table")
 	}
-	wantCode(t, second(PropsHeaders(b)), SyntaxError)
+	wantCode(t, second(PropsHeaders(b)), FrameError)
 
 	// An empty continuation word is allowed and skipped.
 	b, _ = hex.DecodeString("1001" + "0000" + "02")
@@ -132,10 +132,10 @@ func TestPropertiesValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.AppID = strings.Repeat("a", 256)
-	wantCode(t, p.Validate(), SyntaxError)
+	wantCode(t, p.Validate(), FrameError)
 	p = fullProperties()
 	p.Headers = Table{"k": complex(1, 2)}
-	wantCode(t, p.Validate(), SyntaxError)
+	wantCode(t, p.Validate(), FrameError)
 	// Still encodes to valid properties, headers sent empty.
 	if err := ValidateProperties(AppendProperties(nil, &p)); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ const maxTableDepth = 64
 // size and returns it with the number of bytes consumed. Strings and byte
 // arrays are copied, so the table outlives b. An empty table decodes as nil.
 // Malformed input (sizes past the end, unknown type tags, nesting deeper
-// than 64) gives *Error 502.
+// than 64) gives *Error 501.
 func DecodeTable(b []byte) (Table, int, error) {
 	t, n, err := decodeTable(b, 0)
 	if err != nil {
@@ -45,7 +45,7 @@ func DecodeTable(b []byte) (Table, int, error) {
 // Table lists it accepts int (as I when it fits in 32 bits, else l, so
 // values are never truncated) and map[string]any (as F). On error (an
 // unsupported value type, a key longer than 255 bytes, nesting deeper than
-// 64) it returns dst unchanged and an *Error 502.
+// 64) it returns dst unchanged and an *Error 501.
 func AppendTable(dst []byte, t Table) ([]byte, error) {
 	out, err := appendTable(dst, t, 0)
 	if err != nil {

@@ -96,7 +96,7 @@ func TestTableMalformed(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		_, _, err = DecodeTable(b)
-		wantCode(t, err, SyntaxError)
+		wantCode(t, err, FrameError)
 		_, serr := skipTable(b, 0)
 		if serr == nil {
 			t.Errorf("%s: skipTable accepted it", tc.name)
@@ -105,7 +105,7 @@ func TestTableMalformed(t *testing.T) {
 	// A table size larger than the caller's slice, with the bytes beyond it
 	// present in the backing array, must still be refused.
 	b, _ := hex.DecodeString("0000000501610000")
-	wantCode(t, third(DecodeTable(b[:6])), SyntaxError)
+	wantCode(t, third(DecodeTable(b[:6])), FrameError)
 }
 
 // nestedTable builds depth tables, each the only value of the one outside.
@@ -125,7 +125,7 @@ func TestTableDepth(t *testing.T) {
 	if _, _, err := DecodeTable(nestedTable(maxTableDepth)); err != nil {
 		t.Fatalf("%d levels: %v", maxTableDepth, err)
 	}
-	e := wantCode(t, third(DecodeTable(nestedTable(maxTableDepth+1))), SyntaxError)
+	e := wantCode(t, third(DecodeTable(nestedTable(maxTableDepth+1))), FrameError)
 	if !strings.Contains(e.Text, "nested") {
 		t.Errorf("text %q", e.Text)
 	}
@@ -141,18 +141,18 @@ func TestTableDepth(t *testing.T) {
 	tbl := append([]byte{0, 0, 0, 0, 1, 'k', 'A'}, arr...)
 	n := len(tbl) - 4
 	tbl[0], tbl[1], tbl[2], tbl[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-	wantCode(t, third(DecodeTable(tbl)), SyntaxError)
+	wantCode(t, third(DecodeTable(tbl)), FrameError)
 
 	// A table that contains itself must fail on encode, not loop.
 	self := Table{}
 	self["me"] = self
-	wantCode(t, second(AppendTable(nil, self)), SyntaxError)
+	wantCode(t, second(AppendTable(nil, self)), FrameError)
 	if checkTable(self, 0) == nil {
 		t.Error("checkTable accepted a cycle")
 	}
 	a := []any{nil}
 	a[0] = a
-	wantCode(t, second(AppendTable(nil, Table{"a": a})), SyntaxError)
+	wantCode(t, second(AppendTable(nil, Table{"a": a})), FrameError)
 }
 
 func TestAppendTableErrors(t *testing.T) {
@@ -163,7 +163,7 @@ func TestAppendTableErrors(t *testing.T) {
 	} {
 		dst := []byte("keep")
 		out, err := AppendTable(dst, tbl)
-		wantCode(t, err, SyntaxError)
+		wantCode(t, err, FrameError)
 		if !bytes.Equal(out, []byte("keep")) {
 			t.Errorf("%s: dst changed to %q", name, out)
 		}

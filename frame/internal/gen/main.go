@@ -388,7 +388,11 @@ func genMethod(w *writer, name, wire string, classIndex int, m method, fields []
 	w.p("\tr := reader{b: args}")
 	groups := 0
 	forEachGroup(fields, func(f genField) {
-		w.p("\t%s.%s = r.%s()", recv, f.Name, readFn[f.Type])
+		read := readFn[f.Type]
+		if f.Type == "shortstr" && m.Content == 0 {
+			read = "name" // RabbitMQ refuses these when not UTF-8
+		}
+		w.p("\t%s.%s = r.%s()", recv, f.Name, read)
 	}, func(bits []genField) {
 		if groups == 0 {
 			w.p("\tbits := r.octet()")
