@@ -49,18 +49,26 @@ type syncWait struct {
 	gen uint64
 }
 
+// handleUnopenedChannel takes a method frame for a channel that is not
+// open: only channel.open is welcome.
 func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
-	if f.Type == frame.FrameMethod {
-		if id, err := frame.MethodID(f.Payload); err == nil && id == frame.IDChannelOpen {
-			if f.Channel > c.channelMax {
-				return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax)
-			}
-			c.channels.add(&channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)})
-			c.sendMethod(f.Channel, &frame.ChannelOpenOk{})
-			return nil
-		}
+	id, err := frame.MethodID(f.Payload)
+	if err != nil {
+		return err
 	}
-	return frame.Errorf(frame.ChannelError, "expected 'channel.open' on channel %d", f.Channel)
+	if id != frame.IDChannelOpen {
+		return frame.Errorf(frame.ChannelError, "expected 'channel.open'").WithMethod(id)
+	}
+	var m frame.ChannelOpen
+	if err := m.Decode(f.Payload[4:]); err != nil {
+		return err
+	}
+	if f.Channel > c.channelMax {
+		return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax).WithMethod(id)
+	}
+	c.channels.add(&channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)})
+	c.sendMethod(f.Channel, &frame.ChannelOpenOk{})
+	return nil
 }
 
 // channelError closes the channel with a soft exception; the connection
@@ -112,7 +120,7 @@ func (ch *channel) handleMethod(payload []byte) error {
 		return nil
 	}
 	if ch.pub.state != expectMethod {
-		return frame.Errorf(frame.UnexpectedFrame, "expected content header for class 60, got non content header frame instead")
+		return ch.pub.unexpected()
 	}
 	args := payload[4:]
 	// The hot methods are decoded without allocating.
@@ -124,20 +132,27 @@ func (ch *channel) handleMethod(payload []byte) error {
 		if err := m.Decode(args); err != nil {
 			return err
 		}
-		return ch.ack(m.DeliveryTag, m.Multiple)
+		return onMethod(ch.ack(m.DeliveryTag, m.Multiple), id)
 	}
 	m, err := frame.DecodeMethod(payload)
 	if err != nil {
 		return err
 	}
-	if err := ch.dispatch(m); err != nil {
-		e := asAMQP(err, frame.InternalError)
-		if e.ClassID == 0 {
-			e.ClassID, e.MethodID = uint16(id>>16), uint16(id)
-		}
-		return e
+	return onMethod(ch.dispatch(m), id)
+}
+
+// onMethod names method id in the close err causes, unless err names a
+// method already. Decode errors do not pass here: RabbitMQ's close for a
+// name that is not UTF-8 names no method.
+func onMethod(err error, id uint32) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	e := asAMQP(err, frame.InternalError)
+	if e.ClassID == 0 {
+		e.WithMethod(id)
+	}
+	return e
 }
 
 func (ch *channel) dispatch(m frame.Method) error {

@@ -32,8 +32,11 @@ const (
 	stateOpen
 	stateOpened
 	stateClosing // we sent connection.close and wait for close-ok
-	stateDone    // we sent close-ok; the client closes the socket (or the deadline does)
-	stateClosed  // nothing more is read
+	// stateDone ignores all input until the socket goes: we sent close-ok
+	// (the client closes it), or we gave up on the peer (a frame error, a
+	// failed handshake) and the deadline closes it.
+	stateDone
+	stateClosed // nothing more is read
 )
 
 // Server-side limits offered in connection.tune.
@@ -41,6 +44,20 @@ const (
 	DefaultFrameMax   = 131072
 	DefaultChannelMax = 2047
 	DefaultHeartbeat  = 60
+	// DefaultHandshakeTimeout is RabbitMQ's handshake_timeout.
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// How long RabbitMQ 3.x waits before it drops a peer it gave up on.
+const (
+	// closeOkTimeout bounds the wait for close-ok after our connection.close
+	// (RabbitMQ's CLOSING_TIMEOUT).
+	closeOkTimeout = 30 * time.Second
+	// silentCloseDelay is how long a peer that failed before tune-ok, or
+	// broke the framing, waits for the socket to close while nothing it
+	// sends is read (RabbitMQ's SILENT_CLOSE_DELAY): failed logins cannot
+	// be retried at full speed.
+	silentCloseDelay = 3 * time.Second
 )
 
 // Conn is one AMQP connection's protocol state machine.
@@ -69,6 +86,9 @@ type Conn struct {
 	nowMilli      int64        // read time of the bytes being fed, for message timestamps
 	lastSent      atomic.Int64
 	closeDeadline atomic.Int64 // unix nanos; close-ok must arrive by then (0: not closing)
+	// handshakeDeadline is when a peer that has not opened the connection
+	// is dropped (unix nanos; 0 once open).
+	handshakeDeadline atomic.Int64
 
 	outMu sync.Mutex
 	out   output
@@ -100,6 +120,7 @@ func newConn(srv *Server, t Transport) *Conn {
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)
+	c.handshakeDeadline.Store(now + int64(srv.cfg.HandshakeTimeout))
 	return c
 }
 
@@ -150,7 +171,7 @@ func (c *Conn) Feed(p []byte) int {
 	for len(p) > 0 && c.state < stateDone {
 		f, n, err := frame.Parse(p, c.frameMaxIn())
 		if err != nil {
-			c.connError(asAMQP(err, frame.FrameError), 0, 0)
+			c.frameError(asAMQP(err, frame.FrameError))
 			return used + len(p)
 		}
 		if n == 0 {
@@ -273,7 +294,12 @@ func asAMQP(err error, def uint16) *frame.Error {
 	return &frame.Error{Code: def, Text: err.Error()}
 }
 
-// connError sends connection.close and waits for close-ok (or a timeout).
+// connError sends connection.close and waits for close-ok (or a timeout),
+// as RabbitMQ 3.x does once the peer reached connection.open. Before that
+// RabbitMQ does not trust the peer: it answers nothing and drops the socket
+// after silentCloseDelay, except for a refused login the client asked to
+// hear about (authentication_failure_close), which gets its 403 and the
+// same delay to answer close-ok.
 func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
 	if c.state >= stateClosing {
 		return
@@ -281,18 +307,56 @@ func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
 	if e.ClassID == 0 {
 		e.ClassID, e.MethodID = classID, methodID
 	}
-	slog.Debug("connection error", "conn", c.id, "code", e.Code, "text", e.Text)
-	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
-	c.teardownChannels()
-	if c.state < stateOpened {
-		// Before open the client may not answer close; RabbitMQ closes at once
-		// (authentication_failure_close).
-		c.state = stateClosed
-		c.t.Close()
+	slog.Debug("connection error", "conn", c.id, "code", e.Code, "text", e.Error())
+	wait := closeOkTimeout
+	if c.state < stateOpen {
+		if e.Code != frame.AccessRefused || !c.authFailureClose() {
+			c.giveUp()
+			return
+		}
+		wait = silentCloseDelay
+	}
+	c.sendClose(e)
+	c.state = stateClosing
+	c.closeDeadline.Store(time.Now().Add(wait).UnixNano())
+}
+
+// frameError answers a frame that broke the framing. After it nothing the
+// peer sends can be trusted to be a frame, so, as RabbitMQ, the close is
+// sent (from connection.open on) and the socket dropped after
+// silentCloseDelay, close-ok or not.
+func (c *Conn) frameError(e *frame.Error) {
+	if c.state >= stateClosing {
 		return
 	}
-	c.state = stateClosing
-	c.closeDeadline.Store(time.Now().Add(3 * time.Second).UnixNano())
+	slog.Debug("connection frame error", "conn", c.id, "text", e.Error())
+	if c.state < stateOpen {
+		c.giveUp()
+		return
+	}
+	c.sendClose(e)
+	c.state = stateDone
+	c.closeDeadline.Store(time.Now().Add(silentCloseDelay).UnixNano())
+}
+
+// giveUp stops reading and drops the socket after silentCloseDelay without
+// a word: RabbitMQ's answer to a peer that fails before tune-ok.
+func (c *Conn) giveUp() {
+	c.teardownChannels()
+	c.state = stateDone
+	c.closeDeadline.Store(time.Now().Add(silentCloseDelay).UnixNano())
+}
+
+func (c *Conn) sendClose(e *frame.Error) {
+	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
+	c.teardownChannels()
+}
+
+// authFailureClose reports whether the client announced the
+// authentication_failure_close capability in start-ok.
+func (c *Conn) authFailureClose() bool {
+	v, _ := c.clientCaps["authentication_failure_close"].(bool)
+	return v
 }
 
 func truncText(s string) string {
@@ -387,6 +451,11 @@ func (c *Conn) tick(now time.Time) {
 		c.releaseIdle()
 	}
 	if d := c.closeDeadline.Load(); d != 0 && now.UnixNano() > d {
+		c.t.Close()
+	}
+	if d := c.handshakeDeadline.Load(); d != 0 && now.UnixNano() > d {
+		slog.Info("handshake timeout, closing", "conn", c.id, "timeout", c.srv.cfg.HandshakeTimeout)
+		c.handshakeDeadline.Store(0)
 		c.t.Close()
 	}
 }

@@ -88,9 +88,10 @@ func TestSecondChannelOpen(t *testing.T) {
 }
 
 // TestUnknownClass: a method of a class the server does not know is 540
-// NOT_IMPLEMENTED. (RabbitMQ 3.10 drops the connection without a close.)
+// NOT_IMPLEMENTED.
 func TestUnknownClass(t *testing.T) {
 	t.Parallel()
+	differsFromRabbitMQ(t, "RabbitMQ 3.10 drops the socket without a close for an unknown class")
 	r := dialRaw(t)
 	r.open()
 	r.sendMethod(1, 99, 10)
@@ -98,9 +99,10 @@ func TestUnknownClass(t *testing.T) {
 }
 
 // TestUnknownMethod: an unknown method in a known class is 503
-// COMMAND_INVALID. (RabbitMQ 3.10 drops the connection without a close.)
+// COMMAND_INVALID.
 func TestUnknownMethod(t *testing.T) {
 	t.Parallel()
+	differsFromRabbitMQ(t, "RabbitMQ 3.10 drops the socket without a close for an unknown method")
 	r := dialRaw(t)
 	r.open()
 	r.sendMethod(1, 50, 99)
@@ -169,9 +171,8 @@ func TestMethodInsteadOfHeader(t *testing.T) {
 	r.expectConnectionClose(505)
 }
 
-// TestMalformedMethodArgs: method arguments that end early are 502
-// SYNTAX_ERROR (Warren's contract; RabbitMQ 3.10 answers 501 FRAME_ERROR
-// "cannot decode" here).
+// TestMalformedMethodArgs: method arguments that end early are 501
+// FRAME_ERROR "cannot decode", as in RabbitMQ.
 func TestMalformedMethodArgs(t *testing.T) {
 	t.Parallel()
 	r := dialRaw(t)
@@ -179,18 +180,21 @@ func TestMalformedMethodArgs(t *testing.T) {
 	// queue.declare: reserved short, then a shortstr claiming 40 bytes but
 	// holding 3, and nothing after.
 	r.sendMethod(1, 50, 10, u16(0), []byte{40, 'a', 'b', 'c'})
-	r.expectConnectionClose(502)
+	text, class, method := r.expectConnectionClose(501)
+	if !hasPrefix(text, "FRAME_ERROR - cannot decode ") || class != 50 || method != 10 {
+		t.Errorf("connection.close %q [%d,%d], want FRAME_ERROR - cannot decode ... [50,10]", text, class, method)
+	}
 }
 
-// TestMalformedTable: a field table with an unknown field type is 502.
-// (RabbitMQ 3.10 drops the connection without a close.)
+// TestMalformedTable: a field table with an unknown field type is 501.
 func TestMalformedTable(t *testing.T) {
 	t.Parallel()
+	differsFromRabbitMQ(t, "RabbitMQ 3.10 drops the socket without a close for an undecodable table")
 	r := dialRaw(t)
 	r.open()
 	bad := append(u32(4), 1, 'k', 'Z', 0) // key "k", type 'Z' (no such type)
 	r.sendMethod(1, 50, 10, u16(0), shortstr(name(t, "")), bits(false, false, false, true, false), bad)
-	r.expectConnectionClose(502)
+	r.expectConnectionClose(501)
 }
 
 // TestContentOnChannelZero: a content header on channel 0 is 505

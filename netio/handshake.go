@@ -41,44 +41,73 @@ func (c *Conn) sendStart() {
 	})
 }
 
+// handleHandshake runs start-ok, tune-ok and open. Errors before tune-ok
+// only reach the log (connError drops such peers silently, as RabbitMQ);
+// from then on they are closes naming the method, as RabbitMQ's.
 func (c *Conn) handleHandshake(f frame.Frame) error {
-	if f.Type == frame.FrameHeartbeat {
+	if f.Type == frame.FrameHeartbeat && f.Channel == 0 {
 		return nil
 	}
 	if f.Type != frame.FrameMethod || f.Channel != 0 {
-		return frame.Errorf(frame.UnexpectedFrame, "expected a method frame on channel 0 during the handshake")
+		return frame.Errorf(frame.UnexpectedFrame, "frame type %d on channel %d during the handshake", f.Type, f.Channel)
 	}
-	m, err := frame.DecodeMethod(f.Payload)
+	id, err := frame.MethodID(f.Payload)
+	if err != nil {
+		return err
+	}
+	opening := c.state == stateOpen
+	err = c.handshakeMethod(f.Payload)
+	if opening {
+		// Unlike on channels, RabbitMQ names the method here even when its
+		// arguments do not decode (connection.open with a vhost not UTF-8).
+		// Its refused-login close (the only one before) names none.
+		return onMethod(err, id)
+	}
+	return err
+}
+
+func (c *Conn) handshakeMethod(payload []byte) error {
+	m, err := frame.DecodeMethod(payload)
 	if err != nil {
 		return err
 	}
 	switch c.state {
 	case stateStartOk:
-		so, ok := m.(*frame.ConnectionStartOk)
-		if !ok {
-			return unexpected(m, "connection.start-ok")
+		if so, ok := m.(*frame.ConnectionStartOk); ok {
+			return c.startOk(so)
 		}
-		return c.startOk(so)
 	case stateTuneOk:
-		to, ok := m.(*frame.ConnectionTuneOk)
-		if !ok {
-			return unexpected(m, "connection.tune-ok")
+		if to, ok := m.(*frame.ConnectionTuneOk); ok {
+			return c.tuneOk(to)
 		}
-		return c.tuneOk(to)
 	case stateOpen:
-		switch o := m.(type) {
-		case *frame.ConnectionOpen:
+		// RabbitMQ refuses even connection.close here.
+		if o, ok := m.(*frame.ConnectionOpen); ok {
 			return c.open(o)
-		case *frame.ConnectionClose:
-			return c.clientClose()
 		}
-		return unexpected(m, "connection.open")
 	}
-	return unexpected(m, "handshake method")
+	return c.unexpectedMethod()
 }
 
-func unexpected(m frame.Method, want string) error {
-	return frame.Errorf(frame.CommandInvalid, "expected '%s', got '%s'", want, m.Name())
+// unexpectedMethod is RabbitMQ's answer to a connection-level method that
+// does not fit the connection's state; the caller adds the method's ids.
+func (c *Conn) unexpectedMethod() *frame.Error {
+	return frame.Errorf(frame.ChannelError, "unexpected method in connection state %s", c.stateName())
+}
+
+// stateName is RabbitMQ's name for the connection's state.
+func (c *Conn) stateName() string {
+	switch c.state {
+	case stateStartOk, stateSecureOk:
+		return "starting"
+	case stateTuneOk:
+		return "tuning"
+	case stateOpen:
+		return "opening"
+	case stateOpened:
+		return "running"
+	}
+	return "closing"
 }
 
 func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
@@ -124,24 +153,34 @@ func parseCredentials(mechanism, response string) (string, string, bool) {
 	return "", "", false
 }
 
+// tuneOk takes the client's limits. As in RabbitMQ, they may lower the
+// server's proposal but not raise it, and 0 ("no limit") raises it.
 func (c *Conn) tuneOk(to *frame.ConnectionTuneOk) error {
-	fm := to.FrameMax
-	if fm == 0 {
-		fm = DefaultFrameMax
+	if err := negotiated("frame_max", uint32(to.FrameMax), frame.FrameMinSize, DefaultFrameMax); err != nil {
+		return err
 	}
-	if fm < frame.FrameMinSize {
-		return frame.Errorf(frame.NotAllowed, "frame_max=%d < %d min size", to.FrameMax, frame.FrameMinSize)
+	if err := negotiated("channel_max", uint32(to.ChannelMax), 1, DefaultChannelMax); err != nil {
+		return err
 	}
-	if fm > DefaultFrameMax {
-		return frame.Errorf(frame.NotAllowed, "frame_max=%d > %d max size", to.FrameMax, DefaultFrameMax)
-	}
-	cm := to.ChannelMax
-	if cm == 0 || cm > DefaultChannelMax {
-		cm = DefaultChannelMax
-	}
-	c.frameMax, c.channelMax = fm, cm
+	c.frameMax, c.channelMax = to.FrameMax, to.ChannelMax
 	c.heartbeat.Store(uint32(to.Heartbeat))
 	c.state = stateOpen
+	return nil
+}
+
+// negotiated checks one tune-ok limit against the server's, with
+// RabbitMQ's text (it only reaches the log: the peer is dropped silently).
+func negotiated(field string, v, min, max uint32) error {
+	if v != 0 && v < min {
+		return frame.Errorf(frame.NotAllowed, "negotiated %s = %d is lower than the minimum allowed value (%d)", field, v, min)
+	}
+	if v == 0 || v > max {
+		noLimit := ""
+		if v == 0 && field == "channel_max" {
+			noLimit = " (no limit)"
+		}
+		return frame.Errorf(frame.NotAllowed, "negotiated %s = %d%s is higher than the maximum allowed value (%d)", field, v, noLimit, max)
+	}
 	return nil
 }
 
@@ -154,6 +193,7 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	c.principal.VHost = v.Name
 	c.sendMethod(0, &frame.ConnectionOpenOk{})
 	c.state = stateOpened
+	c.handshakeDeadline.Store(0)
 	return nil
 }
 
@@ -184,10 +224,7 @@ func (c *Conn) handleConnectionMethod(payload []byte) error {
 		c.sendMethod(0, &frame.ConnectionUpdateSecretOk{})
 		return nil
 	default:
-		if m.ID()>>16 != 10 {
-			return frame.Errorf(frame.CommandInvalid, "method %s on channel 0", m.Name())
-		}
-		return frame.Errorf(frame.CommandInvalid, "unexpected %s", m.Name())
+		return c.unexpectedMethod().WithMethod(m.ID())
 	}
 }
 

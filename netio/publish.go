@@ -30,6 +30,19 @@ func (p *publishState) reset() {
 	p.body = p.body[:0]
 }
 
+// unexpected is RabbitMQ's error (rabbit_command_assembler's texts) for a
+// frame that does not fit the publish in progress. Once basic.publish came
+// the close names it, as RabbitMQ's does.
+func (p *publishState) unexpected() error {
+	switch p.state {
+	case expectHeader:
+		return frame.Errorf(frame.UnexpectedFrame, "expected content header for class 60, got non content header frame instead").WithMethod(frame.IDBasicPublish)
+	case expectBody:
+		return frame.Errorf(frame.UnexpectedFrame, "expected content body, got non content body frame instead").WithMethod(frame.IDBasicPublish)
+	}
+	return frame.Errorf(frame.UnexpectedFrame, "expected method frame, got non method frame instead")
+}
+
 func (ch *channel) startPublish(args []byte) error {
 	ex, rk, mandatory, immediate, err := frame.DecodePublishView(args)
 	if err != nil {
@@ -37,7 +50,7 @@ func (ch *channel) startPublish(args []byte) error {
 	}
 	if immediate {
 		// As RabbitMQ 3.x: immediate was removed from the protocol it speaks.
-		return &frame.Error{Code: frame.NotImplemented, Text: "immediate=true", ClassID: 60, MethodID: 40}
+		return frame.Errorf(frame.NotImplemented, "immediate=true").WithMethod(frame.IDBasicPublish)
 	}
 	p := &ch.pub
 	p.exchange = append(p.exchange[:0], ex...)
@@ -53,27 +66,27 @@ func (ch *channel) handleHeader(payload []byte) error {
 	}
 	p := &ch.pub
 	if p.state != expectHeader {
-		return frame.Errorf(frame.UnexpectedFrame, "expected method frame, got non method frame instead")
+		return p.unexpected()
 	}
 	classID, size, props, err := frame.ParseContentHeader(payload)
 	if err != nil {
 		return err
 	}
-	if classID != 60 {
-		return frame.Errorf(frame.UnexpectedFrame, "content header for class %d, expected 60", classID)
+	if classID != frame.ClassBasic {
+		return frame.Errorf(frame.UnexpectedFrame, "expected content header for class 60, got one for class %d instead", classID).WithMethod(frame.IDBasicPublish)
 	}
 	if err := frame.ValidateProperties(props); err != nil {
 		return err
 	}
 	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.principal.User {
 		p.reset()
-		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
-			Text: "user_id property set to '" + string(uid) + "' but authenticated user was '" + ch.c.principal.User + "'"}
+		return frame.Errorf(frame.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
+			uid, ch.c.principal.User).WithMethod(frame.IDBasicPublish)
 	}
 	if max := ch.c.b.Config().MaxMessageSize; int64(size) > max {
 		p.reset()
-		return &frame.Error{Code: frame.PreconditionFailed, ClassID: 60, MethodID: 40,
-			Text: "message size " + itoa(size) + " is larger than configured max size " + itoa(uint64(max))}
+		return frame.Errorf(frame.PreconditionFailed, "message size %d is larger than configured max size %d",
+			size, max).WithMethod(frame.IDBasicPublish)
 	}
 	p.props = append(p.props[:0], props...)
 	p.bodySize = size
@@ -91,7 +104,7 @@ func (ch *channel) handleBody(payload []byte) error {
 	}
 	p := &ch.pub
 	if p.state != expectBody {
-		return frame.Errorf(frame.UnexpectedFrame, "unexpected content body frame")
+		return p.unexpected()
 	}
 	if uint64(len(p.body)+len(payload)) > p.bodySize {
 		return frame.Errorf(frame.FrameError, "content body exceeds the size in its header (%d)", p.bodySize)
@@ -131,9 +144,7 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	res, qs, err := c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 	c.scratchQueues = qs
 	if err != nil {
-		e := asAMQP(err, frame.InternalError)
-		e.ClassID, e.MethodID = 60, 40
-		return e
+		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
 	}
 	if res.Routed == 0 && mandatory {
 		c.appendLoop(func(b []byte) []byte {

@@ -21,6 +21,10 @@ type Config struct {
 	Heartbeat uint16 // seconds offered in connection.tune
 	NodeName  string
 	Loops     int // event loops; 0 = one per CPU
+	// HandshakeTimeout is how long a peer has from connecting to
+	// connection.open; a peer still short of it is dropped without a word.
+	// 0 means DefaultHandshakeTimeout (RabbitMQ's handshake_timeout).
+	HandshakeTimeout time.Duration
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -43,6 +47,9 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.NodeName == "" {
 		cfg.NodeName = "localhost"
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
 }
