@@ -261,7 +261,8 @@ func (ch *channel) dispatch(m frame.Method) error {
 		ch.c.sendMethod(ch.id, &frame.TxRollbackOk{})
 		return nil
 	}
-	return frame.Errorf(frame.CommandInvalid, "unexpected method %s from a client", m.Name())
+	// Methods only a server sends; RabbitMQ's words.
+	return frame.Errorf(frame.CommandInvalid, "unimplemented method")
 }
 
 func (ch *channel) reply(noWait bool, m frame.Method) {

@@ -216,14 +216,11 @@ func (c *Conn) handleConnectionMethod(payload []byte) error {
 	switch m := m.(type) {
 	case *frame.ConnectionClose:
 		return c.clientClose()
-	case *frame.ConnectionCloseOk:
-		return nil
-	case *frame.ConnectionBlocked, *frame.ConnectionUnblocked:
-		return nil
 	case *frame.ConnectionUpdateSecret:
 		c.sendMethod(0, &frame.ConnectionUpdateSecretOk{})
 		return nil
 	default:
+		// Unsolicited close-ok and blocked/unblocked too, as RabbitMQ.
 		return c.unexpectedMethod().WithMethod(m.ID())
 	}
 }

@@ -516,3 +516,65 @@ func TestWireHandshakeTimeout(t *testing.T) {
 		}, dropped},
 	})
 }
+
+// TestWireChannelMethodErrors: the texts and class/method of the channel
+// and connection errors a client library can provoke.
+func TestWireChannelMethodErrors(t *testing.T) {
+	t.Parallel()
+	tag := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+	for _, tc := range []struct {
+		name          string
+		ch            uint16
+		frames        [][]byte
+		connection    bool
+		code          uint16
+		text          string
+		class, method uint16
+	}{
+		{"second channel.open", 1, [][]byte{methodPayload(20, 10, shortstr(""))}, true, 504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10},
+		{"channel.flow active=false", 1, [][]byte{methodPayload(20, 20, bits(false))}, true, 540, "NOT_IMPLEMENTED - active=false", 20, 20},
+		{"basic.qos prefetch_size", 1, [][]byte{methodPayload(60, 10, u32(1000), u16(1), bits(false))}, true, 540, "NOT_IMPLEMENTED - prefetch_size!=0 (1000)", 60, 10},
+		{"basic.recover requeue=false", 1, [][]byte{methodPayload(60, 110, bits(false))}, true, 540, "NOT_IMPLEMENTED - requeue=false", 60, 110},
+		{"server-only method", 1, [][]byte{methodPayload(50, 11, shortstr("q"), u32(0), u32(0))}, true, 503, "COMMAND_INVALID - unimplemented method", 50, 11},
+		{"tx.commit without tx.select", 1, [][]byte{methodPayload(90, 20)}, false, 406, "PRECONDITION_FAILED - channel is not transactional", 90, 20},
+		{"tx.rollback without tx.select", 1, [][]byte{methodPayload(90, 30)}, false, 406, "PRECONDITION_FAILED - channel is not transactional", 90, 30},
+		{"confirm.select after tx.select", 1, [][]byte{methodPayload(90, 10), methodPayload(85, 10, bits(false))}, false, 406, "PRECONDITION_FAILED - cannot switch from tx to confirm mode", 85, 10},
+		{"tx.select after confirm.select", 1, [][]byte{methodPayload(85, 10, bits(false)), methodPayload(90, 10)}, false, 406, "PRECONDITION_FAILED - cannot switch from confirm to tx mode", 90, 10},
+		{"basic.reject of an unknown tag", 1, [][]byte{methodPayload(60, 90, tag(9), bits(false))}, false, 406, "PRECONDITION_FAILED - unknown delivery tag 9", 60, 90},
+		{"basic.nack of an unknown tag", 1, [][]byte{methodPayload(60, 120, tag(9), bits(false))}, false, 406, "PRECONDITION_FAILED - unknown delivery tag 9", 60, 120},
+		{"tune-ok when running", 0, [][]byte{methodPayload(10, 31, u16(1), u32(4096), u16(0))}, true, 504, "CHANNEL_ERROR - unexpected method in connection state running", 10, 31},
+		{"unsolicited close-ok", 0, [][]byte{methodPayload(10, 51)}, true, 504, "CHANNEL_ERROR - unexpected method in connection state running", 10, 51},
+		{"connection.blocked from a client", 0, [][]byte{methodPayload(10, 60, shortstr("x"))}, true, 504, "CHANNEL_ERROR - unexpected method in connection state running", 10, 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := dialRaw(t)
+			r.open()
+			for _, p := range tc.frames {
+				r.send(1, tc.ch, p)
+			}
+			var text string
+			var class, method uint16
+			if tc.connection {
+				text, class, method = r.expectConnectionClose(tc.code)
+			} else {
+				text, class, method = r.expectChannelClose(1, tc.code)
+			}
+			wantClose(t, tc.name, text, class, method, tc.text, tc.class, tc.method)
+		})
+	}
+	t.Run("consumer tag reused", func(t *testing.T) {
+		t.Parallel()
+		r := dialRaw(t)
+		r.open()
+		q := name(t, "")
+		cleanupQueue(t, q)
+		r.queueDeclare(1, q, false)
+		consume := methodPayload(60, 20, u16(0), shortstr(q), shortstr("t1"), bits(false), emptyTable)
+		r.send(1, 1, consume)
+		r.expect(1, 60, 21)
+		r.send(1, 1, consume)
+		text, class, method := r.expectConnectionClose(530)
+		wantClose(t, "second basic.consume t1", text, class, method, "NOT_ALLOWED - attempt to reuse consumer tag 't1'", 60, 20)
+	})
+}
