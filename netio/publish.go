@@ -163,16 +163,3 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	}
 	return nil
 }
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
