@@ -31,13 +31,18 @@ type Frame struct {
 
 // Parse reads one frame from the start of b. n == 0 && err == nil means b
 // does not yet hold a whole frame: read more and call again with the same
-// bytes. A frame larger than frameMax (header and frame-end included; 0 =
-// no limit), an unknown frame type, a bad frame-end octet or a heartbeat
-// with a payload gives *Error 501, which closes the connection.
+// bytes. Errors are *Error 501, which close the connection, of two kinds:
 //
-// The size and type are checked as soon as the 7-byte header is in, so an
-// oversized frame is refused before the caller buffers it. Parse does not
-// allocate.
+//   - n == 0: the framing is lost (a frame larger than frameMax, header and
+//     frame-end included, 0 = no limit; a bad frame-end octet). Nothing
+//     after it can be read as frames.
+//   - n > 0: a whole, well-delimited frame that is not acceptable (an
+//     unknown frame type, a heartbeat with a payload: RabbitMQ's
+//     "unknown_frame"). The stream goes on after n bytes, so the peer's
+//     close-ok can still be read, as RabbitMQ reads it.
+//
+// The size is checked as soon as the 7-byte header is in, so an oversized
+// frame is refused before the caller buffers it. Parse does not allocate.
 func Parse(b []byte, frameMax uint32) (f Frame, n int, err error) {
 	if len(b) < FrameHeaderSize {
 		return Frame{}, 0, nil
@@ -46,11 +51,6 @@ func Parse(b []byte, frameMax uint32) (f Frame, n int, err error) {
 	size := binary.BigEndian.Uint32(b[3:])
 	if frameMax != 0 && uint64(size)+frameOverhead > uint64(frameMax) {
 		return Frame{}, 0, Errorf(FrameError, "frame size %d exceeds frame-max %d", uint64(size)+frameOverhead, frameMax)
-	}
-	switch typ {
-	case FrameMethod, FrameHeader, FrameBody, FrameHeartbeat:
-	default:
-		return Frame{}, 0, Errorf(FrameError, "unknown frame type %d", typ)
 	}
 	total := uint64(size) + frameOverhead
 	if uint64(len(b)) < total {
@@ -61,9 +61,14 @@ func Parse(b []byte, frameMax uint32) (f Frame, n int, err error) {
 		return Frame{}, 0, Errorf(FrameError, "frame-end octet is 0x%02x, want 0xCE (type %d, channel %d, size %d)",
 			b[end], typ, binary.BigEndian.Uint16(b[1:]), size)
 	}
-	if typ == FrameHeartbeat && size != 0 {
-		// RabbitMQ knows a heartbeat only as the empty frame ("unknown_frame").
-		return Frame{}, 0, Errorf(FrameError, "heartbeat frame with a %d-byte payload", size)
+	switch typ {
+	case FrameMethod, FrameHeader, FrameBody:
+	case FrameHeartbeat:
+		if size != 0 {
+			return Frame{}, end + 1, Errorf(FrameError, "heartbeat frame with a %d-byte payload", size)
+		}
+	default:
+		return Frame{}, end + 1, Errorf(FrameError, "unknown frame type %d", typ)
 	}
 	// Capacity is capped so a caller appending to the payload cannot
 	// overwrite the frame-end octet or the next frame.

@@ -41,7 +41,14 @@ func FuzzParse(f *testing.F) {
 			fr, n, err := Parse(data, frameMax)
 			if err != nil {
 				isError(t, err)
-				return
+				if n < 0 || n > len(data) {
+					t.Fatalf("Parse error %v with n %d of %d", err, n, len(data))
+				}
+				if n == 0 {
+					return
+				}
+				data = data[n:] // a well-delimited bad frame: the stream goes on
+				continue
 			}
 			if n == 0 {
 				return

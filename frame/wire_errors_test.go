@@ -69,9 +69,19 @@ func TestShortstrNotUTF8(t *testing.T) {
 // TestHeartbeatWithPayload: RabbitMQ knows a heartbeat only as the empty
 // frame; one with a payload is 501.
 func TestHeartbeatWithPayload(t *testing.T) {
-	e := wantCode(t, third(Parse(AppendFrame(nil, FrameHeartbeat, 0, []byte{1, 2, 3}), 0)), FrameError)
+	stream := AppendFrame(nil, FrameHeartbeat, 0, []byte{1, 2, 3})
+	stream = AppendHeartbeat(stream)
+	_, n, err := Parse(stream, 0)
+	e := wantCode(t, err, FrameError)
 	if e.Error() != "FRAME_ERROR - heartbeat frame with a 3-byte payload" {
 		t.Errorf("text %q", e.Error())
+	}
+	// The frame is well delimited: the stream goes on after it.
+	if n != 11 {
+		t.Fatalf("n %d, want the 11 bytes of the bad frame", n)
+	}
+	if f, _, err := Parse(stream[n:], 0); err != nil || f.Type != FrameHeartbeat {
+		t.Errorf("frame after it: %+v %v", f, err)
 	}
 	// On another channel it still parses; the connection refuses it (505).
 	if f, n, err := Parse(AppendFrame(nil, FrameHeartbeat, 1, nil), 0); err != nil || n != 8 || f.Channel != 1 {

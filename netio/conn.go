@@ -170,9 +170,17 @@ func (c *Conn) Feed(p []byte) int {
 	}
 	for len(p) > 0 && c.state < stateDone {
 		f, n, err := frame.Parse(p, c.frameMaxIn())
-		if err != nil {
+		if err != nil && n == 0 {
 			c.frameError(asAMQP(err, frame.FrameError))
 			return used + len(p)
+		}
+		if err != nil {
+			// A bad frame that is still delimited: close, and keep reading
+			// for close-ok, as RabbitMQ does.
+			used += n
+			p = p[n:]
+			c.connError(asAMQP(err, frame.FrameError), 0, 0)
+			continue
 		}
 		if n == 0 {
 			break
@@ -321,10 +329,10 @@ func (c *Conn) connError(e *frame.Error, classID, methodID uint16) {
 	c.closeDeadline.Store(time.Now().Add(wait).UnixNano())
 }
 
-// frameError answers a frame that broke the framing. After it nothing the
-// peer sends can be trusted to be a frame, so, as RabbitMQ, the close is
-// sent (from connection.open on) and the socket dropped after
-// silentCloseDelay, close-ok or not.
+// frameError answers a frame that broke the framing (too large, bad
+// frame-end). After it nothing the peer sends can be read as frames, so, as
+// RabbitMQ, the close is sent (from connection.open on) and the socket
+// dropped after silentCloseDelay, close-ok or not.
 func (c *Conn) frameError(e *frame.Error) {
 	if c.state >= stateClosing {
 		return

@@ -115,9 +115,16 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	if caps, ok := so.ClientProperties["capabilities"].(frame.Table); ok {
 		c.clientCaps = caps
 	}
+	// As RabbitMQ, only wrong credentials are ACCESS_REFUSED (which a client
+	// announcing authentication_failure_close hears about); an unknown
+	// mechanism or a response that does not parse is a protocol error, and
+	// dropped silently.
+	if so.Mechanism != "PLAIN" && so.Mechanism != "AMQPLAIN" {
+		return frame.Errorf(frame.CommandInvalid, "unknown authentication mechanism '%s'", so.Mechanism)
+	}
 	user, pass, ok := parseCredentials(so.Mechanism, so.Response)
 	if !ok {
-		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
+		return frame.Errorf(frame.SyntaxError, "%s response invalid", so.Mechanism)
 	}
 	p, err := c.srv.authenticate(user, pass, c.t.RemoteAddr())
 	if err != nil {
@@ -129,13 +136,13 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	return nil
 }
 
-// parseCredentials reads PLAIN ("\0user\0pass", authzid optional) and
-// AMQPLAIN (a field table without its length prefix) responses.
+// parseCredentials reads PLAIN ("\0user\0pass": RabbitMQ takes no authzid)
+// and AMQPLAIN (a field table without its length prefix) responses.
 func parseCredentials(mechanism, response string) (string, string, bool) {
 	switch mechanism {
 	case "PLAIN":
 		parts := strings.Split(response, "\x00")
-		if len(parts) != 3 {
+		if len(parts) != 3 || parts[0] != "" {
 			return "", "", false
 		}
 		return parts[1], parts[2], true

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,8 +76,9 @@ type wireCase struct {
 	check func(t *testing.T, r *rawConn)
 }
 
-// runTogether starts every case's connection before checking any, so the
-// waits overlap whatever -parallel allows (it is GOMAXPROCS, 2 here).
+// runTogether starts every case's connection, then checks them all at
+// once, so the waits overlap whatever -parallel allows (GOMAXPROCS, 2
+// here: the subtests do not call Parallel, t.Run from goroutines is fine).
 func runTogether(t *testing.T, cases []wireCase) {
 	t.Helper()
 	rs := make([]*rawConn, len(cases))
@@ -84,12 +86,18 @@ func runTogether(t *testing.T, cases []wireCase) {
 		rs[i] = dialRaw(t)
 		c.start(rs[i])
 	}
+	var wg sync.WaitGroup
 	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			rs[i].t = t
-			c.check(t, rs[i])
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(c.name, func(t *testing.T) {
+				rs[i].t = t
+				c.check(t, rs[i])
+			})
+		}()
 	}
+	wg.Wait()
 }
 
 // silentLimit bounds RabbitMQ's 3 s silent-close delay generously.
@@ -104,19 +112,29 @@ func TestWireFrameErrors(t *testing.T) {
 	badEnd[len(badEnd)-1] = 0
 	var cases []wireCase
 	for _, tc := range []struct {
-		name string
-		wire []byte
+		name      string
+		wire      []byte
+		delimited bool
 	}{
-		{"bad frame-end", badEnd},
-		{"unknown frame type", rawFrameBytes(9, 0, nil)},
-		{"larger than frame_max", rawFrameBytes(1, 1, make([]byte, 200000))},
-		{"heartbeat with a payload", rawFrameBytes(8, 0, []byte{1, 2, 3})},
+		{"bad frame-end", badEnd, false},
+		{"unknown frame type", rawFrameBytes(9, 0, nil), true},
+		{"larger than frame_max", rawFrameBytes(1, 1, make([]byte, 200000)), false},
+		{"heartbeat with a payload", rawFrameBytes(8, 0, []byte{1, 2, 3}), true},
 	} {
 		cases = append(cases, wireCase{tc.name,
 			func(r *rawConn) { r.open(); r.write(tc.wire) },
 			func(t *testing.T, r *rawConn) {
+				sent := time.Now() // the checks start together, just after the writes
 				text, class, method := r.expectConnectionClose(501)
 				wantClosePrefix(t, tc.name, text, class, method, "FRAME_ERROR - ", 0, 0)
+				// A frame that is still delimited leaves the stream readable:
+				// close-ok is read and ends the connection at once. After a
+				// broken framing nothing is read: the socket goes after 3 s.
+				if d := time.Since(sent); tc.delimited && d > 2500*time.Millisecond {
+					t.Errorf("socket closed %v after close-ok, want at once", d)
+				} else if !tc.delimited && d < 2*time.Second {
+					t.Errorf("socket closed %v after the error, want RabbitMQ's 3 s", d)
+				}
 			}})
 	}
 	runTogether(t, cases)
@@ -393,6 +411,22 @@ func TestWireStartingErrors(t *testing.T) {
 				r.write([]byte("AMQP\x00\x00\x09\x01"))
 				r.expect(0, 10, 10)
 				r.sendMethod(0, tc.id[0], tc.id[1], tc.args...)
+			},
+			func(t *testing.T, r *rawConn) { r.expectSilentClose(silentLimit) }})
+	}
+	// With authentication_failure_close announced, only wrong credentials
+	// are answered; a response or mechanism that does not parse is not.
+	for _, o := range []handshakeOpts{
+		{mechanism: "CRAM-MD5", response: "guest"},
+		{mechanism: "PLAIN", response: "garbage"},
+		{mechanism: "PLAIN", response: "guest\x00guest\x00guest"}, // an authzid
+		{mechanism: "AMQPLAIN", response: "\x05LOGINx"},
+	} {
+		cases = append(cases, wireCase{"announcing authentication_failure_close, " + o.mechanism + " " + strings.ReplaceAll(o.response, "\x00", "\\0"),
+			func(r *rawConn) {
+				r.write([]byte("AMQP\x00\x00\x09\x01"))
+				r.expect(0, 10, 10)
+				r.startOk(o)
 			},
 			func(t *testing.T, r *rawConn) { r.expectSilentClose(silentLimit) }})
 	}
