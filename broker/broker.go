@@ -35,6 +35,7 @@ type Broker struct {
 	defsMu  sync.Mutex
 	nextQID atomic.Uint64
 	connID  atomic.Uint64
+	reg     Registry
 	timerMu sync.Mutex
 	timer   *Timer // started by the first Timer call
 }

@@ -19,7 +19,14 @@ type Transport interface {
 	Wake()
 	// Close closes the socket after flushing what is pending. Any goroutine.
 	Close()
+	// Write sends b from the connection's goroutine; whatever the socket
+	// does not take at once the transport copies and sends later, so b is
+	// free again when Write returns.
+	Write(b []byte) (int, error)
+	// Buffered is how many bytes Write accepted that are not sent yet.
+	Buffered() int
 	RemoteAddr() net.Addr
+	LocalAddr() net.Addr
 }
 
 type connState uint8
@@ -64,6 +71,9 @@ type Conn struct {
 	clientProps frame.Table
 
 	channels channelTable
+
+	entry      broker.ConnEntry // the broker registry's view: info and counters
+	acceptedAt int64            // unix nanos
 
 	lastRecv      atomic.Int64 // unix nanos of the last bytes read
 	nowMilli      int64        // read time of the bytes being fed, for message timestamps

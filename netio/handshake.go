@@ -154,6 +154,7 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	c.principal.VHost = v.Name
 	c.sendMethod(0, &frame.ConnectionOpenOk{})
 	c.state = stateOpened
+	c.registerOpened()
 	return nil
 }
 
