@@ -191,7 +191,7 @@ func TestTimerManyEntriesCheap(t *testing.T) {
 	if perEntry > 200 {
 		t.Errorf("%.0f bytes per entry, want ≤ 200", perEntry)
 	}
-	if took > 5*time.Second {
+	if took > 5*time.Second && !raceEnabled { // the race detector slows every lock tenfold
 		t.Errorf("scheduling and cancelling %d entries took %v", n, took)
 	}
 	if tm.Len() != 0 {
