@@ -25,8 +25,14 @@ func (c *Conn) registerOpened() {
 		Local:            addrString(c.t.LocalAddr()),
 		ClientProperties: c.clientProps,
 		ConnectedAt:      time.Unix(0, c.acceptedAt),
-	}, c.ForceClose)
+	}, c.closeOnRequest)
 	slog.Info("user authenticated and granted access to vhost", "conn", c.id, "peer", peer, "user", c.principal.User, "vhost", c.vhostName())
+}
+
+// closeOnRequest is the registry's close (management's "close connection").
+func (c *Conn) closeOnRequest(reason string) {
+	slog.Info("closing AMQP connection on request", "conn", c.id, "peer", addrString(c.t.RemoteAddr()), "reason", reason)
+	c.ForceClose(reason)
 }
 
 func (c *Conn) unregister() { c.b.Registry().Remove(&c.entry) }
