@@ -72,8 +72,9 @@ type Conn struct {
 
 	channels channelTable
 
-	entry      broker.ConnEntry // the broker registry's view: info and counters
-	acceptedAt int64            // unix nanos
+	entry      broker.ConnEntry       // the broker registry's view: info and counters
+	acceptedAt int64                  // unix nanos
+	closeWhy   atomic.Pointer[string] // why we dropped the socket ourselves (closeFor)
 
 	lastRecv      atomic.Int64 // unix nanos of the last bytes read
 	nowMilli      int64        // read time of the bytes being fed, for message timestamps
@@ -381,8 +382,7 @@ func (c *Conn) tick(now time.Time) {
 	hb := time.Duration(c.heartbeat.Load()) * time.Second
 	if hb > 0 {
 		if now.Sub(time.Unix(0, c.lastRecv.Load())) > 2*hb {
-			slog.Info("missed heartbeats from client, closing", "conn", c.id, "timeout", 2*hb)
-			c.t.Close()
+			c.closeFor("missed heartbeats from client, timeout: " + (2 * hb).String())
 			return
 		}
 		if now.Sub(time.Unix(0, c.lastSent.Load())) >= hb/2 {

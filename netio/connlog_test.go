@@ -84,3 +84,24 @@ func TestConnectionLifecycleLogged(t *testing.T) {
 		t.Fatalf("close line %q, want a warning with RabbitMQ's reason", l)
 	}
 }
+
+// A peer that stops sending is dropped after two heartbeat intervals; the
+// close line says so, in RabbitMQ's words, instead of blaming the client's
+// TCP close. Not parallel: it swaps slog's default.
+func TestHeartbeatTimeoutLogged(t *testing.T) {
+	needLocal(t)
+	var buf lockedBuf
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	r := dialRaw(t)
+	r.handshake(handshakeOpts{heartbeat: 1})
+	peer := "peer=" + r.nc.LocalAddr().String()
+	r.expectEOF() // silent for 2 s: the broker closes
+	eventually(t, func() bool { return len(buf.linesWith(peer+" vhost")) >= 1 }, "the close of %s logged", peer)
+	if l := buf.linesWith(peer + " vhost")[0]; !strings.Contains(l, `level=WARN msg="closing AMQP connection"`) ||
+		!strings.Contains(l, `reason="missed heartbeats from client, timeout: 2s"`) {
+		t.Fatalf("close line %q, want a warning naming the missed heartbeats", l)
+	}
+}

@@ -65,9 +65,19 @@ func (s *Server) release(c *Conn) {
 	c.unregister()
 	c.Closed()
 	args := []any{"conn", c.id, "peer", addrString(c.t.RemoteAddr()), "vhost", c.vhostName(), "user", c.userName()}
-	if clean {
+	switch why := c.closeWhy.Load(); {
+	case why != nil:
+		slog.Warn("closing AMQP connection", append(args, "reason", *why)...)
+	case clean:
 		slog.Info("closing AMQP connection", args...)
-	} else {
+	default:
 		slog.Warn("closing AMQP connection", append(args, "reason", "client unexpectedly closed TCP connection")...)
 	}
+}
+
+// closeFor drops the socket without an AMQP close (the peer is gone or
+// stuck), from any goroutine, and keeps why for the close log line.
+func (c *Conn) closeFor(why string) {
+	c.closeWhy.CompareAndSwap(nil, &why)
+	c.t.Close()
 }
