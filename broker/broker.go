@@ -35,6 +35,9 @@ type Broker struct {
 	defsMu  sync.Mutex
 	nextQID atomic.Uint64
 	connID  atomic.Uint64
+	reg     Registry
+	timerMu sync.Mutex
+	timer   *Timer // started by the first Timer call
 }
 
 // Open creates the broker, recovering durable definitions and queues from
@@ -105,6 +108,7 @@ func (b *Broker) Close() error {
 		v.mu.Unlock()
 	}
 	b.syncer.Close()
+	b.closeTimer()
 	return first
 }
 

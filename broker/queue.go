@@ -28,7 +28,8 @@ type Queue struct {
 	next        int // round-robin cursor into consumers
 	hadConsumer bool
 	deleted     bool
-	exclusiveC  bool // a consumer holds exclusive access
+	exclusiveC  bool     // a consumer holds exclusive access
+	deferred    Deferred // run by unlock once mu is released (deferred.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -70,7 +71,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.dispatchLocked(m.Origin)
 	}
 	q.readyN.Store(int64(q.st.readyCount()))
-	q.mu.Unlock()
+	q.unlock()
 	if !q.Durable {
 		gen = 0
 	}
@@ -96,7 +97,7 @@ func (q *Queue) Dispatch() {
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
-	q.mu.Unlock()
+	q.unlock()
 }
 
 // origin is the publish's Message.Origin when a publish triggers the
@@ -156,7 +157,7 @@ func (q *Queue) Ack(tickets ...Ticket) {
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
-	q.mu.Unlock()
+	q.unlock()
 }
 
 // Requeue puts delivered messages back at their original place, marked
@@ -171,7 +172,7 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
-	q.mu.Unlock()
+	q.unlock()
 }
 
 // Get takes the next ready message for basic.get. fn runs with the queue

@@ -2,7 +2,7 @@ package frame
 
 import "encoding/binary"
 
-//go:generate go run ./internal/gen -spec amqp0-9-1.stripped.extended.xml -out methods_gen.go
+//go:generate go run ./internal/gen/main.go -spec amqp0-9-1.stripped.extended.xml -out methods_gen.go
 
 // Method is one AMQP method: the generated structs in methods_gen.go, one
 // per method of the spec, RabbitMQ's extensions included.

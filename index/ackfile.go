@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // An ack file holds the done runs of one segment's persistent records. It
@@ -33,10 +35,7 @@ const (
 	ackVersion    = 1
 )
 
-var (
-	ackMagic   = [4]byte{'W', 'A', 'C', 'K'}
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-)
+var ackMagic = [4]byte{'W', 'A', 'C', 'K'}
 
 func putEntry(b []byte, seg uint32, r run) {
 	binary.LittleEndian.PutUint32(b[0:], r.off)
@@ -44,7 +43,7 @@ func putEntry(b []byte, seg uint32, r run) {
 	binary.LittleEndian.PutUint32(b[8:], r.pcount)
 	binary.LittleEndian.PutUint32(b[12:], r.pbody)
 	binary.LittleEndian.PutUint32(b[16:], seg)
-	binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], castagnoli))
+	binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], sysfile.Castagnoli))
 }
 
 // parseEntry reports ok=false for an empty or damaged slot.
@@ -56,7 +55,7 @@ func parseEntry(b []byte, seg uint32) (run, bool) {
 		pbody:  binary.LittleEndian.Uint32(b[12:]),
 	}
 	ok := r.pcount > 0 && r.off < r.end && binary.LittleEndian.Uint32(b[16:]) == seg &&
-		binary.LittleEndian.Uint32(b[20:]) == crc32.Checksum(b[:20], castagnoli)
+		binary.LittleEndian.Uint32(b[20:]) == crc32.Checksum(b[:20], sysfile.Castagnoli)
 	return r, ok
 }
 
@@ -110,14 +109,14 @@ func (a *ackFile) open() error {
 	if size < ackFileSize || (size-ackHeaderSize)%entrySize != 0 {
 		// New (or of an odd size, which recovery read past anyway).
 		want := max(ackFileSize, ackHeaderSize+(size-ackHeaderSize+entrySize-1)/entrySize*entrySize)
-		if err := zeroFill(fd, max(size, 0), want); err != nil {
+		if err := sysfile.ZeroFill(fd, max(size, 0), want-max(size, 0)); err != nil {
 			unix.Close(fd)
 			return err
 		}
 		var h [ackHeaderSize]byte
 		copy(h[:], ackMagic[:])
 		h[4] = ackVersion
-		if _, err := unix.Pwrite(fd, h[:], 0); err != nil {
+		if err := sysfile.PwriteAll(fd, h[:], 0); err != nil {
 			unix.Close(fd)
 			return err
 		}
@@ -148,7 +147,7 @@ func (a *ackFile) sync() error {
 	if a.fd < 0 {
 		return nil
 	}
-	return unix.Fsync(a.fd) // once per file at shutdown; fdatasync is Linux-only in x/sys
+	return sysfile.Datasync(a.fd)
 }
 
 // write records r, which holds the record just acked and everything merged
@@ -202,7 +201,7 @@ func (a *ackFile) compact(all runs) error {
 
 func (a *ackFile) grow(size int64) error {
 	size = max(size, 2*a.size)
-	if err := zeroFill(a.fd, a.size, size); err != nil {
+	if err := sysfile.ZeroFill(a.fd, a.size, size-a.size); err != nil {
 		return err
 	}
 	data, err := unix.Mmap(a.fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -211,22 +210,6 @@ func (a *ackFile) grow(size int64) error {
 	}
 	_ = unix.Munmap(a.data)
 	a.data, a.size = data, size
-	return nil
-}
-
-var zeros [4096]byte
-
-func zeroFill(fd int, from, to int64) error {
-	for from < to {
-		n, err := unix.Pwrite(fd, zeros[:min(to-from, int64(len(zeros)))], from)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		from += int64(n)
-	}
 	return nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"hash/crc32"
 	"os"
 
-	"github.com/warrenmq/warren/segment"
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment"
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // The "delivered up to" hint: every position below it may have been handed
@@ -48,7 +50,7 @@ func loadHint(dir string) (segment.Pos, uint32) {
 	found := false
 	for i := 0; i < hintSlots && (i+1)*hintSlot <= len(b); i++ {
 		s := b[i*hintSlot : (i+1)*hintSlot]
-		if binary.LittleEndian.Uint32(s[12:]) != crc32.Checksum(s[:12], castagnoli) {
+		if binary.LittleEndian.Uint32(s[12:]) != crc32.Checksum(s[:12], sysfile.Castagnoli) {
 			continue
 		}
 		seq := binary.LittleEndian.Uint32(s[8:])
@@ -79,8 +81,8 @@ func (h *hint) delivered(p segment.Pos) error {
 	binary.LittleEndian.PutUint32(b[0:], m.Seg)
 	binary.LittleEndian.PutUint32(b[4:], m.Off)
 	binary.LittleEndian.PutUint32(b[8:], h.seq)
-	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], castagnoli))
-	if _, err := unix.Pwrite(h.fd, b, int64(h.seq%hintSlots)*hintSlot); err != nil {
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], sysfile.Castagnoli))
+	if err := sysfile.PwriteAll(h.fd, b, int64(h.seq%hintSlots)*hintSlot); err != nil {
 		return err
 	}
 	h.mark = m

@@ -10,6 +10,7 @@
 package index
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,7 +94,7 @@ func Open(dir string, o Options, recs []segment.Recovered) (*Index, error) {
 		x.readyB += int64(st.totalB - st.doneB)
 		keep[r.ID] = true
 	}
-	slices.SortFunc(x.segs, func(a, b *segState) int { return cmpU32(a.id, b.id) })
+	slices.SortFunc(x.segs, func(a, b *segState) int { return cmp.Compare(a.id, b.id) })
 	x.removeStale(keep)
 	return x, nil
 }
@@ -113,21 +114,11 @@ func (x *Index) removeStale(keep map[uint32]bool) {
 	}
 }
 
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 func (x *Index) find(id uint32) *segState {
 	if x.last != nil && x.last.id == id {
 		return x.last
 	}
-	i, ok := slices.BinarySearchFunc(x.segs, id, func(s *segState, id uint32) int { return cmpU32(s.id, id) })
+	i, ok := slices.BinarySearchFunc(x.segs, id, func(s *segState, id uint32) int { return cmp.Compare(s.id, id) })
 	if !ok {
 		return nil
 	}
@@ -140,7 +131,7 @@ func (x *Index) Added(seg uint32, body int) {
 	st := x.find(seg)
 	if st == nil {
 		st = &segState{id: seg}
-		i, _ := slices.BinarySearchFunc(x.segs, seg, func(s *segState, id uint32) int { return cmpU32(s.id, id) })
+		i, _ := slices.BinarySearchFunc(x.segs, seg, func(s *segState, id uint32) int { return cmp.Compare(s.id, id) })
 		x.segs = slices.Insert(x.segs, i, st)
 		x.last = st
 	}
@@ -231,7 +222,7 @@ func (x *Index) NotDone() (count int, bytes int64) { return int(x.ready), x.read
 
 // Drop forgets seg and deletes its ack file (the segment is gone).
 func (x *Index) Drop(seg uint32) error {
-	i, ok := slices.BinarySearchFunc(x.segs, seg, func(s *segState, id uint32) int { return cmpU32(s.id, id) })
+	i, ok := slices.BinarySearchFunc(x.segs, seg, func(s *segState, id uint32) int { return cmp.Compare(s.id, id) })
 	if !ok {
 		return nil
 	}

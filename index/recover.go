@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"path/filepath"
 	"slices"
 
@@ -47,10 +48,10 @@ func (x *Index) recover(r segment.Recovered) (*segState, error) {
 // from a healthy file, so the second of the two is dropped.
 func (x *Index) union(seg uint32, ents []run) runs {
 	slices.SortFunc(ents, func(a, b run) int {
-		if c := cmpU32(a.off, b.off); c != 0 {
+		if c := cmp.Compare(a.off, b.off); c != 0 {
 			return c
 		}
-		return cmpU32(b.end, a.end) // longest first
+		return cmp.Compare(b.end, a.end) // longest first
 	})
 	var rs runs
 	for _, e := range ents {
@@ -80,7 +81,7 @@ func (x *Index) union(seg uint32, ents []run) runs {
 func (x *Index) check(seg uint32, rs runs, spans []segment.Span) runs {
 	out := rs[:0]
 	for _, e := range rs {
-		i, ok := slices.BinarySearchFunc(spans, e.off, func(s segment.Span, off uint32) int { return cmpU32(s.Off, off) })
+		i, ok := slices.BinarySearchFunc(spans, e.off, func(s segment.Span, off uint32) int { return cmp.Compare(s.Off, off) })
 		j := i
 		for ok && j < len(spans) && spans[j].End < e.end {
 			j++
@@ -115,7 +116,7 @@ func (x *Index) Retrack(r segment.Recovered) (dCount int, dBytes int64) {
 	var done uint32
 	var doneB uint64
 	for _, e := range st.runs {
-		i, _ := slices.BinarySearchFunc(r.Spans, e.off, func(s segment.Span, off uint32) int { return cmpU32(s.Off, off) })
+		i, _ := slices.BinarySearchFunc(r.Spans, e.off, func(s segment.Span, off uint32) int { return cmp.Compare(s.Off, off) })
 		for ; i < len(r.Spans) && r.Spans[i].End <= e.end; i++ {
 			if r.Spans[i].Live {
 				done++

@@ -21,6 +21,7 @@ func (ch *channel) ack(tag uint64, multiple bool) error {
 	if !ok {
 		return unknownTag(tag)
 	}
+	ch.entry.Acked.Add(uint64(len(entries)))
 	ch.settle(entries, false)
 	ch.scratch = entries[:0]
 	return nil

@@ -15,9 +15,12 @@ type addrTransport struct {
 	closed bool
 }
 
-func (t *addrTransport) Wake()                {}
-func (t *addrTransport) Close()               { t.closed = true }
-func (t *addrTransport) RemoteAddr() net.Addr { return t.addr }
+func (t *addrTransport) Wake()                       {}
+func (t *addrTransport) Close()                      { t.closed = true }
+func (t *addrTransport) RemoteAddr() net.Addr        { return t.addr }
+func (t *addrTransport) LocalAddr() net.Addr         { return t.addr }
+func (t *addrTransport) Write(b []byte) (int, error) { return len(b), nil }
+func (t *addrTransport) Buffered() int               { return 0 }
 
 func login(user, pass string) []byte {
 	b := append([]byte(nil), frame.ProtocolHeader[:]...)

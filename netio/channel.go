@@ -42,6 +42,8 @@ type channel struct {
 	unacked     unackedList
 
 	scratch []unackedEntry
+
+	entry broker.ChannelEntry // the broker registry's view: counters, consumers
 }
 
 type syncWait struct {
@@ -66,7 +68,9 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 	if f.Channel > c.channelMax {
 		return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax).WithMethod(id)
 	}
-	c.channels.add(&channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)})
+	ch := &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)}
+	c.channels.add(ch)
+	ch.register()
 	c.sendMethod(f.Channel, &frame.ChannelOpenOk{})
 	return nil
 }
@@ -85,6 +89,7 @@ func (ch *channel) channelError(e *frame.Error) {
 // teardown cancels the channel's consumers and requeues what it had not
 // acked. Consumers go first, so nothing new is delivered meanwhile.
 func (ch *channel) teardown() {
+	ch.unregister()
 	for tag, k := range ch.consumers {
 		delete(ch.consumers, tag)
 		ch.removeConsumer(k)
@@ -100,6 +105,7 @@ func (ch *channel) teardown() {
 
 func (ch *channel) removeConsumer(k *consumer) {
 	q := k.bc.Queue
+	ch.entry.RemoveConsumer(&k.bc)
 	if q.RemoveConsumer(&k.bc) {
 		ch.c.vhost.DeleteIfAutoDelete(q)
 	}
@@ -367,6 +373,7 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 		return err
 	}
 	ch.consumers[tag] = k
+	ch.entry.AddConsumer(&k.bc)
 	// The backlog goes out after consume-ok has been flushed.
 	ch.c.afterFlush = append(ch.c.afterFlush, q)
 	return nil
@@ -382,6 +389,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
+		ch.entry.Delivered.Add(1)
 		if !m.NoAck {
 			ch.unacked.push(unackedEntry{tag: tag, q: q, t: t})
 		}

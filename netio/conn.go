@@ -19,7 +19,14 @@ type Transport interface {
 	Wake()
 	// Close closes the socket after flushing what is pending. Any goroutine.
 	Close()
+	// Write sends b from the connection's goroutine; whatever the socket
+	// does not take at once the transport copies and sends later, so b is
+	// free again when Write returns.
+	Write(b []byte) (int, error)
+	// Buffered is how many bytes Write accepted that are not sent yet.
+	Buffered() int
 	RemoteAddr() net.Addr
+	LocalAddr() net.Addr
 }
 
 type connState uint8
@@ -81,6 +88,10 @@ type Conn struct {
 	clientProps frame.Table
 
 	channels channelTable
+
+	entry      broker.ConnEntry       // the broker registry's view: info and counters
+	acceptedAt int64                  // unix nanos
+	closeWhy   atomic.Pointer[string] // why we dropped the socket ourselves (closeFor)
 
 	lastRecv      atomic.Int64 // unix nanos of the last bytes read
 	nowMilli      int64        // read time of the bytes being fed, for message timestamps
@@ -443,8 +454,7 @@ func (c *Conn) tick(now time.Time) {
 	hb := time.Duration(c.heartbeat.Load()) * time.Second
 	if hb > 0 {
 		if now.Sub(time.Unix(0, c.lastRecv.Load())) > 2*hb {
-			slog.Info("missed heartbeats from client, closing", "conn", c.id, "timeout", 2*hb)
-			c.t.Close()
+			c.closeFor("missed heartbeats from client, timeout: " + (2 * hb).String())
 			return
 		}
 		if now.Sub(time.Unix(0, c.lastSent.Load())) >= hb/2 {
@@ -462,8 +472,7 @@ func (c *Conn) tick(now time.Time) {
 		c.t.Close()
 	}
 	if d := c.handshakeDeadline.Load(); d != 0 && now.UnixNano() > d {
-		slog.Info("handshake timeout, closing", "conn", c.id, "timeout", c.srv.cfg.HandshakeTimeout)
 		c.handshakeDeadline.Store(0)
-		c.t.Close()
+		c.closeFor("handshake timeout after " + c.srv.cfg.HandshakeTimeout.String())
 	}
 }

@@ -55,6 +55,7 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	ch.mu.Lock()
 	ch.deliveryTag++
 	tag := ch.deliveryTag
+	ch.entry.Delivered.Add(1)
 	if !k.bc.NoAck {
 		ch.unacked.push(unackedEntry{tag: tag, q: q, t: t, k: k})
 	}
@@ -75,6 +76,7 @@ func (k *consumer) Cancelled(*broker.Consumer) {
 			return
 		}
 		delete(ch.consumers, k.bc.Tag)
+		ch.entry.RemoveConsumer(&k.bc)
 		if b, _ := ch.c.clientCaps["consumer_cancel_notify"].(bool); b {
 			ch.c.sendMethod(ch.id, &frame.BasicCancel{ConsumerTag: k.bc.Tag, NoWait: true})
 		}

@@ -18,6 +18,11 @@ func (t *fakeTransport) Close() { t.closed = true }
 func (t *fakeTransport) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
+func (t *fakeTransport) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5672}
+}
+func (t *fakeTransport) Write(b []byte) (int, error) { return len(b), nil }
+func (t *fakeTransport) Buffered() int               { return 0 }
 
 var (
 	fuzzOnce sync.Once

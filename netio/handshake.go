@@ -201,6 +201,7 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	c.sendMethod(0, &frame.ConnectionOpenOk{})
 	c.state = stateOpened
 	c.handshakeDeadline.Store(0)
+	c.registerOpened()
 	return nil
 }
 

@@ -143,6 +143,7 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	c := ch.c
 	res, qs, err := c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 	c.scratchQueues = qs
+	ch.entry.Published.Add(1)
 	if err != nil {
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
 	}

@@ -65,7 +65,7 @@ func (s *Server) Run() error {
 		gnet.WithTicker(true),
 		// Restarts must rebind while old connections sit in TIME_WAIT.
 		gnet.WithReuseAddr(true),
-		gnet.WithLogLevel(4), // gnet's own logger: errors only
+		gnet.WithLogger(newGnetLogger()),
 	}
 	if s.cfg.Loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.Loops))
@@ -87,54 +87,32 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	c := newConn(s, &gnetTransport{gc: gc})
-	gc.SetContext(c)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
+	gc.SetContext(s.accept(&gnetTransport{gc: gc}))
 	return nil, gnet.None
 }
 
 // OnClose implements gnet.EventHandler.
 func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	debug.SetPanicOnFault(true)
-	c, ok := gc.Context().(*Conn)
-	if !ok {
-		return gnet.None
+	if c, ok := gc.Context().(*Conn); ok {
+		s.release(c)
 	}
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	c.Closed()
 	return gnet.None
 }
 
-// OnTraffic implements gnet.EventHandler: feed every whole frame, then write
-// everything the connection produced in one go.
+// OnTraffic implements gnet.EventHandler: Serve the bytes gnet holds, as
+// views into its buffer (no copy), and discard what was used.
 func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
-	// Queue stores read segment mappings on this goroutine; a mapping whose
-	// file shrank must fail that queue (broker/store.go recoverFault), not
-	// kill the process with SIGBUS. Per goroutine, and cheap to repeat.
-	debug.SetPanicOnFault(true)
 	c, ok := gc.Context().(*Conn)
 	if !ok {
 		return gnet.Close
 	}
 	buf, _ := gc.Peek(-1)
-	n := c.Feed(buf)
+	n, err := c.Serve(buf)
 	if n > 0 {
 		_, _ = gc.Discard(n)
 	}
-	out := c.TakeOutput()
-	if len(out) > 0 {
-		c.lastSent.Store(time.Now().UnixNano())
-		if _, err := gc.Write(out); err != nil {
-			c.ReturnOutput(out, 0)
-			return gnet.Close
-		}
-	}
-	c.ReturnOutput(out, gc.OutboundBuffered())
-	if c.state == stateClosed {
+	if err != nil {
 		return gnet.Close
 	}
 	return gnet.None
@@ -194,3 +172,9 @@ type gnetTransport struct{ gc gnet.Conn }
 func (t *gnetTransport) Wake()                { _ = t.gc.Wake(nil) }
 func (t *gnetTransport) Close()               { _ = t.gc.Close() }
 func (t *gnetTransport) RemoteAddr() net.Addr { return t.gc.RemoteAddr() }
+func (t *gnetTransport) LocalAddr() net.Addr  { return t.gc.LocalAddr() }
+
+// Write is gnet's synchronous write: on the loop, it copies what the socket
+// does not take into gnet's outbound buffer.
+func (t *gnetTransport) Write(b []byte) (int, error) { return t.gc.Write(b) }
+func (t *gnetTransport) Buffered() int               { return t.gc.OutboundBuffered() }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // A segment file is a 16-byte header, then records from DataStart on. When
@@ -55,7 +57,7 @@ func (f *footer) put(b []byte) {
 	binary.LittleEndian.PutUint32(b[12:], f.pcount)
 	binary.LittleEndian.PutUint64(b[16:], f.pbody)
 	b[24] = fileVersion
-	binary.LittleEndian.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+	binary.LittleEndian.PutUint32(b[28:], crc32.Checksum(b[:28], sysfile.Castagnoli))
 }
 
 // parseFooter checks the footer that should end a file of the given size.
@@ -64,7 +66,7 @@ func parseFooter(b []byte, fileSize int64) (footer, error) {
 	if len(b) < footerSize || [4]byte(b[:4]) != footerMagic {
 		return f, fmt.Errorf("segment: no footer")
 	}
-	if binary.LittleEndian.Uint32(b[28:]) != crc32.Checksum(b[:28], castagnoli) {
+	if binary.LittleEndian.Uint32(b[28:]) != crc32.Checksum(b[:28], sysfile.Castagnoli) {
 		return f, fmt.Errorf("segment: footer checksum mismatch")
 	}
 	if b[24] != fileVersion {

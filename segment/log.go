@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,7 +173,7 @@ func (l *Log) find(id uint32) *seg {
 	if h := l.head; h != nil && h.id == id {
 		return h
 	}
-	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmp.Compare(s.id, id) })
 	if !ok {
 		return nil
 	}
@@ -181,7 +182,7 @@ func (l *Log) find(id uint32) *seg {
 
 // after returns the first segment with an id greater than id, or nil.
 func (l *Log) after(id uint32) *seg {
-	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmp.Compare(s.id, id) })
 	if ok {
 		i++
 	}
@@ -191,22 +192,12 @@ func (l *Log) after(id uint32) *seg {
 	return nil
 }
 
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // Remove deletes a segment: unmapped, closed and unlinked at once, so its
 // disk space comes back now (a mapped deleted file would hold on to it).
 // Removing the segment being written is allowed; the next append starts a
 // new one. Views into the segment become invalid.
 func (l *Log) Remove(id uint32) error {
-	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmpU32(s.id, id) })
+	i, ok := slices.BinarySearchFunc(l.segs, id, func(s *seg, id uint32) int { return cmp.Compare(s.id, id) })
 	if !ok {
 		return nil
 	}

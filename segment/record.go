@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // Record is one message as the log stores it. Read returns views into the
@@ -49,8 +51,6 @@ const (
 	flagPadding uint8 = 1 << 7
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // Errors reported by decode; Log methods wrap them with a position.
 var (
 	errEnd = errors.New("segment: end of data")
@@ -92,10 +92,10 @@ func encode(dst []byte, r *Record) {
 func encodeHeader(h []byte, r *Record) {
 	binary.LittleEndian.PutUint32(h[0:], uint32(recordLen(r)))
 	putFixed(h, r)
-	c := crc32.Update(0, castagnoli, h[0:4])
-	c = crc32.Update(c, castagnoli, h[prefixSize:HeaderSize])
+	c := crc32.Update(0, sysfile.Castagnoli, h[0:4])
+	c = crc32.Update(c, sysfile.Castagnoli, h[prefixSize:HeaderSize])
 	for _, part := range [...][]byte{r.Exchange, r.RoutingKey, r.Props, r.Body} {
-		c = crc32.Update(c, castagnoli, part)
+		c = crc32.Update(c, sysfile.Castagnoli, part)
 	}
 	binary.LittleEndian.PutUint32(h[4:], c)
 }
@@ -121,8 +121,8 @@ func encodePadding(dst []byte) {
 }
 
 func checksum(rec []byte) uint32 {
-	c := crc32.Update(0, castagnoli, rec[0:4])
-	return crc32.Update(c, castagnoli, rec[prefixSize:])
+	c := crc32.Update(0, sysfile.Castagnoli, rec[0:4])
+	return crc32.Update(c, sysfile.Castagnoli, rec[prefixSize:])
 }
 
 // decode reads the record at the start of b (which ends at the end of the

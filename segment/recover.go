@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // Recovered describes a segment as Open (or Rescan) found it.
@@ -78,13 +80,13 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 	f := footer{used: res.end, count: res.count, pcount: res.pcount, pbody: res.pbody}
 	var b [footerSize]byte
 	f.put(b[:])
-	if err := pwriteAll(fd, b[:], int64(res.end)); err != nil {
+	if err := sysfile.PwriteAll(fd, b[:], int64(res.end)); err != nil {
 		return r, false, err
 	}
 	if err := unix.Ftruncate(fd, int64(res.end)+footerSize); err != nil {
 		return r, false, err
 	}
-	if err := datasync(fd); err != nil {
+	if err := sysfile.Datasync(fd); err != nil {
 		return r, false, err
 	}
 	r.Used, r.Live, r.LiveBody, r.Spans = res.end, res.live, res.lbody, res.spans
@@ -111,18 +113,18 @@ func writePadding(fd int, g gap) error {
 	binary.LittleEndian.PutUint32(h[0:], uint32(n-prefixSize))
 	h[8] = recordVersion
 	h[9] = flagPadding
-	c := crc32.Update(0, castagnoli, h[0:4])
-	c = crc32.Update(c, castagnoli, h[prefixSize:])
+	c := crc32.Update(0, sysfile.Castagnoli, h[0:4])
+	c = crc32.Update(c, sysfile.Castagnoli, h[prefixSize:])
 	for rest := n - HeaderSize; rest > 0; {
-		k := min(rest, int64(len(zeros)))
-		c = crc32.Update(c, castagnoli, zeros[:k])
+		k := min(rest, int64(sysfile.ZeroChunk))
+		c = crc32.Update(c, sysfile.Castagnoli, sysfile.Zeros(int(k)))
 		rest -= k
 	}
 	binary.LittleEndian.PutUint32(h[4:], c)
-	if err := pwriteAll(fd, h[:], int64(g.off)); err != nil {
+	if err := sysfile.PwriteAll(fd, h[:], int64(g.off)); err != nil {
 		return err
 	}
-	return writeZeros(fd, int64(g.off)+HeaderSize, n-HeaderSize)
+	return sysfile.ZeroFill(fd, int64(g.off)+HeaderSize, n-HeaderSize)
 }
 
 // Rescan checks every record of a segment against its checksum after a
@@ -202,5 +204,5 @@ func (l *Log) repair(s *seg, res scanResult) error {
 	f := footer{used: s.used, count: res.count, pcount: res.pcount, pbody: res.pbody}
 	var b [footerSize]byte
 	f.put(b[:])
-	return pwriteAll(fd, b[:], int64(s.used))
+	return sysfile.PwriteAll(fd, b[:], int64(s.used))
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // seg is one segment file as the log tracks it.
@@ -61,7 +63,7 @@ func (l *Log) create(capacity int64) (*seg, error) {
 	}
 	var hdr [DataStart]byte
 	putFileHeader(hdr[:])
-	if err := pwriteAll(fd, hdr[:], 0); err != nil {
+	if err := sysfile.PwriteAll(fd, hdr[:], 0); err != nil {
 		return fail(err)
 	}
 	s := &seg{id: id, used: DataStart, size: capacity, alloc: alloc, fd: fd}
@@ -113,7 +115,7 @@ func (l *Log) seal(h *seg, sync bool) error {
 	f := footer{used: h.used, count: h.count, pcount: h.pcount, pbody: h.pbody}
 	f.put(b[:])
 	if err == nil {
-		err = pwriteAll(h.fd, b[:], int64(h.used))
+		err = sysfile.PwriteAll(h.fd, b[:], int64(h.used))
 	}
 	if err == nil {
 		h.size = int64(h.used) + footerSize
@@ -122,7 +124,7 @@ func (l *Log) seal(h *seg, sync bool) error {
 		}
 	}
 	if err == nil && sync && l.opt.Durable {
-		err = datasync(h.fd)
+		err = sysfile.Datasync(h.fd)
 	}
 	if l.opt.Durable {
 		h.closeFile() // only non-durable logs keep a sealed segment's fd

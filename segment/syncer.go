@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // Syncer makes appended records durable in groups. One Syncer serves every
@@ -214,7 +216,7 @@ func (f *syncFile) sync() error {
 			}
 		}
 	}
-	return datasync(f.fd)
+	return sysfile.Datasync(f.fd)
 }
 
 func (f *syncFile) setErr(err error) { f.err.CompareAndSwap(nil, &err) }

@@ -2,7 +2,11 @@
 
 package segment
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/sysfile"
+)
 
 // preallocate reserves disk blocks for [off, off+n) so that a store through
 // the mapping never meets a full disk: a page fault that cannot allocate a
@@ -15,19 +19,9 @@ func preallocate(fd int, off, n int64) error {
 		case unix.EINTR:
 			continue
 		case unix.EOPNOTSUPP:
-			return writeZeros(fd, off, n)
+			return sysfile.ZeroFill(fd, off, n)
 		}
 		return err
-	}
-}
-
-// datasync flushes the file's data (and the size, if it changed), not its
-// timestamps: what a confirm needs, and cheaper than fsync.
-func datasync(fd int) error {
-	for {
-		if err := unix.Fdatasync(fd); err != unix.EINTR {
-			return err
-		}
 	}
 }
 
@@ -46,7 +40,7 @@ func adviseRead(b []byte) {
 func writeRecord(fd int, off int64, r *Record, n int64) error {
 	var h [HeaderSize]byte
 	encodeHeader(h[:], r)
-	pad := zeros[:n-int64(recordLen(r))-prefixSize]
+	pad := sysfile.Zeros(int(n) - recordLen(r) - prefixSize)
 	iov := [][]byte{h[:], r.Exchange, r.RoutingKey, r.Props, r.Body, pad}
 	total := n
 	for total > 0 {

@@ -2,14 +2,12 @@
 
 package segment
 
-import "golang.org/x/sys/unix"
+import "github.com/warrenmq/warren/segment/sysfile"
 
 // The portable fallback: no fallocate, so blocks are reserved by writing
 // zeros, and fsync stands in for fdatasync. madvise hints are skipped.
 
-func preallocate(fd int, off, n int64) error { return writeZeros(fd, off, n) }
-
-func datasync(fd int) error { return unix.Fsync(fd) }
+func preallocate(fd int, off, n int64) error { return sysfile.ZeroFill(fd, off, n) }
 
 func adviseRead([]byte) {}
 
@@ -19,5 +17,5 @@ func adviseRead([]byte) {}
 func writeRecord(fd int, off int64, r *Record, n int64) error {
 	b := make([]byte, n)
 	encode(b, r)
-	return pwriteAll(fd, b, off)
+	return sysfile.PwriteAll(fd, b, off)
 }

@@ -6,42 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var zeros [64 << 10]byte
-
-// writeZeros writes zeros over [off, off+n): a portable way to make the
-// file system allocate the blocks.
-func writeZeros(fd int, off, n int64) error {
-	for n > 0 {
-		b := zeros[:min(n, int64(len(zeros)))]
-		w, err := unix.Pwrite(fd, b, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		off += int64(w)
-		n -= int64(w)
-	}
-	return nil
-}
-
-// pwriteAll writes all of b at off.
-func pwriteAll(fd int, b []byte, off int64) error {
-	for len(b) > 0 {
-		w, err := unix.Pwrite(fd, b, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b = b[w:]
-		off += int64(w)
-	}
-	return nil
-}
-
 // preadFull reads len(b) bytes at off.
 func preadFull(fd int, b []byte, off int64) error {
 	for len(b) > 0 {

@@ -1,6 +1,10 @@
 package segment
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/warrenmq/warren/segment/sysfile"
+)
 
 // wbuf stages appends to the head segment and writes them with pwrite.
 //
@@ -73,7 +77,7 @@ func (w *wbuf) flushLocked() error {
 		return w.err
 	}
 	if w.done < len(w.b) && w.fd >= 0 {
-		if err := pwriteAll(w.fd, w.b[w.done:], w.base+int64(w.done)); err != nil {
+		if err := sysfile.PwriteAll(w.fd, w.b[w.done:], w.base+int64(w.done)); err != nil {
 			w.err = err
 			return err
 		}

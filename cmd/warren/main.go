@@ -38,7 +38,17 @@ func run() error {
 	heartbeat := flag.Uint("heartbeat", netio.DefaultHeartbeat, "heartbeat seconds offered to clients (0 disables)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "warren: unexpected argument %q (every setting is a -flag)\n", flag.Arg(0))
+		flag.Usage()
+		os.Exit(2)
+	}
+	if *showVersion {
+		fmt.Println(version())
+		return nil
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

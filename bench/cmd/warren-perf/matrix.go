@@ -48,6 +48,9 @@ func matrixMain(args []string) int {
 		defer f.Close()
 		o.JSON = f
 	}
+	if err := announceTarget(fs, o.URI); err != nil {
+		return fail(1, "%v", err)
+	}
 	res, err := perf.RunMatrix(o)
 	if err != nil {
 		return fail(1, "%v", err)

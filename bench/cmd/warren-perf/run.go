@@ -47,6 +47,9 @@ func runMain(args []string) int {
 		c.Keys = strings.Split(*keys, ",")
 	}
 	c.Progress = !*quiet
+	if err := announceTarget(fs, c.URI); err != nil {
+		return fail(1, "%v", err)
+	}
 	res, err := perf.Run(c, os.Stdout)
 	if err != nil {
 		return fail(1, "%v", err)

@@ -1,8 +1,15 @@
+//go:build ignore
+
 // Command gen writes frame/methods_gen.go from the AMQP 0-9-1 spec XML.
 //
 // It is run by `go generate` in package frame:
 //
-//	go run ./internal/gen -spec amqp0-9-1.stripped.extended.xml -out methods_gen.go
+//	go run ./internal/gen/main.go -spec amqp0-9-1.stripped.extended.xml -out methods_gen.go
+//
+// The ignore constraint keeps it out of `go install ./...` (it is a build
+// tool, not something to put in GOBIN) and out of the module's packages;
+// naming the file runs it anyway. TestGeneratedCodeUpToDate in package
+// frame builds and runs it, so it cannot rot unnoticed.
 //
 // The XML is the only table: constants (frame types, reply codes and their
 // soft/hard class), classes and methods with their fields. The generated code

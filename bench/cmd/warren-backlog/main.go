@@ -1,17 +1,17 @@
-// Command backlog measures a broker holding a big backlog: it fills one
+// Command warren-backlog measures a broker holding a big backlog: it fills one
 // durable queue with N persistent messages as fast as the broker confirms
 // them, reports the publish rate, the broker's memory (RSS, from
 // /proc/PID/status) and data-dir bytes at the end of filling, optionally
 // restarts the broker and times process start to first delivery, then drains
 // the queue with a no-ack consumer and measures the data dir again.
 //
-//	go run ./bench/backlog -uri amqp://guest:guest@127.0.0.1:5699/ -n 10000000 -size 100 \
+//	go run ./bench/cmd/warren-backlog -uri amqp://guest:guest@127.0.0.1:5699/ -n 10000000 -size 100 \
 //	    -pid $(pgrep -f 'warren -amqp-port 5699') -data-dir /tmp/wbig \
 //	    -restart-cmd '/tmp/w -amqp-port 5699 -http-port 0 -data-dir /tmp/wbig'
 //
 // -restart-cmd is a shell command that runs the broker in the foreground.
-// backlog stops the old process (-pid) with -stop-signal, waits for it to
-// go, starts the command in a new session (it keeps running after backlog
+// warren-backlog stops the old process (-pid) with -stop-signal, waits for it to
+// go, starts the command in a new session (it keeps running after warren-backlog
 // exits; its output goes to -restart-log) and measures from that moment.
 //
 // Publishing uses raw frames: each connection writes many publishes per
@@ -76,7 +76,7 @@ func main() {
 	flag.StringVar(&c.label, "label", "", "broker name for the summary")
 	flag.Parse()
 	if err := run(&c); err != nil {
-		fmt.Fprintln(os.Stderr, "backlog:", err)
+		fmt.Fprintln(os.Stderr, "warren-backlog:", err)
 		os.Exit(1)
 	}
 }
