@@ -570,22 +570,28 @@ func TestBasicMessageTooLarge(t *testing.T) {
 	}
 }
 
-// TestBasicFairDispatch: with prefetch 1, a fast consumer gets most of the
-// work and a slow one only what it can take.
+// TestBasicFairDispatch: with prefetch 1, a consumer holding an unacked
+// message gets nothing more; the other consumer takes the rest. The busy
+// consumer acks only once the other has finished, so the split does not
+// depend on how fast either goroutine runs.
 func TestBasicFairDispatch(t *testing.T) {
 	t.Parallel()
 	c, ch := connChan(t)
 	q := declareQueue(t, ch, "")
-	run := func(delay time.Duration, count *int, mu *sync.Mutex, stop <-chan struct{}) {
+	const n = 20
+	var mu sync.Mutex
+	var busy, free int
+	freeDone := make(chan struct{})
+	stop := make(chan struct{})
+	defer close(stop)
+	consumeWith := func(handle func(d amqp.Delivery)) {
 		wch := channel(t, c)
 		if err := wch.Qos(1, 0, false); err != nil {
-			t.Error(err)
-			return
+			t.Fatal(err)
 		}
 		ds, err := wch.Consume(q, "", false, false, false, false, nil)
 		if err != nil {
-			t.Error(err)
-			return
+			t.Fatal(err)
 		}
 		go func() {
 			for {
@@ -594,33 +600,42 @@ func TestBasicFairDispatch(t *testing.T) {
 					if !ok {
 						return
 					}
-					time.Sleep(delay)
-					mu.Lock()
-					*count++
-					mu.Unlock()
-					_ = d.Ack(false)
+					handle(d)
 				case <-stop:
 					return
 				}
 			}
 		}()
 	}
-	var mu sync.Mutex
-	var slow, fast int
-	stop := make(chan struct{})
-	defer close(stop)
-	run(300*time.Millisecond, &slow, &mu, stop)
-	run(0, &fast, &mu, stop)
-	const n = 20
+	consumeWith(func(d amqp.Delivery) {
+		mu.Lock()
+		busy++
+		mu.Unlock()
+		select {
+		case <-freeDone:
+		case <-stop:
+		}
+		_ = d.Ack(false)
+	})
+	consumeWith(func(d amqp.Delivery) {
+		mu.Lock()
+		free++
+		finished := busy+free == n
+		mu.Unlock()
+		_ = d.Ack(false)
+		if finished {
+			close(freeDone)
+		}
+	})
 	for i := 0; i < n; i++ {
 		publishText(t, ch, "", q, itoa(i))
 	}
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return slow+fast == n },
-		"all %d messages to be processed", n)
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return busy+free == n },
+		"all %d messages to be delivered", n)
 	mu.Lock()
 	defer mu.Unlock()
-	if slow > 4 || fast < n-4 {
-		t.Fatalf("prefetch 1: slow consumer did %d, fast %d; want the fast one to do nearly all", slow, fast)
+	if busy > 1 {
+		t.Fatalf("prefetch 1: the consumer holding an unacked message got %d, want at most 1 (the other got %d)", busy, free)
 	}
 }
 

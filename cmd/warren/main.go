@@ -71,6 +71,9 @@ func run() error {
 		_ = b.Close()
 		return fmt.Errorf("amqp listener %s: %w", amqpAddr, err)
 	}
+	if bound, err := srv.Addr(); err == nil {
+		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
+	}
 	slog.Info("warren started", "amqp", amqpAddr, "data_dir", *dataDir, "startup", time.Since(start).Round(time.Millisecond))
 
 	var hs *mgmt.Server

@@ -3,8 +3,9 @@
 package main
 
 // Process-level harness: the tests in this package build the warren binary
-// once per test run, start it as a real process on a free loopback port with
-// its own -data-dir, and stop it with real signals (SIGKILL, SIGTERM).
+// once per test run, start it as a real process with its own -data-dir on a
+// loopback port it picks itself (-amqp-port 0, read back from its log), and
+// stop it with real signals (SIGKILL, SIGTERM).
 //
 // WARREN_SOAK=1 turns on the heavy variants (the Soak tests, run by
 // `make soak`) and builds the binary with -race; WARREN_RACE=1 builds with
@@ -13,14 +14,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,7 +82,6 @@ func warrenBinary(t testing.TB) string {
 type warrenProc struct {
 	t       testing.TB
 	dataDir string
-	port    int
 	addr    string
 	url     string // amqp091-go style, with the trailing "/"
 	logPath string
@@ -95,15 +93,6 @@ type warrenProc struct {
 	waitErr  error
 	state    *os.ProcessState
 	signaled bool // we sent a signal (a later exit is expected)
-}
-
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
 }
 
 // procOptions tunes startWarren.
@@ -126,28 +115,18 @@ func startWarren(t testing.TB, dataDir string, o procOptions) *warrenProc {
 	if o.readyTimeout == 0 {
 		o.readyTimeout = 30 * time.Second
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		p, err := tryStartWarren(t, bin, dataDir, o)
-		if err == nil {
-			return p
-		}
-		lastErr = err
-		if !errors.Is(err, errPortTaken) {
-			break
-		}
+	p, err := tryStartWarren(t, bin, dataDir, o)
+	if err != nil {
+		t.Fatalf("starting warren on %s: %v", dataDir, err)
 	}
-	t.Fatalf("starting warren on %s: %v", dataDir, lastErr)
-	return nil
+	return p
 }
 
-var errPortTaken = errors.New("port taken")
+// startedLine is warren's readiness log line; it carries the bound AMQP
+// address, so warren can listen on port 0 and tell us the port.
+var startedLine = regexp.MustCompile(`msg="warren started" amqp=(\S+)`)
 
 func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenProc, error) {
-	port, err := freeLoopbackPort()
-	if err != nil {
-		return nil, err
-	}
 	logSeq.Lock()
 	logSeq.n++
 	n := logSeq.n
@@ -163,7 +142,7 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	}
 	args := append([]string{
 		"-bind", "127.0.0.1",
-		"-amqp-port", strconv.Itoa(port),
+		"-amqp-port", "0",
 		"-http-port", "0",
 		"-data-dir", dataDir,
 	}, o.args...)
@@ -171,12 +150,7 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &warrenProc{
-		t: t, dataDir: dataDir, port: port,
-		addr:    fmt.Sprintf("127.0.0.1:%d", port),
-		logPath: logPath, cmd: cmd, done: make(chan struct{}),
-	}
-	p.url = "amqp://guest:guest@" + p.addr + "/"
+	p := &warrenProc{t: t, dataDir: dataDir, logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		lf.Close()
@@ -199,17 +173,15 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	for {
 		select {
 		case <-p.done:
-			log := p.log()
-			if strings.Contains(log, "address already in use") {
-				return nil, fmt.Errorf("%w: %s", errPortTaken, p.addr)
-			}
-			return nil, fmt.Errorf("warren exited during startup (%v); log:\n%s", p.waitErr, tail(log, 4000))
+			return nil, fmt.Errorf("warren exited during startup (%v); log:\n%s", p.waitErr, tail(p.log(), 4000))
 		case <-deadline.C:
 			p.kill()
 			return nil, fmt.Errorf("warren not ready after %v; log:\n%s", o.readyTimeout, tail(p.log(), 4000))
 		case <-tick.C:
-			if strings.Contains(p.log(), "warren started") {
+			if m := startedLine.FindStringSubmatch(p.log()); m != nil {
 				p.ready = time.Since(p.started)
+				p.addr = m[1]
+				p.url = "amqp://guest:guest@" + p.addr + "/"
 				return p, nil
 			}
 		}
