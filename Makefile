@@ -1,13 +1,20 @@
-# Warren: `make run` starts the broker with its defaults, `make test` runs
-# every test (unit, race, integration, fuzz seeds, the peers check).
+# Warren: `make run` starts the broker, `make test` runs every test (lint,
+# unit, race, integration, fuzz seeds, the client-compatibility suite, and
+# the external peers check when ../shared/peers is there).
+#
+# make run AMQP_PORT=5673 HTTP_PORT=15673 DATA=./data2   # beside a RabbitMQ
 GO      ?= go
+BIND      ?= 127.0.0.1
+AMQP_PORT ?= 5672
+HTTP_PORT ?= 15672
+DATA      ?= ./data
 BIN     := bin/warren
 PKGS    := ./...
 # Packages with concurrency run under the race detector.
 RACE    := ./broker/... ./netio/... ./router/... ./segment/... ./index/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test unit lint peers bench soak fuzz clean
+.PHONY: all build run test unit lint compat peers stress bench soak fuzz clean
 
 all: build
 
@@ -15,9 +22,12 @@ build:
 	$(GO) build -o $(BIN) ./cmd/warren
 
 run: build
-	./$(BIN) -bind 127.0.0.1 -amqp-port 5672 -http-port 15672 -data-dir ./data
+	@echo "warren: AMQP on $(BIND):$(AMQP_PORT), HTTP on $(HTTP_PORT), data in $(DATA)"
+	@./$(BIN) -bind $(BIND) -amqp-port $(AMQP_PORT) -http-port $(HTTP_PORT) -data-dir $(DATA) || { \
+		rc=$$?; echo "make run: warren exited with status $$rc. If a port is taken (RabbitMQ listens on 5672 and 15672)," \
+		"pick others: make run AMQP_PORT=5673 HTTP_PORT=15673 DATA=./data2"; exit $$rc; }
 
-test: lint unit peers
+test: lint unit compat peers
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
@@ -29,8 +39,17 @@ unit:
 	$(GO) test -count=1 -timeout 600s $(PKGS)
 	$(GO) test -count=1 -race -timeout 600s $(RACE)
 
+# The official Go client's own test suite against a Warren on a spare port.
+compat: build
+	bash .ci/compat/amqp091go.sh
+
+# The external peers check; skipped with a note when ../shared/peers is absent.
 peers: build
 	bash .ci/peers.sh
+
+# make test N times under CPU hogs and connection churn (STRESS_RUNS=5).
+stress: build
+	bash .ci/stress.sh
 
 bench: build
 	bash bench/run.sh
