@@ -66,6 +66,8 @@ def queue_exists(conn, queue):
     try:
         ch.queue_declare(queue=queue, passive=True)
     except ChannelClosedByBroker as e:
+        if e.reply_code == 405:  # an exclusive queue whose owner is still closing
+            return True
         check(e.reply_code == 404, "passive declare of %s: %d %s, want 404", queue, e.reply_code, e.reply_text)
         return False
     ch.close()
