@@ -295,7 +295,7 @@ func next[T any](t *testing.T, s *fakeServer) T {
 			t.Fatalf("server got %#v, want a %T", e, v)
 		}
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		var zero T
 		t.Fatalf("timed out waiting for a %T", zero)
 		panic("unreachable")
@@ -307,7 +307,7 @@ func recv[T any](t *testing.T, c <-chan T) T {
 	select {
 	case v := <-c:
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		var zero T
 		t.Fatalf("timed out waiting for a client %T", zero)
 		panic("unreachable")

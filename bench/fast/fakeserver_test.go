@@ -164,7 +164,7 @@ func TestConsumeInPlace(t *testing.T) {
 	if c.FrameMax != 4096 || c.ChannelMax != 16 {
 		t.Fatalf("tuned %d/%d", c.FrameMax, c.ChannelMax)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var got []int64
 	ready := false
@@ -284,7 +284,7 @@ func TestPublisherBatches(t *testing.T) {
 			t.Fatalf("key %d = %q, want %q (keys %v)", i, k, want, keys)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := p.WaitConfirmed(ctx, 25); err != nil || p.Confirmed() != 25 {
 		t.Fatalf("confirmed %d err %v", p.Confirmed(), err)

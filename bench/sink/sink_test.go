@@ -37,7 +37,7 @@ func TestSinkWithFastClient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	want := uint64(100 * p.MaxBatch())
 	if err := p.WaitConfirmed(ctx, want); err != nil {
