@@ -212,8 +212,8 @@ func (p *warrenProc) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.t.Errorf("warren pid %d still running 10s after SIGKILL", p.cmd.Process.Pid)
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("warren pid %d still running 30s after SIGKILL", p.cmd.Process.Pid)
 	}
 }
 

@@ -149,7 +149,7 @@ func TestGracefulShutdown(t *testing.T) {
 			} else {
 				t.Logf("%s: %d %s", name, e.Code, e.Reason)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Errorf("%s: no connection close seen", name)
 		}
 	}
@@ -221,7 +221,7 @@ func TestGracefulShutdown(t *testing.T) {
 		if e == nil || e.Code != amqp.ConnectionForced {
 			t.Errorf("after SIGINT: close = %+v, want 320 CONNECTION_FORCED", e)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Errorf("after SIGINT: no connection close seen")
 	}
 	proc.checkLog(t, "SIGINT run")
@@ -306,7 +306,7 @@ func TestShutdownWithBacklogAndConsumers(t *testing.T) {
 		if e == nil || e.Code != amqp.ConnectionForced {
 			t.Errorf("close = %+v, want 320", e)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Error("no connection close seen")
 	}
 	proc.checkLog(t, "SIGTERM with consumer")
