@@ -2,9 +2,10 @@ package netio_test
 
 // Shared harness for the integration tests (*_integration_test.go).
 //
-// TestMain starts one in-process Warren (broker + netio server on a free
-// loopback port) for the whole test binary. Tests that need a server of
-// their own (restart, shutdown) start one with startTestInstance.
+// TestMain starts one in-process Warren (broker + netio server on a
+// loopback port the kernel picks) for the whole test binary. Tests that
+// need a server of their own (restart, shutdown) start one with
+// startTestInstance.
 //
 // Setting WARREN_IT_URL (e.g. amqp://guest:guest@127.0.0.1:5672/) runs the
 // same tests against another broker, such as a real RabbitMQ, to check that
