@@ -19,7 +19,7 @@ import (
 // into the error.
 func runTool(t *testing.T, stdin string, name string, args ...string) (string, int, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out, errb bytes.Buffer
@@ -131,8 +131,8 @@ const pikaScript = `
 import sys, pika
 mode, url = sys.argv[1], sys.argv[2]
 params = pika.URLParameters(url)
-params.socket_timeout = 5
-params.blocked_connection_timeout = 10
+params.socket_timeout = 30
+params.blocked_connection_timeout = 30
 conn = pika.BlockingConnection(params)
 ch = conn.channel()
 ch.queue_declare(queue='task_queue', durable=True)
@@ -149,7 +149,7 @@ if mode == 'new_task':
 elif mode == 'crashing_worker':
     # takes one task and dies without acking it
     ch.basic_qos(prefetch_count=1)
-    for method, props, body in ch.consume('task_queue', inactivity_timeout=10):
+    for method, props, body in ch.consume('task_queue', inactivity_timeout=60):
         print(body.decode())
         break
 elif mode == 'worker':
@@ -163,7 +163,7 @@ elif mode == 'worker':
             ch.stop_consuming()
     ch.basic_qos(prefetch_count=1)
     ch.basic_consume(queue='task_queue', on_message_callback=callback)
-    conn.call_later(15, ch.stop_consuming)
+    conn.call_later(60, ch.stop_consuming)
     ch.start_consuming()
     print('\n'.join(got))
     q = ch.queue_declare(queue='task_queue', durable=True, passive=True)
