@@ -67,7 +67,7 @@ total=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
 p=${total%% passed*}
 f=$(echo "$total" | sed -E 's/.* ([0-9]+) failed/\1/')
 xf=$(grep -cE "$expected" "$out")
-grep -E "$expected" "$out" | sed 's/^FAIL/EXPECTED-FAIL (needs the extensions issue)/'
+grep -E "$expected" "$out" | sed 's/^FAIL/EXPECTED-FAIL (needs the RabbitMQ extensions)/'
 if [ $verdict != 0 ]; then echo "--- warren log (tail)"; tail -50 "$WARREN_WORK/warren.log"; fi
 echo "peers: ${p:-0} passed, $((${f:-1} - xf)) failed, $xf skipped"
 exit $verdict
