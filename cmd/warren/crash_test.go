@@ -640,9 +640,9 @@ func (c *crashRun) finalCheck(o procOptions) {
 	}
 	alloc, apparent := perf.DirBytes(c.dataDir)
 	t.Logf("data dir after draining: %d bytes allocated, %d apparent", alloc, apparent)
-	code, exited := proc.signal(syscall.SIGTERM, 15*time.Second)
+	code, exited := proc.signal(syscall.SIGTERM, 30*time.Second)
 	if !exited {
-		t.Errorf("warren still running 15s after SIGTERM")
+		t.Errorf("warren still running 30s after SIGTERM")
 	} else if code != 0 {
 		t.Errorf("warren exited %d after SIGTERM; log:\n%s", code, tail(proc.log(), 4000))
 	}
@@ -668,7 +668,9 @@ func (c *crashRun) drain(proc *warrenProc, queue string, fresh map[uint64]bool) 
 	}
 	counts := map[uint64]int{}
 	got, bad := 0, 0
-	idle := 5 * time.Second
+	// Until queue.declare's count has arrived, a quiet spell means a stall,
+	// not the end: wait long enough for a loaded machine.
+	idle := 30 * time.Second
 	timer := time.NewTimer(idle)
 	defer timer.Stop()
 loop:
