@@ -669,8 +669,12 @@ func (c *crashRun) drain(proc *warrenProc, queue string, fresh map[uint64]bool) 
 	counts := map[uint64]int{}
 	got, bad := 0, 0
 	// Until queue.declare's count has arrived, a quiet spell means a stall,
-	// not the end: wait long enough for a loaded machine.
+	// not the end: wait long enough for a loaded machine. Damaged files
+	// may legitimately come up short of the count, so wait less there.
 	idle := 30 * time.Second
+	if c.damaged {
+		idle = 10 * time.Second
+	}
 	timer := time.NewTimer(idle)
 	defer timer.Stop()
 loop:
