@@ -33,12 +33,20 @@ func TestDescribeTargetNamesTheServer(t *testing.T) {
 }
 
 func TestDescribeTargetUnreachable(t *testing.T) {
+	// A port held by our own connected socket: nothing listens there, and
+	// no other process can start listening there while we hold it (a port
+	// freed by closing a listener could be taken meanwhile).
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now; a refused dial is what is tested
+	defer ln.Close()
+	held, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.LocalAddr().String()
 	if _, err := DescribeTarget("amqp://guest:secret@" + addr + "/"); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("err %v, want a connect error without the password", err)
 	}
