@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
 // Addr returns the address the listener is bound to: with port 0 in
@@ -23,4 +26,27 @@ func (s *Server) Addr() (net.Addr, error) {
 	}
 	defer l.Close()
 	return l.Addr(), nil
+}
+
+// connLocalAddr is the accepted connection's own end, from the socket.
+// gnet reports the listener's configured address instead, which says port
+// 0 when the kernel picked the port (and 0.0.0.0 for every interface).
+func connLocalAddr(gc gnet.Conn) net.Addr {
+	sa, err := unix.Getsockname(gc.Fd())
+	if err != nil {
+		return gc.LocalAddr()
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		zone := ""
+		if a.ZoneId != 0 {
+			if ifc, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				zone = ifc.Name
+			}
+		}
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port, Zone: zone}
+	}
+	return gc.LocalAddr()
 }

@@ -87,7 +87,7 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	gc.SetContext(s.accept(&gnetTransport{gc: gc}))
+	gc.SetContext(s.accept(&gnetTransport{gc: gc, local: connLocalAddr(gc)}))
 	return nil, gnet.None
 }
 
@@ -167,12 +167,15 @@ func (s *Server) authenticate(user, pass string, remote net.Addr) (*broker.Princ
 }
 
 // gnetTransport adapts a gnet.Conn to Transport.
-type gnetTransport struct{ gc gnet.Conn }
+type gnetTransport struct {
+	gc    gnet.Conn
+	local net.Addr
+}
 
 func (t *gnetTransport) Wake()                { _ = t.gc.Wake(nil) }
 func (t *gnetTransport) Close()               { _ = t.gc.Close() }
 func (t *gnetTransport) RemoteAddr() net.Addr { return t.gc.RemoteAddr() }
-func (t *gnetTransport) LocalAddr() net.Addr  { return t.gc.LocalAddr() }
+func (t *gnetTransport) LocalAddr() net.Addr  { return t.local }
 
 // Write is gnet's synchronous write: on the loop, it copies what the socket
 // does not take into gnet's outbound buffer.
