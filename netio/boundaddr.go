@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 )
 
 // Addr returns the address the listener is bound to: with port 0 in
@@ -32,14 +32,14 @@ func (s *Server) Addr() (net.Addr, error) {
 // gnet reports the listener's configured address instead, which says port
 // 0 when the kernel picked the port (and 0.0.0.0 for every interface).
 func connLocalAddr(gc gnet.Conn) net.Addr {
-	sa, err := unix.Getsockname(gc.Fd())
+	sa, err := syscall.Getsockname(gc.Fd())
 	if err != nil {
 		return gc.LocalAddr()
 	}
 	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		zone := ""
 		if a.ZoneId != 0 {
 			if ifc, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
