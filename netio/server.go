@@ -18,9 +18,12 @@ import (
 // Config is the listener's settings.
 type Config struct {
 	Addr      string // host:port for AMQP
-	Heartbeat uint16 // seconds offered in connection.tune
-	NodeName  string
-	Loops     int // event loops; 0 = one per CPU
+	Heartbeat uint16 // seconds offered in connection.tune; 0 = DefaultHeartbeat
+	// NoHeartbeat offers 0 in connection.tune, as RabbitMQ's heartbeat = 0
+	// does: no heartbeats unless the client asks for them.
+	NoHeartbeat bool
+	NodeName    string
+	Loops       int // event loops; 0 = one per CPU
 	// HandshakeTimeout is how long a peer has from connecting to
 	// connection.open; a peer still short of it is dropped without a word.
 	// 0 means DefaultHandshakeTimeout (RabbitMQ's handshake_timeout).
@@ -42,7 +45,10 @@ type Server struct {
 
 // NewServer prepares a listener for b.
 func NewServer(cfg Config, b *broker.Broker) *Server {
-	if cfg.Heartbeat == 0 {
+	switch {
+	case cfg.NoHeartbeat:
+		cfg.Heartbeat = 0
+	case cfg.Heartbeat == 0:
 		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.NodeName == "" {

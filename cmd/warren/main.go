@@ -62,7 +62,7 @@ func run() error {
 		return err
 	}
 	amqpAddr := net.JoinHostPort(*bind, strconv.Itoa(*amqpPort))
-	srv := netio.NewServer(netio.Config{Addr: amqpAddr, Heartbeat: uint16(*heartbeat), Loops: *loops}, b)
+	srv := netio.NewServer(netio.Config{Addr: amqpAddr, Heartbeat: uint16(*heartbeat), NoHeartbeat: *heartbeat == 0, Loops: *loops}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
 	select {
