@@ -58,39 +58,53 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 		l.log.Warn("segment: removing segment too short to hold a record", "segment", id, "size", size)
 		return r, false, os.Remove(path)
 	}
-	limit := uint32(min(size, maxSegmentSize) &^ (recordAlign - 1))
-	data, err := mapFile(fd, int64(limit), false)
-	if err != nil {
+	// Read with pread, not through a mapping: on tmpfs a read fault on a
+	// hole allocates a page, and on a full file system that is SIGBUS.
+	// Only the data is read; the holes past it are zeros.
+	usable := min(size, maxSegmentSize) &^ (recordAlign - 1)
+	limit := uint32(min(max(alignUp(dataEnd(fd, size)), DataStart+HeaderSize), usable))
+	data := make([]byte, limit)
+	if err := preadFull(fd, data, 0); err != nil {
 		return r, false, err
 	}
 	if [4]byte(data[:4]) != fileMagic {
 		l.log.Warn("segment: bad file header; reading its records anyway", "segment", id)
 	}
 	res := scan(data, limit, true)
-	_ = unmap(data)
 	l.report(id, res, limit)
 	if res.live == 0 {
 		return r, false, os.Remove(path)
 	}
+	if err := l.sealRecovered(fd, res); err != nil {
+		// Degraded, not down: the records are kept and served, and the
+		// next Open scans the segment again.
+		l.log.Warn("segment: cannot seal recovered segment (disk full?); serving it unsealed", "segment", id, "err", err)
+	}
+	r.Used, r.Live, r.LiveBody, r.Spans = res.end, res.live, res.lbody, res.spans
+	return r, true, nil
+}
+
+// sealRecovered writes what recovery learnt into a scanned segment: the
+// torn tail cut first (that frees space on a full disk), the gaps padded,
+// the footer, and an fdatasync. If a write fails, the file is left without
+// a footer: still good for a scan.
+func (l *Log) sealRecovered(fd int, res scanResult) error {
+	if err := unix.Ftruncate(fd, int64(res.end)); err != nil {
+		return err
+	}
 	for _, g := range res.gaps {
 		if err := writePadding(fd, g); err != nil {
-			return r, false, err
+			return err
 		}
 	}
 	f := footer{used: res.end, count: res.count, pcount: res.pcount, pbody: res.pbody}
 	var b [footerSize]byte
 	f.put(b[:])
 	if err := sysfile.PwriteAll(fd, b[:], int64(res.end)); err != nil {
-		return r, false, err
+		_ = unix.Ftruncate(fd, int64(res.end)) // no half footer
+		return err
 	}
-	if err := unix.Ftruncate(fd, int64(res.end)+footerSize); err != nil {
-		return r, false, err
-	}
-	if err := sysfile.Datasync(fd); err != nil {
-		return r, false, err
-	}
-	r.Used, r.Live, r.LiveBody, r.Spans = res.end, res.live, res.lbody, res.spans
-	return r, true, nil
+	return sysfile.Datasync(fd)
 }
 
 func (l *Log) report(id uint32, res scanResult, limit uint32) {

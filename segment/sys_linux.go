@@ -64,3 +64,25 @@ func writeRecord(fd int, off int64, r *Record, n int64) error {
 	}
 	return nil
 }
+
+// dataEnd is where the file's last stretch of data ends: past it are only
+// holes (a head's capacity is set with ftruncate, its blocks reserved as it
+// fills). Where the file system cannot tell, it is the file's size.
+func dataEnd(fd int, size int64) int64 {
+	end := int64(0)
+	for off := int64(0); off < size; {
+		d, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // only holes from off on
+		}
+		if err != nil {
+			return size
+		}
+		h, err := unix.Seek(fd, d, unix.SEEK_HOLE)
+		if err != nil {
+			return size
+		}
+		end, off = h, h
+	}
+	return min(end, size)
+}
