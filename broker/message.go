@@ -17,6 +17,9 @@ type Message struct {
 // PublishResult says what became of a publish.
 type PublishResult struct {
 	Routed int // queues the message was stored in
+	// Unstored counts queues that could not store it (a full disk, an I/O
+	// error): a confirming publisher gets a nack.
+	Unstored int
 	// CommitGen > 0: the message is persistent in at least one durable queue
 	// and is safe once the broker's Watermark has committed this generation.
 	CommitGen uint64

@@ -70,7 +70,11 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 			return res, scratch, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
 		}
 		if err != nil {
-			return res, scratch, frame.Errorf(frame.InternalError, "%v", err)
+			// A full disk or an I/O error: the message is not in this
+			// queue. The others take it; the publisher is told (a nack).
+			faultAppend.report(q.Name, err)
+			res.Unstored++
+			continue
 		}
 		if stored {
 			res.Routed++

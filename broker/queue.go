@@ -138,7 +138,7 @@ func (q *Queue) dispatchLocked(origin any) {
 
 func (q *Queue) ackLocked(t Ticket) {
 	if err := q.st.ack(t); err != nil {
-		slog.Error("ack failed", "queue", q.Name, "err", err)
+		faultAck.report(q.Name, err)
 	}
 	q.Acked.Add(1)
 }

@@ -152,7 +152,7 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 		s.ready--
 		s.readyB -= int64(e.body)
 		if err := s.idx.Delivered(q); err != nil {
-			s.lg.Warn("store: cannot record delivery hint", "err", err)
+			faultHint.report(s.dir, err)
 		}
 		return e, delivery(&rec, s.idx.Redelivered(q)), true
 	}
