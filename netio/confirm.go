@@ -26,7 +26,7 @@ func (c *Conn) kick() {
 }
 
 // settleConfirms moves confirm windows past publishes the watermark has
-// committed.
+// committed, and sends the nacks that waited behind them.
 func (c *Conn) settleConfirms() {
 	if c.confirmSub == nil {
 		return
@@ -38,6 +38,9 @@ func (c *Conn) settleConfirms() {
 		}
 		i := 0
 		for i < len(ch.pendingSync) && ch.pendingSync[i].gen <= done {
+			if w := ch.pendingSync[i]; w.nack {
+				c.sendNack(ch, w.seq)
+			}
 			i++
 		}
 		if i == 0 {
@@ -48,21 +51,46 @@ func (c *Conn) settleConfirms() {
 		if n == 0 {
 			ch.confirmedUpTo = ch.pubSeq
 		} else {
-			ch.confirmedUpTo = ch.pendingSync[0].seq - 1
+			ch.confirmedUpTo = max(ch.confirmedUpTo, ch.pendingSync[0].seq-1)
 		}
 	}
+}
+
+// nackPublish answers publish seq with basic.nack: it could not be stored.
+// Confirms go out in publish order, so a nack behind publishes still
+// waiting for the watermark waits with them (at the last one's generation).
+func (ch *channel) nackPublish(seq uint64) {
+	if n := len(ch.pendingSync); n > 0 {
+		ch.pendingSync = append(ch.pendingSync, syncWait{seq: seq, gen: ch.pendingSync[n-1].gen, nack: true})
+		return
+	}
+	ch.c.sendNack(ch, seq)
+}
+
+// sendNack acks what is confirmed below seq, then nacks seq alone: a
+// multiple ack must not cover a publish that failed.
+func (c *Conn) sendNack(ch *channel, seq uint64) {
+	ch.confirmedUpTo = max(ch.confirmedUpTo, seq-1)
+	c.flushChannelConfirms(ch)
+	chID := ch.id
+	c.appendLoop(func(b []byte) []byte { return frame.AppendBasicNack(b, chID, seq, false, false) })
+	ch.confirmedUpTo, ch.ackedUpTo = seq, seq
 }
 
 // flushConfirms sends one basic.ack (multiple when it covers several) per
 // channel whose confirmed window moved.
 func (c *Conn) flushConfirms() {
 	for _, ch := range c.channels.open {
-		if !ch.confirm || ch.confirmedUpTo <= ch.ackedUpTo {
-			continue
-		}
-		upTo, multiple := ch.confirmedUpTo, ch.confirmedUpTo-ch.ackedUpTo > 1
-		ch.ackedUpTo = upTo
-		chID := ch.id
-		c.appendLoop(func(b []byte) []byte { return frame.AppendBasicAck(b, chID, upTo, multiple) })
+		c.flushChannelConfirms(ch)
 	}
+}
+
+func (c *Conn) flushChannelConfirms(ch *channel) {
+	if !ch.confirm || ch.confirmedUpTo <= ch.ackedUpTo {
+		return
+	}
+	upTo, multiple := ch.confirmedUpTo, ch.confirmedUpTo-ch.ackedUpTo > 1
+	ch.ackedUpTo = upTo
+	chID := ch.id
+	c.appendLoop(func(b []byte) []byte { return frame.AppendBasicAck(b, chID, upTo, multiple) })
 }

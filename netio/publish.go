@@ -147,7 +147,7 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	if err != nil {
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
 	}
-	if res.Routed == 0 && mandatory {
+	if res.Routed == 0 && res.Unstored == 0 && mandatory {
 		c.appendLoop(func(b []byte) []byte {
 			b = frame.AppendBasicReturn(b, ch.id, frame.NoRoute, "NO_ROUTE", m.Exchange, m.RoutingKey)
 			b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(m.Body)), m.Props)
@@ -156,7 +156,11 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	}
 	if ch.confirm {
 		ch.pubSeq++
-		if res.CommitGen > 0 && res.CommitGen > c.b.Watermark().Committed() {
+		if res.Unstored > 0 {
+			// Not written (a full disk): the publisher must know. Without
+			// confirms it is lost, as in RabbitMQ; the channel stays.
+			ch.nackPublish(ch.pubSeq)
+		} else if res.CommitGen > 0 && res.CommitGen > c.b.Watermark().Committed() {
 			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, gen: res.CommitGen})
 		} else if len(ch.pendingSync) == 0 {
 			ch.confirmedUpTo = ch.pubSeq

@@ -1,0 +1,149 @@
+//go:build linux
+
+package netio_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/internal/smallfs"
+)
+
+// TestDiskFullNacks: when the data dir fills up, a confirming publisher gets
+// basic.nack for each publish that could not be written (it used to lose
+// its connection to a 541 with the outstanding publishes neither acked nor
+// nacked); the channel and the connection stay open, a publisher without
+// confirms keeps its connection, other connections carry on, and
+// publishing resumes by itself once space is freed. Every acked message is
+// in the queue, byte for byte.
+func TestDiskFullNacks(t *testing.T) {
+	needLocal(t)
+	mnt := smallfs.Mount(t, 6<<20)
+	// Room to free later.
+	spare := filepath.Join(mnt, "spare")
+	if err := os.WriteFile(spare, make([]byte, 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := startTestInstance(t, filepath.Join(mnt, "data"))
+	conn, err := amqp.Dial(in.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = "disk-full"
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var acked [][]byte // in publish order
+	seq := 0
+	// publishBatch publishes n messages and waits for every confirm; it
+	// returns how many were nacked.
+	publishBatch := func(n int) (nacked int) {
+		t.Helper()
+		type pub struct {
+			dc   *amqp.DeferredConfirmation
+			body []byte
+		}
+		pubs := make([]pub, 0, n)
+		for range n {
+			seq++
+			body := bytes.Repeat([]byte(fmt.Sprintf("%08d;", seq)), 32<<10/9)
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false,
+				amqp.Publishing{DeliveryMode: amqp.Persistent, Body: body})
+			if err != nil {
+				t.Fatalf("publish %d: %v", seq, err)
+			}
+			pubs = append(pubs, pub{dc, body})
+		}
+		for _, p := range pubs {
+			ok, err := p.dc.WaitContext(ctx)
+			if err != nil {
+				t.Fatalf("publish tag %d got neither ack nor nack: %v", p.dc.DeliveryTag, err)
+			}
+			if ok {
+				acked = append(acked, p.body)
+			} else {
+				nacked++
+			}
+		}
+		return nacked
+	}
+	full := false
+	for range 40 { // 40 × 10 × 32 KiB: far more than the disk holds
+		if publishBatch(10) > 0 {
+			full = true
+			break
+		}
+	}
+	if !full {
+		t.Fatalf("%d publishes to a 6 MiB disk were all acked", seq)
+	}
+	if n := publishBatch(5); n != 5 {
+		t.Fatalf("disk still full: %d of 5 more publishes nacked, want all", n)
+	}
+	// A publisher without confirms loses its messages but keeps its
+	// connection; so does everyone else.
+	other, err := amqp.Dial(in.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	och, err := other.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := bytes.Repeat([]byte("lost"), 32<<10/4) // as large: no room for it either
+	for range 5 {
+		if err := och.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{DeliveryMode: amqp.Persistent, Body: lost}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := och.QueueDeclarePassive(q, true, false, false, false, nil); err != nil {
+		t.Fatalf("connection without confirms after publishing to a full disk: %v", err)
+	} else if st.Messages != len(acked) {
+		t.Fatalf("queue holds %d messages, %d were acked", st.Messages, len(acked))
+	}
+
+	if err := os.Remove(spare); err != nil {
+		t.Fatal(err)
+	}
+	if n := publishBatch(5); n != 0 {
+		t.Fatalf("after freeing 2 MiB: %d of 5 publishes nacked, want none", n)
+	}
+	select {
+	case e := <-closed:
+		t.Fatalf("connection closed: %v", e)
+	default:
+	}
+	// Every acked message is there, in order, byte for byte.
+	for i, want := range acked {
+		d, ok, err := och.Get(q, true)
+		if err != nil || !ok {
+			t.Fatalf("get %d of %d acked: ok=%v err=%v", i, len(acked), ok, err)
+		}
+		if !bytes.Equal(d.Body, want) {
+			t.Fatalf("message %d: %d bytes %.20q..., want %d bytes %.20q...", i, len(d.Body), d.Body, len(want), want)
+		}
+	}
+	if d, ok, _ := och.Get(q, true); ok {
+		t.Fatalf("unexpected message after the acked ones: %.20q", d.Body)
+	}
+}
