@@ -76,6 +76,15 @@ func TestDiskFullKillRestart(t *testing.T) {
 	cancel()
 	wg.Wait()
 	proc.checkLog(t, "running to a full disk")
+	var nacked int64
+	for i := range nacks {
+		nacked += nacks[i].Load()
+	}
+	if problems := logProblems(proc.log()); len(problems) > 10 {
+		t.Errorf("%d nacks logged %d warnings and errors, want a few:\n%s", nacked, len(problems), strings.Join(problems[:10], "\n"))
+	} else {
+		t.Logf("%d nacks, %d log lines at WARN or ERROR", nacked, len(problems))
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(mnt, &st); err == nil {
 		t.Logf("killed with %d confirmed, %d KiB free", run.confirmedCount(), st.Bavail*uint64(st.Bsize)>>10)
@@ -87,6 +96,9 @@ func TestDiskFullKillRestart(t *testing.T) {
 
 	proc = startWarren(t, dataDir, args)
 	proc.checkLog(t, "restart on a full disk")
+	for _, l := range logProblems(proc.log()) {
+		t.Logf("restart on a full disk: %s", l)
+	}
 	if log := proc.log(); strings.Contains(log, "SIGBUS") {
 		t.Fatalf("restart on a full disk: %s", tail(log, 4000))
 	}
