@@ -14,6 +14,12 @@ type Watermark interface {
 	// moves, on the committer's goroutine: fn must be quick and must not
 	// call into the broker. cancel stops the calls.
 	Subscribe(fn func(committed uint64)) (cancel func())
+	// Lost reports whether the commit of a generation in [from, to] failed
+	// somewhere (a write or an fdatasync of a queue file): a publish whose
+	// records got such a generation must be nacked, not confirmed, even
+	// though Committed() passed it. from is one past Committed() as read
+	// before the publish: its records have generations in [from, CommitGen].
+	Lost(from, to uint64) bool
 }
 
 // syncWatermark is the watermark of local disk: the group-commit Syncer's
@@ -23,3 +29,5 @@ type syncWatermark struct{ s *segment.Syncer }
 func (w syncWatermark) Committed() uint64 { return w.s.Done() }
 
 func (w syncWatermark) Subscribe(fn func(uint64)) func() { return w.s.Subscribe(fn) }
+
+func (w syncWatermark) Lost(from, to uint64) bool { return w.s.Failed(from, to) }

@@ -47,9 +47,9 @@ type channel struct {
 }
 
 type syncWait struct {
-	seq  uint64
-	gen  uint64
-	nack bool // seq could not be stored: basic.nack once the ones before are settled
+	seq       uint64
+	from, gen uint64 // the generations its records can have (Watermark.Lost)
+	nack      bool   // seq could not be stored: basic.nack once the ones before are settled
 }
 
 // handleUnopenedChannel takes a method frame for a channel that is not

@@ -26,19 +26,21 @@ func (c *Conn) kick() {
 }
 
 // settleConfirms moves confirm windows past publishes the watermark has
-// committed, and sends the nacks that waited behind them.
+// committed, and sends the nacks that waited behind them or whose commit
+// failed.
 func (c *Conn) settleConfirms() {
 	if c.confirmSub == nil {
 		return
 	}
-	done := c.b.Watermark().Committed()
+	wm := c.b.Watermark()
+	done := wm.Committed()
 	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue
 		}
 		i := 0
 		for i < len(ch.pendingSync) && ch.pendingSync[i].gen <= done {
-			if w := ch.pendingSync[i]; w.nack {
+			if w := ch.pendingSync[i]; w.nack || wm.Lost(w.from, w.gen) {
 				c.sendNack(ch, w.seq)
 			}
 			i++

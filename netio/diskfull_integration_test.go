@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/warrenmq/warren/internal/smallfs"
 )
@@ -146,4 +149,93 @@ func TestDiskFullNacks(t *testing.T) {
 	if d, ok, _ := och.Get(q, true); ok {
 		t.Fatalf("unexpected message after the acked ones: %.20q", d.Body)
 	}
+}
+
+// TestConfirmNackWhenCommitFails: a persistent publish is confirmed only
+// if its write and fdatasync succeeded. When the queue file's write fails
+// in the group commit (here: its descriptor is made /dev/full behind the
+// broker's back), the publishes waiting on that commit get basic.nack; they
+// used to be acked as if on disk.
+func TestConfirmNackWhenCommitFails(t *testing.T) {
+	needLocal(t)
+	dir := t.TempDir()
+	in, err := startInstance(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closing the broker fails too (the queue file cannot be sealed).
+	defer func() { _ = in.stop() }()
+	conn, err := amqp.Dial(in.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = "commit-fails"
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	confirm := func(body string) bool {
+		t.Helper()
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false,
+			amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := dc.WaitContext(ctx)
+		if err != nil {
+			t.Fatalf("publish %q: no confirm: %v", body, err)
+		}
+		return ok
+	}
+	if !confirm("first") {
+		t.Fatal("first publish nacked")
+	}
+	fd := openSegmentFD(t, dir)
+	full, err := unix.Open("/dev/full", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer unix.Close(full)
+	if err := unix.Dup2(full, fd); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if confirm(fmt.Sprint("lost-", i)) {
+			t.Fatalf("publish %d acked although its write failed", i)
+		}
+	}
+	if ch.IsClosed() || conn.IsClosed() {
+		t.Fatal("channel or connection closed")
+	}
+}
+
+// openSegmentFD finds the descriptor this process holds on a segment file
+// under dir (the in-process broker's head segment).
+func openSegmentFD(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list /proc/self/fd: %v", err)
+	}
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err != nil || !strings.HasPrefix(target, dir) || !strings.HasPrefix(filepath.Base(target), "seg.") {
+			continue
+		}
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil {
+			return fd
+		}
+	}
+	t.Fatalf("no open segment file under %s", dir)
+	return -1
 }

@@ -141,6 +141,10 @@ func (ch *channel) completePublish(body []byte) error {
 
 func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	c := ch.c
+	var from uint64 // the first generation this publish's records can get
+	if ch.confirm {
+		from = c.b.Watermark().Committed() + 1
+	}
 	res, qs, err := c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 	c.scratchQueues = qs
 	ch.entry.Published.Add(1)
@@ -156,13 +160,21 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	}
 	if ch.confirm {
 		ch.pubSeq++
-		if res.Unstored > 0 {
+		wm := c.b.Watermark()
+		switch {
+		case res.Unstored > 0:
 			// Not written (a full disk): the publisher must know. Without
 			// confirms it is lost, as in RabbitMQ; the channel stays.
 			ch.nackPublish(ch.pubSeq)
-		} else if res.CommitGen > 0 && res.CommitGen > c.b.Watermark().Committed() {
-			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, gen: res.CommitGen})
-		} else if len(ch.pendingSync) == 0 {
+		case res.CommitGen == 0: // nothing to wait for
+			if len(ch.pendingSync) == 0 {
+				ch.confirmedUpTo = ch.pubSeq
+			}
+		case res.CommitGen > wm.Committed() || len(ch.pendingSync) > 0:
+			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, from: from, gen: res.CommitGen})
+		case wm.Lost(from, res.CommitGen):
+			ch.nackPublish(ch.pubSeq)
+		default:
 			ch.confirmedUpTo = ch.pubSeq
 		}
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/warrenmq/warren/internal/smallfs"
 )
@@ -52,4 +55,57 @@ func TestRecoverOnFullTmpfs(t *testing.T) {
 	if err := l2.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFailedWriteIsNotCommitted: records staged for the Syncer whose write
+// (or fdatasync) fails must not count as committed. The round used to
+// ignore the write error, fdatasync what was there and call the generation
+// done: a publisher would be confirmed for a record that never reached the
+// file. Now the generation is reported as failed, and the file takes no
+// more appends.
+func TestFailedWriteIsNotCommitted(t *testing.T) {
+	sy := NewSyncer()
+	defer sy.Close()
+	l, _ := openLog(t, t.TempDir(), Options{Durable: true, Syncer: sy, Logger: quietLogger(&logBuf{})})
+	waitDone := func(g uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for sy.Done() < g {
+			if time.Now().After(deadline) {
+				t.Fatalf("generation %d not done after 10 s", g)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	rec := testRecord(1, body(1, 100))
+	rec.Flags = FlagPersistent
+	_, _, g1, err := l.Append(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(g1)
+	if sy.Failed(1, g1) {
+		t.Fatal("a good round reported as failed")
+	}
+	// From now on every write to the head fails as on a full disk.
+	full, err := unix.Open("/dev/full", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer unix.Close(full)
+	if err := unix.Dup2(full, l.head.fd); err != nil {
+		t.Fatal(err)
+	}
+	_, _, g2, err := l.Append(rec) // staged: the write happens in the round
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(g2)
+	if !sy.Failed(g1+1, g2) {
+		t.Fatalf("generation %d is done and not reported failed, but its record was never written", g2)
+	}
+	if _, _, _, err := l.Append(rec); err == nil {
+		t.Fatal("append to a file whose write failed succeeded")
+	}
+	_ = l.Close()
 }

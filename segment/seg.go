@@ -106,6 +106,12 @@ func (l *Log) reserve(h *seg, end int64) error {
 // did not make it only costs a scan.
 func (l *Log) seal(h *seg, sync bool) error {
 	if h.sf != nil {
+		// Write what is staged while the Syncer can still see it: a
+		// failure must reach the file's error before a round could sync
+		// the file without these records and call their generation done.
+		if err := l.w.flush(); err != nil {
+			h.sf.setErr(err)
+		}
 		h.sf.w.Store(nil)
 	}
 	err := l.w.detach()

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -38,6 +39,10 @@ type Syncer struct {
 	subs   atomic.Pointer[[]subscriber]
 
 	rounds, syncs atomic.Uint64
+
+	failMu  sync.Mutex
+	failed  []uint64 // generations that failed a file (see Failed), ascending
+	nfailed atomic.Int32
 }
 
 type subscriber struct {
@@ -162,11 +167,20 @@ func (s *Syncer) round() bool {
 		f.syncing = g
 		f.mu.Unlock()
 		if w := f.w.Load(); w != nil {
-			w.flushFor(f) // staged records first, then the fdatasync
+			// Staged records first, then the fdatasync.
+			if err := w.flushFor(f); err != nil {
+				f.setErr(err)
+				slog.Error("segment: writing staged records failed; appends to this file now fail", "err", err)
+			}
 		}
 		if err := f.sync(); err != nil {
 			f.setErr(err)
 			slog.Error("segment: fdatasync failed; appends to this file now fail", "err", err)
+		}
+		if f.Err() != nil {
+			// Records of this generation in f may not be on disk: their
+			// publishes must not be confirmed.
+			s.fail(g)
 		}
 		s.syncs.Add(1)
 		f.release()
@@ -176,6 +190,32 @@ func (s *Syncer) round() bool {
 	s.rounds.Add(1)
 	s.finish(g)
 	return true
+}
+
+// fail records that generation g did not make everything it covers safe.
+// It runs before g is published as done, so whoever sees Done() >= g also
+// sees the failure.
+func (s *Syncer) fail(g uint64) {
+	s.failMu.Lock()
+	if n := len(s.failed); n == 0 || s.failed[n-1] != g {
+		s.failed = append(s.failed, g)
+	}
+	s.nfailed.Store(int32(len(s.failed)))
+	s.failMu.Unlock()
+}
+
+// Failed reports whether a generation in [from, to] failed to write or sync
+// one of its files: a record that got such a generation may not be on disk
+// although Done() passed it. Failures are rare (each stops its file taking
+// appends), so the list stays short.
+func (s *Syncer) Failed(from, to uint64) bool {
+	if s.nfailed.Load() == 0 {
+		return false
+	}
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	i, _ := slices.BinarySearch(s.failed, from)
+	return i < len(s.failed) && s.failed[i] <= to
 }
 
 func (s *Syncer) finish(g uint64) {

@@ -64,12 +64,13 @@ func (w *wbuf) flush() error {
 
 // flushFor is the Syncer's flush: it does nothing if f's segment is no
 // longer the head (sealing flushed it then).
-func (w *wbuf) flushFor(f *syncFile) {
+func (w *wbuf) flushFor(f *syncFile) error {
 	w.mu.Lock()
-	if w.owner == f {
-		_ = w.flushLocked()
+	defer w.mu.Unlock()
+	if w.owner != f {
+		return nil
 	}
-	w.mu.Unlock()
+	return w.flushLocked()
 }
 
 func (w *wbuf) flushLocked() error {
