@@ -3,20 +3,20 @@ package broker
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/VictoriaMetrics/metrics"
 )
 
 // A full or failing disk makes the same storage error repeat for every
 // message: one log line each buried the log (7,944 "ack failed" lines for
-// 30,500 acks). Each kind of storage fault is counted in /metrics
-// (warren_storage_errors_total{op="..."}) and logged at most once per
-// faultLogInterval, with how many were left out since the last line.
+// 30,500 acks). Each kind of storage fault is counted (StorageFaults, which
+// mgmt serves as warren_storage_errors_total{op="..."}) and logged at most
+// once per faultLogInterval, with how many were left out since the last
+// line.
 type fault struct {
 	op       string
 	msg      string
-	counter  *metrics.Counter
+	n        atomic.Uint64
 	mu       sync.Mutex
 	last     time.Time
 	withheld uint64
@@ -25,19 +25,26 @@ type fault struct {
 const faultLogInterval = 10 * time.Second
 
 var (
-	faultAppend = newFault("append", "store: cannot store message")
-	faultAck    = newFault("ack", "store: cannot record ack")
-	faultHint   = newFault("delivery_hint", "store: cannot record delivery hint")
+	faultAppend = &fault{op: "append", msg: "store: cannot store message"}
+	faultAck    = &fault{op: "ack", msg: "store: cannot record ack"}
+	faultHint   = &fault{op: "delivery_hint", msg: "store: cannot record delivery hint"}
+	faults      = []*fault{faultAppend, faultAck, faultHint}
 )
 
-func newFault(op, msg string) *fault {
-	return &fault{op: op, msg: msg, counter: metrics.GetOrCreateCounter(`warren_storage_errors_total{op="` + op + `"}`)}
+// StorageFaults returns how many storage operations of each kind ("append",
+// "ack", "delivery_hint") failed in this process.
+func StorageFaults() map[string]uint64 {
+	m := make(map[string]uint64, len(faults))
+	for _, f := range faults {
+		m[f.op] = f.n.Load()
+	}
+	return m
 }
 
 // report counts one occurrence and logs it unless the kind was logged less
 // than faultLogInterval ago.
 func (f *fault) report(queue string, err error) {
-	f.counter.Inc()
+	f.n.Add(1)
 	now := time.Now()
 	f.mu.Lock()
 	if !f.last.IsZero() && now.Sub(f.last) < faultLogInterval {
@@ -52,4 +59,4 @@ func (f *fault) report(queue string, err error) {
 }
 
 // count is how many faults of this kind happened in this process.
-func (f *fault) count() uint64 { return f.counter.Get() }
+func (f *fault) count() uint64 { return f.n.Load() }

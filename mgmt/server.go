@@ -58,4 +58,7 @@ func registerBrokerMetrics(b *broker.Broker) {
 	metrics.GetOrCreateGauge("warren_messages_unacked", func() float64 { return float64(b.Stats().Unacked) })
 	metrics.GetOrCreateGauge("warren_messages_published_total", func() float64 { return float64(b.Stats().Published) })
 	metrics.GetOrCreateGauge("warren_messages_delivered_total", func() float64 { return float64(b.Stats().Delivered) })
+	for op := range broker.StorageFaults() {
+		metrics.GetOrCreateGauge(`warren_storage_errors_total{op="`+op+`"}`, func() float64 { return float64(broker.StorageFaults()[op]) })
+	}
 }
