@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/warrenmq/warren/internal/smallfs"
+	"github.com/warrenmq/warren/segment/smallfs"
 )
 
 type syncBuf struct {

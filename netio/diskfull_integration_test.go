@@ -19,7 +19,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/warrenmq/warren/internal/smallfs"
+	"github.com/warrenmq/warren/segment/smallfs"
 )
 
 // TestDiskFullNacks: when the data dir fills up, a confirming publisher gets

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/warrenmq/warren/internal/smallfs"
+	"github.com/warrenmq/warren/segment/smallfs"
 )
 
 // TestRecoverOnFullTmpfs: after a crash, a head segment is a sparse file

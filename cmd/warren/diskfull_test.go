@@ -15,7 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/warrenmq/warren/internal/smallfs"
+	"github.com/warrenmq/warren/segment/smallfs"
 )
 
 const (
