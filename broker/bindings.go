@@ -14,40 +14,74 @@ type Binding struct {
 	Args        frame.Table
 }
 
-// QueueBind is queue.bind; binding twice is not an error.
+// QueueBind is queue.bind; binding twice is not an error. It returns once
+// a durable binding is on disk.
 func (v *VHost) QueueBind(p *Principal, b Binding, conn uint64) error {
+	c, err := v.QueueBindAsync(p, b, conn)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// QueueBindAsync is QueueBind without the wait: bind-ok must go out only
+// once the Commit is durable.
+func (v *VHost) QueueBindAsync(p *Principal, b Binding, conn uint64) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, x, err := v.queueBindingLocked(b, conn)
 	if err != nil {
-		return err
+		return Commit{}, err
+	}
+	stored := storedQueue(q) && x.Durable
+	if v.router.Bound(b.Source, q, b.Key, b.Args) {
+		if stored {
+			return v.pendingLocked(), nil
+		}
+		return Commit{}, nil
 	}
 	if err := v.router.Bind(b.Source, q, b.Key, b.Args); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "%v", err)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	if q.Durable && x.Durable {
-		v.b.saveDefinitionsLocked(v)
+	if !stored {
+		return Commit{}, nil
 	}
-	return nil
+	c, err := v.journalLocked(bindingChange(opBind, b, "queue"), true)
+	if err != nil {
+		_ = v.router.Unbind(b.Source, q, b.Key, b.Args)
+		return Commit{}, err
+	}
+	return c, nil
 }
 
 // QueueUnbind is queue.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
 func (v *VHost) QueueUnbind(p *Principal, b Binding, conn uint64) error {
+	c, err := v.queueUnbind(b, conn)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+func (v *VHost) queueUnbind(b Binding, conn uint64) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, x, err := v.queueBindingLocked(b, conn)
 	if err != nil {
-		return err
+		return Commit{}, err
+	}
+	var c Commit
+	if storedQueue(q) && x.Durable && v.router.Bound(b.Source, q, b.Key, b.Args) {
+		if c, err = v.journalLocked(bindingChange(opUnbind, b, "queue"), false); err != nil {
+			return Commit{}, err
+		}
 	}
 	if err := v.router.Unbind(b.Source, q, b.Key, b.Args); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "%v", err)
-	}
-	if q.Durable && x.Durable {
-		v.b.saveDefinitionsLocked(v)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	v.autoDeleteExchangesLocked([]string{b.Source})
-	return nil
+	return c, nil
 }
 
 // queueBindingLocked finds a queue binding's ends, checking that conn may
@@ -72,38 +106,69 @@ func (v *VHost) queueBindingLocked(b Binding, conn uint64) (*Queue, *Exchange, e
 
 // ExchangeBind is exchange.bind: Destination receives what Source routes.
 func (v *VHost) ExchangeBind(p *Principal, b Binding) error {
+	c, err := v.exchangeBind(b)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+func (v *VHost) exchangeBind(b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)
 	if err != nil {
-		return err
+		return Commit{}, err
+	}
+	stored := src.Durable && dst.Durable
+	if v.router.BoundExchange(b.Source, b.Destination, b.Key, b.Args) {
+		if stored {
+			return v.pendingLocked(), nil
+		}
+		return Commit{}, nil
 	}
 	if err := v.router.BindExchange(b.Source, b.Destination, b.Key, b.Args); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "%v", err)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	if src.Durable && dst.Durable {
-		v.b.saveDefinitionsLocked(v)
+	if !stored {
+		return Commit{}, nil
 	}
-	return nil
+	c, err := v.journalLocked(bindingChange(opBind, b, "exchange"), true)
+	if err != nil {
+		_ = v.router.UnbindExchange(b.Source, b.Destination, b.Key, b.Args)
+		return Commit{}, err
+	}
+	return c, nil
 }
 
 // ExchangeUnbind is exchange.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
 func (v *VHost) ExchangeUnbind(p *Principal, b Binding) error {
+	c, err := v.exchangeUnbind(b)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+func (v *VHost) exchangeUnbind(b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)
 	if err != nil {
-		return err
+		return Commit{}, err
+	}
+	var c Commit
+	if src.Durable && dst.Durable && v.router.BoundExchange(b.Source, b.Destination, b.Key, b.Args) {
+		if c, err = v.journalLocked(bindingChange(opUnbind, b, "exchange"), false); err != nil {
+			return Commit{}, err
+		}
 	}
 	if err := v.router.UnbindExchange(b.Source, b.Destination, b.Key, b.Args); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "%v", err)
-	}
-	if src.Durable && dst.Durable {
-		v.b.saveDefinitionsLocked(v)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	v.autoDeleteExchangesLocked([]string{b.Source})
-	return nil
+	return c, nil
 }
 
 // exchangeBindingLocked finds an exchange binding's ends; neither may be

@@ -32,7 +32,6 @@ type Broker struct {
 
 	mu      sync.RWMutex
 	vhosts  map[string]*VHost
-	defsMu  sync.Mutex
 	nextQID atomic.Uint64
 	connID  atomic.Uint64
 	reg     Registry
@@ -104,6 +103,9 @@ func (b *Broker) Close() error {
 			if err := q.close(); err != nil && first == nil {
 				first = err
 			}
+		}
+		if v.defs != nil {
+			v.defs.close()
 		}
 		v.mu.Unlock()
 	}

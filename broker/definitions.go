@@ -15,7 +15,10 @@ import (
 // definitions is the durable topology of one vhost, in the shape of
 // RabbitMQ's definitions export so tools can read it.
 type definitions struct {
-	VHost     string        `json:"vhost"`
+	VHost string `json:"vhost"`
+	// Journal names the journal that continues this snapshot
+	// (definitions.<n>.journal); absent in files older than the journal.
+	Journal   uint64        `json:"warren_journal,omitempty"`
 	Exchanges []exchangeDef `json:"exchanges"`
 	Queues    []queueDef    `json:"queues"`
 	Bindings  []bindingDef  `json:"bindings"`
@@ -46,14 +49,6 @@ type bindingDef struct {
 }
 
 const definitionsFile = "definitions.json"
-
-// saveDefinitionsLocked writes v's durable topology atomically: temp file,
-// fsync, rename, fsync of the directory. v.mu must be held.
-func (b *Broker) saveDefinitionsLocked(v *VHost) {
-	b.defsMu.Lock()
-	defer b.defsMu.Unlock()
-	logErr("save definitions", writeDefinitions(v.dir, v.snapshotLocked()), "vhost", v.Name)
-}
 
 func (v *VHost) snapshotLocked() definitions {
 	d := definitions{VHost: v.Name}
@@ -132,28 +127,6 @@ func writeDefinitions(dir string, d definitions) error {
 	return df.Sync()
 }
 
-// loadDefinitions recreates every vhost's durable topology and reopens the
-// durable queues' stores, which recover their messages.
-func (b *Broker) loadDefinitions() error {
-	for _, v := range b.vhosts {
-		data, err := os.ReadFile(filepath.Join(v.dir, definitionsFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read definitions: %w", err)
-		}
-		var d definitions
-		if err := json.Unmarshal(data, &d); err != nil {
-			return fmt.Errorf("parse %s: %w", filepath.Join(v.dir, definitionsFile), err)
-		}
-		if err := v.restore(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (v *VHost) restore(d definitions) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -199,3 +172,112 @@ func fixTable(t frame.Table) frame.Table {
 	}
 	return t
 }
+
+// loadDefinitions recreates every vhost's durable topology, the snapshot
+// with its journal replayed on top, reopens the durable queues' stores
+// (which recover their messages) and opens the journal for new changes.
+func (b *Broker) loadDefinitions() error {
+	for _, v := range b.vhosts {
+		if err := v.loadDefinitions(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *VHost) loadDefinitions() error {
+	snapPath := filepath.Join(v.dir, definitionsFile)
+	var d definitions
+	data, err := os.ReadFile(snapPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read definitions: %w", err)
+	default:
+		if err := json.Unmarshal(data, &d); err != nil {
+			return fmt.Errorf("parse %s: %w", snapPath, err)
+		}
+	}
+	snapEntries := len(d.Exchanges) + len(d.Queues) + len(d.Bindings)
+	st := newDefsState(d)
+	size, records, err := readJournal(journalPath(v.dir, d.Journal), st.apply)
+	if err != nil {
+		return fmt.Errorf("definitions journal: %w", err)
+	}
+	removeStaleJournals(v.dir, d.Journal)
+	if err := v.restore(st.definitions(v.Name)); err != nil {
+		return err
+	}
+	j, err := openJournal(v.dir, d.Journal, size, records, snapEntries)
+	if err != nil {
+		return fmt.Errorf("definitions journal: %w", err)
+	}
+	v.defs = j
+	return nil
+}
+
+// removeStaleJournals deletes journals a finished compaction left behind.
+func removeStaleJournals(dir string, keep uint64) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		var gen uint64
+		if n, _ := fmt.Sscanf(e.Name(), "definitions.%d.journal", &gen); n == 1 && gen != keep {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	_ = os.Remove(filepath.Join(dir, definitionsFile+".tmp"))
+}
+
+// journalLocked records a change to v's durable topology. applied says
+// whether memory already holds it (adds are applied first and undone if
+// this fails; removals are recorded first and applied only if it
+// succeeds). v.mu must be held. The Commit tells when it is durable.
+func (v *VHost) journalLocked(c defsChange, applied bool) (Commit, error) {
+	j := v.defs
+	if j == nil { // restoring at start
+		return Commit{}, nil
+	}
+	if j.compactDue() {
+		if err := j.compact(v.snapshotLocked()); err != nil {
+			return Commit{}, err
+		}
+		if applied {
+			return Commit{}, nil // the snapshot holds it
+		}
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return Commit{}, defsError(err)
+	}
+	return j.write(payload)
+}
+
+// pendingLocked is what a redeclare of an existing durable entity waits
+// for: the change that created it may still be on its way to disk.
+func (v *VHost) pendingLocked() Commit {
+	if v.defs == nil {
+		return Commit{}
+	}
+	return v.defs.tail()
+}
+
+func queueChange(op string, q *Queue) defsChange {
+	if op == opQueueDelete {
+		return defsChange{Op: op, Name: q.Name}
+	}
+	return defsChange{Op: op, Queue: &queueDef{q.Name, q.Durable, q.AutoDelete, q.Args}}
+}
+
+func exchangeChange(op string, x *Exchange) defsChange {
+	if op == opExchangeDelete {
+		return defsChange{Op: op, Name: x.Name}
+	}
+	return defsChange{Op: op, Exchange: &exchangeDef{x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, x.Args}}
+}
+
+func bindingChange(op string, b Binding, destType string) defsChange {
+	return defsChange{Op: op, Binding: &bindingDef{Source: b.Source, Destination: b.Destination, DestinationType: destType, RoutingKey: b.Key, Arguments: b.Args}}
+}
+
+// storedQueue says whether q's existence is recorded in the definitions.
+func storedQueue(q *Queue) bool { return q.Durable && !q.Exclusive }

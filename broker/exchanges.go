@@ -40,40 +40,69 @@ type ExchangeDeclareOptions struct {
 	Args       frame.Table
 }
 
-// ExchangeDeclare is exchange.declare.
+// ExchangeDeclare is exchange.declare; it returns once a durable exchange
+// is on disk.
 func (v *VHost) ExchangeDeclare(p *Principal, o ExchangeDeclareOptions) error {
+	c, err := v.ExchangeDeclareAsync(p, o)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// ExchangeDeclareAsync is ExchangeDeclare without the wait: declare-ok
+// must go out only once the Commit is durable.
+func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Commit, error) {
 	name := o.Name
 	if name == "" {
-		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
+		return Commit{}, frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	x, ok := v.exchanges[name]
 	if o.Passive {
 		if !ok {
-			return notFoundExchange(v, name)
+			return Commit{}, notFoundExchange(v, name)
 		}
-		return nil
+		return v.pendingIfDurableLocked(x), nil
 	}
 	kind, known := router.ParseKind(o.Type)
 	if !known {
-		return frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", o.Type)
+		return Commit{}, frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", o.Type)
 	}
 	if ok {
-		return checkExchangeEquivalent(v, x, o)
+		if err := checkExchangeEquivalent(v, x, o); err != nil {
+			return Commit{}, err
+		}
+		return v.pendingIfDurableLocked(x), nil
 	}
 	if strings.HasPrefix(name, "amq.") {
-		return frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
+		return Commit{}, frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
 	}
 	if err := v.router.AddExchange(name, kind); err != nil {
-		return frame.Errorf(frame.PreconditionFailed, "%v", err)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	v.exchanges[name] = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args}
+	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args}
+	v.exchanges[name] = x
 	v.topoGen.Add(1)
-	if o.Durable {
-		v.b.saveDefinitionsLocked(v)
+	if !o.Durable {
+		return Commit{}, nil
 	}
-	return nil
+	c, err := v.journalLocked(exchangeChange(opExchangeDeclare, x), true)
+	if err != nil { // not on disk: as if never declared
+		v.router.RemoveExchange(name)
+		delete(v.exchanges, name)
+		v.topoGen.Add(1)
+		return Commit{}, err
+	}
+	return c, nil
+}
+
+func (v *VHost) pendingIfDurableLocked(x *Exchange) Commit {
+	if x.Durable {
+		return v.pendingLocked()
+	}
+	return Commit{}
 }
 
 func checkExchangeEquivalent(v *VHost, x *Exchange, o ExchangeDeclareOptions) error {
@@ -108,34 +137,50 @@ func (v *VHost) ExchangeDelete(p *Principal, name string, o ExchangeDeleteOption
 	if strings.HasPrefix(name, "amq.") {
 		return frame.Errorf(frame.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
 	}
+	c, err := v.exchangeDelete(name, o)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+func (v *VHost) exchangeDelete(name string, o ExchangeDeleteOptions) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	x, ok := v.exchanges[name]
 	if !ok {
-		return nil
+		return Commit{}, nil
 	}
 	if o.IfUnused && v.router.HasBindings(name) {
-		return frame.Errorf(frame.PreconditionFailed, "exchange '%s' in vhost '%s' in use", name, v.Name)
+		return Commit{}, frame.Errorf(frame.PreconditionFailed, "exchange '%s' in vhost '%s' in use", name, v.Name)
 	}
-	v.deleteExchangeLocked(x)
-	return nil
+	return v.deleteExchangeLocked(x)
 }
 
-func (v *VHost) deleteExchangeLocked(x *Exchange) {
+// deleteExchangeLocked records x's deletion, then deletes it; if the
+// record cannot be written, x stays.
+func (v *VHost) deleteExchangeLocked(x *Exchange) (Commit, error) {
+	var c Commit
+	if x.Durable {
+		var err error
+		if c, err = v.journalLocked(exchangeChange(opExchangeDelete, x), false); err != nil {
+			return Commit{}, err
+		}
+	}
 	v.router.RemoveExchange(x.Name)
 	delete(v.exchanges, x.Name)
 	v.topoGen.Add(1)
-	if x.Durable {
-		v.b.saveDefinitionsLocked(v)
-	}
+	return c, nil
 }
 
 // autoDeleteExchangesLocked removes auto-delete exchanges that lost their
-// last binding as a source.
+// last binding as a source. One whose deletion cannot be recorded stays,
+// unbound, until the next chance.
 func (v *VHost) autoDeleteExchangesLocked(names []string) {
 	for _, n := range names {
 		if x, ok := v.exchanges[n]; ok && x.AutoDelete && !v.router.HasBindings(n) {
-			v.deleteExchangeLocked(x)
+			_, err := v.deleteExchangeLocked(x)
+			logErr("auto-delete exchange", err, "exchange", n, "vhost", v.Name)
 		}
 	}
 }

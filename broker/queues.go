@@ -21,49 +21,71 @@ type QueueDeclareOptions struct {
 }
 
 // QueueDeclare is queue.declare. It returns the queue (whose name may have
-// been generated) with its ready and consumer counts.
+// been generated) with its ready and consumer counts, once a durable one
+// is on disk.
 func (v *VHost) QueueDeclare(p *Principal, o QueueDeclareOptions) (*Queue, error) {
+	q, c, err := v.QueueDeclareAsync(p, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Wait(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// QueueDeclareAsync is QueueDeclare without the wait: declare-ok must go
+// out only once the Commit is durable. Many declarers share one fsync.
+func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if o.Name != "" {
 		if q, ok := v.queues[o.Name]; ok {
 			if q.Exclusive && q.Owner != o.Owner {
-				return nil, lockedErr(v, o.Name)
+				return nil, Commit{}, lockedErr(v, o.Name)
 			}
-			if o.Passive {
-				return q, nil
+			if !o.Passive {
+				if err := checkQueueEquivalent(v, q, o); err != nil {
+					return nil, Commit{}, err
+				}
 			}
-			if err := checkQueueEquivalent(v, q, o); err != nil {
-				return nil, err
+			var c Commit
+			if storedQueue(q) {
+				c = v.pendingLocked()
 			}
-			return q, nil
+			return q, c, nil
 		}
 		if o.Passive {
-			return nil, notFoundQueue(v, o.Name)
+			return nil, Commit{}, notFoundQueue(v, o.Name)
 		}
 		if strings.HasPrefix(o.Name, "amq.") {
-			return nil, frame.Errorf(frame.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", o.Name)
+			return nil, Commit{}, frame.Errorf(frame.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", o.Name)
 		}
 	} else {
 		if o.Passive {
-			return nil, notFoundQueue(v, o.Name)
+			return nil, Commit{}, notFoundQueue(v, o.Name)
 		}
 		o.Name = generateQueueName()
 	}
 	if err := validateQueueArgs(o.Args); err != nil {
-		return nil, err
+		return nil, Commit{}, err
 	}
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
-		return nil, err
+		return nil, Commit{}, err
 	}
 	q, err := v.createQueueLocked(o)
 	if err != nil {
-		return nil, err
+		return nil, Commit{}, err
 	}
-	if q.Durable {
-		v.b.saveDefinitionsLocked(v)
+	if !storedQueue(q) {
+		return q, Commit{}, nil
 	}
-	return q, nil
+	c, err := v.journalLocked(queueChange(opQueueDeclare, q), true)
+	if err != nil {
+		v.dropQueueLocked(q) // not on disk: as if never declared
+		return nil, Commit{}, err
+	}
+	return q, c, nil
 }
 
 func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
@@ -123,37 +145,58 @@ type QueueDeleteOptions struct {
 // QueueDelete is queue.delete; it returns the number of messages dropped.
 // Deleting a missing queue succeeds with 0, as in RabbitMQ.
 func (v *VHost) QueueDelete(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, error) {
+	n, c, err := v.queueDelete(name, o, conn)
+	if err != nil {
+		return n, err
+	}
+	return n, c.Wait()
+}
+
+func (v *VHost) queueDelete(name string, o QueueDeleteOptions, conn uint64) (int, Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]
 	if !ok {
-		return 0, nil
+		return 0, Commit{}, nil
 	}
 	if q.Exclusive && q.Owner != conn {
-		return 0, lockedErr(v, name)
+		return 0, Commit{}, lockedErr(v, name)
 	}
 	if o.IfUnused && q.ConsumerCount() > 0 {
-		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
+		return 0, Commit{}, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
 	}
 	if o.IfEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
-		return 0, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
+		return 0, Commit{}, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
 	}
 	return v.deleteQueueLocked(q)
 }
 
-func (v *VHost) deleteQueueLocked(q *Queue) (int, error) {
+// deleteQueueLocked records q's deletion, then deletes it. If the record
+// cannot be written the queue stays, and the error says why.
+func (v *VHost) deleteQueueLocked(q *Queue) (int, Commit, error) {
 	if v.queues[q.Name] != q {
-		return 0, nil
+		return 0, Commit{}, nil
 	}
+	var c Commit
+	if storedQueue(q) {
+		var err error
+		if c, err = v.journalLocked(queueChange(opQueueDelete, q), false); err != nil {
+			return 0, Commit{}, err
+		}
+	}
+	touched, n, err := v.dropQueueLocked(q)
+	v.autoDeleteExchangesLocked(touched)
+	return n, c, err
+}
+
+// dropQueueLocked removes q from memory and deletes its files; it returns
+// the exchanges that lost a binding and how many messages went.
+func (v *VHost) dropQueueLocked(q *Queue) ([]string, int, error) {
 	delete(v.queues, q.Name)
 	v.topoGen.Add(1)
 	touched := v.router.RemoveQueue(q)
 	n, err := q.markDeleted()
-	if q.Durable {
-		v.b.saveDefinitionsLocked(v)
-	}
-	v.autoDeleteExchangesLocked(touched)
-	return n, err
+	return touched, n, err
 }
 
 // DeleteIfAutoDelete deletes q after its last consumer went, if still so.
@@ -161,7 +204,8 @@ func (v *VHost) DeleteIfAutoDelete(q *Queue) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if q.ConsumerCount() == 0 {
-		_, _ = v.deleteQueueLocked(q)
+		_, _, err := v.deleteQueueLocked(q)
+		logErr("auto-delete queue", err, "queue", q.Name, "vhost", v.Name)
 	}
 }
 
@@ -171,7 +215,7 @@ func (v *VHost) ConnectionClosed(conn uint64) {
 	defer v.mu.Unlock()
 	for _, q := range v.queues {
 		if q.Exclusive && q.Owner == conn {
-			_, _ = v.deleteQueueLocked(q)
+			_, _, _ = v.deleteQueueLocked(q) // exclusive: never recorded
 		}
 	}
 }

@@ -15,6 +15,7 @@ type VHost struct {
 	b      *Broker
 	dir    string
 	router *router.Router[*Queue]
+	defs   *defsJournal // durable topology changes; nil while restoring
 
 	mu        sync.RWMutex
 	exchanges map[string]*Exchange

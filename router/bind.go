@@ -133,3 +133,27 @@ func prepare[Q comparable](x *exchange[Q], key string, args frame.Table) (bindKe
 	}
 	return bindKey{key, canonArgs(args)}, hm, nil
 }
+
+// Bound reports whether queue q is bound to exchange with key and args, so
+// a caller that must undo a Bind knows whether the binding was new.
+func (r *Router[Q]) Bound(exchange string, q Q, key string, args frame.Table) bool {
+	r.topo.RLock()
+	defer r.topo.RUnlock()
+	x := r.lookup(exchange)
+	return x != nil && x.has(dest[Q]{q: q}, bindKey{key, canonArgs(args)})
+}
+
+// BoundExchange is Bound for an exchange-to-exchange binding.
+func (r *Router[Q]) BoundExchange(src, dst, key string, args frame.Table) bool {
+	r.topo.RLock()
+	defer r.topo.RUnlock()
+	x, y, err := r.lookupPair(src, dst)
+	return err == nil && x.has(dest[Q]{x: y}, bindKey{key, canonArgs(args)})
+}
+
+func (x *exchange[Q]) has(d dest[Q], bk bindKey) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.bindings[d][bk]
+	return ok
+}

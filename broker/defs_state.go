@@ -1,0 +1,139 @@
+package broker
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// defsChange is one journal record: a durable entity added or removed.
+type defsChange struct {
+	Op       string       `json:"op"`
+	Exchange *exchangeDef `json:"exchange,omitempty"`
+	Queue    *queueDef    `json:"queue,omitempty"`
+	Binding  *bindingDef  `json:"binding,omitempty"`
+	Name     string       `json:"name,omitempty"` // of the deleted exchange or queue
+}
+
+// Journal ops.
+const (
+	opExchangeDeclare = "exchange.declare"
+	opExchangeDelete  = "exchange.delete"
+	opQueueDeclare    = "queue.declare"
+	opQueueDelete     = "queue.delete"
+	opBind            = "bind"
+	opUnbind          = "unbind"
+)
+
+// defsState is a vhost's durable topology being rebuilt at start: the
+// snapshot, then each journal record applied in order.
+type defsState struct {
+	exchanges map[string]exchangeDef
+	queues    map[string]queueDef
+	bindings  map[string]bindingDef
+	// byEnd finds the bindings of an exchange ("x:name") or queue
+	// ("q:name"), so a delete drops them without a scan.
+	byEnd map[string]map[string]struct{}
+}
+
+func newDefsState(d definitions) *defsState {
+	s := &defsState{
+		exchanges: make(map[string]exchangeDef, len(d.Exchanges)),
+		queues:    make(map[string]queueDef, len(d.Queues)),
+		bindings:  make(map[string]bindingDef, len(d.Bindings)),
+		byEnd:     make(map[string]map[string]struct{}),
+	}
+	for _, x := range d.Exchanges {
+		s.exchanges[x.Name] = x
+	}
+	for _, q := range d.Queues {
+		s.queues[q.Name] = q
+	}
+	for _, b := range d.Bindings {
+		s.bind(b)
+	}
+	return s
+}
+
+func bindingKey(b bindingDef) string {
+	args, _ := json.Marshal(b.Arguments) // map keys come out sorted
+	k, _ := json.Marshal([]string{b.Source, b.DestinationType, b.Destination, b.RoutingKey, string(args)})
+	return string(k)
+}
+
+func destEnd(b bindingDef) string {
+	if b.DestinationType == "exchange" {
+		return "x:" + b.Destination
+	}
+	return "q:" + b.Destination
+}
+
+func (s *defsState) bind(b bindingDef) {
+	k := bindingKey(b)
+	s.bindings[k] = b
+	for _, end := range []string{"x:" + b.Source, destEnd(b)} {
+		m := s.byEnd[end]
+		if m == nil {
+			m = make(map[string]struct{})
+			s.byEnd[end] = m
+		}
+		m[k] = struct{}{}
+	}
+}
+
+func (s *defsState) unbind(k string) {
+	b, ok := s.bindings[k]
+	if !ok {
+		return
+	}
+	delete(s.bindings, k)
+	delete(s.byEnd["x:"+b.Source], k)
+	delete(s.byEnd[destEnd(b)], k)
+}
+
+func (s *defsState) dropEnd(end string) {
+	for k := range s.byEnd[end] {
+		s.unbind(k)
+	}
+	delete(s.byEnd, end)
+}
+
+// apply replays one journal record.
+func (s *defsState) apply(payload []byte) error {
+	var c defsChange
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return err
+	}
+	switch {
+	case c.Op == opExchangeDeclare && c.Exchange != nil:
+		s.exchanges[c.Exchange.Name] = *c.Exchange
+	case c.Op == opExchangeDelete:
+		delete(s.exchanges, c.Name)
+		s.dropEnd("x:" + c.Name)
+	case c.Op == opQueueDeclare && c.Queue != nil:
+		s.queues[c.Queue.Name] = *c.Queue
+	case c.Op == opQueueDelete:
+		delete(s.queues, c.Name)
+		s.dropEnd("q:" + c.Name)
+	case c.Op == opBind && c.Binding != nil:
+		s.bind(*c.Binding)
+	case c.Op == opUnbind && c.Binding != nil:
+		s.unbind(bindingKey(*c.Binding))
+	default:
+		return fmt.Errorf("unknown definitions change %q", c.Op)
+	}
+	return nil
+}
+
+func (s *defsState) definitions(vhost string) definitions {
+	d := definitions{VHost: vhost}
+	for _, x := range s.exchanges {
+		d.Exchanges = append(d.Exchanges, x)
+	}
+	for _, q := range s.queues {
+		d.Queues = append(d.Queues, q)
+	}
+	for _, b := range s.bindings {
+		d.Bindings = append(d.Bindings, b)
+	}
+	return d
+}
