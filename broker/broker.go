@@ -36,7 +36,8 @@ type Broker struct {
 	connID  atomic.Uint64
 	reg     Registry
 	timerMu sync.Mutex
-	timer   *Timer // started by the first Timer call
+	timer   *Timer   // started by the first Timer call
+	lock    *os.File // the data dir's flock, released by Close
 }
 
 // Open creates the broker, recovering durable definitions and queues from
@@ -54,19 +55,26 @@ func Open(cfg Config) (*Broker, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	// Non-durable queues do not survive a restart; their files go now.
 	if err := os.RemoveAll(filepath.Join(cfg.DataDir, "transient")); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("clear transient queues: %w", err)
 	}
-	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost)}
+	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost), lock: lock}
 	b.watermark = syncWatermark{b.syncer}
 	v, err := newVHost(b, "/")
 	if err != nil {
+		b.syncer.Close()
+		lock.Close()
 		return nil, err
 	}
 	b.vhosts["/"] = v
 	if err := b.loadDefinitions(); err != nil {
-		b.syncer.Close()
+		b.Close()
 		return nil, err
 	}
 	return b, nil
@@ -111,6 +119,10 @@ func (b *Broker) Close() error {
 	}
 	b.syncer.Close()
 	b.closeTimer()
+	if b.lock != nil {
+		b.lock.Close()
+		b.lock = nil
+	}
 	return first
 }
 

@@ -3,7 +3,6 @@ package broker
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"os"
 	"strings"
 
 	"github.com/warrenmq/warren/frame"
@@ -107,10 +106,11 @@ func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
 
 func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	dir := v.b.queueDir(v, o.Name, o.Durable)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, frame.Errorf(frame.InternalError, "cannot create queue storage: %v", err)
+	so := storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer}
+	if o.Durable {
+		so.OnMkdir = func(dir string) error { return writeQueueLabel(dir, v.Name, o.Name) }
 	}
-	st, err := openClassicStore(dir, storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer})
+	st, err := openClassicStore(dir, so)
 	if err != nil {
 		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}

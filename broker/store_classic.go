@@ -16,6 +16,9 @@ type storeOptions struct {
 	Durable     bool
 	SegmentSize int64 // 0: segment.DefaultSegmentSize
 	Syncer      *segment.Syncer
+	// OnMkdir runs when the store creates its directory, which it does
+	// only once it has something to keep there.
+	OnMkdir func(dir string) error
 }
 
 // classicStore is a classic queue's messages: a segment log (the bytes) plus
@@ -41,7 +44,6 @@ type classicStore struct {
 	durable bool
 	log     *segment.Log
 	idx     *index.Index
-	lg      *slog.Logger
 	cur     segment.Pos // next position the forward scan looks at
 
 	requeued []Ticket
@@ -54,19 +56,18 @@ type classicStore struct {
 // openClassicStore opens the store in dir, recovering what a durable one
 // left.
 func openClassicStore(dir string, o storeOptions) (*classicStore, error) {
-	lg := slog.Default().With("store", dir)
-	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, Logger: lg})
+	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, OnMkdir: o.OnMkdir})
 	if err != nil {
 		return nil, err
 	}
-	x, err := index.Open(dir, index.Options{Durable: o.Durable, Logger: lg}, recs)
+	x, err := index.Open(dir, index.Options{Durable: o.Durable}, recs)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	// New segments must order after every position handed out before.
 	l.ReserveIDs(x.NextSegment())
-	s := &classicStore{dir: dir, durable: o.Durable, log: l, idx: x, lg: lg}
+	s := &classicStore{dir: dir, durable: o.Durable, log: l, idx: x}
 	for _, r := range recs {
 		if x.Complete(r.ID) {
 			s.removeSegment(r.ID)
@@ -75,6 +76,10 @@ func openClassicStore(dir string, o storeOptions) (*classicStore, error) {
 	s.ready, s.readyB = x.NotDone()
 	return s, nil
 }
+
+// logger is made when something is logged, which is rare: one kept per
+// store costs 1 KiB a queue.
+func (s *classicStore) logger() *slog.Logger { return slog.Default().With("store", s.dir) }
 
 // append stores m as a record. commitGen > 0: m is persistent and the
 // store durable, and m is on disk once the Syncer's Done() reaches it.
@@ -120,7 +125,7 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 		s.readyB -= int64(e.body)
 		rec, _, err := s.log.Read(e.pos)
 		if err != nil {
-			s.lg.Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
+			s.logger().Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
 			s.done(e.pos, e.size, e.body, e.persistent)
 			continue
 		}
@@ -133,7 +138,7 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 			s.cur = q
 			if s.ready != 0 {
 				// Nothing requeued and nothing ahead: ready must be 0.
-				s.lg.Error("store: ready count drifted; resetting", "ready", s.ready, "bytes", s.readyB)
+				s.logger().Error("store: ready count drifted; resetting", "ready", s.ready, "bytes", s.readyB)
 				s.ready, s.readyB = 0, 0
 			}
 			return t, d, false
@@ -172,12 +177,12 @@ func delivery(r *segment.Record, redelivered bool) Delivery {
 func (s *classicStore) recover(q segment.Pos, err error) bool {
 	var ce *segment.CorruptError
 	if !errors.As(err, &ce) {
-		s.lg.Error("store: read failed", "pos", q, "err", err)
+		s.logger().Error("store: read failed", "pos", q, "err", err)
 		return false
 	}
 	r, rerr := s.log.Rescan(ce.Pos.Seg)
 	if rerr != nil {
-		s.lg.Error("store: cannot rescan damaged segment", "segment", ce.Pos.Seg, "err", rerr)
+		s.logger().Error("store: cannot rescan damaged segment", "segment", ce.Pos.Seg, "err", rerr)
 		return false
 	}
 	dc, db := s.idx.Retrack(r)
@@ -232,10 +237,10 @@ func (s *classicStore) done(pos segment.Pos, size, body uint32, persistent bool)
 
 func (s *classicStore) removeSegment(id uint32) {
 	if err := s.log.Remove(id); err != nil {
-		s.lg.Error("store: cannot delete segment", "segment", id, "err", err)
+		s.logger().Error("store: cannot delete segment", "segment", id, "err", err)
 	}
 	if err := s.idx.Drop(id); err != nil {
-		s.lg.Error("store: cannot delete ack file", "segment", id, "err", err)
+		s.logger().Error("store: cannot delete ack file", "segment", id, "err", err)
 	}
 }
 
@@ -307,7 +312,7 @@ func (s *classicStore) purge() (n int) {
 		s.removeSegment(head) // a purged queue keeps no disk
 	}
 	if s.ready != 0 {
-		s.lg.Error("store: ready count drifted in purge; resetting", "ready", s.ready)
+		s.logger().Error("store: ready count drifted in purge; resetting", "ready", s.ready)
 		s.ready, s.readyB = 0, 0
 	}
 	return max(before, 0)
@@ -381,7 +386,7 @@ func (s *classicStore) recoverFault() {
 	if _, ok := r.(interface{ Addr() uintptr }); !ok {
 		panic(r)
 	}
-	s.lg.Error("store: a segment mapping faulted (file truncated or I/O error); the queue stops delivering", "err", r)
+	s.logger().Error("store: a segment mapping faulted (file truncated or I/O error); the queue stops delivering", "err", r)
 	s.closed = true
 	s.ready, s.readyB = 0, 0
 }

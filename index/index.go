@@ -40,7 +40,6 @@ var ErrNoSegment = errors.New("index: unknown segment")
 type Index struct {
 	dir       string
 	opt       Options
-	log       *slog.Logger
 	segs      []*segState // by id
 	last      *segState   // the segment looked up last
 	maps      []*ackFile  // mapped ack files, least recently used first
@@ -72,11 +71,10 @@ func Open(dir string, o Options, recs []segment.Recovered) (*Index, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	x := &Index{dir: dir, opt: o, log: o.Logger.With("dir", dir)}
+	x := &Index{dir: dir, opt: o}
 	x.hint = hint{path: filepath.Join(dir, hintName), fd: -1, noDur: !o.Durable}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
+	// No directory yet is fine: the segment log makes it before any
+	// segment, and ack and hint files come after segments.
 	if !o.Durable {
 		x.removeStale(nil)
 		return x, nil
@@ -113,6 +111,9 @@ func (x *Index) removeStale(keep map[uint32]bool) {
 		_ = os.Remove(x.hint.path)
 	}
 }
+
+// logger is made when something is logged, which is rare.
+func (x *Index) logger() *slog.Logger { return x.opt.Logger.With("dir", x.dir) }
 
 func (x *Index) find(id uint32) *segState {
 	if x.last != nil && x.last.id == id {

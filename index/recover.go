@@ -17,7 +17,7 @@ func (x *Index) recover(r segment.Recovered) (*segState, error) {
 		return nil, err
 	}
 	if bad > 0 {
-		x.log.Warn("index: skipping damaged ack entries; their messages will be redelivered", "segment", r.ID, "entries", bad)
+		x.logger().Warn("index: skipping damaged ack entries; their messages will be redelivered", "segment", r.ID, "entries", bad)
 	}
 	rs := x.union(r.ID, ents)
 	if r.Spans != nil {
@@ -33,7 +33,7 @@ func (x *Index) recover(r segment.Recovered) (*segState, error) {
 		st.doneB += uint64(e.pbody)
 	}
 	if st.done > st.total || st.doneB > st.totalB {
-		x.log.Warn("index: ack file counts more than the segment holds", "segment", r.ID, "acked", st.done, "records", st.total)
+		x.logger().Warn("index: ack file counts more than the segment holds", "segment", r.ID, "acked", st.done, "records", st.total)
 		st.done, st.doneB = min(st.done, st.total), min(st.doneB, st.totalB)
 	}
 	if used > 0 {
@@ -61,7 +61,7 @@ func (x *Index) union(seg uint32, ents []run) runs {
 				continue
 			}
 			if e.off < last.end {
-				x.log.Warn("index: dropping overlapping ack entry", "segment", seg, "offset", e.off)
+				x.logger().Warn("index: dropping overlapping ack entry", "segment", seg, "offset", e.off)
 				continue
 			}
 			if e.off == last.end {
@@ -87,7 +87,7 @@ func (x *Index) check(seg uint32, rs runs, spans []segment.Span) runs {
 			j++
 		}
 		if !ok || j == len(spans) || spans[j].End != e.end {
-			x.log.Warn("index: dropping ack entry that does not match the records", "segment", seg, "offset", e.off)
+			x.logger().Warn("index: dropping ack entry that does not match the records", "segment", seg, "offset", e.off)
 			continue
 		}
 		e.pcount, e.pbody = 0, 0

@@ -288,18 +288,19 @@ func (ch *channel) queueName(name string) string {
 }
 
 func (ch *channel) exchangeDeclare(m *frame.ExchangeDeclare) error {
-	if err := ch.c.vhost.ExchangeDeclare(ch.c.principal, broker.ExchangeDeclareOptions{
+	cm, err := ch.c.vhost.ExchangeDeclareAsync(ch.c.principal, broker.ExchangeDeclareOptions{
 		Name: m.Exchange, Type: m.Type, Passive: m.Passive, Durable: m.Durable,
 		AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	ch.reply(m.NoWait, &frame.ExchangeDeclareOk{})
+	ch.c.afterCommit(cm, ch.id, m.NoWait, func() { ch.c.sendMethod(ch.id, &frame.ExchangeDeclareOk{}) })
 	return nil
 }
 
 func (ch *channel) queueDeclare(m *frame.QueueDeclare) error {
-	q, err := ch.c.vhost.QueueDeclare(ch.c.principal, broker.QueueDeclareOptions{
+	q, cm, err := ch.c.vhost.QueueDeclareAsync(ch.c.principal, broker.QueueDeclareOptions{
 		Name: m.Queue, Passive: m.Passive, Durable: m.Durable, Exclusive: m.Exclusive,
 		AutoDelete: m.AutoDelete, Args: m.Arguments, Owner: ch.c.id,
 	})
@@ -307,7 +308,9 @@ func (ch *channel) queueDeclare(m *frame.QueueDeclare) error {
 		return err
 	}
 	ch.lastQueue = q.Name
-	ch.reply(m.NoWait, &frame.QueueDeclareOk{Queue: q.Name, MessageCount: uint32(q.Ready()), ConsumerCount: uint32(q.ConsumerCount())})
+	ch.c.afterCommit(cm, ch.id, m.NoWait, func() {
+		ch.c.sendMethod(ch.id, &frame.QueueDeclareOk{Queue: q.Name, MessageCount: uint32(q.Ready()), ConsumerCount: uint32(q.ConsumerCount())})
+	})
 	return nil
 }
 
@@ -326,10 +329,11 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
 		return nil
 	}
-	if err := ch.c.vhost.QueueBind(ch.c.principal, b, ch.c.id); err != nil {
+	cm, err := ch.c.vhost.QueueBindAsync(ch.c.principal, b, ch.c.id)
+	if err != nil {
 		return err
 	}
-	ch.reply(noWait, &frame.QueueBindOk{})
+	ch.c.afterCommit(cm, ch.id, noWait, func() { ch.c.sendMethod(ch.id, &frame.QueueBindOk{}) })
 	return nil
 }
 

@@ -112,6 +112,9 @@ type Conn struct {
 	work atomic.Bool
 
 	confirmSub func() // cancels the commit watermark subscription
+	// holdInput: a reply waits for a definitions commit (afterCommit);
+	// later frames stay unread until it goes out.
+	holdInput bool
 
 	scratchQueues  []*broker.Queue
 	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends
@@ -179,7 +182,7 @@ func (c *Conn) Feed(p []byte) int {
 	if c.state == stateDone {
 		return used + len(p)
 	}
-	for len(p) > 0 && c.state < stateDone {
+	for len(p) > 0 && c.state < stateDone && !c.holdInput {
 		f, n, err := frame.Parse(p, c.frameMaxIn())
 		if err != nil && n == 0 {
 			c.frameError(asAMQP(err, frame.FrameError))

@@ -10,8 +10,5 @@ func (l *Log) crash() {
 		s.closeFile()
 	}
 	l.head = nil
-	if l.dirSF != nil {
-		l.dirSF.release()
-	}
 	l.closed = true
 }

@@ -4,12 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-
-	"golang.org/x/sys/unix"
 )
 
 // Options configure a Log.
@@ -25,6 +24,11 @@ type Options struct {
 	Syncer *Syncer
 	// Logger gets recovery reports (default slog.Default()).
 	Logger *slog.Logger
+	// OnMkdir, if set, runs once the log has made sure of its directory,
+	// before its first segment since Open. The directory is made only
+	// then: a log that never held a record has none and costs no inode,
+	// no fd and no syscall but one failed ReadDir at Open.
+	OnMkdir func(dir string) error
 }
 
 // Errors returned by Log methods.
@@ -50,18 +54,20 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 //
 // Mapped memory stays bounded whatever the backlog: the segment being
 // written is mapped, plus at most maxReadMaps others for readers; any other
-// segment is just a closed file until someone reads it.
+// segment is just a closed file until someone reads it. An idle durable
+// log holds no descriptor: the directory is opened only to fsync a new
+// segment's name, so 100,000 empty queues cost no fds.
 type Log struct {
 	dir    string
 	opt    Options
-	log    *slog.Logger
 	segs   []*seg // by id
 	head   *seg   // the segment being written, nil until the first append
 	nextID uint32
 	maps   []*seg // mapped for reading, least recently used first
 	w      wbuf   // stages appends to the head
-	dirSF  *syncFile
-	closed bool
+	// haveDir: makeDir ran since Open.
+	haveDir bool
+	closed  bool
 }
 
 // maxReadMaps bounds the segments mapped for reading at once: the consumer's
@@ -79,12 +85,12 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	l := &Log{dir: dir, opt: o, log: o.Logger.With("dir", dir), nextID: 1}
+	l := &Log{dir: dir, opt: o, nextID: 1}
 	l.w.fd = -1
 	ids, err := l.listSegments()
+	if errors.Is(err, fs.ErrNotExist) {
+		return l, nil, nil // made with the first segment
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,13 +99,6 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 			_ = os.Remove(l.path(id))
 		}
 		return l, nil, nil
-	}
-	if o.Syncer != nil {
-		fd, err := openFile(dir, unix.O_RDONLY|unix.O_DIRECTORY)
-		if err != nil {
-			return nil, nil, err
-		}
-		l.dirSF = newSyncFile(fd, true)
 	}
 	var recs []Recovered
 	for _, id := range ids {
@@ -115,6 +114,31 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 		}
 	}
 	return l, recs, nil
+}
+
+// logger is made when something is logged, which is rare: a logger per
+// log kept for the log's life costs 1 KiB a queue.
+func (l *Log) logger() *slog.Logger { return l.opt.Logger.With("dir", l.dir) }
+
+// makeDir creates the log's directory before its first segment.
+func (l *Log) makeDir() error {
+	if l.haveDir {
+		return nil
+	}
+	err := os.Mkdir(l.dir, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = os.MkdirAll(l.dir, 0o755)
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if l.opt.OnMkdir != nil {
+		if err := l.opt.OnMkdir(l.dir); err != nil {
+			return err
+		}
+	}
+	l.haveDir = true
+	return nil
 }
 
 func (l *Log) path(id uint32) string { return filepath.Join(l.dir, segName(id)) }
@@ -236,10 +260,6 @@ func (l *Log) Close() error {
 	for _, s := range l.segs {
 		l.unmapSeg(s)
 		s.closeFile()
-	}
-	if l.dirSF != nil {
-		l.dirSF.release()
-		l.dirSF = nil
 	}
 	return err
 }

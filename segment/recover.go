@@ -55,7 +55,7 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 		}
 	}
 	if size < DataStart+HeaderSize {
-		l.log.Warn("segment: removing segment too short to hold a record", "segment", id, "size", size)
+		l.logger().Warn("segment: removing segment too short to hold a record", "segment", id, "size", size)
 		return r, false, os.Remove(path)
 	}
 	// Read with pread, not through a mapping: on tmpfs a read fault on a
@@ -68,7 +68,7 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 		return r, false, err
 	}
 	if [4]byte(data[:4]) != fileMagic {
-		l.log.Warn("segment: bad file header; reading its records anyway", "segment", id)
+		l.logger().Warn("segment: bad file header; reading its records anyway", "segment", id)
 	}
 	res := scan(data, limit, true)
 	l.report(id, res, limit)
@@ -78,7 +78,7 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 	if err := l.sealRecovered(fd, res); err != nil {
 		// Degraded, not down: the records are kept and served, and the
 		// next Open scans the segment again.
-		l.log.Warn("segment: cannot seal recovered segment (disk full?); serving it unsealed", "segment", id, "err", err)
+		l.logger().Warn("segment: cannot seal recovered segment (disk full?); serving it unsealed", "segment", id, "err", err)
 	}
 	r.Used, r.Live, r.LiveBody, r.Spans = res.end, res.live, res.lbody, res.spans
 	return r, true, nil
@@ -109,10 +109,10 @@ func (l *Log) sealRecovered(fd int, res scanResult) error {
 
 func (l *Log) report(id uint32, res scanResult, limit uint32) {
 	for _, g := range res.gaps {
-		l.log.Warn("segment: skipping corrupt record", "segment", id, "offset", g.off, "bytes", g.end-g.off)
+		l.logger().Warn("segment: skipping corrupt record", "segment", id, "offset", g.off, "bytes", g.end-g.off)
 	}
 	if res.torn {
-		l.log.Warn("segment: cutting off torn tail", "segment", id, "offset", res.end, "bytes", limit-res.end)
+		l.logger().Warn("segment: cutting off torn tail", "segment", id, "offset", res.end, "bytes", limit-res.end)
 	}
 }
 
@@ -171,7 +171,7 @@ func (l *Log) Rescan(id uint32) (Recovered, error) {
 		res.end = s.used
 	}
 	if err := l.repair(s, res); err != nil {
-		l.log.Error("segment: cannot repair segment; dropping what follows the damage", "segment", id, "err", err)
+		l.logger().Error("segment: cannot repair segment; dropping what follows the damage", "segment", id, "err", err)
 		cut := res.gaps[0].off
 		s.used = cut
 		res.live, res.lbody = 0, 0

@@ -31,6 +31,9 @@ const allocChunk = 1 << 20
 
 // create starts a new segment of the given capacity and makes it the head.
 func (l *Log) create(capacity int64) (*seg, error) {
+	if err := l.makeDir(); err != nil {
+		return nil, err
+	}
 	id := l.nextID
 	var fd int
 	var err error
@@ -66,14 +69,24 @@ func (l *Log) create(capacity int64) (*seg, error) {
 	if err := sysfile.PwriteAll(fd, hdr[:], 0); err != nil {
 		return fail(err)
 	}
+	dfd := -1
+	if l.opt.Durable && l.opt.Syncer != nil {
+		if dfd, err = openFile(l.dir, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+			return fail(err)
+		}
+	}
 	s := &seg{id: id, used: DataStart, size: capacity, alloc: alloc, fd: fd}
 	if l.opt.Durable {
 		s.sf = newSyncFile(fd, false)
 		s.sf.w.Store(&l.w)
-		if l.opt.Syncer != nil {
+		if dfd >= 0 {
 			// The new name must reach disk before a record in it counts as
-			// synced; the record's generation is at least this one.
-			l.opt.Syncer.mark(l.dirSF)
+			// synced; the record's generation is at least this one. The
+			// Syncer's reference keeps the directory open until then; the
+			// log keeps none, so an idle queue holds no descriptor.
+			dsf := newSyncFile(dfd, true)
+			l.opt.Syncer.mark(dsf)
+			dsf.release()
 		}
 	}
 	l.w.attach(fd, s.sf, DataStart)
@@ -126,7 +139,7 @@ func (l *Log) seal(h *seg, sync bool) error {
 	if err == nil {
 		h.size = int64(h.used) + footerSize
 		if terr := unix.Ftruncate(h.fd, h.size); terr != nil {
-			l.log.Warn("segment: cannot trim sealed segment; the next open will scan it", "segment", h.id, "err", terr)
+			l.logger().Warn("segment: cannot trim sealed segment; the next open will scan it", "segment", h.id, "err", terr)
 		}
 	}
 	if err == nil && sync && l.opt.Durable {
