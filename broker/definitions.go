@@ -130,6 +130,9 @@ func writeDefinitions(dir string, d definitions) error {
 func (v *VHost) restore(d definitions) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	// Nothing routes yet: bindings go into the routing tables in place.
+	v.router.SetBulk(true)
+	defer v.router.SetBulk(false)
 	for _, x := range d.Exchanges {
 		k, ok := router.ParseKind(x.Type)
 		if !ok {

@@ -25,7 +25,10 @@ func (r *Router[Q]) Bind(exchange string, q Q, key string, args frame.Table) err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if _, first := x.add(dest[Q]{q: q}, bk, maps.Clone(args), hm); first {
+	x.inPlace = r.bulk.Load()
+	_, first := x.add(dest[Q]{q: q}, bk, maps.Clone(args), hm)
+	x.inPlace = false
+	if first {
 		r.noteQueue(q, x, true)
 	}
 	return nil
@@ -65,7 +68,10 @@ func (r *Router[Q]) BindExchange(src, dst, key string, args frame.Table) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if added, _ := x.add(dest[Q]{x: y}, bk, maps.Clone(args), hm); added {
+	x.inPlace = r.bulk.Load()
+	added, _ := x.add(dest[Q]{x: y}, bk, maps.Clone(args), hm)
+	x.inPlace = false
+	if added {
 		r.noteE2E(x, y, 1)
 	}
 	return nil

@@ -18,6 +18,7 @@ type exchange[Q comparable] struct {
 	nbind atomic.Int64 // bindings with this exchange as source (HasBindings)
 
 	mu       sync.Mutex // guards the fields below
+	inPlace  bool       // set by Bind for one add in bulk mode (Router.SetBulk)
 	bindings map[dest[Q]]map[bindKey]frame.Table
 	refs     map[routeRef[Q]]int32
 	qids     map[Q]*qref
@@ -209,11 +210,11 @@ func (x *exchange[Q]) updateRoute(w *snapshot[Q], key string, f func(*dests[Q]) 
 	case KindFanout:
 		w.fanout = f(w.fanout)
 	case KindDirect:
-		w.keys = updateKey(w.keys, key, f)
+		w.keys = updateKey(w.keys, key, f, x.inPlace)
 	case KindTopic:
 		words := topicWords(key)
 		if !hasWildcard(words) {
-			w.keys = updateKey(w.keys, key, f)
+			w.keys = updateKey(w.keys, key, f, x.inPlace)
 			return
 		}
 		w.root = trieUpdate(w.root, words, false, &x.nodeIDs, f)
@@ -221,9 +222,12 @@ func (x *exchange[Q]) updateRoute(w *snapshot[Q], key string, f func(*dests[Q]) 
 	}
 }
 
-func updateKey[Q comparable](m cowMap[*dests[Q]], key string, f func(*dests[Q]) *dests[Q]) cowMap[*dests[Q]] {
+func updateKey[Q comparable](m cowMap[*dests[Q]], key string, f func(*dests[Q]) *dests[Q], inPlace bool) cowMap[*dests[Q]] {
 	old, _ := m.getString(key)
 	if nd := f(old); nd != nil {
+		if inPlace {
+			return m.setInPlace(key, nd)
+		}
 		return m.with(key, nd)
 	}
 	return m.without(key)

@@ -106,7 +106,7 @@ func xname(c *config) string        { return c.prefix + "x" }
 // forEach runs f over [0, n) split across c.conns connections, one channel
 // each, and prints the rate per tenth of the work, so a rate that falls as
 // the broker fills shows.
-func forEach(c *config, what string, n int, f func(ch *amqp.Channel, i int) error) error {
+func forEach(c *config, what string, n int, f func(conn *amqp.Connection, ch *amqp.Channel, i int) error) error {
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, c.conns)
@@ -129,7 +129,7 @@ func forEach(c *config, what string, n int, f func(ch *amqp.Channel, i int) erro
 				return
 			}
 			for i := k; i < n; i += c.conns {
-				if err := f(ch, i); err != nil {
+				if err := f(conn, ch, i); err != nil {
 					errs <- fmt.Errorf("%s %d: %w", what, i, err)
 					return
 				}
@@ -168,7 +168,7 @@ func progress(what string, n int, done *atomic.Int64, start time.Time, stop chan
 }
 
 func declareAll(c *config) error {
-	if err := forEach(c, "queue.declare", c.queues, func(ch *amqp.Channel, i int) error {
+	if err := forEach(c, "queue.declare", c.queues, func(_ *amqp.Connection, ch *amqp.Channel, i int) error {
 		_, err := ch.QueueDeclare(qname(c, i), true, false, false, false, nil)
 		return err
 	}); err != nil {
@@ -186,13 +186,13 @@ func declareAll(c *config) error {
 	}); err != nil {
 		return err
 	}
-	return forEach(c, "queue.bind", c.queues, func(ch *amqp.Channel, i int) error {
+	return forEach(c, "queue.bind", c.queues, func(_ *amqp.Connection, ch *amqp.Channel, i int) error {
 		return ch.QueueBind(qname(c, i), qname(c, i), xname(c), false, nil)
 	})
 }
 
 func deleteAll(c *config) error {
-	err := forEach(c, "queue.delete", c.queues, func(ch *amqp.Channel, i int) error {
+	err := forEach(c, "queue.delete", c.queues, func(_ *amqp.Connection, ch *amqp.Channel, i int) error {
 		_, err := ch.QueueDelete(qname(c, i), false, false, false)
 		return err
 	})
@@ -222,7 +222,12 @@ func measureWarren(c *config, w *warrenProc) error {
 	settle()
 	fmt.Printf("idle with %d queues and their bindings: RSS %s, open fds %d\n", c.queues, mib(rss(w.pid())), fds(w.pid()))
 	body := make([]byte, 100)
-	if err := forEach(c, "publish backlog", c.backlogQ, func(ch *amqp.Channel, i int) error {
+	if err := forEach(c, "publish backlog", c.backlogQ, func(conn *amqp.Connection, _ *amqp.Channel, i int) error {
+		ch, err := conn.Channel()
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
 		if err := ch.Confirm(false); err != nil {
 			return err
 		}
