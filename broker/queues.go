@@ -145,14 +145,16 @@ type QueueDeleteOptions struct {
 // QueueDelete is queue.delete; it returns the number of messages dropped.
 // Deleting a missing queue succeeds with 0, as in RabbitMQ.
 func (v *VHost) QueueDelete(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, error) {
-	n, c, err := v.queueDelete(name, o, conn)
+	n, c, err := v.QueueDeleteAsync(p, name, o, conn)
 	if err != nil {
 		return n, err
 	}
 	return n, c.Wait()
 }
 
-func (v *VHost) queueDelete(name string, o QueueDeleteOptions, conn uint64) (int, Commit, error) {
+// QueueDeleteAsync is QueueDelete without the wait: delete-ok must go out
+// only once the Commit is durable.
+func (v *VHost) QueueDeleteAsync(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]

@@ -60,7 +60,7 @@ func openClassicStore(dir string, o storeOptions) (*classicStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := index.Open(dir, index.Options{Durable: o.Durable}, recs)
+	x, err := index.Open(dir, index.Options{Durable: o.Durable, NoDir: l.NoDir()}, recs)
 	if err != nil {
 		l.Close()
 		return nil, err

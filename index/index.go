@@ -27,6 +27,9 @@ type Options struct {
 	// keep everything in memory.
 	Durable bool
 	Logger  *slog.Logger
+	// NoDir says the queue's directory does not exist (segment.Log.NoDir):
+	// there is nothing to load, and Open makes no syscall.
+	NoDir bool
 }
 
 // ErrDone: the record was already done (acked twice).
@@ -75,6 +78,9 @@ func Open(dir string, o Options, recs []segment.Recovered) (*Index, error) {
 	x.hint = hint{path: filepath.Join(dir, hintName), fd: -1, noDur: !o.Durable}
 	// No directory yet is fine: the segment log makes it before any
 	// segment, and ack and hint files come after segments.
+	if o.NoDir {
+		return x, nil
+	}
 	if !o.Durable {
 		x.removeStale(nil)
 		return x, nil

@@ -216,11 +216,11 @@ func (ch *channel) dispatch(m frame.Method) error {
 		ch.reply(m.NoWait, &frame.QueuePurgeOk{MessageCount: uint32(n)})
 		return nil
 	case *frame.QueueDelete:
-		n, err := ch.c.vhost.QueueDelete(ch.c.principal, ch.queueName(m.Queue), broker.QueueDeleteOptions{IfUnused: m.IfUnused, IfEmpty: m.IfEmpty}, ch.c.id)
+		n, cm, err := ch.c.vhost.QueueDeleteAsync(ch.c.principal, ch.queueName(m.Queue), broker.QueueDeleteOptions{IfUnused: m.IfUnused, IfEmpty: m.IfEmpty}, ch.c.id)
 		if err != nil {
 			return err
 		}
-		ch.reply(m.NoWait, &frame.QueueDeleteOk{MessageCount: uint32(n)})
+		ch.c.afterCommit(cm, ch.id, m.NoWait, func() { ch.c.sendMethod(ch.id, &frame.QueueDeleteOk{MessageCount: uint32(n)}) })
 		return nil
 	case *frame.BasicQos:
 		return ch.qos(m)

@@ -67,6 +67,7 @@ type Log struct {
 	w      wbuf   // stages appends to the head
 	// haveDir: makeDir ran since Open.
 	haveDir bool
+	noDir   bool // Open found no directory
 	closed  bool
 }
 
@@ -89,6 +90,7 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 	l.w.fd = -1
 	ids, err := l.listSegments()
 	if errors.Is(err, fs.ErrNotExist) {
+		l.noDir = true
 		return l, nil, nil // made with the first segment
 	}
 	if err != nil {
@@ -119,6 +121,10 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 // logger is made when something is logged, which is rare: a logger per
 // log kept for the log's life costs 1 KiB a queue.
 func (l *Log) logger() *slog.Logger { return l.opt.Logger.With("dir", l.dir) }
+
+// NoDir reports that Open found no directory: the log never held a
+// record, and nothing else can be stored for it either.
+func (l *Log) NoDir() bool { return l.noDir }
 
 // makeDir creates the log's directory before its first segment.
 func (l *Log) makeDir() error {
