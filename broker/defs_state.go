@@ -3,6 +3,8 @@ package broker
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // defsChange is one journal record: a durable entity added or removed.
@@ -54,10 +56,20 @@ func newDefsState(d definitions) *defsState {
 	return s
 }
 
+// bindingKey is a binding's identity: its ends, key and arguments, each
+// length-prefixed as names may hold any byte.
 func bindingKey(b bindingDef) string {
-	args, _ := json.Marshal(b.Arguments) // map keys come out sorted
-	k, _ := json.Marshal([]string{b.Source, b.DestinationType, b.Destination, b.RoutingKey, string(args)})
-	return string(k)
+	var args []byte
+	if len(b.Arguments) > 0 {
+		args, _ = json.Marshal(b.Arguments) // map keys come out sorted
+	}
+	var sb strings.Builder
+	for _, part := range []string{b.Source, b.DestinationType, b.Destination, b.RoutingKey, string(args)} {
+		sb.WriteString(strconv.Itoa(len(part)))
+		sb.WriteByte(':')
+		sb.WriteString(part)
+	}
+	return sb.String()
 }
 
 func destEnd(b bindingDef) string {
