@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +39,8 @@ func TestDataDirLocked(t *testing.T) {
 	b2.Close()
 }
 
-// A durable queue's directory names its vhost and queue.
+// A durable queue's directory names its vhost and queue, and a vhost's
+// directory its vhost, in the files and format RabbitMQ 3.10 uses.
 func TestQueueDirLabel(t *testing.T) {
 	b := openTestBroker(t)
 	v, _ := b.VHost("/")
@@ -49,13 +49,15 @@ func TestQueueDirLabel(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishN(t, v, q.Name, 1)
-	data, err := os.ReadFile(filepath.Join(b.queueDir(v, q.Name, true), queueLabelFile))
+	data, err := os.ReadFile(filepath.Join(b.queueDir(v, q.Name, true), ".queue_name"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l queueLabel
-	if err := json.Unmarshal(data, &l); err != nil || l != (queueLabel{"/", "orders/../eu"}) {
-		t.Fatalf("label %q: %+v, %v", data, l, err)
+	if want := "VHOST: /\nQUEUE: orders/../eu\n"; string(data) != want {
+		t.Fatalf(".queue_name holds %q, want %q (RabbitMQ's format)", data, want)
+	}
+	if data, err := os.ReadFile(filepath.Join(v.dir, ".vhost")); err != nil || string(data) != "/" {
+		t.Fatalf(".vhost holds %q, %v", data, err)
 	}
 }
 

@@ -215,6 +215,7 @@ func (v *VHost) loadDefinitions() error {
 	if err != nil {
 		return fmt.Errorf("definitions journal: %w", err)
 	}
+	logErr("write vhost label", writeVHostLabel(v.dir, v.Name), "vhost", v.Name)
 	v.defs = j
 	return nil
 }
