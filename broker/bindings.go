@@ -57,14 +57,15 @@ func (v *VHost) QueueBindAsync(p *Principal, b Binding, conn uint64) (Commit, er
 // QueueUnbind is queue.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
 func (v *VHost) QueueUnbind(p *Principal, b Binding, conn uint64) error {
-	c, err := v.queueUnbind(b, conn)
+	c, err := v.QueueUnbindAsync(p, b, conn)
 	if err != nil {
 		return err
 	}
 	return c.Wait()
 }
 
-func (v *VHost) queueUnbind(b Binding, conn uint64) (Commit, error) {
+// QueueUnbindAsync is QueueUnbind without the wait for its Commit.
+func (v *VHost) QueueUnbindAsync(p *Principal, b Binding, conn uint64) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, x, err := v.queueBindingLocked(b, conn)
@@ -106,14 +107,15 @@ func (v *VHost) queueBindingLocked(b Binding, conn uint64) (*Queue, *Exchange, e
 
 // ExchangeBind is exchange.bind: Destination receives what Source routes.
 func (v *VHost) ExchangeBind(p *Principal, b Binding) error {
-	c, err := v.exchangeBind(b)
+	c, err := v.ExchangeBindAsync(p, b)
 	if err != nil {
 		return err
 	}
 	return c.Wait()
 }
 
-func (v *VHost) exchangeBind(b Binding) (Commit, error) {
+// ExchangeBindAsync is ExchangeBind without the wait for its Commit.
+func (v *VHost) ExchangeBindAsync(p *Principal, b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)
@@ -144,14 +146,15 @@ func (v *VHost) exchangeBind(b Binding) (Commit, error) {
 // ExchangeUnbind is exchange.unbind; a missing binding is not an error. An
 // auto-delete source that loses its last binding goes.
 func (v *VHost) ExchangeUnbind(p *Principal, b Binding) error {
-	c, err := v.exchangeUnbind(b)
+	c, err := v.ExchangeUnbindAsync(p, b)
 	if err != nil {
 		return err
 	}
 	return c.Wait()
 }
 
-func (v *VHost) exchangeUnbind(b Binding) (Commit, error) {
+// ExchangeUnbindAsync is ExchangeUnbind without the wait for its Commit.
+func (v *VHost) ExchangeUnbindAsync(p *Principal, b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	src, dst, err := v.exchangeBindingLocked(b)

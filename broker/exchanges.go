@@ -131,20 +131,21 @@ type ExchangeDeleteOptions struct {
 
 // ExchangeDelete is exchange.delete; deleting a missing exchange succeeds.
 func (v *VHost) ExchangeDelete(p *Principal, name string, o ExchangeDeleteOptions) error {
-	if name == "" {
-		return frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
-	}
-	if strings.HasPrefix(name, "amq.") {
-		return frame.Errorf(frame.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
-	}
-	c, err := v.exchangeDelete(name, o)
+	c, err := v.ExchangeDeleteAsync(p, name, o)
 	if err != nil {
 		return err
 	}
 	return c.Wait()
 }
 
-func (v *VHost) exchangeDelete(name string, o ExchangeDeleteOptions) (Commit, error) {
+// ExchangeDeleteAsync is ExchangeDelete without the wait for its Commit.
+func (v *VHost) ExchangeDeleteAsync(p *Principal, name string, o ExchangeDeleteOptions) (Commit, error) {
+	if name == "" {
+		return Commit{}, frame.Errorf(frame.AccessRefused, "operation not permitted on the default exchange")
+	}
+	if strings.HasPrefix(name, "amq.") {
+		return Commit{}, frame.Errorf(frame.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	x, ok := v.exchanges[name]

@@ -184,22 +184,25 @@ func (ch *channel) dispatch(m frame.Method) error {
 	case *frame.ExchangeDeclare:
 		return ch.exchangeDeclare(m)
 	case *frame.ExchangeDelete:
-		if err := ch.c.vhost.ExchangeDelete(ch.c.principal, m.Exchange, broker.ExchangeDeleteOptions{IfUnused: m.IfUnused}); err != nil {
+		cm, err := ch.c.vhost.ExchangeDeleteAsync(ch.c.principal, m.Exchange, broker.ExchangeDeleteOptions{IfUnused: m.IfUnused})
+		if err != nil {
 			return err
 		}
-		ch.reply(m.NoWait, &frame.ExchangeDeleteOk{})
+		ch.c.afterCommit(cm, ch.id, m.NoWait, func() { ch.c.sendMethod(ch.id, &frame.ExchangeDeleteOk{}) })
 		return nil
 	case *frame.ExchangeBind:
-		if err := ch.c.vhost.ExchangeBind(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
+		cm, err := ch.c.vhost.ExchangeBindAsync(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments})
+		if err != nil {
 			return err
 		}
-		ch.reply(m.NoWait, &frame.ExchangeBindOk{})
+		ch.c.afterCommit(cm, ch.id, m.NoWait, func() { ch.c.sendMethod(ch.id, &frame.ExchangeBindOk{}) })
 		return nil
 	case *frame.ExchangeUnbind:
-		if err := ch.c.vhost.ExchangeUnbind(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments}); err != nil {
+		cm, err := ch.c.vhost.ExchangeUnbindAsync(ch.c.principal, broker.Binding{Source: m.Source, Destination: m.Destination, Key: m.RoutingKey, Args: m.Arguments})
+		if err != nil {
 			return err
 		}
-		ch.reply(m.NoWait, &frame.ExchangeUnbindOk{})
+		ch.c.afterCommit(cm, ch.id, m.NoWait, func() { ch.c.sendMethod(ch.id, &frame.ExchangeUnbindOk{}) })
 		return nil
 	case *frame.QueueDeclare:
 		return ch.queueDeclare(m)
@@ -323,10 +326,11 @@ func (ch *channel) queueBind(queue, exchange, key string, args frame.Table, noWa
 	}
 	b := broker.Binding{Source: exchange, Destination: queue, Key: key, Args: args}
 	if unbind {
-		if err := ch.c.vhost.QueueUnbind(ch.c.principal, b, ch.c.id); err != nil {
+		cm, err := ch.c.vhost.QueueUnbindAsync(ch.c.principal, b, ch.c.id)
+		if err != nil {
 			return err
 		}
-		ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{})
+		ch.c.afterCommit(cm, ch.id, false, func() { ch.c.sendMethod(ch.id, &frame.QueueUnbindOk{}) })
 		return nil
 	}
 	cm, err := ch.c.vhost.QueueBindAsync(ch.c.principal, b, ch.c.id)
