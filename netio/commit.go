@@ -33,12 +33,12 @@ func (c *Conn) afterCommit(cm broker.Commit, chID uint16, noWait bool, reply fun
 }
 
 func (c *Conn) commitDone(err error, chID uint16, reply func()) {
-	if c.state >= stateDone {
-		return
-	}
 	// Frames held back while waiting are still in the transport's buffer:
 	// have the loop feed them again.
 	c.work.Store(true)
+	if c.state >= stateClosing {
+		return // connection.close went out meanwhile: nothing else may follow it
+	}
 	if err != nil {
 		c.fail(err, chID)
 		return
