@@ -90,14 +90,7 @@ func run() error {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case s := <-sig:
-		slog.Info("shutting down", "signal", s.String())
-	case err := <-runErr:
-		slog.Error("amqp listener stopped", "err", err)
-	}
+	waitForShutdown(runErr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
@@ -111,4 +104,27 @@ func run() error {
 	}
 	slog.Info("stopped")
 	return nil
+}
+
+// waitForShutdown returns on SIGINT or SIGTERM, or when the AMQP listener
+// stops. SIGHUP, which supervisors and logrotate send to ask for a reload,
+// must not kill the broker (its default action would): every setting is a
+// flag and logs go to stderr, so there is nothing to reopen, and the log
+// says so.
+func waitForShutdown(runErr <-chan error) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				slog.Info("SIGHUP: nothing to reload (settings are flags, logs go to stderr); still running")
+				continue
+			}
+			slog.Info("shutting down", "signal", s.String())
+		case err := <-runErr:
+			slog.Error("amqp listener stopped", "err", err)
+		}
+		return
+	}
 }
