@@ -15,8 +15,10 @@
 //
 // # Writing
 //
-// New segments are ftruncated to their size and fallocated 1 MiB ahead of
-// the writer, so a full disk is an error from Append, never a SIGBUS.
+// New segments are ftruncated to their size and fallocated ahead of the
+// writer (64 KiB at first, doubling up to 1 MiB a step), so a full disk is
+// an error from Append, never a SIGBUS, and a near-empty queue costs little
+// disk.
 // Appends are staged in a small per-log buffer (4-32 KiB) and written with
 // pwrite; wbuf.go explains why (page faults on our VMs), with figures.
 // Reading is through read-only mappings, so a delivery takes the body

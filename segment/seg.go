@@ -25,9 +25,18 @@ type seg struct {
 	pbody         uint64
 }
 
-// allocChunk is how far ahead of the writer disk blocks are reserved: a new
-// segment costs disk as it fills, not all at once.
-const allocChunk = 1 << 20
+// Disk blocks are reserved ahead of the writer, so a segment costs disk as
+// it fills, not all at once. The reservation starts at firstAlloc and
+// doubles with what the segment already holds, up to allocChunk a step: a
+// queue holding one small message costs tens of KiB, not a megabyte, and a
+// busy one still reserves a megabyte per fallocate.
+const (
+	firstAlloc = 64 << 10
+	allocChunk = 1 << 20
+)
+
+// allocStep is how much to reserve beyond a segment that has alloc bytes.
+func allocStep(alloc int64) int64 { return min(max(alloc, firstAlloc), allocChunk) }
 
 // create starts a new segment of the given capacity and makes it the head.
 func (l *Log) create(capacity int64) (*seg, error) {
@@ -60,7 +69,7 @@ func (l *Log) create(capacity int64) (*seg, error) {
 	if err := unix.Ftruncate(fd, capacity); err != nil {
 		return fail(err)
 	}
-	alloc := min(capacity, allocChunk)
+	alloc := min(capacity, firstAlloc)
 	if err := preallocate(fd, 0, alloc); err != nil {
 		return fail(err)
 	}
@@ -103,7 +112,9 @@ func (l *Log) reserve(h *seg, end int64) error {
 	if end <= h.alloc {
 		return nil
 	}
-	to := min(h.size, (end+allocChunk-1)/allocChunk*allocChunk)
+	step := allocStep(h.alloc)
+	to := min(h.size, max(end, h.alloc+step))
+	to = min(h.size, (to+firstAlloc-1)/firstAlloc*firstAlloc)
 	if err := preallocate(h.fd, h.alloc, to-h.alloc); err != nil {
 		return err
 	}
