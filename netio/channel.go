@@ -99,7 +99,7 @@ func (ch *channel) teardown() {
 	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
 	ch.requeueEntries(entries)
-	ch.pub.reset()
+	ch.resetPublish()
 	ch.txPubs, ch.txAcks = nil, nil
 	ch.pendingSync = nil
 }

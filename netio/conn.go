@@ -76,6 +76,8 @@ type Conn struct {
 	vhost  *broker.VHost
 	state  connState
 	closed atomic.Bool
+	// assembly counts the bytes its channels reserved for large bodies.
+	assembly assemblyBudget
 
 	// principal is who the connection acts as, from start-ok on; every
 	// broker call on the client's behalf passes it.

@@ -14,7 +14,8 @@ const (
 )
 
 // publishState assembles basic.publish + header + body frames. Its buffers
-// are reused from one message to the next.
+// are reused from one message to the next, the body's only up to
+// assemblyKeep.
 type publishState struct {
 	state      publishStage
 	exchange   []byte
@@ -23,11 +24,13 @@ type publishState struct {
 	props      []byte
 	body       []byte
 	bodySize   uint64
+	reserved   int64 // bytes booked against the assembly budgets
 }
 
-func (p *publishState) reset() {
-	p.state = expectMethod
-	p.body = p.body[:0]
+func (ch *channel) resetPublish() {
+	ch.releaseAssembly()
+	ch.pub.state = expectMethod
+	ch.pub.body = ch.pub.body[:0]
 }
 
 // unexpected is RabbitMQ's error (rabbit_command_assembler's texts) for a
@@ -79,12 +82,12 @@ func (ch *channel) handleHeader(payload []byte) error {
 		return err
 	}
 	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.principal.User {
-		p.reset()
+		ch.resetPublish()
 		return frame.Errorf(frame.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
 			uid, ch.c.principal.User).WithMethod(frame.IDBasicPublish)
 	}
 	if max := ch.c.b.Config().MaxMessageSize; int64(size) > max {
-		p.reset()
+		ch.resetPublish()
 		return frame.Errorf(frame.PreconditionFailed, "message size %d is larger than configured max size %d",
 			size, max).WithMethod(frame.IDBasicPublish)
 	}
@@ -93,6 +96,11 @@ func (ch *channel) handleHeader(payload []byte) error {
 	p.body = p.body[:0]
 	if size == 0 {
 		return ch.completePublish(nil)
+	}
+	if size > assemblyKeep {
+		if err := ch.reserveAssembly(size); err != nil {
+			return err
+		}
 	}
 	p.state = expectBody
 	return nil
@@ -113,6 +121,11 @@ func (ch *channel) handleBody(payload []byte) error {
 	if len(p.body) == 0 && uint64(len(payload)) == p.bodySize {
 		return ch.completePublish(payload)
 	}
+	if len(p.body) == 0 && uint64(cap(p.body)) < p.bodySize {
+		// Sized once: growing by append would leave copies of a large body
+		// behind for the GC, several times its size in all.
+		p.body = make([]byte, 0, p.bodySize)
+	}
 	p.body = append(p.body, payload...)
 	if uint64(len(p.body)) < p.bodySize {
 		return nil
@@ -132,6 +145,9 @@ func (ch *channel) completePublish(body []byte) error {
 		Timestamp:  ch.c.nowMilli,
 		Origin:     ch.c,
 	}
+	// The message is stored (or copied for the transaction) by the time
+	// these return, so the body buffer is free to go.
+	defer ch.releaseAssembly()
 	if ch.tx {
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
 		return nil

@@ -37,6 +37,8 @@ type Server struct {
 	b    *broker.Broker
 	eng  gnet.Engine
 	done chan struct{}
+	// assembly counts the bytes all connections reserved for large bodies.
+	assembly assemblyBudget
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
