@@ -3,6 +3,7 @@ package frame
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // Content header payload (spec 4.2.6.1):
@@ -52,6 +53,9 @@ func AppendContentHeader(dst []byte, ch uint16, classID uint16, bodySize uint64,
 // means no limit (one frame, up to 4 GiB of payload); a frameMax too small
 // to carry a payload byte is treated as FrameMinSize rather than looping.
 func AppendBody(dst []byte, ch uint16, body []byte, frameMax uint32) []byte {
+	// Grown once: appending frame by frame would reallocate a buffer too
+	// small for a large body many times over, leaving each copy to the GC.
+	dst = slices.Grow(dst, BodyFramesLen(len(body), frameMax))
 	chunk := bodyChunk(frameMax)
 	for len(body) > 0 {
 		n := len(body)

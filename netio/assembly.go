@@ -72,6 +72,7 @@ func (ch *channel) releaseAssembly() {
 		p.reserved = 0
 	}
 	if cap(p.body) > assemblyKeep {
+		releasedLarge(cap(p.body))
 		p.body = nil
 	}
 }

@@ -135,6 +135,8 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 			c.out.spare = b[:0]
 		}
 		c.outMu.Unlock()
+	} else {
+		releasedLarge(cap(b))
 	}
 	if !c.overBudget() && c.out.starved.Swap(false) {
 		c.redispatch()
