@@ -57,6 +57,12 @@ func run() error {
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 
+	// Signals are caught from here on: a SIGHUP or SIGTERM sent as soon as
+	// the start line appears must find the handler in place.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+
 	start := time.Now()
 	fdLimit, err := raiseFDLimit()
 	if err != nil {
@@ -95,7 +101,7 @@ func run() error {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
-	listenerErr := waitForShutdown(runErr)
+	listenerErr := waitForShutdown(sig, runErr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
@@ -123,9 +129,7 @@ func run() error {
 // flag and logs go to stderr, so there is nothing to reopen, and the log
 // says so. It returns why the listener stopped if it did so by itself
 // (never nil then), or nil after a signal.
-func waitForShutdown(runErr <-chan error) error {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+func waitForShutdown(sig <-chan os.Signal, runErr <-chan error) error {
 	for {
 		select {
 		case s := <-sig:
