@@ -42,6 +42,7 @@ type Server struct {
 	done chan struct{}
 
 	ln        net.Listener // ours, not gnet's: see accept.go
+	idleDir   string       // holds gnet's idle listener until OnBoot
 	started   sync.Once    // the first tick starts the accept loop
 	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
 	fdRefused refusals
@@ -93,13 +94,16 @@ func (s *Server) Run() error {
 	}
 	// gnet's loops serve only what acceptLoop registers, but an engine
 	// without a listener refuses Register and Stop (Engine.Validate), so it
-	// gets a Unix socket in a private directory that nobody dials.
+	// gets a Unix socket in a private directory. OnBoot, which runs once the
+	// socket is bound, removes the directory: the socket stays open and
+	// nobody can dial it, and a kill -9 leaves nothing behind in /tmp.
 	idleDir, err := os.MkdirTemp("", "warren-gnet-")
 	if err != nil {
 		_ = ln.Close()
 		close(s.done)
 		return err
 	}
+	s.idleDir = idleDir
 	err = gnet.Run(s, "unix://"+filepath.Join(idleDir, "idle.sock"), opts...)
 	_ = ln.Close()
 	_ = os.RemoveAll(idleDir)
@@ -116,6 +120,7 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
+	_ = os.RemoveAll(s.idleDir)
 	return gnet.None
 }
 
