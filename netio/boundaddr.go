@@ -1,9 +1,8 @@
 package netio
 
 import (
-	"fmt"
+	"errors"
 	"net"
-	"os"
 	"syscall"
 
 	"github.com/panjf2000/gnet/v2"
@@ -14,18 +13,10 @@ import (
 // on port 0 and read the port back here, so no other process can take the
 // port between choosing and binding it. Valid once Ready is closed.
 func (s *Server) Addr() (net.Addr, error) {
-	fd, err := s.eng.Dup()
-	if err != nil {
-		return nil, fmt.Errorf("listener fd: %w", err)
+	if s.ln == nil {
+		return nil, errors.New("listener not open")
 	}
-	f := os.NewFile(uintptr(fd), "amqp-listener")
-	defer f.Close()
-	l, err := net.FileListener(f)
-	if err != nil {
-		return nil, fmt.Errorf("listener from fd: %w", err)
-	}
-	defer l.Close()
-	return l.Addr(), nil
+	return s.ln.Addr(), nil
 }
 
 // connLocalAddr is the accepted connection's own end, from the socket.

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -40,6 +43,12 @@ type Server struct {
 	// assembly counts the bytes all connections reserved for large bodies.
 	assembly assemblyBudget
 
+	ln        net.Listener // ours, not gnet's: see accept.go
+	idleDir   string       // holds gnet's idle listener until OnBoot
+	started   sync.Once    // the first tick starts the accept loop
+	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
+	fdRefused refusals
+
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
 	ready chan struct{}
@@ -62,8 +71,17 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Run serves until Stop; it returns the engine's error.
+// Run serves until Stop; it returns the engine's error, or an error saying
+// the engine stopped by itself if it did so before Stop.
 func (s *Server) Run() error {
+	// Go's listeners set SO_REUSEADDR, so restarts rebind while old
+	// connections sit in TIME_WAIT.
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		close(s.done)
+		return err
+	}
+	s.ln = ln
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithLoadBalancing(gnet.LeastConnections),
@@ -71,15 +89,30 @@ func (s *Server) Run() error {
 		gnet.WithWriteBufferCap(256 << 10),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTicker(true),
-		// Restarts must rebind while old connections sit in TIME_WAIT.
-		gnet.WithReuseAddr(true),
 		gnet.WithLogger(newGnetLogger()),
 	}
 	if s.cfg.Loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.Loops))
 	}
-	err := gnet.Run(s, "tcp://"+s.cfg.Addr, opts...)
+	// gnet's loops serve only what acceptLoop registers, but an engine
+	// without a listener refuses Register and Stop (Engine.Validate), so it
+	// gets a Unix socket in a private directory. OnBoot, which runs once the
+	// socket is bound, removes the directory: the socket stays open and
+	// nobody can dial it, and a kill -9 leaves nothing behind in /tmp.
+	idleDir, err := os.MkdirTemp("", "warren-gnet-")
+	if err != nil {
+		_ = ln.Close()
+		close(s.done)
+		return err
+	}
+	s.idleDir = idleDir
+	err = gnet.Run(s, "unix://"+filepath.Join(idleDir, "idle.sock"), opts...)
+	_ = ln.Close()
+	_ = os.RemoveAll(idleDir)
 	close(s.done)
+	if err == nil && !s.stopping.Load() {
+		err = errors.New("gnet engine stopped by itself")
+	}
 	return err
 }
 
@@ -89,7 +122,7 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	close(s.ready)
+	_ = os.RemoveAll(s.idleDir)
 	return gnet.None
 }
 
@@ -128,6 +161,12 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // OnTick implements gnet.EventHandler: heartbeats, drain checks, close timeouts.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	// gnet calls OnBoot before its loops exist and starts the ticker after,
+	// so the first tick is where Register can first succeed.
+	s.started.Do(func() {
+		go s.acceptLoop(s.ln)
+		close(s.ready)
+	})
 	now := time.Now()
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))
@@ -144,6 +183,10 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 // Stop closes every connection with 320 CONNECTION_FORCED, waits briefly for
 // them to go, and stops the engine.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopping.Store(true)
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.ForceClose("broker shutdown")

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -56,7 +57,17 @@ func run() error {
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 
+	// Signals are caught from here on: a SIGHUP or SIGTERM sent as soon as
+	// the start line appears must find the handler in place.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+
 	start := time.Now()
+	fdLimit, err := raiseFDLimit()
+	if err != nil {
+		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
+	}
 	b, err := broker.Open(broker.Config{DataDir: *dataDir, SegmentSize: *segSize, MaxMessageSize: *maxMsg, Users: broker.DefaultUsers()})
 	if err != nil {
 		return err
@@ -74,7 +85,7 @@ func run() error {
 	if bound, err := srv.Addr(); err == nil {
 		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
 	}
-	slog.Info("warren started", "amqp", amqpAddr, "data_dir", *dataDir, "startup", time.Since(start).Round(time.Millisecond))
+	slog.Info("warren started", "amqp", amqpAddr, "data_dir", *dataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
 
 	var hs *mgmt.Server
 	if *httpPort != 0 {
@@ -90,7 +101,7 @@ func run() error {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
-	waitForShutdown(runErr)
+	listenerErr := waitForShutdown(sig, runErr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
@@ -102,6 +113,12 @@ func run() error {
 	if err := b.Close(); err != nil {
 		return fmt.Errorf("closing broker: %w", err)
 	}
+	if listenerErr != nil {
+		// Not a requested shutdown: exit non-zero so that a supervisor with
+		// Restart=on-failure starts the broker again.
+		slog.Error("stopped after the amqp listener failed")
+		return fmt.Errorf("amqp listener stopped: %w", listenerErr)
+	}
 	slog.Info("stopped")
 	return nil
 }
@@ -110,10 +127,9 @@ func run() error {
 // stops. SIGHUP, which supervisors and logrotate send to ask for a reload,
 // must not kill the broker (its default action would): every setting is a
 // flag and logs go to stderr, so there is nothing to reopen, and the log
-// says so.
-func waitForShutdown(runErr <-chan error) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+// says so. It returns why the listener stopped if it did so by itself
+// (never nil then), or nil after a signal.
+func waitForShutdown(sig <-chan os.Signal, runErr <-chan error) error {
 	for {
 		select {
 		case s := <-sig:
@@ -122,9 +138,13 @@ func waitForShutdown(runErr <-chan error) {
 				continue
 			}
 			slog.Info("shutting down", "signal", s.String())
+			return nil
 		case err := <-runErr:
+			if err == nil {
+				err = errors.New("listener returned without an error")
+			}
 			slog.Error("amqp listener stopped", "err", err)
+			return err
 		}
-		return
 	}
 }

@@ -100,6 +100,7 @@ type procOptions struct {
 	args         []string      // extra flags
 	readyTimeout time.Duration // default 30 s
 	noWait       bool          // return right after exec, without waiting for readiness
+	nofile       int           // if > 0, RLIMIT_NOFILE (soft and hard) for the process
 }
 
 var logSeq struct {
@@ -147,6 +148,10 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 		"-data-dir", dataDir,
 	}, o.args...)
 	cmd := exec.Command(bin, args...)
+	if o.nofile > 0 {
+		// The shell's ulimit sets soft and hard limits; exec keeps the pid.
+		cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.nofile), bin}, args...)...)
+	}
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
