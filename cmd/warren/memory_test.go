@@ -91,9 +91,11 @@ func TestLargeMessagesMemoryComesBack(t *testing.T) {
 		return
 	}
 	// What is left is about one body: gnet's outbound buffer keeps the
-	// capacity of the largest write it had to queue (issue 14's last memory
-	// point), which this test does not cover.
-	const slack = 2*size + 16<<20
+	// capacity of the largest write it had to queue (the last memory point
+	// of the faults-and-limits work), which this test does not cover; a
+	// busy machine's late GC can leave up to one more. Channels that kept
+	// their assembly buffers held 557 MB here.
+	const slack = 3*size + 16<<20
 	deadline := time.Now().Add(20 * time.Second)
 	var now int64
 	for {
