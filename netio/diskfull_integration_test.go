@@ -161,22 +161,8 @@ func TestDiskFullNacks(t *testing.T) {
 // used to be acked as if on disk.
 func TestConfirmNackWhenCommitFails(t *testing.T) {
 	needLocal(t)
-	dir := t.TempDir()
-	in, err := startInstance(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closing the broker fails too (the queue file cannot be sealed).
-	defer func() { _ = in.stop() }()
-	conn, err := amqp.Dial(in.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, conn, ch := brokenStorageChannel(t)
+	dir := in.dir
 	const q = "commit-fails"
 	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 		t.Fatal(err)
@@ -221,6 +207,27 @@ func TestConfirmNackWhenCommitFails(t *testing.T) {
 	}
 }
 
+// brokenStorageChannel starts a private instance for a test that breaks
+// its storage on purpose, and opens a channel on it. The instance is
+// stopped at cleanup without checking the error: closing fails too, since
+// the broken queue file cannot be sealed.
+func brokenStorageChannel(t *testing.T) (in *instance, conn *amqp.Connection, ch *amqp.Channel) {
+	t.Helper()
+	in, err := startInstance(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.stop() })
+	if conn, err = amqp.Dial(in.url); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if ch, err = conn.Channel(); err != nil {
+		t.Fatal(err)
+	}
+	return in, conn, ch
+}
+
 // openSegmentFD finds the descriptor this process holds on a segment file
 // under dir (the in-process broker's head segment).
 func openSegmentFD(t *testing.T, dir string) int {
@@ -249,21 +256,8 @@ func openSegmentFD(t *testing.T, dir string) int {
 // publish 2 (to a queue whose file failed) nacked, publish 3 acked again.
 func TestNackKeepsConfirmOrder(t *testing.T) {
 	needLocal(t)
-	dir := t.TempDir()
-	in, err := startInstance(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = in.stop() }()
-	conn, err := amqp.Dial(in.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, _, ch := brokenStorageChannel(t)
+	dir := in.dir
 	const good, broken = "order-good", "order-broken"
 	if _, err := ch.QueueDeclare(broken, true, false, false, false, nil); err != nil {
 		t.Fatal(err)
