@@ -116,9 +116,15 @@ func validateQueueArgs(args frame.Table) error {
 // unsupportedQueueArgs are arguments whose behaviour Warren does not have
 // yet. Declaring a queue with one fails at once with a clear error instead of
 // silently ignoring the feature (a client waiting for a TTL would hang).
+// One per line: each lands with its feature and leaves this list.
 var unsupportedQueueArgs = []string{
-	"x-message-ttl", "x-expires", "x-dead-letter-exchange", "x-dead-letter-routing-key",
-	"x-max-length-bytes", "x-max-priority", "x-single-active-consumer",
+	"x-message-ttl",
+	"x-expires",
+	"x-dead-letter-exchange",
+	"x-dead-letter-routing-key",
+	"x-max-length-bytes",
+	"x-max-priority",
+	"x-single-active-consumer",
 }
 
 func checkSupportedQueueArgs(args frame.Table) error {

@@ -20,7 +20,6 @@ type Queue struct {
 	Args       frame.Table
 	Owner      uint64 // connection id of an exclusive queue's owner
 	vhost      *VHost
-	maxLength  int64 // x-max-length; < 0 when unset
 
 	mu          sync.Mutex
 	st          store
@@ -28,8 +27,9 @@ type Queue struct {
 	next        int // round-robin cursor into consumers
 	hadConsumer bool
 	deleted     bool
-	exclusiveC  bool     // a consumer holds exclusive access
-	deferred    Deferred // run by unlock once mu is released (deferred.go)
+	exclusiveC  bool          // a consumer holds exclusive access
+	deferred    Deferred      // run by unlock once mu is released (deferred.go)
+	cfg         queueSettings // guarded by mu (settings.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -64,7 +64,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		return 0, false, err
 	}
 	q.Published.Add(1)
-	if q.maxLength >= 0 {
+	if q.cfg.maxLength >= 0 {
 		q.dropOverflowLocked()
 	}
 	if len(q.consumers) > 0 {
@@ -80,7 +80,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 
 // dropOverflowLocked applies x-max-length with the default drop-head overflow.
 func (q *Queue) dropOverflowLocked() {
-	for int64(q.st.readyCount()) > q.maxLength {
+	for int64(q.st.readyCount()) > q.cfg.maxLength {
 		t, _, ok := q.st.next()
 		if !ok {
 			return

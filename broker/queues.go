@@ -116,13 +116,10 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	}
 	q := &Queue{
 		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
-		Args: o.Args, vhost: v, st: st, maxLength: -1,
+		Args: o.Args, vhost: v, st: st, cfg: settingsFromArgs(o.Args),
 	}
 	if o.Exclusive {
 		q.Owner = o.Owner
-	}
-	if n, ok := intArg(o.Args["x-max-length"]); ok {
-		q.maxLength = n
 	}
 	q.readyN.Store(int64(st.readyCount()))
 	v.queues[o.Name] = q
