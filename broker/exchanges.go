@@ -17,6 +17,8 @@ type Exchange struct {
 	AutoDelete bool
 	Internal   bool
 	Args       frame.Table
+
+	features *exchangeFeatures // from Args; nil for an exchange that uses none
 }
 
 // defaultExchanges are declared in every vhost, as RabbitMQ does.
@@ -74,15 +76,21 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 		if err := checkExchangeEquivalent(v, x, o); err != nil {
 			return Commit{}, err
 		}
+		if err := checkExchangeArgsEquivalent(v, x, o.Args); err != nil {
+			return Commit{}, err
+		}
 		return v.pendingIfDurableLocked(x), nil
 	}
 	if strings.HasPrefix(name, "amq.") {
 		return Commit{}, frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
 	}
+	if err := validateExchangeArgs(v, name, o.Args); err != nil {
+		return Commit{}, err
+	}
 	if err := v.router.AddExchange(name, kind); err != nil {
 		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args}
+	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args, features: featuresFromArgs(o.Args)}
 	v.exchanges[name] = x
 	v.topoGen.Add(1)
 	if !o.Durable {

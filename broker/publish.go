@@ -61,6 +61,9 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if x.Name != "" {
 		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}
+	if len(scratch) == 0 && x.features != nil {
+		scratch = v.routeAlternates(x, m, scratch)
+	}
 	for _, q := range scratch {
 		gen, stored, err := q.publish(m)
 		if errors.Is(err, segment.ErrClosed) {

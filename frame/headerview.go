@@ -1,0 +1,81 @@
+package frame
+
+import "encoding/binary"
+
+// HeaderField is one entry of a headers table seen in place: the byte
+// range of the whole entry (name, tag and value) within the properties it
+// was found in, and its value's type tag and bytes (after the tag).
+type HeaderField struct {
+	Start, End int
+	Tag        byte
+	Value      []byte
+}
+
+// PropsHeaderField finds the header named key in raw properties without
+// decoding the table, so a broker can look at one header (CC, BCC, a hash
+// header) of every message without allocating. ok is false when the
+// headers property is absent, lacks key, or is malformed.
+func PropsHeaderField(raw []byte, key string) (f HeaderField, ok bool) {
+	off, err := scanProps(raw, PropHeaders, false)
+	if err != nil || off < 0 {
+		return f, false
+	}
+	body, err := tableBody(raw[off:], 0, "table")
+	if err != nil {
+		return f, false
+	}
+	pos := off + 4
+	for len(body) > 0 {
+		name, rest, err := tableKey(body)
+		if err != nil {
+			return f, false
+		}
+		vn, err := skipValue(rest, 0)
+		if err != nil {
+			return f, false
+		}
+		entry := len(body) - len(rest) + vn
+		if string(name) == key {
+			return HeaderField{Start: pos, End: pos + entry, Tag: rest[0], Value: rest[1:vn]}, true
+		}
+		pos += entry
+		body = body[entry:]
+	}
+	return f, false
+}
+
+// PropsWithoutHeaderField returns a copy of raw with the header entry f
+// (from PropsHeaderField on the same raw) cut out and the table's size
+// fixed: everything else stays byte for byte as sent.
+func PropsWithoutHeaderField(raw []byte, f HeaderField) []byte {
+	off, err := scanProps(raw, PropHeaders, false)
+	if err != nil || off < 0 || f.Start < off+4 || f.End > len(raw) || f.Start > f.End {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)-(f.End-f.Start))
+	out = append(out, raw[:f.Start]...)
+	out = append(out, raw[f.End:]...)
+	size := binary.BigEndian.Uint32(raw[off:])
+	binary.BigEndian.PutUint32(out[off:], size-uint32(f.End-f.Start))
+	return out
+}
+
+// ArrayStrings calls fn with each longstr element of the field array value
+// v (a HeaderField.Value of tag 'A'), skipping elements of other types, as
+// RabbitMQ does for the CC and BCC headers. It stops at malformed input.
+func ArrayStrings(v []byte, fn func(s []byte)) {
+	body, err := tableBody(v, 1, "array")
+	if err != nil {
+		return
+	}
+	for len(body) > 0 {
+		vn, err := skipValue(body, 1)
+		if err != nil {
+			return
+		}
+		if body[0] == 'S' {
+			fn(body[5:vn])
+		}
+		body = body[vn:]
+	}
+}
