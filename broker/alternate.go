@@ -78,7 +78,7 @@ func featuresFromArgs(args frame.Table) *exchangeFeatures {
 // ends the chain, an exchange seen before ends it too (cycles are
 // harmless), and a missing alternate is logged once and routes nowhere.
 // Only unroutable messages on exchanges that have an alternate get here.
-func (v *VHost) routeAlternates(x *Exchange, m *Message, dst []*Queue) []*Queue {
+func (v *VHost) routeAlternates(x *Exchange, m *Message, keys *senderKeys, dst []*Queue) []*Queue {
 	var seenBuf [maxAlternateChain]*Exchange
 	seen := append(seenBuf[:0], x)
 	for x.features != nil && x.features.hasAlternate && len(seen) < maxAlternateChain {
@@ -93,7 +93,7 @@ func (v *VHost) routeAlternates(x *Exchange, m *Message, dst []*Queue) []*Queue 
 			return dst
 		}
 		seen = append(seen, ae)
-		dst = v.routeAll(ae, m, dst)
+		dst = v.routeAll(ae, m, keys, dst)
 		if len(dst) > 0 {
 			return dst
 		}
@@ -125,7 +125,11 @@ func warnMissingAlternate(v *VHost, x *Exchange) {
 		"exchange", x.Name, "alternate_exchange", x.features.alternate, "vhost", v.Name)
 }
 
-// routeAll appends the queues x routes m to.
-func (v *VHost) routeAll(x *Exchange, m *Message, dst []*Queue) []*Queue {
-	return v.routeOne(x, m.RoutingKey, m, dst)
+// routeAll appends the queues x routes m to, CC and BCC keys included.
+func (v *VHost) routeAll(x *Exchange, m *Message, keys *senderKeys, dst []*Queue) []*Queue {
+	dst = v.routeOne(x, m.RoutingKey, m, dst)
+	if keys.any() {
+		dst = v.routeSenderSelected(x, m, keys, dst)
+	}
+	return dst
 }

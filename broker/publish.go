@@ -61,8 +61,15 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if x.Name != "" {
 		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}
+	keys, err := m.senderSelected()
+	if err != nil {
+		return res, scratch, err
+	}
+	if keys.any() {
+		scratch = v.routeSenderSelected(x, m, &keys, scratch)
+	}
 	if len(scratch) == 0 && x.features != nil {
-		scratch = v.routeAlternates(x, m, scratch)
+		scratch = v.routeAlternates(x, m, &keys, scratch)
 	}
 	for _, q := range scratch {
 		gen, stored, err := q.publish(m)
