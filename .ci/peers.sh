@@ -26,7 +26,7 @@ run_peers() {
 	AMQP_URL=amqp://guest:guest@127.0.0.1:$port/ \
 	MGMT_URL=http://127.0.0.1:1 \
 	RESTART_CMD="bash $ctl restart" \
-	PEERS_EXCLUDE=${PEERS_EXCLUDE-message_ttl,direct_reply} \
+	PEERS_EXCLUDE=${PEERS_EXCLUDE-message_ttl} \
 		bash "$peers/run.sh" "$@" | tee "$out"
 	return "${PIPESTATUS[0]}"
 }

@@ -40,6 +40,7 @@ type channel struct {
 	mu          sync.Mutex
 	deliveryTag uint64
 	unacked     unackedList
+	replyTo     replyState // direct reply-to consumer (replyto.go)
 
 	scratch []unackedEntry
 
@@ -91,6 +92,7 @@ func (ch *channel) channelError(e *frame.Error) {
 // acked. Consumers go first, so nothing new is delivered meanwhile.
 func (ch *channel) teardown() {
 	ch.unregister()
+	ch.dropReplyTo()
 	for tag, k := range ch.consumers {
 		delete(ch.consumers, tag)
 		ch.removeConsumer(k)
@@ -233,6 +235,8 @@ func (ch *channel) dispatch(m frame.Method) error {
 		if k, ok := ch.consumers[m.ConsumerTag]; ok {
 			delete(ch.consumers, m.ConsumerTag)
 			ch.removeConsumer(k)
+		} else {
+			ch.cancelReplyTo(m.ConsumerTag)
 		}
 		ch.reply(m.NoWait, &frame.BasicCancelOk{ConsumerTag: m.ConsumerTag})
 		return nil
@@ -303,6 +307,9 @@ func (ch *channel) exchangeDeclare(m *frame.ExchangeDeclare) error {
 }
 
 func (ch *channel) queueDeclare(m *frame.QueueDeclare) error {
+	if isReplyQueueName(m.Queue) {
+		return ch.declareReplyTo(m)
+	}
 	q, cm, err := ch.c.vhost.QueueDeclareAsync(ch.c.principal, broker.QueueDeclareOptions{
 		Name: m.Queue, Passive: m.Passive, Durable: m.Durable, Exclusive: m.Exclusive,
 		AutoDelete: m.AutoDelete, Args: m.Arguments, Owner: ch.c.id,
@@ -356,6 +363,9 @@ func (ch *channel) qos(m *frame.BasicQos) error {
 }
 
 func (ch *channel) consume(m *frame.BasicConsume) error {
+	if m.Queue == replyToQueue {
+		return ch.consumeReplyTo(m)
+	}
 	q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 	if err != nil {
 		return err

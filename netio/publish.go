@@ -148,6 +148,9 @@ func (ch *channel) completePublish(body []byte) error {
 	// The message is stored (or copied for the transaction) by the time
 	// these return, so the body buffer is free to go.
 	defer ch.releaseAssembly()
+	if err := ch.rewriteReplyTo(&m); err != nil {
+		return err
+	}
 	if ch.tx {
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
 		return nil
@@ -161,8 +164,17 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	if ch.confirm {
 		from = c.b.Watermark().Committed() + 1
 	}
-	res, qs, err := c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
-	c.scratchQueues = qs
+	var res broker.PublishResult
+	var err error
+	if isReply(m) {
+		if c.deliverReply(m) {
+			res.Routed = 1
+		}
+	} else {
+		var qs []*broker.Queue
+		res, qs, err = c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
+		c.scratchQueues = qs
+	}
 	ch.entry.Published.Add(1)
 	if err != nil {
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)

@@ -48,6 +48,7 @@ type Server struct {
 	started   sync.Once    // the first tick starts the accept loop
 	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
 	fdRefused refusals
+	replies   replyRegistry // direct reply-to consumers by reply key
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}

@@ -40,11 +40,12 @@ func runTutorial(t *testing.T, proc *warrenProc, name string, extra ...string) {
 
 // TestPikaTutorials runs the RabbitMQ tutorials with pika, the Python client
 // most newcomers start with: hello world, work queues (prefetch, acks,
-// redelivery), publish/subscribe, routing, topics, RPC, publisher confirms.
+// redelivery), publish/subscribe, routing, topics, RPC (with a callback
+// queue and with direct reply-to), publisher confirms.
 func TestPikaTutorials(t *testing.T) {
 	needPika(t)
 	proc := startWarren(t, filepath.Join(t.TempDir(), "data"), procOptions{})
-	for _, name := range []string{"hello_world", "work_queues", "publish_subscribe", "routing", "topics", "rpc", "publisher_confirms"} {
+	for _, name := range []string{"hello_world", "work_queues", "publish_subscribe", "routing", "topics", "rpc", "rpc_direct_reply_to", "publisher_confirms"} {
 		t.Run(name, func(t *testing.T) { runTutorial(t, proc, name) })
 	}
 	proc.checkLog(t, "pika tutorials")

@@ -309,6 +309,56 @@ def rpc(url, p):
     client.close()
 
 
+def rpc_direct_reply_to(url, p):
+    """Tutorial 6 with direct reply-to: the client consumes the
+    amq.rabbitmq.reply-to pseudo-queue (no-ack) instead of declaring a
+    callback queue; replies come back on its channel, stored nowhere."""
+    rq = p + "rpc_direct_queue"
+    server = connect(url)
+    sch = server.channel()
+    sch.queue_declare(queue=rq)
+    seen = []
+
+    def on_request(c, m, props, body):
+        seen.append(props.reply_to)
+        c.basic_publish(exchange="", routing_key=props.reply_to,
+                        properties=pika.BasicProperties(correlation_id=props.correlation_id),
+                        body=str(fib(int(body))).encode())
+        c.basic_ack(delivery_tag=m.delivery_tag)
+
+    sch.basic_consume(queue=rq, on_message_callback=on_request)
+    client = connect(url)
+    cch = client.channel()
+    answers = {}
+    cch.basic_consume(queue="amq.rabbitmq.reply-to", auto_ack=True,
+                      on_message_callback=lambda c, m, props, body: answers.setdefault(props.correlation_id, []).append(int(body)))
+    asked = {}
+    for n in (0, 1, 10, 30, 7):
+        corr = str(uuid.uuid4())
+        asked[corr] = n
+        cch.basic_publish(exchange="", routing_key=rq, body=str(n).encode(),
+                          properties=pika.BasicProperties(reply_to="amq.rabbitmq.reply-to", correlation_id=corr))
+    pump_until([server, client], lambda: all(c in answers for c in asked), "every RPC answer over direct reply-to")
+    pump_for([server, client], 0.2)
+    for corr, n in asked.items():
+        check(answers[corr] == [fib(n)], "fib(%d): answers %r under its correlation_id", n, answers[corr])
+    check(len(answers) == len(asked), "answers under unknown correlation ids: %r", answers)
+    check(all(r.startswith("amq.rabbitmq.reply-to.") for r in seen), "reply_to as the server saw it: %r", seen)
+    # Publishing a request with the pseudo-queue as reply_to needs the consumer.
+    other = client.channel()
+    try:
+        other.basic_publish(exchange="", routing_key=rq, body=b"1",
+                            properties=pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+        other.queue_declare(queue=rq, passive=True)
+        check(False, "a request without a reply consumer was accepted")
+    except pika.exceptions.ChannelClosedByBroker as e:
+        check(e.reply_code == 406, "request without a reply consumer: %d %s, want 406", e.reply_code, e.reply_text)
+    check(message_count(server, rq) == 0, "request queue not empty")
+    sch.queue_delete(queue=rq)
+    server.close()
+    client.close()
+
+
 def publisher_confirms(url, p):
     """Tutorial 7: publisher confirms. Every confirmed message is in the
     queue; a mandatory publish nobody can route is returned and raises."""
@@ -388,7 +438,7 @@ def durable_after(url, p):
 
 
 SCENARIOS = {f.__name__: f for f in (hello_world, work_queues, publish_subscribe, routing, topics, rpc,
-                                     publisher_confirms, durable_before, durable_after)}
+                                     rpc_direct_reply_to, publisher_confirms, durable_before, durable_after)}
 
 
 def main():

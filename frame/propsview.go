@@ -79,3 +79,20 @@ func ArrayStrings(v []byte, fn func(s []byte)) {
 		body = body[vn:]
 	}
 }
+
+// PropsWithShortstr returns a copy of raw with the present shortstr
+// property flag set to v (at most 255 bytes), the rest byte for byte as
+// sent; raw itself when the property is absent or raw malformed.
+func PropsWithShortstr(raw []byte, flag uint16, v string) []byte {
+	old, ok := PropsShortstr(raw, flag)
+	if !ok || len(v) > 255 {
+		return raw
+	}
+	off, _ := scanProps(raw, flag, false)
+	end := off + 1 + len(old)
+	out := make([]byte, 0, len(raw)-len(old)+len(v))
+	out = append(out, raw[:off]...)
+	out = append(out, byte(len(v)))
+	out = append(out, v...)
+	return append(out, raw[end:]...)
+}
