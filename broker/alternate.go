@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/router"
 )
 
 // alternateExchangeArg is the exchange argument naming where messages the
@@ -20,7 +21,12 @@ const maxAlternateChain = 16
 
 // validateExchangeArgs refuses argument values RabbitMQ refuses at
 // exchange.declare.
-func validateExchangeArgs(v *VHost, name string, args frame.Table) error {
+func validateExchangeArgs(v *VHost, name string, kind router.Kind, args frame.Table) error {
+	if kind == router.KindConsistentHash {
+		if err := validateHashArgs(args); err != nil {
+			return err
+		}
+	}
 	if a, ok := args[alternateExchangeArg]; ok {
 		if _, isStr := a.(string); !isStr {
 			return frame.Errorf(frame.PreconditionFailed, "invalid type '%s' for arg '%s' in exchange '%s' in vhost '%s'",
@@ -57,13 +63,15 @@ type exchangeFeatures struct {
 	alternate    string // alternate-exchange; hasAlternate says whether set
 	hasAlternate bool
 	aeWarned     atomic.Bool // the missing alternate was logged
+	hashOn       hashSource  // x-consistent-hash: what is hashed
+	hashName     string      // the header or property hashOn names
 }
 
 // featuresFromArgs reads the settings from validated arguments; nil when
 // the exchange uses none.
-func featuresFromArgs(args frame.Table) *exchangeFeatures {
+func featuresFromArgs(kind router.Kind, args frame.Table) *exchangeFeatures {
 	var f exchangeFeatures
-	used := false
+	used := hashFeatures(&f, kind, args)
 	if s, ok := args[alternateExchangeArg].(string); ok {
 		f.alternate, f.hasAlternate, used = s, true, true
 	}

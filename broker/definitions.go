@@ -142,7 +142,7 @@ func (v *VHost) restore(d definitions) error {
 			return fmt.Errorf("definitions: exchange %q: %w", x.Name, err)
 		}
 		v.exchanges[x.Name] = &Exchange{Name: x.Name, Type: x.Type, Kind: k, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: fixTable(x.Arguments)}
-		v.exchanges[x.Name].features = featuresFromArgs(v.exchanges[x.Name].Args)
+		v.exchanges[x.Name].features = featuresFromArgs(k, v.exchanges[x.Name].Args)
 	}
 	for _, qd := range d.Queues {
 		if _, err := v.createQueueLocked(QueueDeclareOptions{Name: qd.Name, Durable: true, AutoDelete: qd.AutoDelete, Args: fixTable(qd.Arguments)}); err != nil {

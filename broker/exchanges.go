@@ -34,7 +34,7 @@ var defaultExchanges = []Exchange{
 // ExchangeDeclareOptions are exchange.declare's fields.
 type ExchangeDeclareOptions struct {
 	Name       string
-	Type       string // direct, fanout, topic or headers
+	Type       string // direct, fanout, topic, headers or x-consistent-hash
 	Passive    bool
 	Durable    bool
 	AutoDelete bool
@@ -84,13 +84,13 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 	if strings.HasPrefix(name, "amq.") {
 		return Commit{}, frame.Errorf(frame.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
 	}
-	if err := validateExchangeArgs(v, name, o.Args); err != nil {
+	if err := validateExchangeArgs(v, name, kind, o.Args); err != nil {
 		return Commit{}, err
 	}
 	if err := v.router.AddExchange(name, kind); err != nil {
 		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
-	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args, features: featuresFromArgs(o.Args)}
+	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args, features: featuresFromArgs(kind, o.Args)}
 	v.exchanges[name] = x
 	v.topoGen.Add(1)
 	if !o.Durable {

@@ -58,7 +58,11 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if q != nil {
 		scratch = append(scratch, q)
 	}
-	if x.Name != "" {
+	switch {
+	case x.Name == "":
+	case x.features != nil && x.features.hashOn != hashRoutingKey:
+		scratch = v.routeHashed(x, m, scratch)
+	default:
 		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}
 	keys, err := m.senderSelected()

@@ -96,3 +96,13 @@ func PropsWithShortstr(raw []byte, flag uint16, v string) []byte {
 	out = append(out, v...)
 	return append(out, raw[end:]...)
 }
+
+// PropsTimestamp returns the timestamp property (seconds since the epoch)
+// without decoding the rest.
+func PropsTimestamp(raw []byte) (uint64, bool) {
+	off, err := scanProps(raw, PropTimestamp, false)
+	if err != nil || off < 0 || off+8 > len(raw) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(raw[off:]), true
+}

@@ -137,6 +137,11 @@ func prepare[Q comparable](x *exchange[Q], key string, args frame.Table) (bindKe
 			return bindKey{}, nil, err
 		}
 	}
+	if x.kind == KindConsistentHash {
+		if _, err := hashWeight(key); err != nil {
+			return bindKey{}, nil, err
+		}
+	}
 	return bindKey{key, canonArgs(args)}, hm, nil
 }
 

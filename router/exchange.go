@@ -41,6 +41,7 @@ type snapshot[Q comparable] struct {
 	root    *tnode[Q]         // topic keys with a wildcard
 	maxNode int32             // trie node ids are < maxNode
 	headers []*hbinding[Q]    // headers, one entry per binding
+	ring    *hashRing[Q]      // x-consistent-hash
 }
 
 // bindKey is the part of a binding's identity beside its destination:
@@ -195,11 +196,19 @@ func (x *exchange[Q]) routeKey(key string) string {
 }
 
 func (x *exchange[Q]) addRoute(w *snapshot[Q], d dest[Q], key string, id int32) {
+	if x.kind == KindConsistentHash {
+		w.ring = w.ring.with(d, id, key)
+		return
+	}
 	add := func(o *dests[Q]) *dests[Q] { return o.with(d, id) }
 	x.updateRoute(w, key, add)
 }
 
 func (x *exchange[Q]) removeRoute(w *snapshot[Q], d dest[Q], key string) {
+	if x.kind == KindConsistentHash {
+		w.ring = w.ring.without(d)
+		return
+	}
 	del := func(o *dests[Q]) *dests[Q] { return o.without(d) }
 	x.updateRoute(w, key, del)
 }

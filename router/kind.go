@@ -1,9 +1,9 @@
 package router
 
-// Kind is an exchange type. Only the four AMQP 0-9-1 built-in kinds exist;
-// plugin kinds (x-consistent-hash, ...) are not supported, so ParseKind
-// reports false for them and the broker answers 503 as RabbitMQ does for an
-// unknown type.
+// Kind is an exchange type: the four AMQP 0-9-1 built-in kinds and the
+// consistent-hash exchange (hash.go). Other plugin kinds are not
+// supported, so ParseKind reports false for them and the broker answers 503
+// as RabbitMQ does for an unknown type.
 type Kind uint8
 
 const (
@@ -11,6 +11,7 @@ const (
 	KindFanout
 	KindTopic
 	KindHeaders
+	KindConsistentHash
 )
 
 // ParseKind maps the exchange.declare type string to a Kind.
@@ -24,6 +25,8 @@ func ParseKind(s string) (Kind, bool) {
 		return KindTopic, true
 	case "headers":
 		return KindHeaders, true
+	case "x-consistent-hash":
+		return KindConsistentHash, true
 	}
 	return 0, false
 }
@@ -39,6 +42,8 @@ func (k Kind) String() string {
 		return "topic"
 	case KindHeaders:
 		return "headers"
+	case KindConsistentHash:
+		return "x-consistent-hash"
 	}
 	return "unknown"
 }

@@ -50,6 +50,11 @@ func (r *Router[Q]) route(x *exchange[Q], key []byte, headers func() frame.Table
 				}
 				return dst
 			}
+		case KindConsistentHash:
+			if s.ring != nil {
+				dst = append(dst, s.ring.pick(key).d.q)
+			}
+			return dst
 		}
 	}
 	sc := r.pool.Get().(*scratch[Q])
@@ -112,6 +117,14 @@ func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers 
 				sc.matchTopic(s.root, s.maxNode, key)
 				for _, n := range sc.cur {
 					dst = sc.emit(dst, start, n.d)
+				}
+			}
+		case KindConsistentHash:
+			if s.ring != nil {
+				if e := s.ring.pick(key); e.d.x != nil {
+					sc.visit(e.d.x)
+				} else {
+					dst = sc.emitQueue(dst, start, e.d.q, e.qid)
 				}
 			}
 		case KindHeaders:

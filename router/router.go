@@ -92,7 +92,7 @@ func (r *Router[Q]) lookupBytes(name []byte) *exchange[Q] {
 // same kind is a no-op; with another kind it returns ErrKindMismatch
 // (RabbitMQ: 406 inequivalent arg 'type').
 func (r *Router[Q]) AddExchange(name string, k Kind) error {
-	if k < KindDirect || k > KindHeaders {
+	if k.String() == "unknown" { // a Kind ParseKind cannot return
 		return errors.New("router: invalid exchange kind")
 	}
 	r.topo.RLock()

@@ -16,7 +16,7 @@ func TestParseKind(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, ok)
 		}
 	}
-	if _, ok := ParseKind("x-consistent-hash"); ok {
+	if _, ok := ParseKind("x-random"); ok {
 		t.Error("plugin kind accepted")
 	}
 }

@@ -1,0 +1,148 @@
+package router
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// The consistent-hash exchange (RabbitMQ's rabbitmq_consistent_hash_exchange,
+// type x-consistent-hash). Each destination owns as many buckets as the
+// integer weight in its binding key, laid end to end in binding order, and
+// a message goes to the owner of bucket jump(hash(key), total buckets):
+// Lamping and Veach's jump consistent hash, as the plugin uses. Adding a
+// binding appends buckets, so only about weight/total of the keys move;
+// removing one closes the gap, as the plugin does. The hash is FNV-1a with
+// a 64-bit finaliser: stable across restarts and machines, though not the
+// plugin's Erlang phash2, so a key may land on another queue than it would
+// in RabbitMQ. Routing on a header or property instead of the routing key
+// is the broker's choice of key (the hash-header and hash-property
+// exchange arguments).
+
+// maxHashWeight is the plugin's largest binding weight.
+const maxHashWeight = 10000
+
+// hashRing is an immutable bucket layout, shared by concurrent Routes.
+type hashRing[Q comparable] struct {
+	entries []ringEntry[Q]
+	cum     []uint32 // cum[i]: buckets owned by entries[:i+1]
+}
+
+type ringEntry[Q comparable] struct {
+	d      dest[Q]
+	qid    int32  // exchange-local id of a queue destination
+	weight uint32 // buckets; the weight of the destination's first binding
+	refs   int32  // bindings to d on the ring (keys differ): d leaves with its last
+}
+
+// hashWeight parses a consistent-hash binding key, refusing what the
+// plugin refuses.
+func hashWeight(key string) (uint32, error) {
+	n, err := strconv.ParseInt(key, 10, 64)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%w: The binding key must be an integer: <<%q>>", ErrInvalidArgs, key)
+	case n < 1:
+		return 0, fmt.Errorf("%w: The binding key must be greater than 0", ErrInvalidArgs)
+	case n > maxHashWeight:
+		return 0, fmt.Errorf("%w: The binding key must not exceed %d", ErrInvalidArgs, maxHashWeight)
+	}
+	return uint32(n), nil
+}
+
+// with returns r plus a binding to d of weight key; a destination already
+// on the ring keeps its buckets, as in the plugin.
+func (r *hashRing[Q]) with(d dest[Q], id int32, key string) *hashRing[Q] {
+	out := &hashRing[Q]{}
+	if r != nil {
+		out.entries = slices.Clone(r.entries)
+	}
+	if i := out.index(d); i >= 0 {
+		out.entries[i].refs++
+		out.cum = r.cum
+		return out
+	}
+	w, _ := hashWeight(key) // checked by prepare
+	out.entries = append(out.entries, ringEntry[Q]{d: d, qid: id, weight: w, refs: 1})
+	out.reweigh()
+	return out
+}
+
+// without returns r minus one binding to d, or nil when the ring is empty.
+func (r *hashRing[Q]) without(d dest[Q]) *hashRing[Q] {
+	if r == nil {
+		return nil
+	}
+	i := r.index(d)
+	if i < 0 {
+		return r
+	}
+	out := &hashRing[Q]{entries: slices.Clone(r.entries)}
+	if out.entries[i].refs--; out.entries[i].refs > 0 {
+		out.cum = r.cum
+		return out
+	}
+	out.entries = slices.Delete(out.entries, i, i+1)
+	if len(out.entries) == 0 {
+		return nil
+	}
+	out.reweigh()
+	return out
+}
+
+func (r *hashRing[Q]) index(d dest[Q]) int {
+	return slices.IndexFunc(r.entries, func(e ringEntry[Q]) bool { return e.d == d })
+}
+
+func (r *hashRing[Q]) reweigh() {
+	r.cum = make([]uint32, len(r.entries))
+	var sum uint32
+	for i, e := range r.entries {
+		sum += e.weight
+		r.cum[i] = sum
+	}
+}
+
+// pick returns the entry owning key's bucket. It allocates nothing.
+func (r *hashRing[Q]) pick(key []byte) *ringEntry[Q] {
+	total := r.cum[len(r.cum)-1]
+	b := uint32(jumpHash(hashKey(key), int32(total)))
+	lo, hi := 0, len(r.cum)-1
+	for lo < hi { // the first i with cum[i] > b
+		mid := int(uint(lo+hi) >> 1)
+		if r.cum[mid] > b {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return &r.entries[lo]
+}
+
+// hashKey is 64-bit FNV-1a, finalised (murmur3's fmix64) so that keys
+// differing in their last byte spread over the high bits jumpHash uses.
+func hashKey(key []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// jumpHash is Lamping and Veach's jump consistent hash: the bucket in
+// [0, buckets) of key; growing buckets by one moves 1/buckets of the keys.
+func jumpHash(key uint64, buckets int32) int32 {
+	var b, j int64 = -1, 0
+	for j < int64(buckets) {
+		b = j
+		key = key*2862933555777941757 + 1
+		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	}
+	return int32(b)
+}
