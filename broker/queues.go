@@ -69,6 +69,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err := validateQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}
+	if err := checkQueueTypeArgs(v, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
+	}
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}
