@@ -20,14 +20,24 @@ func (c *Conn) serverProperties() frame.Table {
 		"copyright":    "Warren contributors",
 		"information":  "AMQP 0-9-1 broker with segmented log storage",
 		"cluster_name": "warren@" + c.srv.cfg.NodeName,
-		"capabilities": frame.Table{
-			"publisher_confirms":           true,
-			"exchange_exchange_bindings":   true,
-			"basic.nack":                   true,
-			"consumer_cancel_notify":       true,
-			"authentication_failure_close": true,
-			"per_consumer_qos":             true,
-		},
+		"capabilities": capabilities(),
+	}
+}
+
+// capabilities are what connection.start advertises: exactly the
+// features of RabbitMQ 3.10's list that Warren has, since clients act on
+// them. Not yet: consumer_priorities (x-priority on basic.consume) and
+// connection.blocked (sending connection.blocked/unblocked); each goes in
+// here with its feature.
+func capabilities() frame.Table {
+	return frame.Table{
+		"publisher_confirms":           true,
+		"exchange_exchange_bindings":   true,
+		"basic.nack":                   true,
+		"consumer_cancel_notify":       true,
+		"authentication_failure_close": true,
+		"per_consumer_qos":             true,
+		"direct_reply_to":              true,
 	}
 }
 
