@@ -146,3 +146,30 @@ func TestDirectReplyToCancel(t *testing.T) {
 		t.Fatalf("reply key %q reused after cancel", first)
 	}
 }
+
+// A reply published in a transaction goes out at commit, not before.
+// (RabbitMQ 3.10 hands a reply over as it routes it, inside a transaction
+// too; Warren keeps the transaction's promise.)
+func TestDirectReplyToInTransaction(t *testing.T) {
+	t.Parallel()
+	c, client := connChan(t)
+	_, server := connChan(t)
+	q := declareQueue(t, server, "rpc")
+	replies := consume(t, client, replyTo, "", true)
+	publish(t, client, "", q, amqp.Publishing{Body: []byte("req"), ReplyTo: replyTo})
+	waitMessages(t, c, q, 1)
+	req := mustGet(t, server, q, true, "req")
+	if err := server.Tx(); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, server, "", req.ReplyTo, amqp.Publishing{Body: []byte("rep")})
+	if !external {
+		noDelivery(t, replies, 200*time.Millisecond)
+	}
+	if err := server.TxCommit(); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv(t, replies); string(d.Body) != "rep" {
+		t.Fatalf("reply %q", d.Body)
+	}
+}
