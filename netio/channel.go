@@ -375,7 +375,7 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		tag = "amq.ctag-" + base64.RawURLEncoding.EncodeToString(b[:])
-	} else if _, dup := ch.consumers[tag]; dup {
+	} else if _, dup := ch.consumers[tag]; dup || tag == ch.replyTo.tag {
 		return frame.Errorf(frame.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
 	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer}

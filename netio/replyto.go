@@ -53,8 +53,9 @@ func (r *replyRegistry) lookup(key []byte) *channel {
 	return ch
 }
 
-// replyState is a channel's reply consumer; guarded by channel.mu, since
-// publishers on other connections deliver to it.
+// replyState is a channel's reply consumer. Only the channel's loop
+// writes it, under channel.mu; publishers on other connections read it
+// under channel.mu, the loop itself without.
 type replyState struct {
 	tag string // consumer tag; "" when the channel has no reply consumer
 	key string // amq.rabbitmq.reply-to.<token>

@@ -173,3 +173,17 @@ func TestDirectReplyToInTransaction(t *testing.T) {
 		t.Fatalf("reply %q", d.Body)
 	}
 }
+
+// The reply consumer's tag is taken like any consumer's: reusing it is the
+// connection error a reused tag always is. (RabbitMQ 3.10 never answers
+// this consume, so the test is Warren's only.)
+func TestDirectReplyToConsumerTagShared(t *testing.T) {
+	needLocal(t)
+	t.Parallel()
+	connectionFails(t, amqp.NotAllowed, "a queue consumer with the reply consumer's tag", func(ch *amqp.Channel) error {
+		q := declareQueue(t, ch, "q")
+		consume(t, ch, replyTo, "tag", true)
+		_, err := ch.Consume(q, "tag", true, false, false, false, nil)
+		return err
+	})
+}
