@@ -31,8 +31,8 @@ run_peers() {
 	return "${PIPESTATUS[0]}"
 }
 
-# Cases that need the RabbitMQ extensions (message TTL, dead lettering,
-# direct reply-to), which Warren refuses with a clear 406 until they land.
+# Cases that need the RabbitMQ extensions (message TTL, dead lettering),
+# which Warren refuses with a clear 406 until they land.
 # They may fail; anything else failing fails the check.
 expected='^FAIL (TestDeclareArgsXMessageTTL|TestDeclareArgsRejectToDeadLetterQueue) '
 
