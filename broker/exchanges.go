@@ -17,6 +17,7 @@ type Exchange struct {
 	AutoDelete bool
 	Internal   bool
 	Args       frame.Table
+	policy     exchangePolicyRef // the matching policy's settings (policies.go)
 }
 
 // defaultExchanges are declared in every vhost, as RabbitMQ does.
@@ -84,6 +85,7 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 	}
 	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args}
 	v.exchanges[name] = x
+	v.applyExchangePolicyLocked(x)
 	v.topoGen.Add(1)
 	if !o.Durable {
 		return Commit{}, nil

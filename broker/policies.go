@@ -1,0 +1,277 @@
+package broker
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+)
+
+// Policy is a RabbitMQ policy or operator policy: the definition of the
+// highest-priority one whose pattern matches a queue's or exchange's name
+// (and whose apply-to covers it) gives it settings its declare did not.
+// The JSON shape is the management API's and the definitions export's.
+type Policy struct {
+	VHost      string         `json:"vhost"`
+	Name       string         `json:"name"`
+	Pattern    string         `json:"pattern"`
+	ApplyTo    string         `json:"apply-to"`
+	Definition map[string]any `json:"definition"`
+	Priority   float64        `json:"priority"` // any number, as RabbitMQ's
+}
+
+// PolicyKind says which of a vhost's two policy tables is meant.
+type PolicyKind int
+
+// The two tables. Operator policies cap what users' policies and queue
+// arguments ask for: only numeric limits are allowed in them, and for each
+// the lower value wins.
+const (
+	UserPolicy PolicyKind = iota
+	OperatorPolicy
+)
+
+func (k PolicyKind) String() string {
+	if k == OperatorPolicy {
+		return "operator policy"
+	}
+	return "policy"
+}
+
+// compiledPolicy is a validated policy with its pattern compiled.
+type compiledPolicy struct {
+	Policy
+	re *regexp.Regexp
+}
+
+// policyTable is one of a vhost's policy tables, keyed by name.
+type policyTable map[string]*compiledPolicy
+
+func (v *VHost) policyTableLocked(k PolicyKind) policyTable {
+	if k == OperatorPolicy {
+		if v.opPolicies == nil {
+			v.opPolicies = make(policyTable)
+		}
+		return v.opPolicies
+	}
+	if v.policies == nil {
+		v.policies = make(policyTable)
+	}
+	return v.policies
+}
+
+// match returns the policy that applies to the named queue (isQueue) or
+// exchange: the highest priority among those matching. RabbitMQ leaves the
+// order of equal priorities to its table's hash order (an unsorted mnesia
+// set); Warren takes the first name in byte order, so the choice is stable
+// across restarts.
+func (t policyTable) match(name string, isQueue bool) *compiledPolicy {
+	var best *compiledPolicy
+	for _, p := range t {
+		if !p.appliesTo(isQueue) || !p.re.MatchString(name) {
+			continue
+		}
+		if best == nil || p.Priority > best.Priority || (p.Priority == best.Priority && p.Name < best.Name) {
+			best = p
+		}
+	}
+	return best
+}
+
+func (p *compiledPolicy) appliesTo(isQueue bool) bool {
+	switch p.ApplyTo {
+	case "all":
+		return true
+	case "queues":
+		return isQueue
+	case "exchanges":
+		return !isQueue
+	}
+	return false
+}
+
+func (p *compiledPolicy) definition() map[string]any {
+	if p == nil {
+		return nil
+	}
+	return p.Definition
+}
+
+// list returns the table's policies sorted by name.
+func (t policyTable) list() []Policy {
+	out := make([]Policy, 0, len(t))
+	for _, p := range t {
+		out = append(out, p.Policy)
+	}
+	slices.SortFunc(out, func(a, b Policy) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Policies returns the vhost's policies of kind k, sorted by name.
+func (v *VHost) Policies(k PolicyKind) []Policy {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if k == OperatorPolicy {
+		return v.opPolicies.list()
+	}
+	return v.policies.list()
+}
+
+// Policy returns one policy of kind k.
+func (v *VHost) Policy(k PolicyKind, name string) (Policy, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	t := v.policies
+	if k == OperatorPolicy {
+		t = v.opPolicies
+	}
+	p, ok := t[name]
+	if !ok {
+		return Policy{}, false
+	}
+	return p.Policy, true
+}
+
+// SetPolicy creates or replaces a policy (validated as RabbitMQ does: a
+// *PolicyError says what is wrong) and applies it at once to every queue
+// and exchange it matches, and to those it no longer matches. It returns
+// whether the policy is new, once the change is on disk.
+func (v *VHost) SetPolicy(k PolicyKind, p Policy) (created bool, err error) {
+	p.VHost = v.Name
+	cp, err := compilePolicy(k, p)
+	if err != nil {
+		return false, err
+	}
+	v.policyMu.Lock()
+	defer v.policyMu.Unlock()
+	v.mu.Lock()
+	t := v.policyTableLocked(k)
+	old, existed := t[p.Name]
+	t[p.Name] = cp
+	c, err := v.journalLocked(policyChange(k, policySetOp(k), cp.Policy), true)
+	if err != nil {
+		if existed {
+			t[p.Name] = old
+		} else {
+			delete(t, p.Name)
+		}
+		v.mu.Unlock()
+		return false, err
+	}
+	work := v.policyWorkLocked()
+	v.mu.Unlock()
+	work.apply()
+	return !existed, c.Wait()
+}
+
+// DeletePolicy removes a policy and takes its settings off what it
+// applied to. It returns false if there was none of that name.
+func (v *VHost) DeletePolicy(k PolicyKind, name string) (bool, error) {
+	v.policyMu.Lock()
+	defer v.policyMu.Unlock()
+	v.mu.Lock()
+	t := v.policyTableLocked(k)
+	if _, ok := t[name]; !ok {
+		v.mu.Unlock()
+		return false, nil
+	}
+	c, err := v.journalLocked(policyChange(k, policyDeleteOp(k), Policy{Name: name}), false)
+	if err != nil {
+		v.mu.Unlock()
+		return true, err
+	}
+	delete(t, name)
+	work := v.policyWorkLocked()
+	v.mu.Unlock()
+	work.apply()
+	return true, c.Wait()
+}
+
+// policyWork is what a policy change does to the queues, computed under
+// the vhost's lock and carried out after it is released: a queue's
+// reaction can move messages into other queues (dead lettering), which
+// publishes and so reads the vhost.
+type policyWork struct {
+	queues   []*Queue
+	settings []queueSettings
+}
+
+// policyWorkLocked gives every exchange its new policy settings (an atomic
+// store each) and lists every queue's. REQUIRES: v.mu held.
+func (v *VHost) policyWorkLocked() policyWork {
+	for _, x := range v.exchanges {
+		v.applyExchangePolicyLocked(x)
+	}
+	w := policyWork{queues: make([]*Queue, 0, len(v.queues)), settings: make([]queueSettings, 0, len(v.queues))}
+	for _, q := range v.queues {
+		w.queues = append(w.queues, q)
+		w.settings = append(w.settings, v.queueSettingsLocked(q.Name, q.Args))
+	}
+	return w
+}
+
+func (w policyWork) apply() {
+	for i, q := range w.queues {
+		q.applyPolicySettings(w.settings[i])
+	}
+}
+
+// applyPolicySettings reconfigures q if the policies changed its settings.
+// Policy changes are serialised by the vhost's policyMu, so nothing else
+// changes q.cfg between the check and reconfigure.
+func (q *Queue) applyPolicySettings(s queueSettings) {
+	q.mu.Lock()
+	same := q.deleted || q.cfg == s
+	q.mu.Unlock()
+	if !same {
+		q.reconfigure(s)
+	}
+}
+
+// queueSettingsLocked is what a queue of that name and arguments runs
+// with under the vhost's current policies. REQUIRES: v.mu held.
+func (v *VHost) queueSettingsLocked(name string, args map[string]any) queueSettings {
+	if len(v.policies) == 0 && len(v.opPolicies) == 0 {
+		return settingsFromArgs(args)
+	}
+	return effectiveSettings(args, v.policies.match(name, true).definition(), v.opPolicies.match(name, true).definition())
+}
+
+// exchangePolicy is the part of a policy an exchange acts on.
+type exchangePolicy struct {
+	alternateExchange string
+	hasAE             bool
+}
+
+// applyExchangePolicyLocked sets x's policy settings from the vhost's
+// policies. Publishers read them without the vhost's lock. REQUIRES: v.mu.
+func (v *VHost) applyExchangePolicyLocked(x *Exchange) {
+	def := v.policies.match(x.Name, false).definition()
+	ae, ok := def["alternate-exchange"].(string)
+	if !ok {
+		if x.policy.Load() != nil {
+			x.policy.Store(nil)
+		}
+		return
+	}
+	if cur := x.policy.Load(); cur != nil && cur.hasAE && cur.alternateExchange == ae {
+		return
+	}
+	x.policy.Store(&exchangePolicy{alternateExchange: ae, hasAE: true})
+}
+
+// alternateExchange is the exchange's effective alternate exchange: its
+// alternate-exchange argument, else its policy's, as RabbitMQ's
+// rabbit_policy:get_arg. Safe without locks.
+func (x *Exchange) alternateExchange() (string, bool) {
+	if ae, ok := x.Args["alternate-exchange"].(string); ok {
+		return ae, true
+	}
+	if p := x.policy.Load(); p != nil && p.hasAE {
+		return p.alternateExchange, true
+	}
+	return "", false
+}
+
+// exchangePolicyRef is the exchange's policy settings, swapped whole.
+type exchangePolicyRef = atomic.Pointer[exchangePolicy]
