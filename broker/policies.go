@@ -275,3 +275,20 @@ func (x *Exchange) alternateExchange() (string, bool) {
 
 // exchangePolicyRef is the exchange's policy settings, swapped whole.
 type exchangePolicyRef = atomic.Pointer[exchangePolicy]
+
+// Policies returns every vhost's policies of kind k, sorted by vhost and
+// name.
+func (b *Broker) Policies(k PolicyKind) []Policy {
+	b.mu.RLock()
+	vhosts := make([]*VHost, 0, len(b.vhosts))
+	for _, v := range b.vhosts {
+		vhosts = append(vhosts, v)
+	}
+	b.mu.RUnlock()
+	slices.SortFunc(vhosts, func(a, b *VHost) int { return strings.Compare(a.Name, b.Name) })
+	var out []Policy
+	for _, v := range vhosts {
+		out = append(out, v.Policies(k)...)
+	}
+	return out
+}

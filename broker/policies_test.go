@@ -155,7 +155,14 @@ func TestPolicyValidationMessages(t *testing.T) {
 		{OperatorPolicy, "x", map[string]any{"dead-letter-exchange": "a"}, nil, nil, `[{<<"dead-letter-exchange">>,<<"a">>}] are not recognised policy settings`},
 		{OperatorPolicy, "x", map[string]any{"max-length": "a"}, nil, nil, `<<"a">> is not a valid maximum length`},
 	} {
-		_, err := ParsePolicy(c.k, "/", "p", c.pattern, c.def, c.prio, c.applyT)
+		body := map[string]any{"pattern": c.pattern, "definition": c.def}
+		if c.prio != nil {
+			body["priority"] = c.prio
+		}
+		if c.applyT != nil {
+			body["apply-to"] = c.applyT
+		}
+		_, err := ParsePolicy(c.k, "/", "p", body)
 		var pe *PolicyError
 		if !errors.As(err, &pe) {
 			t.Errorf("%v %v: got %v, want a PolicyError", c.k, c.def, err)
@@ -166,15 +173,20 @@ func TestPolicyValidationMessages(t *testing.T) {
 		}
 	}
 	// Several at once, in RabbitMQ's order: definition, apply-to, pattern, priority.
-	_, err := ParsePolicy(UserPolicy, "/", "p", "(", map[string]any{"max-length": "a"}, "b", "c")
+	_, err := ParsePolicy(UserPolicy, "/", "p", map[string]any{"pattern": "(", "definition": map[string]any{"max-length": "a"}, "priority": "b", "apply-to": "c"})
 	var pe *PolicyError
 	if !errors.As(err, &pe) || !strings.HasPrefix(pe.Reason, "Validation failed\n\n<<\"a\">> is not a valid maximum length\napply-to 'c'") ||
 		!strings.Contains(pe.Reason, "\npattern should be regular expression but is invalid: ") || !strings.HasSuffix(pe.Reason, "\npriority should be a number, actually was <<\"b\">>\n") {
 		t.Errorf("several errors: %v", err)
 	}
-	p, err := ParsePolicy(UserPolicy, "/", "p", "^a", map[string]any{"max-length": num("5"), "queue-mode": "lazy"}, num("1.5"), nil)
+	p, err := ParsePolicy(UserPolicy, "/", "p", map[string]any{"pattern": "^a", "definition": map[string]any{"max-length": num("5"), "queue-mode": "lazy"}, "priority": num("1.5")})
 	if err != nil || p.ApplyTo != "all" || p.Priority != 1.5 || p.Definition["max-length"] != int64(5) {
 		t.Errorf("valid policy: %+v, %v", p, err)
+	}
+	// null is a value, not an absent key.
+	_, err = ParsePolicy(UserPolicy, "/", "p", map[string]any{"pattern": "x", "definition": map[string]any{"max-length": num("1")}, "priority": nil, "apply-to": nil})
+	if want := "Validation failed\n\napply-to 'null' unrecognised; should be 'queues', 'exchanges' or 'all'\npriority should be a number, actually was null\n"; !errors.As(err, &pe) || pe.Reason != want {
+		t.Errorf("null priority and apply-to: %v", err)
 	}
 }
 

@@ -117,12 +117,15 @@ func policyInt(v any) (int64, bool) {
 	return intArg(v)
 }
 
-// ParsePolicy builds a policy from the management API's fields (values as
-// decoded from JSON with UseNumber; nil for an absent priority or
-// apply-to, which default to 0 and "all") and validates it as RabbitMQ
-// does, errors in RabbitMQ's order and words.
-func ParsePolicy(k PolicyKind, vhost, name string, pattern, definition, priority, applyTo any) (Policy, error) {
+// ParsePolicy builds a policy from the body of a management API PUT (a
+// JSON object decoded with UseNumber) and validates it as RabbitMQ does,
+// errors in RabbitMQ's order and words. An absent priority is 0 and an
+// absent apply-to "all"; other keys are ignored, as RabbitMQ does.
+func ParsePolicy(k PolicyKind, vhost, name string, body map[string]any) (Policy, error) {
 	p := Policy{VHost: vhost, Name: name, ApplyTo: "all"}
+	pattern, definition := body["pattern"], body["definition"]
+	priority, hasPriority := body["priority"]
+	applyTo, hasApplyTo := body["apply-to"]
 	var errs []string
 	// rabbit_parameter_validation:proplist reports in reverse order of
 	// its constraints: definition, apply-to, pattern, priority.
@@ -134,7 +137,7 @@ func ParsePolicy(k PolicyKind, vhost, name string, pattern, definition, priority
 	} else {
 		p.Definition = normaliseDefinition(def)
 	}
-	if applyTo != nil {
+	if hasApplyTo {
 		s, _ := applyTo.(string)
 		if s != "all" && s != "queues" && s != "exchanges" {
 			errs = append(errs, fmt.Sprintf("apply-to '%s' unrecognised; should be 'queues', 'exchanges' or 'all'", erlangString(applyTo)))
@@ -148,7 +151,7 @@ func ParsePolicy(k PolicyKind, vhost, name string, pattern, definition, priority
 	} else {
 		p.Pattern = s
 	}
-	if priority != nil {
+	if hasPriority {
 		f, ok := policyNumber(priority)
 		if !ok {
 			errs = append(errs, "priority should be a number, actually was "+erlangTerm(priority))
@@ -222,15 +225,15 @@ func normaliseDefinition(def map[string]any) map[string]any {
 
 // compilePolicy validates a policy built in Go or read from disk.
 func compilePolicy(k PolicyKind, p Policy) (*compiledPolicy, error) {
-	var applyTo any
-	if p.ApplyTo != "" {
-		applyTo = p.ApplyTo
-	}
 	def := make(map[string]any, len(p.Definition))
 	for key, v := range p.Definition {
 		def[key] = v
 	}
-	q, err := ParsePolicy(k, p.VHost, p.Name, p.Pattern, def, p.Priority, applyTo)
+	body := map[string]any{"pattern": p.Pattern, "definition": def, "priority": p.Priority}
+	if p.ApplyTo != "" {
+		body["apply-to"] = p.ApplyTo
+	}
+	q, err := ParsePolicy(k, p.VHost, p.Name, body)
 	if err != nil {
 		return nil, err
 	}
