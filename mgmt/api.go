@@ -59,12 +59,16 @@ func pathValue(r *http.Request, key string) string {
 // handle registers h for method and path (a ServeMux pattern path; read
 // its wildcards with pathValue), allowed to
 // the users perm admits. A request with another method gets RabbitMQ's
-// 405 with the Allow list.
+// 405 with the Allow list, OPTIONS a 200 with it.
 func (a *api) handle(method, path string, perm permission, h apiHandler) {
 	a.mux.Handle(method+" "+path, a.authenticated(perm, h))
 	if _, seen := a.allowed[path]; !seen {
-		a.mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+		a.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", strings.Join(a.allowed[path], ", ")+", OPTIONS")
+			if r.Method == http.MethodOptions { // CORS preflight: no credentials, as RabbitMQ
+				w.WriteHeader(http.StatusOK)
+				return
+			}
 			w.WriteHeader(http.StatusMethodNotAllowed)
 		})
 		a.allowed[path] = []string{"HEAD"}

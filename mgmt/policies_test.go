@@ -202,8 +202,17 @@ func TestPoliciesBadRequests(t *testing.T) {
 		t.Errorf("operator policy without a JSON content type: %d %s", got.status, got.body)
 	}
 	got = tg.guest(t, "POST", path, `{}`)
-	if got.status != http.StatusMethodNotAllowed || !strings.Contains(got.header.Get("Allow"), "PUT") {
+	if got.status != http.StatusMethodNotAllowed || got.header.Get("Allow") != "HEAD, GET, PUT, DELETE, OPTIONS" {
 		t.Errorf("POST: %d, Allow %q", got.status, got.header.Get("Allow"))
+	}
+	for p, allow := range map[string]string{path: "HEAD, GET, PUT, DELETE, OPTIONS", "/api/policies": "HEAD, GET, OPTIONS"} {
+		got = tg.do(t, "OPTIONS", p, "", "", "", "")
+		if got.status != http.StatusOK || got.header.Get("Allow") != allow {
+			t.Errorf("OPTIONS %s: %d, Allow %q", p, got.status, got.header.Get("Allow"))
+		}
+	}
+	if got := tg.guest(t, "HEAD", "/api/policies", ""); got.status != http.StatusOK || got.body != "" {
+		t.Errorf("HEAD: %d %q", got.status, got.body)
 	}
 	if got := tg.guest(t, "GET", path, ""); got.status != 404 {
 		t.Errorf("a refused policy was stored: %d %s", got.status, got.body)
