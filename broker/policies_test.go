@@ -18,6 +18,15 @@ func mustSetPolicy(t *testing.T, v *VHost, k PolicyKind, p Policy) {
 	}
 }
 
+// allQueueArgsSupported lets policies carry every setting for the test,
+// as they will once each feature has landed: these tests are about how
+// policies reach q.cfg, not about the features reading it.
+func allQueueArgsSupported(t *testing.T) {
+	saved := unsupportedQueueArgs
+	unsupportedQueueArgs = nil
+	t.Cleanup(func() { unsupportedQueueArgs = saved })
+}
+
 func queueCfg(q *Queue) queueSettings {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -190,10 +199,34 @@ func TestPolicyValidationMessages(t *testing.T) {
 	}
 }
 
+// A policy may not carry a setting whose queue argument this Warren
+// refuses: it would promise what the queues do not do.
+func TestPolicyRefusesUnsupportedSettings(t *testing.T) {
+	for _, arg := range unsupportedQueueArgs {
+		key := strings.TrimPrefix(arg, "x-")
+		if _, isPolicyKey := policyKeys[key]; !isPolicyKey {
+			continue
+		}
+		val := any(json.Number("1000"))
+		if !policyKeys[key](val) {
+			val = "x"
+		}
+		_, err := ParsePolicy(UserPolicy, "/", "p", map[string]any{"pattern": "", "definition": map[string]any{key: val}})
+		var pe *PolicyError
+		if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "'"+key+"'") {
+			t.Errorf("policy with %s (its argument %s is refused): %v", key, arg, err)
+		}
+	}
+	if _, err := ParsePolicy(UserPolicy, "/", "p", map[string]any{"pattern": "", "definition": map[string]any{"max-length": json.Number("1"), "queue-mode": "lazy"}}); err != nil {
+		t.Errorf("supported settings refused: %v", err)
+	}
+}
+
 // A policy reaches existing queues at once (a lower max-length drops the
 // oldest), new queues at declare, and leaves them when it is removed; a
 // queue's own lower argument keeps winning throughout.
 func TestPolicyAppliedAndRemoved(t *testing.T) {
+	allQueueArgsSupported(t)
 	v := openTestVHost(t)
 	q := declareTestQueue(t, v, "pol.a")
 	own, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "pol.own", Args: frame.Table{"x-max-length": int32(2)}})
@@ -288,6 +321,7 @@ func TestPolicyAlternateExchange(t *testing.T) {
 // snapshot a clean close writes, and queues restored at start run with
 // them from the first moment.
 func TestPolicyPersistence(t *testing.T) {
+	allQueueArgsSupported(t)
 	b := openTestBroker(t)
 	v, _ := b.VHost("/")
 	if _, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "pol.d", Durable: true}); err != nil {

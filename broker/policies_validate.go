@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/warrenmq/warren/frame"
 )
 
 // PolicyError is a policy RabbitMQ would refuse. Reason is RabbitMQ's text
@@ -134,6 +136,8 @@ func ParsePolicy(k PolicyKind, vhost, name string, body map[string]any) (Policy,
 		errs = append(errs, "definition must be a dictionary: "+erlangTerm(definition))
 	} else if msg := validateDefinition(k, def); msg != "" {
 		errs = append(errs, msg)
+	} else if msg := unsupportedPolicySettings(def); msg != "" {
+		errs = append(errs, msg)
 	} else {
 		p.Definition = normaliseDefinition(def)
 	}
@@ -162,6 +166,24 @@ func ParsePolicy(k PolicyKind, vhost, name string, body map[string]any) (Policy,
 		return Policy{}, &PolicyError{Reason: "Validation failed\n\n" + strings.Join(errs, "\n") + "\n"}
 	}
 	return p, nil
+}
+
+// unsupportedPolicySettings refuses a setting whose queue argument this
+// Warren refuses (checkSupportedQueueArgs): a policy must not promise a
+// feature the queues do not have. As features land and leave that list,
+// their policy keys are accepted with them.
+func unsupportedPolicySettings(def map[string]any) string {
+	keys := make([]string, 0, len(def))
+	for key := range def {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		if checkSupportedQueueArgs(frame.Table{"x-" + key: def[key]}) != nil {
+			return fmt.Sprintf("policy setting '%s' with value %s is not supported by this Warren version", key, erlangTerm(def[key]))
+		}
+	}
+	return ""
 }
 
 func policyNumber(v any) (float64, bool) {

@@ -119,10 +119,10 @@ func TestPoliciesCRUD(t *testing.T) {
 		pattern := `^warren-test-` + tg.id + `\.`
 		put := `{"pattern":"` + strings.ReplaceAll(pattern, `\`, `\\`) + `","definition":{"max-length":5},"priority":1,"apply-to":"queues"}`
 		expect(t, base+" create", tg.guest(t, "PUT", path, put), http.StatusCreated, "")
-		put = strings.Replace(put, `"max-length":5`, `"max-length":6,"message-ttl":1000`, 1)
+		put = strings.Replace(put, `"max-length":5`, `"max-length":6,"delivery-limit":3`, 1)
 		expect(t, base+" update", tg.guest(t, "PUT", path, put), http.StatusNoContent, "")
 
-		want := map[string]any{"vhost": "/", "name": name, "pattern": pattern, "apply-to": "queues", "definition": map[string]any{"max-length": 6.0, "message-ttl": 1000.0}, "priority": 1.0}
+		want := map[string]any{"vhost": "/", "name": name, "pattern": pattern, "apply-to": "queues", "definition": map[string]any{"max-length": 6.0, "delivery-limit": 3.0}, "priority": 1.0}
 		got := tg.guest(t, "GET", path, "")
 		if got.status != http.StatusOK || got.header.Get("Content-Type") != "application/json" || !reflect.DeepEqual(decodeJSON(t, "get", got.body), any(want)) {
 			t.Errorf("%s get: %d %s %s", base, got.status, got.header.Get("Content-Type"), got.body)
@@ -141,9 +141,9 @@ func TestPoliciesCRUD(t *testing.T) {
 		expect(t, base+" delete again", tg.guest(t, "DELETE", path, ""), http.StatusNotFound, `{"error":"Object Not Found","reason":"Not Found"}`)
 		expect(t, base+" get deleted", tg.guest(t, "GET", path, ""), http.StatusNotFound, `{"error":"Object Not Found","reason":"Not Found"}`)
 		// Priority and apply-to default to 0 and "all"; other keys are ignored.
-		expect(t, base+" defaults", tg.guest(t, "PUT", path, `{"pattern":"^`+name+`$","definition":{"expires":100000},"name":"other","foo":1}`), http.StatusCreated, "")
+		expect(t, base+" defaults", tg.guest(t, "PUT", path, `{"pattern":"^`+name+`$","definition":{"max-in-memory-length":100},"name":"other","foo":1}`), http.StatusCreated, "")
 		got = tg.guest(t, "GET", path, "")
-		want = map[string]any{"vhost": "/", "name": name, "pattern": "^" + name + "$", "apply-to": "all", "definition": map[string]any{"expires": 100000.0}, "priority": 0.0}
+		want = map[string]any{"vhost": "/", "name": name, "pattern": "^" + name + "$", "apply-to": "all", "definition": map[string]any{"max-in-memory-length": 100.0}, "priority": 0.0}
 		if !reflect.DeepEqual(decodeJSON(t, "defaults", got.body), any(want)) {
 			t.Errorf("%s defaults: %s", base, got.body)
 		}
