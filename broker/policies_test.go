@@ -422,3 +422,59 @@ func TestDefinitionsFormatAndDowngrade(t *testing.T) {
 		t.Fatalf("refusal does not say why: %v", err)
 	}
 }
+
+// Policies written into definitions.json in RabbitMQ's export shape (as an
+// operator would, with Warren stopped) load at start and apply to the
+// queues restored with them.
+func TestPoliciesFromDefinitionsFile(t *testing.T) {
+	dir := t.TempDir()
+	vdir := filepath.Join(dir, "vhosts", nameDir("/"))
+	if err := os.MkdirAll(vdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defs := `{
+  "vhost": "/",
+  "queues": [{"name": "jobs.a", "durable": true, "auto_delete": false, "arguments": {}}],
+  "exchanges": [{"name": "in", "type": "topic", "durable": true, "auto_delete": false, "internal": false, "arguments": {}}],
+  "bindings": [],
+  "policies": [
+    {"vhost": "/", "name": "jobs", "pattern": "^jobs\\.", "apply-to": "queues", "definition": {"max-length": 100, "queue-mode": "lazy"}, "priority": 1},
+    {"vhost": "/", "name": "ae", "pattern": "^in$", "apply-to": "exchanges", "definition": {"alternate-exchange": "lost"}, "priority": 0}
+  ],
+  "operator_policies": [
+    {"vhost": "/", "name": "cap", "pattern": "", "apply-to": "queues", "definition": {"max-length": 50}, "priority": 0}
+  ]
+}`
+	if err := os.WriteFile(filepath.Join(vdir, definitionsFile), []byte(defs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	v, _ := b.VHost("/")
+	q, err := v.Queue(guest, "jobs.a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := queueCfg(q).maxLength; got != 50 {
+		t.Fatalf("jobs.a runs with max-length %d, want the operator's 50", got)
+	}
+	x, _ := v.Exchange("in")
+	if ae, ok := x.alternateExchange(); !ok || ae != "lost" {
+		t.Fatalf("exchange in: alternate exchange %q %v", ae, ok)
+	}
+	// A policy the file gets wrong stops the start, naming it.
+	bad := strings.Replace(defs, `"max-length": 100`, `"max-length": "100"`, 1)
+	b.Close()
+	if err := os.WriteFile(filepath.Join(vdir, definitionsFile), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if nb, err := Open(Config{DataDir: dir}); err == nil {
+		nb.Close()
+		t.Fatal("a policy with a string max-length loaded")
+	} else if !strings.Contains(err.Error(), `policy "jobs"`) || !strings.Contains(err.Error(), "is not a valid maximum length") {
+		t.Fatalf("refusal does not name the policy and the fault: %v", err)
+	}
+}
