@@ -292,3 +292,32 @@ func (b *Broker) Policies(k PolicyKind) []Policy {
 	}
 	return out
 }
+
+// EffectivePolicy says which policy and operator policy apply to the named
+// queue and the definition they make together (operator limits merged by
+// the lower value), as the management API's queue listing shows them
+// ("policy", "operator_policy", "effective_policy_definition"). Empty
+// names: none applies.
+func (v *VHost) EffectivePolicy(queue string) (policy, operatorPolicy string, definition map[string]any) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	p, op := v.policies.match(queue, true), v.opPolicies.match(queue, true)
+	definition = make(map[string]any)
+	if p != nil {
+		policy = p.Name
+		for k, val := range p.Definition {
+			definition[k] = val
+		}
+	}
+	if op != nil {
+		operatorPolicy = op.Name
+		for k, val := range op.Definition {
+			if n, ok := mergedPolicyLimit(k, p.definition(), op.Definition); ok {
+				definition[k] = n
+			} else {
+				definition[k] = val
+			}
+		}
+	}
+	return policy, operatorPolicy, definition
+}

@@ -478,3 +478,50 @@ func TestPoliciesFromDefinitionsFile(t *testing.T) {
 		t.Fatalf("refusal does not name the policy and the fault: %v", err)
 	}
 }
+
+func TestEffectivePolicy(t *testing.T) {
+	v := openTestVHost(t)
+	mustSetPolicy(t, v, UserPolicy, Policy{Name: "p", Pattern: "^a", Definition: map[string]any{"max-length": 10, "alternate-exchange": "x"}})
+	mustSetPolicy(t, v, OperatorPolicy, Policy{Name: "op", Pattern: "^a", Definition: map[string]any{"max-length": 5, "delivery-limit": 3}})
+	pol, op, def := v.EffectivePolicy("abc")
+	want := map[string]any{"max-length": int64(5), "delivery-limit": int64(3), "alternate-exchange": "x"}
+	if pol != "p" || op != "op" || len(def) != len(want) || def["max-length"] != want["max-length"] || def["delivery-limit"] != want["delivery-limit"] || def["alternate-exchange"] != "x" {
+		t.Fatalf("EffectivePolicy(abc) = %q %q %v", pol, op, def)
+	}
+	if pol, op, def := v.EffectivePolicy("b"); pol != "" || op != "" || len(def) != 0 {
+		t.Fatalf("EffectivePolicy(b) = %q %q %v", pol, op, def)
+	}
+}
+
+// Whatever a management client sends, ParsePolicy answers without
+// panicking, and what it accepts compiles.
+func FuzzParsePolicy(f *testing.F) {
+	for _, s := range []string{
+		`{"pattern":"^a","definition":{"max-length":5},"priority":1,"apply-to":"queues"}`,
+		`{"pattern":"(","definition":{"x":[1,{"a":null}]},"priority":"a"}`,
+		`{"pattern":1,"definition":[1],"apply-to":null}`,
+		`{"pattern":"","definition":{"message-ttl":1e400,"expires":-0.0,"max-age":"1D"}}`,
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, body string, operator bool) {
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) != nil {
+			return
+		}
+		k := UserPolicy
+		if operator {
+			k = OperatorPolicy
+		}
+		p, err := ParsePolicy(k, "/", "p", m)
+		if err != nil {
+			return
+		}
+		if _, err := compilePolicy(k, p); err != nil {
+			t.Fatalf("accepted %s, then refused it: %v", body, err)
+		}
+	})
+}
