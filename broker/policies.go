@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/warrenmq/warren/frame"
 )
 
 // Policy is a RabbitMQ policy or operator policy: the definition of the
@@ -230,17 +232,17 @@ func (q *Queue) applyPolicySettings(s queueSettings) {
 
 // queueSettingsLocked is what a queue of that name and arguments runs
 // with under the vhost's current policies. REQUIRES: v.mu held.
-func (v *VHost) queueSettingsLocked(name string, args map[string]any) queueSettings {
+func (v *VHost) queueSettingsLocked(name string, args frame.Table) queueSettings {
 	if len(v.policies) == 0 && len(v.opPolicies) == 0 {
 		return settingsFromArgs(args)
 	}
 	return effectiveSettings(args, v.policies.match(name, true).definition(), v.opPolicies.match(name, true).definition())
 }
 
-// exchangePolicy is the part of a policy an exchange acts on.
+// exchangePolicy is the part of a policy an exchange acts on; an
+// exchange whose policy gives none of it holds nil.
 type exchangePolicy struct {
 	alternateExchange string
-	hasAE             bool
 }
 
 // applyExchangePolicyLocked sets x's policy settings from the vhost's
@@ -254,10 +256,10 @@ func (v *VHost) applyExchangePolicyLocked(x *Exchange) {
 		}
 		return
 	}
-	if cur := x.policy.Load(); cur != nil && cur.hasAE && cur.alternateExchange == ae {
+	if cur := x.policy.Load(); cur != nil && cur.alternateExchange == ae {
 		return
 	}
-	x.policy.Store(&exchangePolicy{alternateExchange: ae, hasAE: true})
+	x.policy.Store(&exchangePolicy{alternateExchange: ae})
 }
 
 // alternateExchange is the exchange's effective alternate exchange: its
@@ -267,7 +269,7 @@ func (x *Exchange) alternateExchange() (string, bool) {
 	if ae, ok := x.Args["alternate-exchange"].(string); ok {
 		return ae, true
 	}
-	if p := x.policy.Load(); p != nil && p.hasAE {
+	if p := x.policy.Load(); p != nil {
 		return p.alternateExchange, true
 	}
 	return "", false
