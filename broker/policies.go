@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -189,32 +190,43 @@ func (v *VHost) DeletePolicy(k PolicyKind, name string) (bool, error) {
 	return true, c.Wait()
 }
 
-// policyWork is what a policy change does to the queues, computed under
-// the vhost's lock and carried out after it is released: a queue's
-// reaction can move messages into other queues (dead lettering), which
-// publishes and so reads the vhost.
+// policyWork is what a policy change does to the queues and exchanges:
+// the lists and the new tables are taken under the vhost's lock, the
+// matching and reconfiguring are done after it is released, so a change
+// over 100,000 queues holds the vhost only for copying pointers, and a
+// queue's reaction may move messages into other queues (dead lettering
+// publishes, which reads the vhost). A queue or exchange created meanwhile
+// takes its settings from the new tables at creation; one deleted
+// meanwhile is skipped.
 type policyWork struct {
-	queues   []*Queue
-	settings []queueSettings
+	queues    []*Queue
+	exchanges []*Exchange
+	pol, op   policyTable
 }
 
-// policyWorkLocked gives every exchange its new policy settings (an atomic
-// store each) and lists every queue's. REQUIRES: v.mu held.
+// policyWorkLocked takes what policyWork needs. REQUIRES: v.mu held.
 func (v *VHost) policyWorkLocked() policyWork {
-	for _, x := range v.exchanges {
-		v.applyExchangePolicyLocked(x)
+	w := policyWork{
+		queues:    make([]*Queue, 0, len(v.queues)),
+		exchanges: make([]*Exchange, 0, len(v.exchanges)),
+		pol:       maps.Clone(v.policies),
+		op:        maps.Clone(v.opPolicies),
 	}
-	w := policyWork{queues: make([]*Queue, 0, len(v.queues)), settings: make([]queueSettings, 0, len(v.queues))}
 	for _, q := range v.queues {
 		w.queues = append(w.queues, q)
-		w.settings = append(w.settings, v.queueSettingsLocked(q.Name, q.Args))
+	}
+	for _, x := range v.exchanges {
+		w.exchanges = append(w.exchanges, x)
 	}
 	return w
 }
 
 func (w policyWork) apply() {
-	for i, q := range w.queues {
-		q.applyPolicySettings(w.settings[i])
+	for _, x := range w.exchanges {
+		x.setPolicy(w.pol)
+	}
+	for _, q := range w.queues {
+		q.applyPolicySettings(settingsUnder(w.pol, w.op, q.Name, q.Args))
 	}
 }
 
@@ -233,10 +245,15 @@ func (q *Queue) applyPolicySettings(s queueSettings) {
 // queueSettingsLocked is what a queue of that name and arguments runs
 // with under the vhost's current policies. REQUIRES: v.mu held.
 func (v *VHost) queueSettingsLocked(name string, args frame.Table) queueSettings {
-	if len(v.policies) == 0 && len(v.opPolicies) == 0 {
+	return settingsUnder(v.policies, v.opPolicies, name, args)
+}
+
+// settingsUnder is what a queue runs with under the policy tables pol, op.
+func settingsUnder(pol, op policyTable, name string, args frame.Table) queueSettings {
+	if len(pol) == 0 && len(op) == 0 {
 		return settingsFromArgs(args)
 	}
-	return effectiveSettings(args, v.policies.match(name, true).definition(), v.opPolicies.match(name, true).definition())
+	return effectiveSettings(args, pol.match(name, true).definition(), op.match(name, true).definition())
 }
 
 // exchangePolicy is the part of a policy an exchange acts on; an
@@ -245,10 +262,14 @@ type exchangePolicy struct {
 	alternateExchange string
 }
 
-// applyExchangePolicyLocked sets x's policy settings from the vhost's
-// policies. Publishers read them without the vhost's lock. REQUIRES: v.mu.
-func (v *VHost) applyExchangePolicyLocked(x *Exchange) {
-	def := v.policies.match(x.Name, false).definition()
+// applyExchangePolicyLocked sets a new exchange's policy settings from
+// the vhost's policies. REQUIRES: v.mu held.
+func (v *VHost) applyExchangePolicyLocked(x *Exchange) { x.setPolicy(v.policies) }
+
+// setPolicy sets x's policy settings from the policy table pol.
+// Publishers read them without the vhost's lock.
+func (x *Exchange) setPolicy(pol policyTable) {
+	def := pol.match(x.Name, false).definition()
 	ae, ok := def["alternate-exchange"].(string)
 	if !ok {
 		if x.policy.Load() != nil {
