@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -524,4 +525,38 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("accepted %s, then refused it: %v", body, err)
 		}
 	})
+}
+
+// Queues declared while policies change all end up with the settings of
+// the last change: a declare either sees the new table or is in the list
+// the change applies to.
+func TestPolicyChangesRaceDeclares(t *testing.T) {
+	v := openTestVHost(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 300 {
+			if _, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "race." + strconv.Itoa(i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		mustSetPolicy(t, v, UserPolicy, Policy{Name: "p", Pattern: `^race\.`, Definition: map[string]any{"max-length": i}})
+		select {
+		case <-done: // every declare finished before or during set i
+			for n := range 300 {
+				q, err := v.Queue(guest, "race."+strconv.Itoa(n), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := queueCfg(q).maxLength; got != int64(i) {
+					t.Fatalf("race.%d runs with max-length %d, want the last policy's %d", n, got, i)
+				}
+			}
+			return
+		default:
+		}
+	}
 }
