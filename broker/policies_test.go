@@ -527,9 +527,11 @@ func FuzzParsePolicy(f *testing.F) {
 	})
 }
 
-// Queues declared while policies change all end up with the settings of
-// the last change: a declare either sees the new table or is in the list
-// the change applies to.
+// Declares and policy changes running at once (for the race detector):
+// every queue ends with the settings of the last change, which a declare
+// either read from the new table or got from the change's pass over the
+// queues. (A declare that missed the table is caught deterministically by
+// TestPolicyAppliedAndRemoved's pol.fresh.)
 func TestPolicyChangesRaceDeclares(t *testing.T) {
 	v := openTestVHost(t)
 	done := make(chan struct{})
