@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/router"
@@ -62,9 +61,8 @@ func checkExchangeArgsEquivalent(v *VHost, x *Exchange, got frame.Table) error {
 type exchangeFeatures struct {
 	alternate    string // alternate-exchange; hasAlternate says whether set
 	hasAlternate bool
-	aeWarned     atomic.Bool // the missing alternate was logged
-	hashOn       hashSource  // x-consistent-hash: what is hashed
-	hashName     string      // the header or property hashOn names
+	hashOn       hashSource // x-consistent-hash: what is hashed
+	hashName     string     // the header or property hashOn names
 }
 
 // featuresFromArgs reads the settings from validated arguments; nil when
@@ -89,12 +87,16 @@ func featuresFromArgs(kind router.Kind, args frame.Table) *exchangeFeatures {
 func (v *VHost) routeAlternates(x *Exchange, m *Message, keys *senderKeys, dst []*Queue) []*Queue {
 	var seenBuf [maxAlternateChain]*Exchange
 	seen := append(seenBuf[:0], x)
-	for x.features != nil && x.features.hasAlternate && len(seen) < maxAlternateChain {
+	for len(seen) < maxAlternateChain {
+		name, ok := x.alternateExchange()
+		if !ok {
+			return dst
+		}
 		v.mu.RLock()
-		ae := v.exchanges[x.features.alternate]
+		ae := v.exchanges[name]
 		v.mu.RUnlock()
 		if ae == nil {
-			warnMissingAlternate(v, x)
+			warnMissingAlternate(v, x, name)
 			return dst
 		}
 		if slices.Contains(seen, ae) {
@@ -125,12 +127,12 @@ func (v *VHost) routeOne(x *Exchange, key []byte, m *Message, dst []*Queue) []*Q
 	return dst
 }
 
-func warnMissingAlternate(v *VHost, x *Exchange) {
-	if x.features.aeWarned.Swap(true) {
+func warnMissingAlternate(v *VHost, x *Exchange, name string) {
+	if x.aeWarned.Swap(true) {
 		return
 	}
 	slog.Warn("alternate exchange does not exist; unroutable messages are dropped",
-		"exchange", x.Name, "alternate_exchange", x.features.alternate, "vhost", v.Name)
+		"exchange", x.Name, "alternate_exchange", name, "vhost", v.Name)
 }
 
 // routeAll appends the queues x routes m to, CC and BCC keys included.

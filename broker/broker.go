@@ -112,9 +112,7 @@ func (b *Broker) Close() error {
 				first = err
 			}
 		}
-		if v.defs != nil {
-			v.defs.close()
-		}
+		v.closeDefinitionsLocked()
 		v.mu.Unlock()
 	}
 	b.syncer.Close()

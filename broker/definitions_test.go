@@ -157,9 +157,9 @@ func TestDefinitionsTornJournalTail(t *testing.T) {
 	v, _ := b.VHost("/")
 	_, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "kept", Durable: true})
 	must(err)
-	path := journalPath(v.dir, 0)
 	dir := b.Config().DataDir
 	must(b.Close())
+	path := journalPath(v.dir, v.defs.gen) // the close folded the journal into a new snapshot
 	whole, err := os.ReadFile(path)
 	must(err)
 	rec := encodeRecord([]byte(`{"op":"queue.declare","queue":{"name":"torn","durable":true}}`))

@@ -305,7 +305,7 @@ func (j *defsJournal) rewrite(d definitions) error {
 	if err != nil {
 		return err
 	}
-	d.Journal = gen
+	d.Journal, d.Format = gen, definitionsFormat
 	if err := writeDefinitions(j.dir, d); err != nil {
 		nf.Close()
 		_ = os.Remove(path)
@@ -313,7 +313,7 @@ func (j *defsJournal) rewrite(d definitions) error {
 	}
 	old := j.f
 	j.f, j.gen, j.size, j.records = nf, gen, 0, 0
-	j.snapEntries = len(d.Exchanges) + len(d.Queues) + len(d.Bindings)
+	j.snapEntries = d.entries()
 	j.broken.Store(false)
 	if old != nil {
 		old.Close()

@@ -13,7 +13,8 @@ type defsChange struct {
 	Exchange *exchangeDef `json:"exchange,omitempty"`
 	Queue    *queueDef    `json:"queue,omitempty"`
 	Binding  *bindingDef  `json:"binding,omitempty"`
-	Name     string       `json:"name,omitempty"` // of the deleted exchange or queue
+	Policy   *Policy      `json:"policy,omitempty"`
+	Name     string       `json:"name,omitempty"` // of the deleted exchange, queue or policy
 }
 
 // Journal ops.
@@ -24,14 +25,21 @@ const (
 	opQueueDelete     = "queue.delete"
 	opBind            = "bind"
 	opUnbind          = "unbind"
+
+	opPolicySet            = "policy.set"
+	opPolicyDelete         = "policy.delete"
+	opOperatorPolicySet    = "operator_policy.set"
+	opOperatorPolicyDelete = "operator_policy.delete"
 )
 
 // defsState is a vhost's durable topology being rebuilt at start: the
 // snapshot, then each journal record applied in order.
 type defsState struct {
-	exchanges map[string]exchangeDef
-	queues    map[string]queueDef
-	bindings  map[string]bindingDef
+	exchanges  map[string]exchangeDef
+	queues     map[string]queueDef
+	bindings   map[string]bindingDef
+	policies   map[string]Policy
+	opPolicies map[string]Policy
 	// byEnd finds the bindings of an exchange ("x:name") or queue
 	// ("q:name"), so a delete drops them without a scan.
 	byEnd map[string]map[string]struct{}
@@ -39,10 +47,18 @@ type defsState struct {
 
 func newDefsState(d definitions) *defsState {
 	s := &defsState{
-		exchanges: make(map[string]exchangeDef, len(d.Exchanges)),
-		queues:    make(map[string]queueDef, len(d.Queues)),
-		bindings:  make(map[string]bindingDef, len(d.Bindings)),
-		byEnd:     make(map[string]map[string]struct{}),
+		exchanges:  make(map[string]exchangeDef, len(d.Exchanges)),
+		queues:     make(map[string]queueDef, len(d.Queues)),
+		bindings:   make(map[string]bindingDef, len(d.Bindings)),
+		byEnd:      make(map[string]map[string]struct{}),
+		policies:   make(map[string]Policy, len(d.Policies)),
+		opPolicies: make(map[string]Policy, len(d.OperatorPolicies)),
+	}
+	for _, p := range d.Policies {
+		s.policies[p.Name] = p
+	}
+	for _, p := range d.OperatorPolicies {
+		s.opPolicies[p.Name] = p
 	}
 	for _, x := range d.Exchanges {
 		s.exchanges[x.Name] = x
@@ -130,6 +146,14 @@ func (s *defsState) apply(payload []byte) error {
 		s.bind(*c.Binding)
 	case c.Op == opUnbind && c.Binding != nil:
 		s.unbind(bindingKey(*c.Binding))
+	case c.Op == opPolicySet && c.Policy != nil:
+		s.policies[c.Policy.Name] = *c.Policy
+	case c.Op == opPolicyDelete:
+		delete(s.policies, c.Name)
+	case c.Op == opOperatorPolicySet && c.Policy != nil:
+		s.opPolicies[c.Policy.Name] = *c.Policy
+	case c.Op == opOperatorPolicyDelete:
+		delete(s.opPolicies, c.Name)
 	default:
 		return fmt.Errorf("unknown definitions change %q", c.Op)
 	}
@@ -146,6 +170,12 @@ func (s *defsState) definitions(vhost string) definitions {
 	}
 	for _, b := range s.bindings {
 		d.Bindings = append(d.Bindings, b)
+	}
+	for _, p := range s.policies {
+		d.Policies = append(d.Policies, p)
+	}
+	for _, p := range s.opPolicies {
+		d.OperatorPolicies = append(d.OperatorPolicies, p)
 	}
 	return d
 }

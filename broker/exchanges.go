@@ -2,6 +2,7 @@ package broker
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/router"
@@ -19,6 +20,8 @@ type Exchange struct {
 	Args       frame.Table
 
 	features *exchangeFeatures // from Args; nil for an exchange that uses none
+	policy   exchangePolicyRef // the matching policy's settings (policies.go)
+	aeWarned atomic.Bool       // a missing alternate exchange was logged
 }
 
 // defaultExchanges are declared in every vhost, as RabbitMQ does.
@@ -92,6 +95,7 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 	}
 	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args, features: featuresFromArgs(kind, o.Args)}
 	v.exchanges[name] = x
+	v.applyExchangePolicyLocked(x)
 	v.topoGen.Add(1)
 	if !o.Durable {
 		return Commit{}, nil

@@ -72,7 +72,7 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if keys.any() {
 		scratch = v.routeSenderSelected(x, m, &keys, scratch)
 	}
-	if len(scratch) == 0 && x.features != nil {
+	if len(scratch) == 0 && (x.features != nil || x.policy.Load() != nil) {
 		scratch = v.routeAlternates(x, m, &keys, scratch)
 	}
 	for _, q := range scratch {

@@ -119,7 +119,7 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	}
 	q := &Queue{
 		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
-		Args: o.Args, vhost: v, st: st, cfg: settingsFromArgs(o.Args),
+		Args: o.Args, vhost: v, st: st, cfg: v.queueSettingsLocked(o.Name, o.Args),
 	}
 	if o.Exclusive {
 		q.Owner = o.Owner

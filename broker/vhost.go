@@ -20,6 +20,11 @@ type VHost struct {
 	mu        sync.RWMutex
 	exchanges map[string]*Exchange
 	queues    map[string]*Queue
+	// policies and opPolicies are the vhost's policy tables (policies.go),
+	// guarded by mu; policyMu serialises policy changes, taken before mu.
+	policies   policyTable
+	opPolicies policyTable
+	policyMu   sync.Mutex
 	// topoGen changes whenever an exchange or queue is added or removed, so
 	// publishers can cache their lookups (PublishCache) and skip mu.
 	topoGen atomic.Uint64
@@ -34,16 +39,16 @@ func newVHost(b *Broker, name string) (*VHost, error) {
 		exchanges: make(map[string]*Exchange),
 		queues:    make(map[string]*Queue),
 	}
-	for _, x := range defaultExchanges {
-		x := x
-		k, _ := router.ParseKind(x.Type)
-		x.Kind = k
+	for i := range defaultExchanges {
+		d := &defaultExchanges[i]
+		k, _ := router.ParseKind(d.Type)
+		x := &Exchange{Name: d.Name, Type: d.Type, Kind: k, Durable: d.Durable}
 		if x.Name != "" {
 			if err := v.router.AddExchange(x.Name, k); err != nil {
 				return nil, err
 			}
 		}
-		v.exchanges[x.Name] = &x
+		v.exchanges[x.Name] = x
 	}
 	return v, nil
 }

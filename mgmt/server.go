@@ -1,5 +1,6 @@
-// Package mgmt serves Warren's HTTP side: for now /metrics (Prometheus text
-// format) and /healthz. The RabbitMQ-compatible management API comes later.
+// Package mgmt serves Warren's HTTP side: /metrics (Prometheus text
+// format), /healthz, and the RabbitMQ-compatible management API (api.go;
+// so far /api/policies and /api/operator-policies).
 package mgmt
 
 import (
@@ -34,7 +35,8 @@ func Listen(addr string, b *broker.Broker) (*Server, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+	newAPI(b, mux).registerPolicies()
+	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
 }
 
 // Addr is the bound address.
