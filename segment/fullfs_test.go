@@ -62,7 +62,9 @@ func TestRecoverOnFullTmpfs(t *testing.T) {
 // ignore the write error, fdatasync what was there and call the generation
 // done: a publisher would be confirmed for a record that never reached the
 // file. Now the generation is reported as failed, and the file takes no
-// more appends.
+// more appends: the next one retires it and goes to a fresh segment (it
+// used to be refused until a restart), and the record that was confirmed
+// before the failure is still there.
 func TestFailedWriteIsNotCommitted(t *testing.T) {
 	sy := NewSyncer()
 	defer sy.Close()
@@ -93,7 +95,7 @@ func TestFailedWriteIsNotCommitted(t *testing.T) {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	defer unix.Close(full)
-	if err := unix.Dup2(full, l.head.fd); err != nil {
+	if err := unix.Dup2(full, l.headFD()); err != nil {
 		t.Fatal(err)
 	}
 	_, _, g2, err := l.Append(rec) // staged: the write happens in the round
@@ -104,8 +106,26 @@ func TestFailedWriteIsNotCommitted(t *testing.T) {
 	if !sy.Failed(g1+1, g2) {
 		t.Fatalf("generation %d is done and not reported failed, but its record was never written", g2)
 	}
-	if _, _, _, err := l.Append(rec); err == nil {
-		t.Fatal("append to a file whose write failed succeeded")
+	first := l.head.id
+	p3, _, g3, err := l.Append(rec)
+	if err != nil {
+		t.Fatalf("append after a failed write: %v (the failed segment must retire, not refuse)", err)
 	}
-	_ = l.Close()
+	if p3.Seg == first {
+		t.Fatalf("append after a failed write went to the failed segment %d", first)
+	}
+	waitDone(g3)
+	if sy.Failed(g2+1, g3) {
+		t.Fatal("the fresh segment's commit failed")
+	}
+	ret := l.TakeRetired()
+	if len(ret) != 1 || ret[0].ID != first || ret[0].Live != 1 {
+		t.Fatalf("retired %+v, want segment %d with the one record written before the failure", ret, first)
+	}
+	if got := readAll(t, l); len(got) != 2 {
+		t.Fatalf("read %d records, want 2 (the one before the failure and the one after)", len(got))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
