@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -166,6 +167,71 @@ func TestEvictedDurableHeadStaysCommitted(t *testing.T) {
 		_, recs := openLog(t, filepath.Join(dir, name), Options{Durable: true})
 		if len(recs) != 1 || recs[0].Live != 100 {
 			t.Fatalf("log %s recovered %+v, want 100 records", name, recs)
+		}
+	}
+}
+
+// TestFileCacheConcurrentLogs: logs owned by different goroutines evict
+// each other's heads (each append may close another log's descriptor
+// under its staging lock) while a Syncer commits them. Run with -race.
+func TestFileCacheConcurrentLogs(t *testing.T) {
+	sy := NewSyncer()
+	defer sy.Close()
+	files := NewFileCache(2)
+	dir := t.TempDir()
+	const logs, each = 8, 2000
+	errs := make(chan error, logs)
+	lastGen := make([]uint64, logs)
+	ls := make([]*Log, logs)
+	for i := range ls {
+		ls[i], _ = openLog(t, filepath.Join(dir, fmt.Sprint(i)), Options{SegmentSize: 16 << 10, Durable: i%2 == 0, Syncer: sy, Files: files})
+	}
+	for i, l := range ls {
+		go func() {
+			for j := range each {
+				r := testRecord(j, body(j, 200+j%3000))
+				r.Flags = FlagPersistent
+				_, _, g, err := l.Append(r)
+				if err != nil {
+					errs <- err
+					return
+				}
+				lastGen[i] = max(lastGen[i], g)
+			}
+			errs <- nil
+		}()
+	}
+	for range logs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := files.Open(); n > files.Budget() {
+		t.Fatalf("%d heads open, budget %d", n, files.Budget())
+	}
+	if files.Evictions() == 0 {
+		t.Fatal("no evictions with 8 logs and a budget of 2")
+	}
+	last := slices.Max(lastGen)
+	deadline := time.Now().Add(20 * time.Second)
+	for sy.Done() < last {
+		if time.Now().After(deadline) {
+			t.Fatalf("generation %d not done after 20 s", last)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if sy.Failed(1, last) {
+		t.Fatal("a commit failed")
+	}
+	for i, l := range ls {
+		got := readAll(t, l)
+		if len(got) != each {
+			t.Fatalf("log %d: read %d records, want %d", i, len(got), each)
+		}
+		for j, b := range got {
+			if b != string(body(j, 200+j%3000)) {
+				t.Fatalf("log %d record %d differs", i, j)
+			}
 		}
 	}
 }

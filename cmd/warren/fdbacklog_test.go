@@ -65,20 +65,20 @@ func TestBacklogWithinFDLimit(t *testing.T) {
 		copy(b, fmt.Sprintf("%s;%d;", q, i))
 		return b
 	}
-	// publish sends n messages to q and waits for every confirm.
-	publish := func(q string, n int, persistent bool) {
+	// publish sends messages [from, to) to q and waits for every confirm.
+	publish := func(q string, from, to int, persistent bool) {
 		t.Helper()
 		mode := amqp.Transient
 		if persistent {
 			mode = amqp.Persistent
 		}
-		for i := range n {
+		for i := from; i < to; i++ {
 			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false,
 				amqp.Publishing{DeliveryMode: mode, Body: msg(q, i)})
 			if err != nil {
 				t.Fatalf("publish %d to %s: %v", i, q, err)
 			}
-			if i%1000 == 999 || i == n-1 {
+			if i%1000 == 999 || i == to-1 {
 				if ok, err := dc.WaitContext(ctx); !ok || err != nil {
 					t.Fatalf("publish %d to %s not confirmed: ok=%v err=%v", i, q, ok, err)
 				}
@@ -91,14 +91,14 @@ func TestBacklogWithinFDLimit(t *testing.T) {
 		if _, err := ch.QueueDeclare(name(i), durable, false, false, false, nil); err != nil {
 			t.Fatal(err)
 		}
-		publish(name(i), 3, durable)
+		publish(name(i), 0, 3, durable)
 	}
 	check("300 queues with a backlog")
 	if _, err := ch.QueueDeclare("fd-big", false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	for done := 0; done < big; done += 8000 {
-		publish("fd-big", min(8000, big-done), false)
+		publish("fd-big", done, min(done+8000, big), false)
 		check(fmt.Sprintf("%d messages in the transient backlog", done))
 	}
 	check("backlog written")
