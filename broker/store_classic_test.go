@@ -657,3 +657,52 @@ func BenchmarkStoreCycle(b *testing.B) {
 		}
 	}
 }
+
+// TestTransientQueueFilesCleaned: a non-durable queue's segments are real
+// files under transient/ (so the fd cache can close them); they go with
+// the queue on delete, and whatever a broker left there (a crash) goes at
+// the next start.
+func TestTransientQueueFilesCleaned(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(Config{DataDir: dir, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := b.VHost("/")
+	segs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "transient", "*", "seg.*"))
+		return m
+	}
+	for _, q := range []string{"gone", "left"} {
+		if _, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: q}); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, v, q, 200)
+	}
+	before := len(segs())
+	if before < 4 {
+		t.Fatalf("%d transient segment files for two queues of 200 messages in 4 KiB segments", before)
+	}
+	if _, err := v.QueueDelete(guest, "gone", QueueDeleteOptions{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	after := len(segs())
+	if after == 0 || after >= before {
+		t.Fatalf("%d segment files before deleting one of two queues, %d after", before, after)
+	}
+	// Close leaves the other queue's files, as a crash would.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(segs()) == 0 {
+		t.Fatal("no transient files left to clean at start")
+	}
+	b2, err := Open(Config{DataDir: dir, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if n := len(segs()); n != 0 {
+		t.Fatalf("%d transient segment files after a restart", n)
+	}
+}
