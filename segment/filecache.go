@@ -28,7 +28,9 @@ import (
 // its file at its next append. Appends do not take the cache's lock: they
 // set a "used" bit on the log, and the eviction scan gives a log whose bit
 // is set a second chance (the CLOCK approximation of LRU), so a busy
-// queue's head stays open.
+// queue's head stays open. A durable head waiting for its group commit is
+// passed over too, while there are others to close: the Syncer holds its
+// descriptor until the round, so closing it would free nothing yet.
 //
 // Lock order: a log's staging lock (wbuf.mu), then FileCache.mu. The cache
 // never takes a staging lock while holding mu: the victims are closed after
@@ -123,14 +125,12 @@ func (c *FileCache) add(e *cacheEntry) (vs [maxVictims]victim, nv int) {
 	}
 	c.pushFront(e)
 	// Each pass over an entry either closes it or clears its used bit, so
-	// the scan ends within two turns of the list.
+	// the scan ends within two turns of the list. A head waiting for its
+	// group commit is passed over in the first turn only.
 	for spins := 2 * c.n; c.n > c.budget && nv < maxVictims && spins > 0; spins-- {
 		v := c.head.prev
-		if v == e {
-			break
-		}
 		c.unlink(v)
-		if v.w.used.Swap(false) {
+		if v == e || v.w.used.Swap(false) || (spins > c.n && v.w.syncing()) {
 			c.pushFront(v) // second chance
 			continue
 		}

@@ -40,6 +40,10 @@ type wbuf struct {
 	path    string
 	durable bool
 	owner   *syncFile // a durable head's fd, shared with the Syncer; nil while closed
+	// shared is owner, readable without mu: the cache's eviction scan
+	// leaves a head alone while the Syncer holds its descriptor, since
+	// closing it would free nothing until the round.
+	shared atomic.Pointer[syncFile]
 	// closedOwner is the last owner the cache closed with its error
 	// unknown yet: a failed fdatasync after the eviction still fails the
 	// head.
@@ -125,7 +129,15 @@ func (w *wbuf) newOwner() {
 		w.owner = newSyncFile(w.fd, false)
 		w.owner.head = w
 		w.owner.w.Store(w)
+		w.shared.Store(w.owner)
 	}
+}
+
+// syncing reports that the Syncer holds the head's descriptor for a round
+// to come (it took a reference when the head was marked dirty).
+func (w *wbuf) syncing() bool {
+	o := w.shared.Load()
+	return o != nil && o.refs.Load() > 1
 }
 
 // ownerFailed is the Syncer reporting that f's write or fdatasync failed.
@@ -158,6 +170,7 @@ func (w *wbuf) closeLocked() {
 		}
 		o.release()
 		w.owner = nil
+		w.shared.Store(nil)
 	} else if w.fd >= 0 {
 		_ = unix.Close(w.fd)
 	}
