@@ -99,6 +99,9 @@ func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen
 	}
 	prev, _, hadHead := s.log.Head()
 	pos, _, syncGen, err = s.log.Append(r)
+	if s.log.Retired() {
+		s.retrackRetired()
+	}
 	if err != nil {
 		return pos, 0, err
 	}
@@ -160,6 +163,20 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 			faultHint.report(s.dir, err)
 		}
 		return e, delivery(&rec, s.idx.Redelivered(q)), true
+	}
+}
+
+// retrackRetired recounts the segments the log retired after a failed
+// write (segment/retire.go): the records that never reached the file are
+// gone, and a segment left with nothing to deliver is deleted.
+func (s *classicStore) retrackRetired() {
+	for _, r := range s.log.TakeRetired() {
+		dc, db := s.idx.Retrack(r)
+		s.ready += dc
+		s.readyB += db
+		if s.idx.Complete(r.ID) {
+			s.removeSegment(r.ID)
+		}
 	}
 }
 

@@ -416,14 +416,18 @@ func TestStoreRedeliveredAfterReopen(t *testing.T) {
 	}
 }
 
-func TestStoreNonDurableNoFiles(t *testing.T) {
+// TestStoreNonDurableFiles: a non-durable store's segments are real files
+// (closed when sealed, so they cost no descriptor), deleted as they are
+// consumed and all at once by destroy.
+func TestStoreNonDurableFiles(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, storeOptions{SegmentSize: 4096})
 	for i := range 200 {
 		s.appendRecord(storeRec(i, 100, true))
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-		t.Fatalf("non-durable store left %d files", len(ents))
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg.*"))
+	if len(segs) < 2 {
+		t.Fatalf("%d segment files for 200 records of 4 KiB segments", len(segs))
 	}
 	for i := range 200 {
 		p, rec, ok := s.next()
@@ -431,6 +435,9 @@ func TestStoreNonDurableNoFiles(t *testing.T) {
 			t.Fatal("next")
 		}
 		s.ack(p)
+	}
+	if segs, _ := filepath.Glob(filepath.Join(dir, "seg.*")); len(segs) > 1 {
+		t.Fatalf("%d segment files left after everything was acked", len(segs))
 	}
 	if err := s.destroy(); err != nil {
 		t.Fatal(err)
@@ -648,5 +655,54 @@ func BenchmarkStoreCycle(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 			})
 		}
+	}
+}
+
+// TestTransientQueueFilesCleaned: a non-durable queue's segments are real
+// files under transient/ (so the fd cache can close them); they go with
+// the queue on delete, and whatever a broker left there (a crash) goes at
+// the next start.
+func TestTransientQueueFilesCleaned(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(Config{DataDir: dir, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := b.VHost("/")
+	segs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "transient", "*", "seg.*"))
+		return m
+	}
+	for _, q := range []string{"gone", "left"} {
+		if _, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: q}); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, v, q, 200)
+	}
+	before := len(segs())
+	if before < 4 {
+		t.Fatalf("%d transient segment files for two queues of 200 messages in 4 KiB segments", before)
+	}
+	if _, err := v.QueueDelete(guest, "gone", QueueDeleteOptions{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	after := len(segs())
+	if after == 0 || after >= before {
+		t.Fatalf("%d segment files before deleting one of two queues, %d after", before, after)
+	}
+	// Close leaves the other queue's files, as a crash would.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(segs()) == 0 {
+		t.Fatal("no transient files left to clean at start")
+	}
+	b2, err := Open(Config{DataDir: dir, SegmentSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if n := len(segs()); n != 0 {
+		t.Fatalf("%d transient segment files after a restart", n)
 	}
 }

@@ -60,6 +60,10 @@ type segState struct {
 	doneB       uint64
 	runs        runs
 	af          *ackFile // nil until the first persistent ack (durable only)
+	// limit, if not 0, is the end of the segment's records after Retrack:
+	// records past it are gone (a retired or repaired segment), and an ack
+	// for one of them must not count toward deleting the segment.
+	limit uint32
 }
 
 // maxAckMaps bounds the ack files mapped at once: acks land near the
@@ -75,7 +79,7 @@ func Open(dir string, o Options, recs []segment.Recovered) (*Index, error) {
 		o.Logger = slog.Default()
 	}
 	x := &Index{dir: dir, opt: o}
-	x.hint = hint{path: filepath.Join(dir, hintName), fd: -1, noDur: !o.Durable}
+	x.hint = hint{path: filepath.Join(dir, hintName), noDur: !o.Durable}
 	// No directory yet is fine: the segment log makes it before any
 	// segment, and ack and hint files come after segments.
 	if o.NoDir {
@@ -156,6 +160,9 @@ func (x *Index) Ack(p segment.Pos, size, body uint32, persist bool) (complete bo
 	st := x.find(p.Seg)
 	if st == nil {
 		return false, ErrNoSegment
+	}
+	if st.limit != 0 && p.Off >= st.limit {
+		return st.done >= st.total, nil
 	}
 	r := run{off: p.Off, end: p.Off + size}
 	if persist {

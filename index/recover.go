@@ -105,8 +105,9 @@ func (x *Index) check(seg uint32, rs runs, spans []segment.Span) runs {
 }
 
 // Retrack takes a segment's new description after segment.Log.Rescan found
-// damage: totals from the scan, done counts recounted from the runs. It
-// returns by how much the not-done count and bytes changed.
+// damage, or after the log retired it (TakeRetired): totals from the scan,
+// done counts recounted from the runs, and acks past its end ignored from
+// now on. It returns by how much the not-done count and bytes changed.
 func (x *Index) Retrack(r segment.Recovered) (dCount int, dBytes int64) {
 	st := x.find(r.ID)
 	if st == nil {
@@ -125,6 +126,7 @@ func (x *Index) Retrack(r segment.Recovered) (dCount int, dBytes int64) {
 		}
 	}
 	st.total, st.totalB = r.Live, r.LiveBody
+	st.limit = max(r.Used, segment.DataStart)
 	st.done, st.doneB = min(done, st.total), min(doneB, st.totalB)
 	after, afterB := int64(st.total-st.done), int64(st.totalB-st.doneB)
 	x.ready += after - before

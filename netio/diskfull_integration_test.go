@@ -158,7 +158,9 @@ func TestDiskFullNacks(t *testing.T) {
 // if its write and fdatasync succeeded. When the queue file's write fails
 // in the group commit (here: its descriptor is made /dev/full behind the
 // broker's back), the publishes waiting on that commit get basic.nack; they
-// used to be acked as if on disk.
+// used to be acked as if on disk. The failed file is then retired: later
+// publishes go to a fresh segment and are acked (the file used to be
+// refused until a restart), and the queue holds what was acked.
 func TestConfirmNackWhenCommitFails(t *testing.T) {
 	needLocal(t)
 	in, conn, ch := brokenStorageChannel(t)
@@ -197,13 +199,28 @@ func TestConfirmNackWhenCommitFails(t *testing.T) {
 	if err := unix.Dup2(full, fd); err != nil {
 		t.Fatal(err)
 	}
+	if confirm("lost") {
+		t.Fatal("publish acked although its write failed")
+	}
 	for i := range 3 {
-		if confirm(fmt.Sprint("lost-", i)) {
-			t.Fatalf("publish %d acked although its write failed", i)
+		if !confirm(fmt.Sprint("after-", i)) {
+			t.Fatalf("publish %d after the failure nacked: the failed segment was not retired", i)
 		}
 	}
 	if ch.IsClosed() || conn.IsClosed() {
 		t.Fatal("channel or connection closed")
+	}
+	for _, want := range []string{"first", "after-0", "after-1", "after-2"} {
+		d, ok, err := ch.Get(q, true)
+		if err != nil || !ok {
+			t.Fatalf("get %q: ok=%v err=%v", want, ok, err)
+		}
+		if string(d.Body) != want {
+			t.Fatalf("got %q, want %q", d.Body, want)
+		}
+	}
+	if d, ok, _ := ch.Get(q, true); ok {
+		t.Fatalf("unexpected message %q", d.Body)
 	}
 }
 
@@ -250,6 +267,26 @@ func openSegmentFD(t *testing.T, dir string) int {
 	return -1
 }
 
+// blockNewSegments makes the queue whose segment fd is open unable to
+// create another segment: the next names are taken by stray files, which
+// a log skips only so far.
+func blockNewSegments(t *testing.T, fd int) {
+	t.Helper()
+	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int
+	if _, err := fmt.Sscanf(filepath.Base(target), "seg.%d", &id); err != nil {
+		t.Fatal(err)
+	}
+	for i := id + 1; i <= id+64; i++ {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(target), fmt.Sprintf("seg.%010d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestNackKeepsConfirmOrder: a nack for a publish that could not be stored
 // waits behind earlier publishes still waiting for the commit, and no
 // multiple ack covers it: publish 1 (to a good durable queue) is acked,
@@ -288,12 +325,16 @@ func TestNackKeepsConfirmOrder(t *testing.T) {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	defer unix.Close(full)
-	if err := unix.Dup2(full, openSegmentFD(t, dir)); err != nil {
+	fd := openSegmentFD(t, dir)
+	blockNewSegments(t, fd)
+	if err := unix.Dup2(full, fd); err != nil {
 		t.Fatal(err)
 	}
-	// Its commit fails: from now on the queue takes no appends. (A publish
-	// in the same generation as a failed commit is nacked too, wherever it
-	// went; here the failure is over before the sequence below.)
+	// Its commit fails, and the failed segment is retired at the next
+	// append; no fresh one can be made (stray files hold the next names),
+	// so from now on the queue takes no appends. (A publish in the same
+	// generation as a failed commit is nacked too, wherever it went; here
+	// the failure is over before the sequence below.)
 	if confirm("y") {
 		t.Fatal("publish acked although its write failed")
 	}

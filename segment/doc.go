@@ -31,6 +31,16 @@
 // mapped memory stays bounded whatever the backlog (vm.max_map_count is
 // 65530 by default). Read mappings get MADV_SEQUENTIAL and MADV_HUGEPAGE.
 //
+// # Descriptors
+//
+// Only a head being written holds a descriptor, and those are bounded
+// across all logs by a FileCache (filecache.go): past its budget (a quarter
+// of RLIMIT_NOFILE by default) the least recently used head is closed, its
+// staged records written first, and reopened by its next append. A sealed
+// segment holds none (a read maps it and closes the descriptor), nor do
+// ack files and the delivered hint (package index). So neither a backlog
+// nor the number of queues with one grows the fd count.
+//
 // # Durability
 //
 // One Syncer per broker does group commit: an Append of a persistent record
@@ -38,8 +48,13 @@
 // generation, flushes the staged records of each dirty file, fdatasyncs it
 // once, and publishes the generation as done. Rounds run back to back while
 // there is work, never on a timer. Transient records and non-durable logs
-// never wait for disk. Non-durable logs unlink each file right after
-// creating it: the descriptor keeps it alive and a crash leaves nothing.
+// never wait for disk. Non-durable logs keep real files (so that they can
+// be closed and reopened like any other) and delete what they find at
+// Open; the broker keeps them under transient/, cleared at start.
+//
+// A head whose write or fdatasync failed is retired at the next append
+// (retire.go): cut in memory to what was written, left unsealed, and
+// appends go on in a fresh segment once the disk takes them.
 //
 // # Recovery
 //

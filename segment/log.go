@@ -16,8 +16,9 @@ type Options struct {
 	// SegmentSize is the size of each segment file (DefaultSegmentSize if 0).
 	SegmentSize int64
 	// Durable logs keep their files across a restart and fsync persistent
-	// records through Syncer. Other logs unlink each file as soon as it is
-	// created: the open descriptor keeps it alive, so a crash leaves nothing.
+	// records through Syncer. Other logs delete what they find at Open: a
+	// crash leaves their files behind (the broker clears its transient
+	// folder at start), but they can be closed and reopened like any file.
 	Durable bool
 	// Syncer, if set, makes persistent appends to a durable log report the
 	// generation that will cover them. Without one nothing is fsynced.
@@ -29,6 +30,9 @@ type Options struct {
 	// then: a log that never held a record has none and costs no inode,
 	// no fd and no syscall but one failed ReadDir at Open.
 	OnMkdir func(dir string) error
+	// Files bounds the descriptors open across logs (DefaultFileCache()
+	// if nil).
+	Files *FileCache
 }
 
 // Errors returned by Log methods.
@@ -54,9 +58,11 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 //
 // Mapped memory stays bounded whatever the backlog: the segment being
 // written is mapped, plus at most maxReadMaps others for readers; any other
-// segment is just a closed file until someone reads it. An idle durable
-// log holds no descriptor: the directory is opened only to fsync a new
-// segment's name, so 100,000 empty queues cost no fds.
+// segment is just a closed file until someone reads it. Descriptors are
+// bounded too: only the head has one, under the FileCache shared by all
+// logs, which closes the least recently used heads past its budget. The
+// directory is opened only to fsync a new segment's name, so 100,000 empty
+// queues cost no fds, and 100,000 with a backlog cost the cache's budget.
 type Log struct {
 	dir    string
 	opt    Options
@@ -64,7 +70,10 @@ type Log struct {
 	head   *seg   // the segment being written, nil until the first append
 	nextID uint32
 	maps   []*seg // mapped for reading, least recently used first
-	w      wbuf   // stages appends to the head
+	w      wbuf   // stages appends to the head and owns its descriptor
+	// retired lists segments whose writes failed since TakeRetired (see
+	// retire.go).
+	retired []Recovered
 	// haveDir: makeDir ran since Open.
 	haveDir bool
 	noDir   bool // Open found no directory
@@ -86,8 +95,11 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Files == nil {
+		o.Files = DefaultFileCache()
+	}
 	l := &Log{dir: dir, opt: o, nextID: 1}
-	l.w.fd = -1
+	l.w.init(o.Files, o.Durable)
 	ids, err := l.listSegments()
 	if errors.Is(err, fs.ErrNotExist) {
 		l.noDir = true
@@ -111,7 +123,7 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 			return nil, nil, err
 		}
 		if keep {
-			l.segs = append(l.segs, &seg{id: id, used: r.Used, size: int64(r.Used) + footerSize, fd: -1, recovered: true})
+			l.segs = append(l.segs, &seg{id: id, used: r.Used, size: int64(r.Used) + footerSize, recovered: true})
 			recs = append(recs, r)
 		}
 	}
@@ -233,16 +245,13 @@ func (l *Log) Remove(id uint32) error {
 	}
 	s := l.segs[i]
 	if s == l.head {
-		l.w.attach(-1, nil, 0) // staged records of a removed head are dropped
+		l.w.drop() // staged records of a removed head are dropped
 		l.head = nil
 	}
 	l.unmapSeg(s)
-	s.closeFile()
 	l.segs = slices.Delete(l.segs, i, i+1)
-	if l.opt.Durable {
-		if err := os.Remove(l.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := os.Remove(l.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	return nil
 }
@@ -263,9 +272,12 @@ func (l *Log) Close() error {
 			err = l.seal(h, true)
 		}
 	}
+	if l.head != nil { // a failed seal leaves it
+		l.w.drop()
+		l.head = nil
+	}
 	for _, s := range l.segs {
 		l.unmapSeg(s)
-		s.closeFile()
 	}
 	return err
 }

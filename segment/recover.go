@@ -154,7 +154,7 @@ func (l *Log) Rescan(id uint32) (Recovered, error) {
 	}
 	if s == l.head {
 		// Read everything from the file, where the repairs will go.
-		if err := l.w.skip(0); err != nil {
+		if err := l.w.skip(); err != nil {
 			return Recovered{}, err
 		}
 	}
@@ -198,25 +198,28 @@ func (l *Log) repair(s *seg, res scanResult) error {
 	if len(res.gaps) == 0 {
 		return nil
 	}
-	fd := s.fd
-	if fd < 0 {
-		var err error
-		if fd, err = openFile(l.path(s.id), unix.O_RDWR); err != nil {
-			return err
+	pad := func(fd int) error {
+		for _, g := range res.gaps {
+			if err := writePadding(fd, g); err != nil {
+				return err
+			}
 		}
-		defer unix.Close(fd)
-	}
-	for _, g := range res.gaps {
-		if err := writePadding(fd, g); err != nil {
-			return err
-		}
+		return nil
 	}
 	if s == l.head {
+		if err := l.w.withFD(pad); err != nil {
+			return err
+		}
 		s.count, s.pcount, s.pbody = res.count, res.pcount, res.pbody
 		return nil
 	}
-	f := footer{used: s.used, count: res.count, pcount: res.pcount, pbody: res.pbody}
-	var b [footerSize]byte
-	f.put(b[:])
-	return sysfile.PwriteAll(fd, b[:], int64(s.used))
+	return withFile(l.path(s.id), unix.O_RDWR, func(fd int) error {
+		if err := pad(fd); err != nil {
+			return err
+		}
+		f := footer{used: s.used, count: res.count, pcount: res.pcount, pbody: res.pbody}
+		var b [footerSize]byte
+		f.put(b[:])
+		return sysfile.PwriteAll(fd, b[:], int64(s.used))
+	})
 }

@@ -16,10 +16,8 @@ type seg struct {
 	alloc     int64  // head: bytes preallocated so far
 	data      []byte // read-only mapping, nil while unmapped
 	recovered bool   // found by Open: its transient records are dead
-	// fd is open for the head, and for every segment of a non-durable log,
-	// whose files are unlinked: the descriptor is all that keeps them.
-	fd int
-	sf *syncFile // a durable head's fd, shared with the Syncer
+	// A segment holds no descriptor of its own: the head's is in the log's
+	// wbuf (under the FileCache), and a read maps the file and closes it.
 
 	count, pcount uint32 // for the footer
 	pbody         uint64
@@ -61,11 +59,6 @@ func (l *Log) create(capacity int64) (*seg, error) {
 		_ = os.Remove(l.path(id))
 		return nil, err
 	}
-	if !l.opt.Durable {
-		if err := unix.Unlink(l.path(id)); err != nil {
-			return fail(err)
-		}
-	}
 	if err := unix.Ftruncate(fd, capacity); err != nil {
 		return fail(err)
 	}
@@ -78,27 +71,21 @@ func (l *Log) create(capacity int64) (*seg, error) {
 	if err := sysfile.PwriteAll(fd, hdr[:], 0); err != nil {
 		return fail(err)
 	}
-	dfd := -1
 	if l.opt.Durable && l.opt.Syncer != nil {
-		if dfd, err = openFile(l.dir, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+		dfd, err := openFile(l.dir, unix.O_RDONLY|unix.O_DIRECTORY)
+		if err != nil {
 			return fail(err)
 		}
+		// The new name must reach disk before a record in it counts as
+		// synced; the record's generation is at least this one. The
+		// Syncer's reference keeps the directory open until then; the
+		// log keeps none, so an idle queue holds no descriptor.
+		dsf := newSyncFile(dfd, true)
+		l.opt.Syncer.mark(dsf)
+		dsf.release()
 	}
-	s := &seg{id: id, used: DataStart, size: capacity, alloc: alloc, fd: fd}
-	if l.opt.Durable {
-		s.sf = newSyncFile(fd, false)
-		s.sf.w.Store(&l.w)
-		if dfd >= 0 {
-			// The new name must reach disk before a record in it counts as
-			// synced; the record's generation is at least this one. The
-			// Syncer's reference keeps the directory open until then; the
-			// log keeps none, so an idle queue holds no descriptor.
-			dsf := newSyncFile(dfd, true)
-			l.opt.Syncer.mark(dsf)
-			dsf.release()
-		}
-	}
-	l.w.attach(fd, s.sf, DataStart)
+	s := &seg{id: id, used: DataStart, size: capacity, alloc: alloc}
+	l.w.attach(l.path(id), fd, DataStart)
 	l.nextID = id + 1
 	l.segs = append(l.segs, s)
 	l.head = s
@@ -115,7 +102,7 @@ func (l *Log) reserve(h *seg, end int64) error {
 	step := allocStep(h.alloc)
 	to := min(h.size, max(end, h.alloc+step))
 	to = min(h.size, (to+firstAlloc-1)/firstAlloc*firstAlloc)
-	if err := preallocate(h.fd, h.alloc, to-h.alloc); err != nil {
+	if err := l.w.withFD(func(fd int) error { return preallocate(fd, h.alloc, to-h.alloc) }); err != nil {
 		return err
 	}
 	h.alloc = to
@@ -129,49 +116,27 @@ func (l *Log) reserve(h *seg, end int64) error {
 // footer reaches disk with them or with normal writeback: a footer that
 // did not make it only costs a scan.
 func (l *Log) seal(h *seg, sync bool) error {
-	if h.sf != nil {
-		// Write what is staged while the Syncer can still see it: a
-		// failure must reach the file's error before a round could sync
-		// the file without these records and call their generation done.
-		if err := l.w.flush(); err != nil {
-			h.sf.setErr(err)
-		}
-		h.sf.w.Store(nil)
-	}
-	err := l.w.detach()
 	l.unmapSeg(h) // never shrink a mapped file
 	l.head = nil
 	var b [footerSize]byte
 	f := footer{used: h.used, count: h.count, pcount: h.pcount, pbody: h.pbody}
 	f.put(b[:])
-	if err == nil {
-		err = sysfile.PwriteAll(h.fd, b[:], int64(h.used))
-	}
-	if err == nil {
-		h.size = int64(h.used) + footerSize
-		if terr := unix.Ftruncate(h.fd, h.size); terr != nil {
-			l.logger().Warn("segment: cannot trim sealed segment; the next open will scan it", "segment", h.id, "err", terr)
+	// Staged records are written while the Syncer can still see the file:
+	// a failure must reach the file's error before a round could sync it
+	// without these records and call their generation done.
+	return l.w.finish(func(fd int) error {
+		if err := sysfile.PwriteAll(fd, b[:], int64(h.used)); err != nil {
+			return err
 		}
-	}
-	if err == nil && sync && l.opt.Durable {
-		err = sysfile.Datasync(h.fd)
-	}
-	if l.opt.Durable {
-		h.closeFile() // only non-durable logs keep a sealed segment's fd
-	}
-	return err
-}
-
-func (s *seg) closeFile() {
-	switch {
-	case s.sf != nil:
-		s.sf.w.Store(nil)
-		s.sf.release() // the Syncer may still hold it; the last one closes
-		s.sf = nil
-	case s.fd >= 0:
-		_ = unix.Close(s.fd)
-	}
-	s.fd = -1
+		h.size = int64(h.used) + footerSize
+		if err := unix.Ftruncate(fd, h.size); err != nil {
+			l.logger().Warn("segment: cannot trim sealed segment; the next open will scan it", "segment", h.id, "err", err)
+		}
+		if sync && l.opt.Durable {
+			return sysfile.Datasync(fd)
+		}
+		return nil
+	})
 }
 
 // bytesAt returns the segment's bytes from off to the end of its records.
@@ -208,18 +173,21 @@ func (l *Log) view(s *seg) ([]byte, error) {
 	if s != l.head && len(l.maps) >= maxReadMaps {
 		l.unmapSeg(l.maps[0])
 	}
-	fd, n := s.fd, int64(s.used)
-	if s == l.head {
-		n = s.size
-	}
-	if fd < 0 {
-		var err error
-		if fd, err = openFile(l.path(s.id), unix.O_RDONLY); err != nil {
-			return nil, err
+	var data []byte
+	mapIt := func(fd int) (err error) {
+		n := int64(s.used)
+		if s == l.head {
+			n = s.size
 		}
-		defer unix.Close(fd)
+		data, err = mapFile(fd, n, false)
+		return err
 	}
-	data, err := mapFile(fd, n, false)
+	var err error
+	if s == l.head {
+		err = l.w.withFD(mapIt)
+	} else {
+		err = withFile(l.path(s.id), unix.O_RDONLY, mapIt)
+	}
 	if err != nil {
 		return nil, err
 	}

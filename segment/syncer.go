@@ -169,13 +169,13 @@ func (s *Syncer) round() bool {
 		if w := f.w.Load(); w != nil {
 			// Staged records first, then the fdatasync.
 			if err := w.flushFor(f); err != nil {
-				f.setErr(err)
-				slog.Error("segment: writing staged records failed; appends to this file now fail", "err", err)
+				f.fail(err)
+				slog.Error("segment: writing staged records failed; the segment is retired at the next append", "err", err)
 			}
 		}
 		if err := f.sync(); err != nil {
-			f.setErr(err)
-			slog.Error("segment: fdatasync failed; appends to this file now fail", "err", err)
+			f.fail(err)
+			slog.Error("segment: fdatasync failed; the segment is retired at the next append", "err", err)
 		}
 		if f.Err() != nil {
 			// Records of this generation in f may not be on disk: their
@@ -240,6 +240,7 @@ type syncFile struct {
 	refs    atomic.Int32
 	err     atomic.Pointer[error]
 	w       atomic.Pointer[wbuf] // the log's staging buffer while f is its head
+	head    *wbuf                // the log's staging buffer, to retire its head on a failure
 }
 
 func newSyncFile(fd int, dir bool) *syncFile {
@@ -259,7 +260,16 @@ func (f *syncFile) sync() error {
 	return sysfile.Datasync(f.fd)
 }
 
+// setErr records err. REQUIRES: the head's wbuf.mu held, if f is a head;
+// otherwise use fail.
 func (f *syncFile) setErr(err error) { f.err.CompareAndSwap(nil, &err) }
+
+// fail records err and tells the log, whose next append retires the head.
+func (f *syncFile) fail(err error) {
+	if f.err.CompareAndSwap(nil, &err) && f.head != nil {
+		f.head.ownerFailed(f)
+	}
+}
 
 // Err is the first fdatasync error on the file, if any.
 func (f *syncFile) Err() error {

@@ -58,3 +58,14 @@ func unmap(b []byte) error {
 	}
 	return unix.Munmap(b)
 }
+
+// withFile runs fn on a descriptor of path open for the moment.
+func withFile(path string, flags int, fn func(fd int) error) error {
+	fd, err := openFile(path, flags)
+	if err != nil {
+		return err
+	}
+	err = fn(fd)
+	_ = unix.Close(fd)
+	return err
+}
