@@ -148,9 +148,6 @@ func writeDefinitions(dir string, d definitions) error {
 func (v *VHost) restore(d definitions) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	// Nothing routes yet: bindings go into the routing tables in place.
-	v.router.SetBulk(true)
-	defer v.router.SetBulk(false)
 	// Policies first: queues and exchanges take their settings as created.
 	if err := v.restorePoliciesLocked(d); err != nil {
 		return err

@@ -25,10 +25,7 @@ func (r *Router[Q]) Bind(exchange string, q Q, key string, args frame.Table) err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.inPlace = r.bulk.Load()
-	_, first := x.add(dest[Q]{q: q}, bk, maps.Clone(args), hm)
-	x.inPlace = false
-	if first {
+	if _, first := x.add(dest[Q]{q: q}, bk, maps.Clone(args), hm); first {
 		r.noteQueue(q, x, true)
 	}
 	return nil
@@ -68,10 +65,7 @@ func (r *Router[Q]) BindExchange(src, dst, key string, args frame.Table) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.inPlace = r.bulk.Load()
-	added, _ := x.add(dest[Q]{x: y}, bk, maps.Clone(args), hm)
-	x.inPlace = false
-	if added {
+	if added, _ := x.add(dest[Q]{x: y}, bk, maps.Clone(args), hm); added {
 		r.noteE2E(x, y, 1)
 	}
 	return nil
@@ -99,12 +93,7 @@ func (r *Router[Q]) UnbindExchange(src, dst, key string, args frame.Table) error
 func (r *Router[Q]) RemoveQueue(q Q) []string {
 	r.topo.RLock()
 	defer r.topo.RUnlock()
-	r.qmu.Lock()
-	xs := make([]*exchange[Q], 0, len(r.byQueue[q]))
-	for x := range r.byQueue[q] {
-		xs = append(xs, x)
-	}
-	r.qmu.Unlock()
+	xs := r.exchangesOf(q)
 	var names []string
 	for _, x := range xs {
 		x.mu.Lock()
@@ -165,6 +154,6 @@ func (r *Router[Q]) BoundExchange(src, dst, key string, args frame.Table) bool {
 func (x *exchange[Q]) has(d dest[Q], bk bindKey) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	_, ok := x.bindings[d][bk]
-	return ok
+	st, ok := x.dests[d]
+	return ok && st.has(bk)
 }

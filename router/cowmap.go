@@ -6,8 +6,9 @@ import (
 	"slices"
 )
 
-// cowMap is an immutable hash map from string to V, built for copy-on-write
-// snapshots and for the topic NFA.
+// cowMap is an immutable hash map from string to V, built for the topic
+// trie's copy-on-write nodes and its NFA. (An exchange's exact keys live in
+// a keyTable, updated in place.)
 //
 // Why not a Go map: cloning a Go map on every binding change makes binding N
 // keys O(N²), and a Go map re-hashes the key on every lookup, while the NFA
@@ -114,44 +115,6 @@ func (m cowMap[V]) with(key string, v V) cowMap[V] {
 		return out.resized(want)
 	}
 	return out
-}
-
-// setInPlace is with for a map that no reader can see (Router.SetBulk):
-// it writes into the map's own bucket when there is room, O(1) amortised
-// instead of O(√n) and no garbage. The map must not be shared with any
-// version someone may still read.
-func (m cowMap[V]) setInPlace(key string, v V) cowMap[V] {
-	if m.n == 0 {
-		return m.with(key, v)
-	}
-	h := keyHashString(key)
-	b := m.buckets[h&uint64(len(m.buckets)-1)]
-	if len(b) == 0 {
-		return m.with(key, v)
-	}
-	mask := uint64(len(b) - 1)
-	i := (h >> 32) & mask
-	for ; b[i].h != 0; i = (i + 1) & mask {
-		if b[i].h == h && b[i].key == key {
-			b[i].val = v
-			return m
-		}
-	}
-	live := 0
-	for _, s := range b {
-		if s.h != 0 {
-			live++
-		}
-	}
-	if 2*(live+1) > len(b) {
-		return m.with(key, v) // the bucket doubles: amortised O(1) too
-	}
-	b[i] = cowSlot[V]{h, key, v}
-	m.n++
-	if want := bucketsFor(m.n); want > len(m.buckets) {
-		return m.resized(want)
-	}
-	return m
 }
 
 // without returns a map without key.

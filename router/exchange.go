@@ -8,20 +8,19 @@ import (
 	"github.com/warrenmq/warren/frame"
 )
 
-// exchange is one exchange's routing state. Readers only ever Load snap;
-// writers hold mu, derive a new snapshot from the current one and Store it
-// (copy-on-write with structural sharing, see cowMap and trieUpdate).
+// exchange is one exchange's routing state. Readers only ever Load snap
+// and read keys; writers hold mu, derive a new snapshot from the current one
+// and Store it (copy-on-write with structural sharing, see cowMap and
+// trieUpdate), and update keys in place (keyTable).
 type exchange[Q comparable] struct {
 	name  string
 	kind  Kind
 	snap  atomic.Pointer[snapshot[Q]]
+	keys  keyTable[Q]  // direct; wildcard-free topic keys
 	nbind atomic.Int64 // bindings with this exchange as source (HasBindings)
 
-	mu       sync.Mutex // guards the fields below
-	inPlace  bool       // set by Bind for one add in bulk mode (Router.SetBulk)
-	bindings map[dest[Q]]map[bindKey]frame.Table
-	refs     map[routeRef[Q]]int32
-	qids     map[Q]*qref
+	mu       sync.Mutex // guards the fields below, and writes to keys
+	dests    map[dest[Q]]destState
 	qidAlloc idAlloc
 	nodeIDs  idAlloc
 
@@ -34,14 +33,12 @@ type exchange[Q comparable] struct {
 // snapshot is an immutable compiled view of an exchange's bindings. Only
 // the fields of the exchange's kind are set.
 type snapshot[Q comparable] struct {
-	nx      int               // bindings to exchanges; 0 enables Route's fast paths
-	maxQID  int32             // exchange-local queue ids are < maxQID
-	fanout  *dests[Q]         // fanout
-	keys    cowMap[*dests[Q]] // direct; wildcard-free topic keys
-	root    *tnode[Q]         // topic keys with a wildcard
-	maxNode int32             // trie node ids are < maxNode
-	headers []*hbinding[Q]    // headers, one entry per binding
-	ring    *hashRing[Q]      // x-consistent-hash
+	maxQID  int32          // exchange-local queue ids are < maxQID
+	fanout  *dests[Q]      // fanout
+	root    *tnode[Q]      // topic keys with a wildcard
+	maxNode int32          // trie node ids are < maxNode
+	headers []*hbinding[Q] // headers, one entry per binding
+	ring    *hashRing[Q]   // x-consistent-hash
 }
 
 // bindKey is the part of a binding's identity beside its destination:
@@ -51,85 +48,116 @@ type bindKey struct {
 	args string // canonArgs of the arguments
 }
 
-// routeRef is what the routing tables of direct, fanout and topic
-// exchanges hold one entry for: bindings that differ only in arguments
-// route identically, so refs counts them and the tables change only on the
-// first and the last.
-type routeRef[Q comparable] struct {
-	d   dest[Q]
-	key string
+// destState is what an exchange keeps about one destination it has
+// bindings to. Nearly every destination has one binding (a queue bound with
+// its own key), so that one is inline and the maps exist only for
+// destinations with several: 100,000 bindings cost ~100 bytes each here.
+type destState struct {
+	id    int32   // the queue's exchange-local id (dedupe stamps); unused for exchanges
+	first bindKey // the only binding, without arguments, while more is nil
+	more  *destBindings
 }
 
-// qref is a queue's exchange-local id (for dedupe stamps) and the number
-// of bindings it has on this exchange.
-type qref struct {
-	id, n int32
+// destBindings holds the bindings of a destination that has had several,
+// or one with arguments.
+// Bindings that differ only in arguments route identically, so refs counts
+// them by routing-table key and the tables change only on the first and
+// the last.
+type destBindings struct {
+	byKey map[bindKey]frame.Table
+	refs  map[string]int32
+}
+
+func (st *destState) has(bk bindKey) bool {
+	if st.more == nil {
+		return st.first == bk
+	}
+	_, ok := st.more.byKey[bk]
+	return ok
+}
+
+// each calls f for every binding of the destination.
+func (st *destState) each(f func(bindKey, frame.Table)) {
+	if st.more == nil {
+		f(st.first, nil)
+		return
+	}
+	for bk, args := range st.more.byKey {
+		f(bk, args)
+	}
+}
+
+func (st *destState) count() int {
+	if st.more == nil {
+		return 1
+	}
+	return len(st.more.byKey)
 }
 
 func newExchange[Q comparable](name string, k Kind) *exchange[Q] {
-	x := &exchange[Q]{
-		name:     name,
-		kind:     k,
-		bindings: make(map[dest[Q]]map[bindKey]frame.Table),
-		refs:     make(map[routeRef[Q]]int32),
-		qids:     make(map[Q]*qref),
-	}
+	x := &exchange[Q]{name: name, kind: k, dests: make(map[dest[Q]]destState)}
 	x.snap.Store(&snapshot[Q]{})
 	return x
 }
 
-// add records a binding and publishes a new snapshot. It reports whether
-// the binding is new and whether d is a queue with no other binding here
-// (so the caller updates the per-queue index). x.mu must be held.
+// add records a binding and publishes it to the routing tables. It reports
+// whether the binding is new and whether d is a queue with no other
+// binding here (so the caller updates the per-queue index). x.mu must be
+// held.
 func (x *exchange[Q]) add(d dest[Q], bk bindKey, args frame.Table, hm *hmatch) (added, firstForQueue bool) {
-	byKey := x.bindings[d]
-	if _, ok := byKey[bk]; ok {
+	st, known := x.dests[d]
+	routeFirst := true
+	rk := x.routeKey(bk.key)
+	switch {
+	case !known:
+		st = destState{id: -1}
+		if d.x == nil {
+			st.id = x.qidAlloc.get()
+			firstForQueue = true
+		}
+		if len(args) == 0 {
+			st.first = bk
+		} else {
+			st.more = &destBindings{byKey: map[bindKey]frame.Table{bk: args}, refs: map[string]int32{rk: 1}}
+		}
+	case st.has(bk):
 		return false, false
+	default:
+		if st.more == nil {
+			st.more = &destBindings{
+				byKey: map[bindKey]frame.Table{st.first: nil},
+				refs:  map[string]int32{x.routeKey(st.first.key): 1},
+			}
+			st.first = bindKey{}
+		}
+		st.more.byKey[bk] = args
+		st.more.refs[rk]++
+		routeFirst = st.more.refs[rk] == 1
 	}
-	if byKey == nil {
-		byKey = make(map[bindKey]frame.Table, 1)
-		x.bindings[d] = byKey
-	}
-	byKey[bk] = args
+	x.dests[d] = st
 	x.nbind.Add(1)
 
 	w := *x.snap.Load()
-	id := int32(-1)
-	if d.x == nil {
-		r := x.qids[d.q]
-		if r == nil {
-			r = &qref{id: x.qidAlloc.get()}
-			x.qids[d.q] = r
-			firstForQueue = true
-		}
-		r.n++
-		id = r.id
-		w.maxQID = x.qidAlloc.next
-	} else {
-		w.nx++
-	}
+	w.maxQID = x.qidAlloc.next
 	if x.kind == KindHeaders {
-		w.headers = append(slices.Clip(w.headers), &hbinding[Q]{d: d, qid: id, bk: bk, m: hm})
-	} else {
-		rr := routeRef[Q]{d, x.routeKey(bk.key)}
-		x.refs[rr]++
-		if x.refs[rr] == 1 {
-			x.addRoute(&w, d, rr.key, id)
-		}
+		w.headers = append(slices.Clip(w.headers), &hbinding[Q]{d: d, qid: st.id, bk: bk, m: hm})
+	} else if routeFirst {
+		x.addRoute(&w, d, rk, st.id)
 	}
 	x.snap.Store(&w)
 	return true, firstForQueue
 }
 
-// remove drops a binding and publishes a new snapshot. It reports whether
-// the binding existed and whether d was a queue that now has no binding
-// here. x.mu must be held.
+// remove drops a binding and publishes the change. It reports whether the
+// binding existed and whether d was a queue that now has no binding here.
+// x.mu must be held.
 func (x *exchange[Q]) remove(d dest[Q], bk bindKey) (removed, lastForQueue bool) {
-	if _, ok := x.bindings[d][bk]; !ok {
+	st, ok := x.dests[d]
+	if !ok || !st.has(bk) {
 		return false, false
 	}
 	w := *x.snap.Load()
-	lastForQueue = x.removeLocked(&w, d, bk)
+	lastForQueue = x.removeLocked(&w, d, st, bk)
 	x.snap.Store(&w)
 	return true, lastForQueue
 }
@@ -137,28 +165,39 @@ func (x *exchange[Q]) remove(d dest[Q], bk bindKey) (removed, lastForQueue bool)
 // removeDest drops every binding to d with one snapshot publication and
 // returns how many there were. x.mu must be held.
 func (x *exchange[Q]) removeDest(d dest[Q]) int {
-	byKey := x.bindings[d]
-	if len(byKey) == 0 {
+	st, ok := x.dests[d]
+	if !ok {
 		return 0
 	}
-	n := len(byKey)
+	n := st.count()
+	var bks []bindKey
+	st.each(func(bk bindKey, _ frame.Table) { bks = append(bks, bk) })
 	w := *x.snap.Load()
-	for bk := range byKey {
-		x.removeLocked(&w, d, bk)
+	for _, bk := range bks {
+		x.removeLocked(&w, d, x.dests[d], bk)
 	}
 	x.snap.Store(&w)
 	return n
 }
 
-// removeLocked removes an existing binding from the bookkeeping and from
-// the working snapshot w.
-func (x *exchange[Q]) removeLocked(w *snapshot[Q], d dest[Q], bk bindKey) (lastForQueue bool) {
-	byKey := x.bindings[d]
-	delete(byKey, bk)
-	if len(byKey) == 0 {
-		delete(x.bindings, d)
-	}
+// removeLocked removes d's existing binding bk (st is d's state) from the
+// bookkeeping and from the routing tables, w being the working snapshot.
+func (x *exchange[Q]) removeLocked(w *snapshot[Q], d dest[Q], st destState, bk bindKey) (lastForQueue bool) {
 	x.nbind.Add(-1)
+	rk := x.routeKey(bk.key)
+	routeLast, destLast := true, true
+	if st.more != nil {
+		delete(st.more.byKey, bk)
+		if st.more.refs[rk]--; st.more.refs[rk] == 0 {
+			delete(st.more.refs, rk)
+		} else {
+			routeLast = false
+		}
+		destLast = len(st.more.byKey) == 0
+	}
+	if destLast {
+		delete(x.dests, d)
+	}
 
 	if x.kind == KindHeaders {
 		w.headers = slices.DeleteFunc(slices.Clone(w.headers), func(b *hbinding[Q]) bool {
@@ -167,24 +206,14 @@ func (x *exchange[Q]) removeLocked(w *snapshot[Q], d dest[Q], bk bindKey) (lastF
 		if len(w.headers) == 0 {
 			w.headers = nil
 		}
-	} else {
-		rr := routeRef[Q]{d, x.routeKey(bk.key)}
-		if x.refs[rr]--; x.refs[rr] == 0 {
-			delete(x.refs, rr)
-			x.removeRoute(w, d, rr.key)
-		}
+	} else if routeLast {
+		x.removeRoute(w, d, rk)
 	}
-	if d.x != nil {
-		w.nx--
+	if !destLast || d.x != nil {
 		return false
 	}
-	r := x.qids[d.q]
-	if r.n--; r.n == 0 {
-		delete(x.qids, d.q)
-		x.qidAlloc.put(r.id)
-		return true
-	}
-	return false
+	x.qidAlloc.put(st.id)
+	return true
 }
 
 // routeKey normalises the key for the routing tables: fanout ignores it.
@@ -219,11 +248,11 @@ func (x *exchange[Q]) updateRoute(w *snapshot[Q], key string, f func(*dests[Q]) 
 	case KindFanout:
 		w.fanout = f(w.fanout)
 	case KindDirect:
-		w.keys = updateKey(w.keys, key, f, x.inPlace)
+		x.keys.set(key, f(x.keys.getString(key)))
 	case KindTopic:
 		words := topicWords(key)
 		if !hasWildcard(words) {
-			w.keys = updateKey(w.keys, key, f, x.inPlace)
+			x.keys.set(key, f(x.keys.getString(key)))
 			return
 		}
 		w.root = trieUpdate(w.root, words, false, &x.nodeIDs, f)
@@ -231,32 +260,20 @@ func (x *exchange[Q]) updateRoute(w *snapshot[Q], key string, f func(*dests[Q]) 
 	}
 }
 
-func updateKey[Q comparable](m cowMap[*dests[Q]], key string, f func(*dests[Q]) *dests[Q], inPlace bool) cowMap[*dests[Q]] {
-	old, _ := m.getString(key)
-	if nd := f(old); nd != nil {
-		if inPlace {
-			return m.setInPlace(key, nd)
-		}
-		return m.with(key, nd)
-	}
-	return m.without(key)
-}
-
 // clear drops every binding of x as source; used by RemoveExchange. It
 // calls onQueue for each queue that was bound and onExchange with the
 // number of bindings to each destination exchange. x.mu must be held.
 func (x *exchange[Q]) clear(onQueue func(Q), onExchange func(*exchange[Q], int32)) {
-	for d, byKey := range x.bindings {
+	for d, st := range x.dests {
 		if d.x != nil {
-			onExchange(d.x, int32(len(byKey)))
+			onExchange(d.x, int32(st.count()))
 		} else {
 			onQueue(d.q)
 		}
 	}
-	x.bindings = make(map[dest[Q]]map[bindKey]frame.Table)
-	x.refs = make(map[routeRef[Q]]int32)
-	x.qids = make(map[Q]*qref)
+	x.dests = make(map[dest[Q]]destState)
 	x.qidAlloc, x.nodeIDs = idAlloc{}, idAlloc{}
 	x.nbind.Store(0)
+	x.keys.reset()
 	x.snap.Store(&snapshot[Q]{})
 }

@@ -94,12 +94,7 @@ func (r *Router[Q]) DestinationBindings(name string) []BindingInfo[Q] {
 func (r *Router[Q]) QueueBindings(q Q) []BindingInfo[Q] {
 	r.topo.RLock()
 	defer r.topo.RUnlock()
-	r.qmu.Lock()
-	xs := make([]*exchange[Q], 0, len(r.byQueue[q]))
-	for x := range r.byQueue[q] {
-		xs = append(xs, x)
-	}
-	r.qmu.Unlock()
+	xs := r.exchangesOf(q)
 	var out []BindingInfo[Q]
 	for _, x := range xs {
 		out = x.appendBindings(out, func(d dest[Q]) bool { return d.x == nil && d.q == q })
@@ -111,17 +106,17 @@ func (r *Router[Q]) QueueBindings(q Q) []BindingInfo[Q] {
 func (x *exchange[Q]) appendBindings(out []BindingInfo[Q], keep func(dest[Q]) bool) []BindingInfo[Q] {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for d, byKey := range x.bindings {
+	for d, st := range x.dests {
 		if !keep(d) {
 			continue
 		}
-		for bk, args := range byKey {
+		st.each(func(bk bindKey, args frame.Table) {
 			b := BindingInfo[Q]{Source: x.name, DestKind: DestQueue, Queue: d.q, Key: bk.key, Args: args, args: bk.args}
 			if d.x != nil {
 				b.DestKind, b.Exchange = DestExchange, d.x.name
 			}
 			out = append(out, b)
-		}
+		})
 	}
 	return out
 }

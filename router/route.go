@@ -28,39 +28,41 @@ func (r *Router[Q]) route(x *exchange[Q], key []byte, headers func() frame.Table
 		return dst
 	}
 	s := x.snap.Load()
-	// Fast paths: with no exchange destinations, a direct or fanout lookup,
-	// or a topic exchange whose keys are all wildcard-free, yields one
-	// duplicate-free set, so it needs neither scratch space nor dedupe.
-	if s.nx == 0 {
-		switch x.kind {
-		case KindFanout:
-			if s.fanout != nil {
-				dst = append(dst, s.fanout.qs...)
-			}
+	// Fast path: one duplicate-free set with no exchange in it is a plain
+	// append, with neither scratch space nor dedupe.
+	if d, ok := x.single(s, key); ok {
+		if d == nil {
 			return dst
-		case KindDirect:
-			if d, ok := s.keys.get(key); ok {
-				dst = append(dst, d.qs...)
-			}
+		}
+		if len(d.xs) == 0 {
+			return append(dst, d.qs...)
+		}
+	}
+	if x.kind == KindConsistentHash {
+		if s.ring == nil {
 			return dst
-		case KindTopic:
-			if s.root == nil {
-				if d, ok := s.keys.get(key); ok {
-					dst = append(dst, d.qs...)
-				}
-				return dst
-			}
-		case KindConsistentHash:
-			if s.ring != nil {
-				dst = append(dst, s.ring.pick(key).d.q)
-			}
-			return dst
+		}
+		if e := s.ring.pick(key); e.d.x == nil {
+			return append(dst, e.d.q)
 		}
 	}
 	sc := r.pool.Get().(*scratch[Q])
 	dst = sc.route(x, s, key, headers, dst)
 	r.pool.Put(sc)
 	return dst
+}
+
+// single returns the one destination set a message with key reaches
+// directly, for the kinds that have one (fanout, direct, and topic when no
+// key has a wildcard).
+func (x *exchange[Q]) single(s *snapshot[Q], key []byte) (*dests[Q], bool) {
+	switch {
+	case x.kind == KindFanout:
+		return s.fanout, true
+	case x.kind == KindDirect, x.kind == KindTopic && s.root == nil:
+		return x.keys.get(key), true
+	}
+	return nil, false
 }
 
 // scratch is the per-Route working memory, pooled so that Route allocates
@@ -106,13 +108,9 @@ func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers 
 		case KindFanout:
 			dst = sc.emit(dst, start, s.fanout)
 		case KindDirect:
-			if d, ok := s.keys.get(key); ok {
-				dst = sc.emit(dst, start, d)
-			}
+			dst = sc.emit(dst, start, x.keys.get(key))
 		case KindTopic:
-			if d, ok := s.keys.get(key); ok {
-				dst = sc.emit(dst, start, d)
-			}
+			dst = sc.emit(dst, start, x.keys.get(key))
 			if s.root != nil {
 				sc.matchTopic(s.root, s.maxNode, key)
 				for _, n := range sc.cur {
@@ -169,6 +167,11 @@ func (sc *scratch[Q]) emit(dst []Q, start int, d *dests[Q]) []Q {
 }
 
 func (sc *scratch[Q]) emitQueue(dst []Q, start int, q Q, id int32) []Q {
+	if int(id) >= len(sc.qstamp) {
+		// keys changed in place after s was loaded: a queue bound since
+		// has an id beyond s.maxQID
+		sc.qstamp = append(sc.qstamp, make([]uint32, int(id)+1-len(sc.qstamp))...)
+	}
 	if sc.qstamp[id] == sc.qgen {
 		return dst
 	}

@@ -37,21 +37,20 @@ type Router[Q comparable] struct {
 	topo sync.RWMutex
 
 	qmu     sync.Mutex // guards byQueue
-	byQueue map[Q]map[*exchange[Q]]struct{}
+	byQueue map[Q]queueExchanges[Q]
 
 	xmu sync.Mutex // guards exchange.in
 
 	pool sync.Pool // *scratch[Q]
-
-	bulk atomic.Bool // SetBulk
 }
 
-// SetBulk switches bulk mode, for loading many bindings before anything
-// routes (a broker restoring its definitions at start): Bind then updates
-// routing tables in place instead of copy-on-write, which costs O(√n)
-// and as much garbage per binding of a large exchange. Route must not run
-// while bulk mode is on.
-func (r *Router[Q]) SetBulk(on bool) { r.bulk.Store(on) }
+// queueExchanges is the set of exchanges a queue has bindings on. Most
+// queues are bound to one, kept inline; a map exists only for queues bound
+// to several.
+type queueExchanges[Q comparable] struct {
+	one  *exchange[Q]
+	more map[*exchange[Q]]struct{} // when set, holds every exchange and one is nil
+}
 
 type shard[Q comparable] struct {
 	mu sync.Mutex // serialises writers of m
@@ -63,7 +62,7 @@ var shardSeed = maphash.MakeSeed()
 
 // New returns an empty Router.
 func New[Q comparable]() *Router[Q] {
-	r := &Router[Q]{byQueue: make(map[Q]map[*exchange[Q]]struct{})}
+	r := &Router[Q]{byQueue: make(map[Q]queueExchanges[Q])}
 	r.pool.New = func() any { return new(scratch[Q]) }
 	return r
 }
@@ -180,19 +179,42 @@ func (r *Router[Q]) ExchangeKind(name string) (Kind, bool) {
 func (r *Router[Q]) noteQueue(q Q, x *exchange[Q], on bool) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
-	set := r.byQueue[q]
-	if on {
-		if set == nil {
-			set = make(map[*exchange[Q]]struct{}, 1)
-			r.byQueue[q] = set
+	e, ok := r.byQueue[q]
+	switch {
+	case on && !ok:
+		r.byQueue[q] = queueExchanges[Q]{one: x}
+	case on && e.more == nil:
+		r.byQueue[q] = queueExchanges[Q]{more: map[*exchange[Q]]struct{}{e.one: {}, x: {}}}
+	case on:
+		e.more[x] = struct{}{}
+	case e.more == nil:
+		if e.one == x {
+			delete(r.byQueue, q)
 		}
-		set[x] = struct{}{}
-		return
+	default:
+		delete(e.more, x)
+		if len(e.more) == 0 {
+			delete(r.byQueue, q)
+		}
 	}
-	delete(set, x)
-	if len(set) == 0 {
-		delete(r.byQueue, q)
+}
+
+// exchangesOf returns the exchanges q has bindings on.
+func (r *Router[Q]) exchangesOf(q Q) []*exchange[Q] {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	e, ok := r.byQueue[q]
+	if !ok {
+		return nil
 	}
+	if e.more == nil {
+		return []*exchange[Q]{e.one}
+	}
+	xs := make([]*exchange[Q], 0, len(e.more))
+	for x := range e.more {
+		xs = append(xs, x)
+	}
+	return xs
 }
 
 // noteE2E adds delta to the count of src→dst exchange bindings.

@@ -193,7 +193,7 @@ func TestTopicPruning(t *testing.T) {
 		must(t, r.Unbind("t", "q", p, nil))
 	}
 	x := r.lookup("t")
-	if s := x.snap.Load(); s.root != nil || s.keys.len() != 0 {
+	if s := x.snap.Load(); s.root != nil || x.keys.len() != 0 {
 		t.Fatalf("trie not pruned: %+v", s)
 	}
 	if n := x.nodeIDs.next - int32(len(x.nodeIDs.free)); n != 0 {

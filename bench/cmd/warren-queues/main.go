@@ -14,8 +14,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +44,8 @@ type config struct {
 	backlogN  int
 	keep      bool
 	warrenLog string
-	pid       int // of the Warren started, 0 for another broker
+	pprof     string // address for Warren's -pprof; heap profiles are saved beside the data dir
+	pid       int    // of the Warren started, 0 for another broker
 }
 
 func main() {
@@ -58,6 +61,7 @@ func main() {
 	flag.IntVar(&c.backlogQ, "backlog-queues", 100, "queues given a backlog before the restart (-warren)")
 	flag.IntVar(&c.backlogN, "backlog", 1000, "persistent messages in each backlog queue")
 	flag.BoolVar(&c.keep, "keep", false, "leave the queues in place (default: delete them at the end)")
+	flag.StringVar(&c.pprof, "pprof", "", "with -warren: serve pprof on this address and save heap profiles at each idle point")
 	flag.Parse()
 	if err := run(c); err != nil {
 		log.Fatal(err)
@@ -175,8 +179,7 @@ func declareAll(c *config) error {
 		return err
 	}
 	if c.pid != 0 {
-		settle()
-		fmt.Printf("idle with %d queues, no bindings: RSS %s, open fds %d\n", c.queues, mib(rss(c.pid)), fds(c.pid))
+		idle(c, c.pid, "queues", fmt.Sprintf("idle with %d queues, no bindings", c.queues))
 	}
 	if !c.bind {
 		return nil
@@ -219,8 +222,7 @@ func oneChannel(c *config, f func(ch *amqp.Channel) error) error {
 // some queues a backlog, restarts Warren with SIGKILL and times the way
 // back: accepting connections, then the first delivery from a backlog.
 func measureWarren(c *config, w *warrenProc) error {
-	settle()
-	fmt.Printf("idle with %d queues and their bindings: RSS %s, open fds %d\n", c.queues, mib(rss(w.pid())), fds(w.pid()))
+	idle(c, w.pid(), "bound", fmt.Sprintf("idle with %d queues and their bindings", c.queues))
 	body := make([]byte, 100)
 	if err := forEach(c, "publish backlog", c.backlogQ, func(conn *amqp.Connection, _ *amqp.Channel, i int) error {
 		ch, err := conn.Channel()
@@ -271,13 +273,46 @@ func measureWarren(c *config, w *warrenProc) error {
 		return err
 	}
 	fmt.Printf("restart: process start → first delivery from a backlog queue %.3f s\n", (accepting + time.Since(t)).Seconds())
-	settle()
-	fmt.Printf("after restart, idle: RSS %s, open fds %d\n", mib(rss(w.pid())), fds(w.pid()))
+	idle(c, w.pid(), "restarted", "after restart, idle")
 	return nil
 }
 
-// settle gives the broker's GC a moment so RSS reflects what is live.
-func settle() { time.Sleep(2 * time.Second) }
+// idle reports RSS and open fds of the Warren at pid once its GC had a
+// moment, so RSS reflects what is live, and with -pprof saves a heap
+// profile named after tag beside the data dir.
+func idle(c *config, pid int, tag, what string) {
+	time.Sleep(2 * time.Second)
+	fmt.Printf("%s: RSS %s, open fds %d\n", what, mib(rss(pid)), fds(pid))
+	if c.pprof == "" {
+		return
+	}
+	path := filepath.Clean(c.dataDir) + "." + tag + ".heap"
+	if err := saveHeap(c.pprof, path); err != nil {
+		fmt.Printf("  heap profile: %v\n", err)
+		return
+	}
+	fmt.Printf("  heap profile: %s\n", path)
+}
+
+func saveHeap(addr, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 type warrenProc struct {
 	cmd    *exec.Cmd
@@ -299,7 +334,11 @@ func startWarren(c *config) (*warrenProc, time.Duration, error) {
 		return nil, 0, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(c.warren, "-data-dir", c.dataDir, "-amqp-port", strconv.Itoa(c.port), "-http-port", "0")
+	args := []string{"-data-dir", c.dataDir, "-amqp-port", strconv.Itoa(c.port), "-http-port", "0"}
+	if c.pprof != "" {
+		args = append(args, "-pprof", c.pprof)
+	}
+	cmd := exec.Command(c.warren, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
