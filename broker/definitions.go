@@ -116,16 +116,12 @@ func writeDefinitions(dir string, d definitions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return err
-	}
 	tmp := filepath.Join(dir, definitionsFile+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err == nil {
+	if err = encodeDefinitions(f, d); err == nil { // defs_encode.go
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -148,6 +144,8 @@ func writeDefinitions(dir string, d definitions) error {
 func (v *VHost) restore(d definitions) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.restoreDirs = v.listQueueDirs()
+	defer func() { v.restoreDirs = nil }()
 	// Policies first: queues and exchanges take their settings as created.
 	if err := v.restorePoliciesLocked(d); err != nil {
 		return err

@@ -108,19 +108,15 @@ func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
 }
 
 func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
-	dir := v.b.queueDir(v, o.Name, o.Durable)
-	so := storeOptions{Durable: o.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer}
-	if o.Durable {
-		so.OnMkdir = func(dir string) error { return writeQueueLabel(dir, v.Name, o.Name) }
+	q := &Queue{
+		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
+		Args: o.Args, vhost: v, cfg: v.queueSettingsLocked(o.Name, o.Args),
 	}
-	st, err := openClassicStore(dir, so)
+	st, err := v.openQueueStore(q) // store_unopened.go
 	if err != nil {
 		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}
-	q := &Queue{
-		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
-		Args: o.Args, vhost: v, st: st, cfg: v.queueSettingsLocked(o.Name, o.Args),
-	}
+	q.st = st
 	if o.Exclusive {
 		q.Owner = o.Owner
 	}

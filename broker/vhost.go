@@ -16,6 +16,9 @@ type VHost struct {
 	dir    string
 	router *router.Router[*Queue]
 	defs   *defsJournal // durable topology changes; nil while restoring
+	// restoreDirs lists the durable queue directories while restore runs
+	// (store_unopened.go); nil otherwise.
+	restoreDirs map[string]struct{}
 
 	mu        sync.RWMutex
 	exchanges map[string]*Exchange

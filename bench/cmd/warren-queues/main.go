@@ -38,6 +38,7 @@ type config struct {
 	port      int
 	queues    int
 	conns     int
+	channels  int
 	bind      bool
 	prefix    string
 	backlogQ  int
@@ -56,6 +57,7 @@ func main() {
 	flag.IntVar(&c.port, "port", 5795, "AMQP port for -warren")
 	flag.IntVar(&c.queues, "queues", 20000, "durable queues to declare")
 	flag.IntVar(&c.conns, "conns", 16, "concurrent connections declaring")
+	flag.IntVar(&c.channels, "channels", 1, "channels per connection, each with one request in flight")
 	flag.BoolVar(&c.bind, "bind", true, "bind every queue to a durable direct exchange")
 	flag.StringVar(&c.prefix, "prefix", "wq.", "prefix of every queue and exchange name")
 	flag.IntVar(&c.backlogQ, "backlog-queues", 100, "queues given a backlog before the restart (-warren)")
@@ -89,7 +91,7 @@ func run(c *config) error {
 	if c.url == "" {
 		return errors.New("give -url or -warren")
 	}
-	fmt.Printf("target %s, %d durable queues, %d connections, bindings %v\n", c.url, c.queues, c.conns, c.bind)
+	fmt.Printf("target %s, %d durable queues, %d connections × %d channels, bindings %v\n", c.url, c.queues, c.conns, c.channels, c.bind)
 	if err := declareAll(c); err != nil {
 		return err
 	}
@@ -107,13 +109,15 @@ func run(c *config) error {
 func qname(c *config, i int) string { return fmt.Sprintf("%sq%07d", c.prefix, i) }
 func xname(c *config) string        { return c.prefix + "x" }
 
-// forEach runs f over [0, n) split across c.conns connections, one channel
-// each, and prints the rate per tenth of the work, so a rate that falls as
-// the broker fills shows.
+// forEach runs f over [0, n) split across c.conns connections with
+// c.channels channels each, one request in flight per channel, and prints
+// the rate per tenth of the work, so a rate that falls as the broker fills
+// shows.
 func forEach(c *config, what string, n int, f func(conn *amqp.Connection, ch *amqp.Channel, i int) error) error {
 	var done atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, c.conns)
+	workers := c.conns * c.channels
+	errs := make(chan error, workers)
 	start := time.Now()
 	stopTicker := make(chan struct{})
 	go progress(what, n, &done, start, stopTicker)
@@ -127,18 +131,27 @@ func forEach(c *config, what string, n int, f func(conn *amqp.Connection, ch *am
 				return
 			}
 			defer conn.Close()
-			ch, err := conn.Channel()
-			if err != nil {
-				errs <- err
-				return
+			var chans sync.WaitGroup
+			for j := range c.channels {
+				chans.Add(1)
+				go func() {
+					defer chans.Done()
+					ch, err := conn.Channel()
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer ch.Close()
+					for i := k*c.channels + j; i < n; i += workers {
+						if err := f(conn, ch, i); err != nil {
+							errs <- fmt.Errorf("%s %d: %w", what, i, err)
+							return
+						}
+						done.Add(1)
+					}
+				}()
 			}
-			for i := k; i < n; i += c.conns {
-				if err := f(conn, ch, i); err != nil {
-					errs <- fmt.Errorf("%s %d: %w", what, i, err)
-					return
-				}
-				done.Add(1)
-			}
+			chans.Wait()
 		}()
 	}
 	wg.Wait()
