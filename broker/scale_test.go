@@ -56,6 +56,9 @@ func liveHeap() uint64 {
 // queue that holds nothing, and ~900 bytes of router bookkeeping for its
 // binding.
 func TestManyQueues(t *testing.T) {
+	if raceEnabled {
+		t.Skip("measures memory and time, which the race detector inflates; the concurrency is covered by the other tests")
+	}
 	if testing.Short() {
 		t.Skip("declares 20,000 durable queues")
 	}
