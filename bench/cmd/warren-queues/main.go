@@ -44,6 +44,7 @@ type config struct {
 	backlogQ  int
 	backlogN  int
 	keep      bool
+	cleanup   bool
 	warrenLog string
 	pprof     string // address for Warren's -pprof; heap profiles are saved beside the data dir
 	pid       int    // of the Warren started, 0 for another broker
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&c.backlogQ, "backlog-queues", 100, "queues given a backlog before the restart (-warren)")
 	flag.IntVar(&c.backlogN, "backlog", 1000, "persistent messages in each backlog queue")
 	flag.BoolVar(&c.keep, "keep", false, "leave the queues in place (default: delete them at the end)")
+	flag.BoolVar(&c.cleanup, "cleanup", false, "only delete the queues and exchange a -keep run left (with -url)")
 	flag.StringVar(&c.pprof, "pprof", "", "with -warren: serve pprof on this address and save heap profiles at each idle point")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -90,6 +92,9 @@ func run(c *config) error {
 	}
 	if c.url == "" {
 		return errors.New("give -url or -warren")
+	}
+	if c.cleanup {
+		return deleteAll(c)
 	}
 	fmt.Printf("target %s, %d durable queues, %d connections × %d channels, bindings %v\n", c.url, c.queues, c.conns, c.channels, c.bind)
 	if err := declareAll(c); err != nil {
