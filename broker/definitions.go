@@ -67,7 +67,7 @@ type bindingDef struct {
 const definitionsFile = "definitions.json"
 
 func (v *VHost) snapshotLocked() definitions {
-	d := definitions{VHost: v.Name, Format: definitionsFormat}
+	d := definitions{VHost: v.Name, Format: definitionsFormat, Queues: make([]queueDef, 0, len(v.queues))}
 	d.Policies = v.policies.list()
 	d.OperatorPolicies = v.opPolicies.list()
 	for _, x := range v.exchanges {
@@ -80,26 +80,26 @@ func (v *VHost) snapshotLocked() definitions {
 			d.Queues = append(d.Queues, queueDef{q.Name, q.Durable, q.AutoDelete, q.Args})
 		}
 	}
-	for _, bi := range v.router.Bindings() {
+	v.router.EachBinding(func(bi router.BindingInfo[*Queue]) {
 		src, ok := v.exchanges[bi.Source]
 		if !ok || !src.Durable {
-			continue
+			return
 		}
 		def := bindingDef{Source: bi.Source, RoutingKey: bi.Key, Arguments: bi.Args}
 		if bi.DestKind == router.DestExchange {
 			dst, ok := v.exchanges[bi.Exchange]
 			if !ok || !dst.Durable {
-				continue
+				return
 			}
 			def.Destination, def.DestinationType = bi.Exchange, "exchange"
 		} else {
 			if !bi.Queue.Durable || bi.Queue.Exclusive {
-				continue
+				return
 			}
 			def.Destination, def.DestinationType = bi.Queue.Name, "queue"
 		}
 		d.Bindings = append(d.Bindings, def)
-	}
+	})
 	return d
 }
 

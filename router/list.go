@@ -54,6 +54,21 @@ func (r *Router[Q]) Bindings() []BindingInfo[Q] {
 	return out
 }
 
+// EachBinding calls f for every binding of the vhost, in no particular
+// order: what a definitions snapshot needs, without Bindings' sort (most of
+// a snapshot's time with 100,000 bindings). f must not call the router.
+func (r *Router[Q]) EachBinding(f func(BindingInfo[Q])) {
+	r.topo.RLock()
+	defer r.topo.RUnlock()
+	for i := range r.shards {
+		if m := r.shards[i].m.Load(); m != nil {
+			for _, x := range *m {
+				x.eachBinding(func(dest[Q]) bool { return true }, f)
+			}
+		}
+	}
+}
+
 // SourceBindings lists the bindings whose source is exchange.
 func (r *Router[Q]) SourceBindings(exchange string) []BindingInfo[Q] {
 	r.topo.RLock()
@@ -104,6 +119,11 @@ func (r *Router[Q]) QueueBindings(q Q) []BindingInfo[Q] {
 }
 
 func (x *exchange[Q]) appendBindings(out []BindingInfo[Q], keep func(dest[Q]) bool) []BindingInfo[Q] {
+	x.eachBinding(keep, func(b BindingInfo[Q]) { out = append(out, b) })
+	return out
+}
+
+func (x *exchange[Q]) eachBinding(keep func(dest[Q]) bool, f func(BindingInfo[Q])) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for d, st := range x.dests {
@@ -115,10 +135,9 @@ func (x *exchange[Q]) appendBindings(out []BindingInfo[Q], keep func(dest[Q]) bo
 			if d.x != nil {
 				b.DestKind, b.Exchange = DestExchange, d.x.name
 			}
-			out = append(out, b)
+			f(b)
 		})
 	}
-	return out
 }
 
 func sortInfos[Q comparable](bs []BindingInfo[Q]) {
