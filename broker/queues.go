@@ -72,6 +72,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err := checkQueueTypeArgs(v, o.Name, o.Args); err != nil {
 		return nil, Commit{}, err
 	}
+	if err := validateConsumerSideQueueArgs(v, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
+	}
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}
@@ -113,13 +116,14 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	if o.Durable {
 		so.OnMkdir = func(dir string) error { return writeQueueLabel(dir, v.Name, o.Name) }
 	}
-	st, err := openClassicStore(dir, so)
+	cfg := v.queueSettingsLocked(o.Name, o.Args)
+	st, err := openQueueStore(dir, so, cfg)
 	if err != nil {
 		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}
 	q := &Queue{
 		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
-		Args: o.Args, vhost: v, st: st, cfg: v.queueSettingsLocked(o.Name, o.Args),
+		Args: o.Args, vhost: v, st: st, cfg: cfg,
 	}
 	if o.Exclusive {
 		q.Owner = o.Owner
