@@ -252,13 +252,14 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 }
 
 // RemoveConsumer unsubscribes c. It reports whether the queue is auto-delete
-// and has lost its last consumer, so the caller should delete it.
+// and has lost its last consumer, so the caller should delete it. The
+// caller calls Dispatch once it has requeued what c left unacked (if it
+// does), so the next single active consumer takes over with those first.
 func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 	q.mu.Lock()
-	defer q.unlock()
+	defer q.mu.Unlock()
 	for i, x := range q.consumers {
 		if x == c {
-			handover := i == 0 && q.cfg.singleActive
 			copy(q.consumers[i:], q.consumers[i+1:])
 			q.consumers[len(q.consumers)-1] = nil
 			q.consumers = q.consumers[:len(q.consumers)-1]
@@ -266,10 +267,6 @@ func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 				q.exclusiveC = false
 			}
 			q.regroupLocked()
-			if handover && !q.deleted {
-				q.dispatchLocked(nil) // the next in line takes over
-				q.readyN.Store(int64(q.st.readyCount()))
-			}
 			break
 		}
 	}
