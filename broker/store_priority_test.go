@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"os"
 	"sort"
 	"testing"
@@ -216,5 +217,43 @@ func TestPriorityStoreZeroAlloc(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Errorf("%v allocs per 3 appends, a requeue and 4 nexts", a)
+	}
+}
+
+// BenchmarkPriorityQueueCycle is BenchmarkQueueCycle on a queue with
+// x-max-priority 10, messages spread over three priorities.
+func BenchmarkPriorityQueueCycle(b *testing.B) {
+	for _, durable := range []bool{false, true} {
+		b.Run(fmt.Sprintf("durable=%v/16B", durable), func(b *testing.B) {
+			br := openTestBroker(b)
+			v, _ := br.VHost("/")
+			q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "bench", Durable: durable, Args: frame.Table{"x-max-priority": int32(10)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := &ackingDeliverer{}
+			if err := q.AddConsumer(&Consumer{Tag: "c", D: d}, nil); err != nil {
+				b.Fatal(err)
+			}
+			var ms []Message
+			for _, p := range []int{0, 4, 9} {
+				m := prioMsg(0, p, durable)
+				m.Exchange, m.RoutingKey, m.Body = nil, []byte("bench"), make([]byte, 16)
+				ms = append(ms, m)
+			}
+			var cache PublishCache
+			var scratch []*Queue
+			b.SetBytes(16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				var res PublishResult
+				res, scratch, err = v.Publish(guest, &ms[i%len(ms)], &cache, scratch)
+				if err != nil || res.Routed != 1 {
+					b.Fatal(res, err)
+				}
+				q.Ack(d.last)
+			}
+		})
 	}
 }
