@@ -164,13 +164,6 @@ func (s *priorityStore) readyCount() (n int) {
 	return n
 }
 
-func (s *priorityStore) readyBytes() (n int64) {
-	for _, i := range s.open {
-		n += s.levels[i].readyBytes()
-	}
-	return n
-}
-
 func (s *priorityStore) purge() (n int) {
 	if s.closed {
 		return 0
