@@ -80,7 +80,8 @@ func TestPriorityStoreLevels(t *testing.T) {
 	dir := t.TempDir()
 	sy := segment.NewSyncer()
 	defer sy.Close()
-	s := openTestPriorityStore(t, dir, 9, storeOptions{Durable: true, Syncer: sy})
+	label := func(d string) error { return writeQueueLabel(d, "/", "q") }
+	s := openTestPriorityStore(t, dir, 9, storeOptions{Durable: true, Syncer: sy, OnMkdir: label})
 	prios := []int{0, 5, -1, 200, 5, 9, 0}
 	for i, p := range prios {
 		if _, err := s.append(prioMsg(i, p, true)); err != nil {
@@ -89,6 +90,9 @@ func TestPriorityStoreLevels(t *testing.T) {
 	}
 	if got := levelDirs(t, dir); len(got) != 3 || got[0] != "p0" || got[1] != "p5" || got[2] != "p9" {
 		t.Fatalf("level directories %q, want [p0 p5 p9]", got)
+	}
+	if _, err := os.Stat(dir + "/" + queueLabelFile); err != nil {
+		t.Fatalf("queue label: %v", err)
 	}
 	if s.readyCount() != len(prios) {
 		t.Fatalf("ready %d", s.readyCount())
