@@ -43,7 +43,7 @@ func TestConsumerPriority(t *testing.T) {
 	c, ch := connChan(t)
 	q := declareQueue(t, ch, "")
 	_, low := consumeArgs(t, c, q, "low", 0, amqp.Table{"x-priority": int32(1)})
-	_, high := consumeArgs(t, c, q, "high", 2, amqp.Table{"x-priority": int64(10)})
+	hch, high := consumeArgs(t, c, q, "high", 2, amqp.Table{"x-priority": int64(10)})
 	publishText(t, ch, "", q, "m1")
 	publishText(t, ch, "", q, "m2")
 	h1 := expectBody(t, high, "m1")
@@ -60,6 +60,7 @@ func TestConsumerPriority(t *testing.T) {
 	if err := h2.Ack(false); err != nil {
 		t.Fatal(err)
 	}
+	roundTrip(t, hch, q) // the acks are in before the next publish
 	roundTrip(t, ch, q)
 	publishText(t, ch, "", q, "m6")
 	expectBody(t, high, "m6").Ack(false)

@@ -272,3 +272,26 @@ func TestPriorityQueueRestart(t *testing.T) {
 		t.Fatalf("after restart drained %d, want %d", count, n-1)
 	}
 }
+
+// TestPriorityQueueMaxLength: x-max-length's drop-head on a priority queue
+// drops the head of the highest priority, as RabbitMQ 3.10 does (checked:
+// publishing p5 p1 p3 p0 into a queue of length 2 leaves p1 p0).
+func TestPriorityQueueMaxLength(t *testing.T) {
+	t.Parallel()
+	_, ch := connChan(t)
+	q := name(t, "")
+	cleanupQueue(t, q)
+	if _, err := ch.QueueDeclare(q, false, false, false, false, amqp.Table{"x-max-priority": int32(5), "x-max-length": int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{5, 1, 3, 0} {
+		publishPrio(t, ch, q, "p"+itoa(p), p)
+	}
+	// On the publishing channel, so every publish is in before the count.
+	if st := roundTrip(t, ch, q); st.Messages != 2 {
+		t.Fatalf("%d messages, want 2", st.Messages)
+	}
+	if got := drain(t, ch, q); strings.Join(got, " ") != "p1 p0" {
+		t.Fatalf("kept %q, want [p1 p0]", got)
+	}
+}
