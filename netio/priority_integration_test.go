@@ -278,19 +278,31 @@ func TestPriorityQueueRestart(t *testing.T) {
 // publishing p5 p1 p3 p0 into a queue of length 2 leaves p1 p0).
 func TestPriorityQueueMaxLength(t *testing.T) {
 	t.Parallel()
-	_, ch := connChan(t)
+	c, ch := connChan(t)
 	q := name(t, "")
 	cleanupQueue(t, q)
 	if _, err := ch.QueueDeclare(q, false, false, false, false, amqp.Table{"x-max-priority": int32(5), "x-max-length": int32(2)}); err != nil {
 		t.Fatal(err)
 	}
+	// Confirmed, so every publish is in before the count.
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 4))
 	for _, p := range []int{5, 1, 3, 0} {
 		publishPrio(t, ch, q, "p"+itoa(p), p)
 	}
-	// On the publishing channel, so every publish is in before the count.
-	if st := roundTrip(t, ch, q); st.Messages != 2 {
-		t.Fatalf("%d messages, want 2", st.Messages)
+	for range 4 {
+		select {
+		case cf := <-confirms:
+			if !cf.Ack {
+				t.Fatalf("publish %d nacked", cf.DeliveryTag)
+			}
+		case <-time.After(waitTimeout):
+			t.Fatal("no confirm")
+		}
 	}
+	waitMessages(t, c, q, 2)
 	if got := drain(t, ch, q); strings.Join(got, " ") != "p1 p0" {
 		t.Fatalf("kept %q, want [p1 p0]", got)
 	}
