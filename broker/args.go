@@ -106,7 +106,7 @@ func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
 
 // validateQueueArgs rejects argument values RabbitMQ rejects.
 func validateQueueArgs(args frame.Table) error {
-	for _, k := range []string{"x-max-length", "x-max-length-bytes", "x-message-ttl", "x-expires", "x-max-priority"} {
+	for _, k := range []string{"x-max-length", "x-max-length-bytes", "x-message-ttl", "x-expires"} {
 		v, ok := args[k]
 		if !ok {
 			continue
@@ -132,8 +132,6 @@ var unsupportedQueueArgs = []string{
 	"x-dead-letter-exchange",
 	"x-dead-letter-routing-key",
 	"x-max-length-bytes",
-	"x-max-priority",
-	"x-single-active-consumer",
 }
 
 func checkSupportedQueueArgs(args frame.Table) error {

@@ -27,4 +27,5 @@ type Consumer struct {
 	Args      map[string]any
 	D         Deliverer
 	Queue     *Queue
+	priority  int64 // x-priority (consumer_priority.go), set by AddConsumer
 }

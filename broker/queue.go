@@ -2,7 +2,6 @@ package broker
 
 import (
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -24,7 +23,8 @@ type Queue struct {
 	mu          sync.Mutex
 	st          store
 	consumers   []*Consumer
-	next        int // round-robin cursor into consumers
+	next        int             // round-robin cursor into consumers
+	cgroups     []consumerGroup // consumer priorities in use (consumer_priority.go); nil if all equal
 	hadConsumer bool
 	deleted     bool
 	exclusiveC  bool          // a consumer holds exclusive access
@@ -107,6 +107,14 @@ func (q *Queue) dispatchLocked(origin any) {
 	if n == 0 {
 		return
 	}
+	if q.cfg.singleActive {
+		q.dispatchSingleActiveLocked(origin)
+		return
+	}
+	if q.cgroups != nil {
+		q.dispatchByPriorityLocked(origin)
+		return
+	}
 	blocked := 0
 	for blocked < n && q.st.readyCount() > 0 {
 		if q.next >= n {
@@ -123,7 +131,7 @@ func (q *Queue) dispatchLocked(origin any) {
 		if !ok {
 			// The store found less than it counted (damage on disk);
 			// the reserved credit is lost until the consumer's next ack.
-			slog.Error("queue store inconsistent: ready count > 0 but no message", "queue", q.Name)
+			logStoreInconsistent(q)
 			return
 		}
 		q.Delivered.Add(1)
@@ -225,8 +233,15 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 	if q.exclusiveC || (c.Exclusive && len(q.consumers) > 0) {
 		return frame.Errorf(frame.AccessRefused, "queue '%s' in vhost '%s' in exclusive use", q.Name, q.vhost.Name)
 	}
-	c.Queue = q
-	q.consumers = append(q.consumers, c)
+	if err := q.checkSingleActiveConsumeLocked(c); err != nil {
+		return err
+	}
+	prio, err := validateConsumerArgs(q, c.Args)
+	if err != nil {
+		return err
+	}
+	c.Queue, c.priority = q, prio
+	q.insertConsumerLocked(c)
 	q.exclusiveC = c.Exclusive
 	q.hadConsumer = true
 	q.consumersN.Store(int32(len(q.consumers)))
@@ -237,7 +252,9 @@ func (q *Queue) AddConsumer(c *Consumer, before func()) error {
 }
 
 // RemoveConsumer unsubscribes c. It reports whether the queue is auto-delete
-// and has lost its last consumer, so the caller should delete it.
+// and has lost its last consumer, so the caller should delete it. The
+// caller calls Dispatch once it has requeued what c left unacked (if it
+// does), so the next single active consumer takes over with those first.
 func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -249,6 +266,7 @@ func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 			if c.Exclusive {
 				q.exclusiveC = false
 			}
+			q.regroupLocked()
 			break
 		}
 	}

@@ -72,6 +72,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err := checkQueueTypeArgs(v, o.Name, o.Args); err != nil {
 		return nil, Commit{}, err
 	}
+	if err := validateConsumerSideQueueArgs(v, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
+	}
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}

@@ -43,8 +43,11 @@ type store interface {
 // Queue.Requeue, so a store keeps no per-message state for messages in
 // flight. What it holds is the store's business; outside broker it is
 // opaque.
+//
+// It is 20 bytes: unacked lists hold one per delivery.
 type Ticket struct {
 	pos        segment.Pos
 	size, body uint32
 	persistent bool
+	level      uint8 // a priority store's level (store_priority.go); 0 elsewhere
 }

@@ -9,7 +9,7 @@ import (
 
 // unopenedStore is the store of a queue that has never held a message: no
 // directory on disk, so nothing to load. It opens the real (classic) store
-// on the first append and puts it in the queue's place, so from then on
+// on the first append (classic, or priority for x-max-priority) and puts it in the queue's place, so from then on
 // the queue calls the classic store directly and pays nothing for having
 // started here.
 //
@@ -30,7 +30,7 @@ func (v *VHost) openQueueStore(q *Queue) (store, error) {
 	if !v.hasDir(dir, q.Durable) {
 		return &unopenedStore{q: q}, nil
 	}
-	return openClassicStore(dir, v.storeOptions(q))
+	return openStoreFor(dir, v.storeOptions(q), q.cfg)
 }
 
 // hasDir says whether a queue's directory exists. While restoring it asks
@@ -73,7 +73,7 @@ func (v *VHost) storeOptions(q *Queue) storeOptions {
 // queue stays unopened and the next append tries again.
 func (s *unopenedStore) append(m Message) (uint64, error) {
 	q := s.q
-	st, err := openClassicStore(q.vhost.b.queueDir(q.vhost, q.Name, q.Durable), q.vhost.storeOptions(q))
+	st, err := openStoreFor(q.vhost.b.queueDir(q.vhost, q.Name, q.Durable), q.vhost.storeOptions(q), q.cfg)
 	if err != nil {
 		return 0, err
 	}

@@ -132,6 +132,9 @@ func (s *fakeServer) handle(f Frame) {
 		if PropsDeliveryMode(raw) != s.pending.Props.DeliveryMode {
 			s.t.Errorf("PropsDeliveryMode disagrees")
 		}
+		if PropsPriority(raw) != s.pending.Props.Priority {
+			s.t.Errorf("PropsPriority disagrees")
+		}
 		s.pending.size = size
 		if size == 0 {
 			s.published(f.Channel)

@@ -157,6 +157,16 @@ func PropsDeliveryMode(raw []byte) uint8 {
 	return raw[off]
 }
 
+// PropsPriority returns the priority property without decoding the rest: 0
+// if it is absent or the properties before it are malformed.
+func PropsPriority(raw []byte) uint8 {
+	off, err := scanProps(raw, PropPriority, false)
+	if err != nil || off < 0 || off >= len(raw) {
+		return 0
+	}
+	return raw[off]
+}
+
 // PropsShortstr returns the value of one shortstr property (PropUserID,
 // PropExpiration, ...) as a view into raw, for the per-message checks that
 // need one property on the hot path. ok is false if the property is absent

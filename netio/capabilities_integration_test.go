@@ -16,7 +16,8 @@ var rabbitCapabilities = []string{"publisher_confirms", "exchange_exchange_bindi
 // warrenCapabilities are those Warren has the features for; the rest of
 // RabbitMQ's must not be advertised, since clients act on them.
 var warrenCapabilities = []string{"publisher_confirms", "exchange_exchange_bindings", "basic.nack",
-	"consumer_cancel_notify", "authentication_failure_close", "per_consumer_qos", "direct_reply_to"}
+	"consumer_cancel_notify", "authentication_failure_close", "per_consumer_qos", "direct_reply_to",
+	"consumer_priorities"}
 
 func TestCapabilitiesAdvertised(t *testing.T) {
 	t.Parallel()

@@ -93,14 +93,19 @@ func (ch *channel) channelError(e *frame.Error) {
 func (ch *channel) teardown() {
 	ch.unregister()
 	ch.dropReplyTo()
+	var left []*broker.Queue
 	for tag, k := range ch.consumers {
 		delete(ch.consumers, tag)
 		ch.removeConsumer(k)
+		left = append(left, k.bc.Queue)
 	}
 	ch.mu.Lock()
 	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
 	ch.requeueEntries(entries)
+	for _, q := range left {
+		q.Dispatch() // a single active consumer's successor takes over
+	}
 	ch.resetPublish()
 	ch.txPubs, ch.txAcks = nil, nil
 	ch.pendingSync = nil
@@ -235,6 +240,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 		if k, ok := ch.consumers[m.ConsumerTag]; ok {
 			delete(ch.consumers, m.ConsumerTag)
 			ch.removeConsumer(k)
+			k.bc.Queue.Dispatch() // a single active consumer's successor takes over
 		} else {
 			ch.cancelReplyTo(m.ConsumerTag)
 		}

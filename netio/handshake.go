@@ -26,9 +26,8 @@ func (c *Conn) serverProperties() frame.Table {
 
 // capabilities are what connection.start advertises: exactly the
 // features of RabbitMQ 3.10's list that Warren has, since clients act on
-// them. Not yet: consumer_priorities (x-priority on basic.consume) and
-// connection.blocked (sending connection.blocked/unblocked); each goes in
-// here with its feature.
+// them. Not yet: connection.blocked (sending connection.blocked/unblocked);
+// it goes in here with its feature.
 func capabilities() frame.Table {
 	return frame.Table{
 		"publisher_confirms":           true,
@@ -38,6 +37,7 @@ func capabilities() frame.Table {
 		"authentication_failure_close": true,
 		"per_consumer_qos":             true,
 		"direct_reply_to":              true,
+		"consumer_priorities":          true, // x-priority (broker/consumer_priority.go)
 	}
 }
 

@@ -54,6 +54,7 @@ type config struct {
 	noDrain    bool
 	keep       bool
 	label      string
+	maxPrio    int
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.BoolVar(&c.noDrain, "no-drain", false, "stop after filling (and the restart)")
 	flag.BoolVar(&c.keep, "keep", false, "do not delete the queue at the end")
 	flag.StringVar(&c.label, "label", "", "broker name for the summary")
+	flag.IntVar(&c.maxPrio, "max-priority", 0, "declare a priority queue with this x-max-priority; message i gets priority i mod (max+1)")
 	flag.Parse()
 	if err := run(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "warren-backlog:", err)
@@ -99,6 +101,12 @@ func run(c *config) error {
 	var args frame.Table
 	if c.lazy {
 		args = frame.Table{"x-queue-mode": "lazy"}
+	}
+	if c.maxPrio > 0 {
+		if args == nil {
+			args = frame.Table{}
+		}
+		args["x-max-priority"] = int32(c.maxPrio)
 	}
 	ctl, err := dial(c.uri, 10*time.Second)
 	if err != nil {
@@ -240,6 +248,9 @@ func printSummary(c *config, res *result) {
 	if c.lazy {
 		mode += ", x-queue-mode=lazy"
 	}
+	if c.maxPrio > 0 {
+		mode += fmt.Sprintf(", x-max-priority=%d (priorities spread evenly)", c.maxPrio)
+	}
 	label := c.label
 	if label == "" {
 		label = c.uri
@@ -312,9 +323,14 @@ func publishConn(c *config, n int, pool []byte, poolOff int, published, confirme
 	if _, err := cl.rpc(&frame.ConfirmSelect{}, frame.IDConfirmSelectOk); err != nil {
 		return err
 	}
-	props := frame.AppendProperties(nil, &frame.Properties{DeliveryMode: 2})
-	head := frame.AppendMethodFrame(nil, chanID, &frame.BasicPublish{RoutingKey: c.queue})
-	head = frame.AppendContentHeader(head, chanID, 60, uint64(c.size), props)
+	// One prebuilt method + header per priority (just one without).
+	heads := make([][]byte, c.maxPrio+1)
+	for p := range heads {
+		props := frame.AppendProperties(nil, &frame.Properties{DeliveryMode: 2, Priority: uint8(p)})
+		heads[p] = frame.AppendMethodFrame(nil, chanID, &frame.BasicPublish{RoutingKey: c.queue})
+		heads[p] = frame.AppendContentHeader(heads[p], chanID, 60, uint64(c.size), props)
+	}
+	head := heads[0]
 
 	var acked atomic.Int64 // every tag <= acked is confirmed
 	var nacks atomic.Int64
@@ -409,7 +425,7 @@ func publishConn(c *config, n int, pool []byte, poolOff int, published, confirme
 		k := min(n-sent, c.window-(sent-int(acked.Load())), maxBatch)
 		buf = buf[:0]
 		for i := 0; i < k; i++ {
-			buf = append(buf, head...)
+			buf = append(buf, heads[(sent+i)%len(heads)]...)
 			if off+c.size > len(pool) {
 				off = (off + 1) % 4099
 			}
