@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0
 	github.com/panjf2000/gnet/v2 v2.10.0
+	github.com/peterbourgon/ff/v3 v3.4.0
 	github.com/rabbitmq/amqp091-go v1.16.0
 	golang.org/x/sys v0.49.0
 )

@@ -141,7 +141,7 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
 	}
 	c.principal = p
-	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: DefaultChannelMax, FrameMax: DefaultFrameMax, Heartbeat: c.srv.cfg.Heartbeat})
+	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: c.srv.cfg.ChannelMax, FrameMax: c.srv.cfg.FrameMax, Heartbeat: c.srv.cfg.Heartbeat})
 	c.state = stateTuneOk
 	return nil
 }
@@ -173,10 +173,10 @@ func parseCredentials(mechanism, response string) (string, string, bool) {
 // tuneOk takes the client's limits. As in RabbitMQ, they may lower the
 // server's proposal but not raise it, and 0 ("no limit") raises it.
 func (c *Conn) tuneOk(to *frame.ConnectionTuneOk) error {
-	if err := negotiated("frame_max", uint32(to.FrameMax), frame.FrameMinSize, DefaultFrameMax); err != nil {
+	if err := negotiated("frame_max", uint32(to.FrameMax), frame.FrameMinSize, c.srv.cfg.FrameMax); err != nil {
 		return err
 	}
-	if err := negotiated("channel_max", uint32(to.ChannelMax), 1, DefaultChannelMax); err != nil {
+	if err := negotiated("channel_max", uint32(to.ChannelMax), 1, uint32(c.srv.cfg.ChannelMax)); err != nil {
 		return err
 	}
 	c.frameMax, c.channelMax = to.FrameMax, to.ChannelMax

@@ -31,6 +31,10 @@ type Config struct {
 	// connection.open; a peer still short of it is dropped without a word.
 	// 0 means DefaultHandshakeTimeout (RabbitMQ's handshake_timeout).
 	HandshakeTimeout time.Duration
+	// FrameMax and ChannelMax are offered in connection.tune (RabbitMQ's
+	// frame_max and channel_max); 0 means DefaultFrameMax, DefaultChannelMax.
+	FrameMax   uint32
+	ChannelMax uint16
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -68,6 +72,12 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.FrameMax == 0 {
+		cfg.FrameMax = DefaultFrameMax
+	}
+	if cfg.ChannelMax == 0 {
+		cfg.ChannelMax = DefaultChannelMax
 	}
 	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
 }

@@ -1,0 +1,116 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is every setting the file can carry. Settings of features that do
+// not exist yet are parsed and validated here, so that those features find
+// them when they land, and Load reports them as not in effect.
+type Config struct {
+	// AMQP is listeners.tcp.*, in file order; a name set twice keeps its
+	// place and takes the new address. Warren serves the first one.
+	AMQP []NamedListener
+	// Management is management.tcp.{ip,port}; Port 0 disables it.
+	Management Listener
+
+	Heartbeat        int // seconds offered in connection.tune; 0 disables
+	FrameMax         uint32
+	ChannelMax       uint16
+	MaxMessageSize   int64
+	HandshakeTimeout time.Duration
+
+	DefaultUser     string
+	DefaultPass     string
+	DefaultUserTags []string
+	// LoopbackUsers maps each user named in loopback_users.* to whether it
+	// may log in over loopback only; loopback_users = none empties it.
+	LoopbackUsers map[string]bool
+
+	Log Log
+
+	// Warren's own keys (warren.*).
+	DataDir     string
+	SegmentSize int64
+	EventLoops  int
+	Pprof       string
+
+	// For features landing later in issue 16: carried, not acted on.
+	DefaultVHost        string
+	DefaultPermissions  Permissions
+	TLS                 []NamedListener   // listeners.ssl.*
+	SSLOptions          map[string]string // ssl_options.* by suffix, validated
+	ManagementTLS       map[string]string // management.ssl.* by suffix, validated
+	MemoryHighWatermark Watermark
+	DiskFreeLimit       Watermark
+	ConsumerTimeout     time.Duration
+	LoadDefinitions     string
+}
+
+// NamedListener is one listeners.tcp.<name> or listeners.ssl.<name>.
+type NamedListener struct {
+	Name string
+	Listener
+}
+
+// Permissions is default_permissions.*: regular expressions.
+type Permissions struct{ Configure, Read, Write string }
+
+// Watermark is a limit given either relative to a total or in bytes
+// (vm_memory_high_watermark.*, disk_free_limit.*); the last one set wins,
+// as in RabbitMQ.
+type Watermark struct {
+	Relative float64
+	Absolute int64 // bytes; used when > 0
+}
+
+// Log is log.*: Warren logs to the console (stderr) and optionally to a
+// file, each with its own level and format.
+type Log struct {
+	Console          bool
+	ConsoleLevel     string // debug, info, warn, error or none
+	ConsoleFormatter string // plaintext or json
+	Dir              string // log.dir: where a relative log.file lives
+	File             string // "" when there is no log file
+	FileLevel        string
+	FileFormatter    string
+}
+
+// Default is the configuration without a file: `make run`'s broker.
+// Warren listens on loopback unless told otherwise, unlike RabbitMQ, whose
+// default is every interface.
+func Default() Config {
+	return Config{
+		AMQP:                []NamedListener{{Name: "default", Listener: Listener{Host: "127.0.0.1", Port: 5672}}},
+		Management:          Listener{Host: "127.0.0.1", Port: 15672},
+		Heartbeat:           60,
+		FrameMax:            131072,
+		ChannelMax:          2047,
+		MaxMessageSize:      128 << 20,
+		HandshakeTimeout:    10 * time.Second,
+		DefaultUser:         "guest",
+		DefaultPass:         "guest",
+		DefaultUserTags:     []string{"administrator"},
+		LoopbackUsers:       map[string]bool{"guest": true},
+		Log:                 Log{Console: true, ConsoleLevel: "info", ConsoleFormatter: "plaintext", FileLevel: "info", FileFormatter: "plaintext"},
+		DataDir:             "./data",
+		SegmentSize:         8 << 20,
+		DefaultVHost:        "/",
+		DefaultPermissions:  Permissions{".*", ".*", ".*"},
+		SSLOptions:          map[string]string{},
+		ManagementTLS:       map[string]string{},
+		MemoryHighWatermark: Watermark{Relative: 0.4},
+		DiskFreeLimit:       Watermark{Absolute: 50_000_000},
+		ConsumerTimeout:     30 * time.Minute,
+	}
+}
+
+func setListener(ls []NamedListener, name string, l Listener) []NamedListener {
+	for i := range ls {
+		if ls[i].Name == name {
+			ls[i].Listener = l
+			return ls
+		}
+	}
+	return append(ls, NamedListener{Name: name, Listener: l})
+}

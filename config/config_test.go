@@ -1,0 +1,226 @@
+package config
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func read(t *testing.T, text string) *Loaded {
+	t.Helper()
+	l, err := Read("test.conf", strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return l
+}
+
+func TestParseSyntax(t *testing.T) {
+	got, err := Parse("x.conf", strings.NewReader(`
+# a comment
+   # an indented comment
+heartbeat=30
+default_pass = s3cret # trailing comment
+default_user = 'a#b'   # quoted to hold a hash
+log.file.level    =    debug
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Setting{{"heartbeat", "30", 4}, {"default_pass", "s3cret", 5}, {"default_user", "a#b", 6}, {"log.file.level", "debug", 7}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("setting %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestRefusedWithFileAndLine(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"heartbeat = 10\nno_such_key = 1\n", "test.conf:2: no_such_key: unknown key"},
+		{"\n\nheartbeat = ten\n", `test.conf:3: heartbeat: "ten" is not an integer`},
+		{"heartbeat = 70000\n", "test.conf:1: heartbeat: 70000 is out of range [0, 65535]"},
+		{"frame_max = 0\n", "test.conf:1: frame_max: 0 is out of range [4096, 4294967295]"},
+		{"just words\n", "test.conf:1: not a `key = value` setting"},
+		{"include /etc/x/*.conf\n", "test.conf:1: include directives are not supported"},
+		{"listeners.tcp.default = localhost:5672\n", `test.conf:1: listeners.tcp.default: "localhost" is not an IP address`},
+		{"listeners.tcp.unix = unix:/run/r.sock:0\n", "unix socket listeners are not supported"},
+		{"disk_free_limit.absolute = 2 furlongs\n", `test.conf:1: disk_free_limit.absolute: "2 furlongs" is not a size`},
+		{"ssl_options.verify = maybe\n", `ssl_options.verify: "maybe" is not one of verify_peer, verify_none`},
+		{"ssl_options.nonsense = 1\n", `unknown TLS option "nonsense"`},
+		{"loopback_users.guest = yes\n", `"yes" is not true or false`},
+		{"log.console.level = loud\n", `"loud" is not a log level`},
+		{"default_user = \n", "test.conf:1: default_user: missing value"},
+		{"bad..key = 1\n", "test.conf:1: bad..key: empty word in a dotted key"},
+		{"listeners.tcp = none\n", "no AMQP listener"},
+		{"warren.datadir = /x\n", "unknown key (did you mean warren.data_dir?)"},
+		{"handshake_timeout = 0\n", "0 is not a timeout"},
+	} {
+		_, err := Read("test.conf", strings.NewReader(c.text))
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: got %v, want one line containing %q", c.text, err, c.want)
+		}
+	}
+}
+
+func TestValuesTakeEffect(t *testing.T) {
+	l := read(t, `
+listeners.tcp.local = 127.0.0.1:5673
+listeners.tcp.local_v6 = ::1:5673
+management.tcp.port = 15673
+management.tcp.ip = 0.0.0.0
+heartbeat = 0
+frame_max = 65536
+channel_max = 64
+max_message_size = 1048576
+handshake_timeout = 2500
+default_user = admin
+default_pass = p
+default_user_tags.administrator = false
+default_user_tags.monitoring = true
+loopback_users.guest = false
+loopback_users.admin = true
+log.console.level = warning
+log.file = /tmp/w.log
+log.file.formatter = json
+warren.data_dir = /var/lib/warren
+warren.segment_size = 16MiB
+warren.event_loops = 2
+`)
+	c := l.Config
+	if len(c.AMQP) != 2 || c.AMQP[0].Addr() != "127.0.0.1:5673" || c.AMQP[1].Addr() != "[::1]:5673" {
+		t.Errorf("AMQP listeners %+v (the default must be replaced)", c.AMQP)
+	}
+	if c.Management.Addr() != "0.0.0.0:15673" {
+		t.Errorf("management %s", c.Management.Addr())
+	}
+	if c.Heartbeat != 0 || c.FrameMax != 65536 || c.ChannelMax != 64 || c.MaxMessageSize != 1<<20 || c.HandshakeTimeout != 2500*time.Millisecond {
+		t.Errorf("limits %+v", c)
+	}
+	if c.DefaultUser != "admin" || c.DefaultPass != "p" || strings.Join(c.DefaultUserTags, ",") != "monitoring" {
+		t.Errorf("user %q/%q tags %v", c.DefaultUser, c.DefaultPass, c.DefaultUserTags)
+	}
+	if c.LoopbackUsers["guest"] || !c.LoopbackUsers["admin"] {
+		t.Errorf("loopback users %v", c.LoopbackUsers)
+	}
+	if c.Log.ConsoleLevel != "warn" || c.Log.File != "/tmp/w.log" || c.Log.FileFormatter != "json" || c.Log.FileLevel != "info" {
+		t.Errorf("log %+v", c.Log)
+	}
+	if c.DataDir != "/var/lib/warren" || c.SegmentSize != 16<<20 || c.EventLoops != 2 {
+		t.Errorf("warren.* %q %d %d", c.DataDir, c.SegmentSize, c.EventLoops)
+	}
+	if len(l.NotInEffect) != 1 || !strings.Contains(l.NotInEffect[0], "listeners.tcp.local_v6") {
+		t.Errorf("not in effect: %v, want only the second AMQP listener", l.NotInEffect)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for v, want := range map[string]int64{
+		"1000": 1000, "2GB": 2e9, "2 GB": 2e9, "50MB": 50e6, "1kB": 1000,
+		"1GiB": 1 << 30, "1G": 1 << 30, "512MiB": 512 << 20, "4k": 4096, "3kiB": 3072,
+	} {
+		got, err := parseSize(v)
+		if err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"", "GB", "-1GB", "1.5GB", "1 PB", "9999999999999999GB"} {
+		if _, err := parseSize(v); err == nil {
+			t.Errorf("parseSize(%q) accepted", v)
+		}
+	}
+}
+
+func TestListeners(t *testing.T) {
+	for v, want := range map[string]string{
+		"5672": ":5672", "0.0.0.0:5672": "0.0.0.0:5672", "::1:5672": "[::1]:5672",
+		"[::]:5672": "[::]:5672", "10.10.10.10:5673": "10.10.10.10:5673",
+	} {
+		l, err := parseListener(v)
+		if err != nil || l.Addr() != want {
+			t.Errorf("parseListener(%q) = %s, %v; want %s", v, l.Addr(), err, want)
+		}
+	}
+	for _, v := range []string{"70000", "host:5672", "1.2.3.4:", "1.2.3.4:x", ""} {
+		if _, err := parseListener(v); err == nil {
+			t.Errorf("parseListener(%q) accepted", v)
+		}
+	}
+}
+
+// Features that do not exist yet are carried and reported, and values that
+// ask for what Warren does anyway are not reported.
+func TestNotYetInEffect(t *testing.T) {
+	l := read(t, `
+default_vhost = /
+default_permissions.configure = .*
+default_permissions.read = ^amq\..*
+listeners.ssl.default = 5671
+ssl_options.cacertfile = /etc/ssl/ca.pem
+ssl_options.versions.1 = tlsv1.2
+vm_memory_high_watermark.absolute = 2GB
+disk_free_limit.relative = 1.5
+consumer_timeout = 900000
+load_definitions = /etc/warren/definitions.json
+cluster_formation.peer_discovery_backend = classic_config
+cluster_name = prod
+`)
+	keys := strings.Join(l.NotInEffect, " ")
+	for _, k := range []string{"default_permissions.read", "listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1",
+		"vm_memory_high_watermark.absolute", "disk_free_limit.relative", "consumer_timeout", "load_definitions"} {
+		if !strings.Contains(keys, k) {
+			t.Errorf("%s not reported as not in effect: %v", k, l.NotInEffect)
+		}
+	}
+	for _, k := range []string{"default_vhost", "default_permissions.configure"} {
+		if strings.Contains(keys, k) {
+			t.Errorf("%s reported although Warren does it: %v", k, l.NotInEffect)
+		}
+	}
+	if len(l.Ignored) != 2 || !strings.HasPrefix(l.Ignored[0], "cluster_formation.peer_discovery_backend") {
+		t.Errorf("ignored %v", l.Ignored)
+	}
+	c := l.Config
+	if c.MemoryHighWatermark.Absolute != 2e9 || c.DiskFreeLimit.Relative != 1.5 || c.ConsumerTimeout != 15*time.Minute ||
+		c.LoadDefinitions != "/etc/warren/definitions.json" || c.SSLOptions["cacertfile"] != "/etc/ssl/ca.pem" ||
+		len(c.TLS) != 1 || c.TLS[0].Port != 5671 || c.DefaultPermissions.Read != `^amq\..*` {
+		t.Errorf("carried values %+v", c)
+	}
+}
+
+// Every key RabbitMQ's own rabbitmq.conf.example shows (extracted from
+// deps/rabbit/docs/rabbitmq.conf.example) is known: acted on, carried or
+// ignored with a warning, never refused as unknown.
+func TestRabbitMQExampleKeysKnown(t *testing.T) {
+	f, err := os.Open("testdata/rabbitmq-conf-example-keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		if _, _, ok := lookup(sc.Text()); !ok {
+			t.Errorf("RabbitMQ key %s is unknown to Warren", sc.Text())
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d keys read", n)
+	}
+}
+
+func TestDefaultsWithoutFile(t *testing.T) {
+	l := read(t, "# nothing but a comment\n")
+	if l.AMQP[0].Addr() != "127.0.0.1:5672" || l.Management.Addr() != "127.0.0.1:15672" || l.DataDir != "./data" ||
+		!l.LoopbackUsers["guest"] || l.DefaultUser != "guest" || len(l.NotInEffect)+len(l.Ignored) != 0 {
+		t.Errorf("defaults %+v", l)
+	}
+}

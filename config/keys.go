@@ -1,0 +1,334 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// status says what Warren does with a key.
+type status int
+
+const (
+	inEffect status = iota // acted on now
+	notYet                 // parsed and validated for a later feature
+	ignored                // RabbitMQ has it; Warren has no use for it
+)
+
+// rule is one key, or every key under a prefix when pattern ends in ".*".
+// apply validates the value into c; suffix is what the ".*" matched. It
+// reports whether the value is in effect: some not-yet keys are in effect
+// when they ask for what Warren does anyway (default_vhost = /).
+type rule struct {
+	pattern string
+	status  status
+	apply   func(c *Config, suffix, v string) (bool, error)
+}
+
+// set wraps a parser and a store into an apply that is always in effect.
+func set[T any](parse func(string) (T, error), store func(*Config, T)) func(*Config, string, string) (bool, error) {
+	return func(c *Config, _ string, v string) (bool, error) {
+		x, err := parse(v)
+		if err != nil {
+			return false, err
+		}
+		store(c, x)
+		return true, nil
+	}
+}
+
+func intIn(min, max int64) func(string) (int64, error) {
+	return func(v string) (int64, error) { return parseInt(v, min, max) }
+}
+
+var rules = []rule{
+	{"listeners.tcp", inEffect, func(c *Config, _, v string) (bool, error) {
+		if v != "none" {
+			return false, fmt.Errorf("%q: only `none` may be given here; listeners go in listeners.tcp.<name>", v)
+		}
+		c.AMQP = nil
+		return true, nil
+	}},
+	{"listeners.tcp.*", inEffect, func(c *Config, name, v string) (bool, error) {
+		l, err := parseListener(v)
+		if err != nil {
+			return false, err
+		}
+		c.AMQP = setListener(c.AMQP, name, l)
+		return true, nil
+	}},
+	{"management.tcp.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Management.Port = int(p) })},
+	{"management.tcp.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Management.Host = ip })},
+	// RabbitMQ 3.7's names for the same listener.
+	{"management.listener.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Management.Port = int(p) })},
+	{"management.listener.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Management.Host = ip })},
+
+	{"heartbeat", inEffect, set(intIn(0, math.MaxUint16), func(c *Config, n int64) { c.Heartbeat = int(n) })},
+	// Warren needs a bound on frames it buffers, so frame_max = 0 ("no
+	// limit" in RabbitMQ) is refused rather than taken as 4 GiB.
+	{"frame_max", inEffect, set(intIn(4096, math.MaxUint32), func(c *Config, n int64) { c.FrameMax = uint32(n) })},
+	{"channel_max", inEffect, set(intIn(1, math.MaxUint16), func(c *Config, n int64) { c.ChannelMax = uint16(n) })},
+	// RabbitMQ's ceiling for max_message_size is 512 MiB.
+	{"max_message_size", inEffect, set(intIn(1, 512<<20), func(c *Config, n int64) { c.MaxMessageSize = n })},
+	{"handshake_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.HandshakeTimeout = d })},
+
+	{"default_user", inEffect, set(nonEmpty, func(c *Config, s string) { c.DefaultUser = s })},
+	{"default_pass", inEffect, set(nonEmpty, func(c *Config, s string) { c.DefaultPass = s })},
+	{"default_user_tags.*", inEffect, func(c *Config, tag, v string) (bool, error) {
+		on, err := parseBool(v)
+		if err != nil {
+			return false, err
+		}
+		tags := c.DefaultUserTags[:0:0]
+		for _, t := range c.DefaultUserTags {
+			if t != tag {
+				tags = append(tags, t)
+			}
+		}
+		if on {
+			tags = append(tags, tag)
+		}
+		c.DefaultUserTags = tags
+		return true, nil
+	}},
+	{"loopback_users", inEffect, func(c *Config, _, v string) (bool, error) {
+		if v != "none" {
+			return false, fmt.Errorf("%q: only `none` may be given here; users go in loopback_users.<name> = true|false", v)
+		}
+		c.LoopbackUsers = map[string]bool{}
+		return true, nil
+	}},
+	{"loopback_users.*", inEffect, func(c *Config, user, v string) (bool, error) {
+		on, err := parseBool(v)
+		if err != nil {
+			return false, err
+		}
+		c.LoopbackUsers[user] = on
+		return true, nil
+	}},
+
+	{"log.console", inEffect, set(parseBool, func(c *Config, b bool) { c.Log.Console = b })},
+	{"log.console.level", inEffect, set(parseLogLevel, func(c *Config, l string) { c.Log.ConsoleLevel = l })},
+	{"log.console.formatter", inEffect, set(parseFormatter, func(c *Config, f string) { c.Log.ConsoleFormatter = f })},
+	{"log.dir", inEffect, set(parsePath, func(c *Config, p string) { c.Log.Dir = p })},
+	{"log.file", inEffect, set(parsePath, func(c *Config, p string) {
+		if p == "false" {
+			p = ""
+		}
+		c.Log.File = p
+	})},
+	{"log.file.level", inEffect, set(parseLogLevel, func(c *Config, l string) { c.Log.FileLevel = l })},
+	{"log.file.formatter", inEffect, set(parseFormatter, func(c *Config, f string) { c.Log.FileFormatter = f })},
+
+	{"warren.data_dir", inEffect, set(nonEmpty, func(c *Config, p string) { c.DataDir = p })},
+	{"warren.segment_size", inEffect, set(parseSize, func(c *Config, n int64) { c.SegmentSize = n })},
+	{"warren.event_loops", inEffect, set(intIn(0, 1024), func(c *Config, n int64) { c.EventLoops = int(n) })},
+	{"warren.pprof", inEffect, set(nonEmpty, func(c *Config, a string) { c.Pprof = a })},
+
+	// Accepted now, acted on by features landing later in issue 16.
+	{"default_vhost", notYet, func(c *Config, _, v string) (bool, error) {
+		c.DefaultVHost = v
+		return v == "/", nil
+	}},
+	{"default_permissions.*", notYet, func(c *Config, verb, v string) (bool, error) {
+		switch verb {
+		case "configure":
+			c.DefaultPermissions.Configure = v
+		case "read":
+			c.DefaultPermissions.Read = v
+		case "write":
+			c.DefaultPermissions.Write = v
+		default:
+			return false, fmt.Errorf("unknown permission %q (configure, read or write)", verb)
+		}
+		return v == ".*", nil // every user may do everything today
+	}},
+	{"listeners.ssl", notYet, func(c *Config, _, v string) (bool, error) {
+		if v != "none" {
+			return false, fmt.Errorf("%q: only `none` may be given here; listeners go in listeners.ssl.<name>", v)
+		}
+		c.TLS = nil
+		return true, nil // no TLS listener is what Warren has
+	}},
+	{"listeners.ssl.*", notYet, func(c *Config, name, v string) (bool, error) {
+		l, err := parseListener(v)
+		if err != nil {
+			return false, err
+		}
+		c.TLS = setListener(c.TLS, name, l)
+		return false, nil
+	}},
+	{"ssl_options.*", notYet, func(c *Config, opt, v string) (bool, error) {
+		return false, tlsOption(c.SSLOptions, opt, v)
+	}},
+	{"ssl_handshake_timeout", notYet, func(c *Config, _, v string) (bool, error) {
+		_, err := parseMillis(v)
+		return false, err
+	}},
+	{"management.ssl.*", notYet, func(c *Config, opt, v string) (bool, error) {
+		switch opt {
+		case "port":
+			_, err := parseInt(v, 0, 65535)
+			if err != nil {
+				return false, err
+			}
+			c.ManagementTLS[opt] = v
+			return false, nil
+		case "ip":
+			_, err := parseIP(v)
+			if err != nil {
+				return false, err
+			}
+			c.ManagementTLS[opt] = v
+			return false, nil
+		}
+		return false, tlsOption(c.ManagementTLS, opt, v)
+	}},
+	{"vm_memory_high_watermark.relative", notYet, later(parseRatio, func(c *Config, f float64) {
+		c.MemoryHighWatermark = Watermark{Relative: f}
+	})},
+	{"vm_memory_high_watermark.absolute", notYet, later(parseSize, func(c *Config, n int64) {
+		c.MemoryHighWatermark = Watermark{Absolute: n}
+	})},
+	{"disk_free_limit.relative", notYet, later(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
+	{"disk_free_limit.absolute", notYet, later(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
+	{"consumer_timeout", notYet, later(parseMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
+	{"load_definitions", notYet, later(parsePath, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"management.load_definitions", notYet, later(parsePath, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {
+		_, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
+		return err
+	})},
+	{"connection_max", notYet, checkOnly(limit)},
+	{"max_connections", notYet, checkOnly(limit)},
+	{"max_channels_per_connection", notYet, checkOnly(limit)},
+	{"vhost_max", notYet, checkOnly(limit)},
+	{"default_limits.*", notYet, checkOnly(func(string) error { return nil })},
+	{"ssl_cert_login_from", notYet, checkOnly(func(v string) error {
+		_, err := parseOneOf(v, "distinguished_name", "common_name", "subject_alternative_name")
+		return err
+	})},
+}
+
+// later is set for a key whose feature is not built yet: stored, never
+// in effect.
+func later[T any](parse func(string) (T, error), store func(*Config, T)) func(*Config, string, string) (bool, error) {
+	apply := set(parse, store)
+	return func(c *Config, suffix, v string) (bool, error) {
+		_, err := apply(c, suffix, v)
+		return false, err
+	}
+}
+
+func checkOnly(check func(string) error) func(*Config, string, string) (bool, error) {
+	return func(_ *Config, _, v string) (bool, error) { return false, check(v) }
+}
+
+// limit is RabbitMQ's limit type: a count or infinity.
+func limit(v string) error {
+	if v == "infinity" {
+		return nil
+	}
+	_, err := parseInt(v, 0, math.MaxInt32)
+	return err
+}
+
+func nonEmpty(v string) (string, error) {
+	if strings.TrimSpace(v) == "" {
+		return "", fmt.Errorf("empty value")
+	}
+	return v, nil
+}
+
+// tlsOption validates one ssl_options.* or management.ssl.* option with
+// RabbitMQ's types; versions.N and ciphers.N are lists.
+func tlsOption(into map[string]string, opt, v string) error {
+	name, _, _ := strings.Cut(opt, ".")
+	var err error
+	switch name {
+	case "cacertfile", "certfile", "keyfile":
+		_, err = parsePath(v)
+	case "password", "ciphers", "server_name_indication", "log_level":
+	case "verify":
+		_, err = parseOneOf(v, "verify_peer", "verify_none")
+	case "fail_if_no_peer_cert", "honor_cipher_order", "honor_ecc_order", "reuse_sessions",
+		"secure_renegotiate", "client_renegotiation":
+		_, err = parseBool(v)
+	case "depth":
+		_, err = parseInt(v, 0, 255)
+	case "versions":
+		_, err = parseOneOf(v, "tlsv1.3", "tlsv1.2", "tlsv1.1", "tlsv1")
+	default:
+		return fmt.Errorf("unknown TLS option %q", opt)
+	}
+	if err != nil {
+		return err
+	}
+	into[opt] = v
+	return nil
+}
+
+// rabbitOnly are the keys (or ".*" prefixes) of rabbit.schema and its
+// bundled plugins that Warren has no use for: clustering, Erlang and Mnesia
+// tuning, message store internals, plugins Warren does not have. They are
+// accepted with a warning so that a rabbitmq.conf loads unchanged.
+var rabbitOnly = []string{
+	"cluster_formation.*", "cluster_name", "cluster_partition_handling", "cluster_partition_handling.*",
+	"cluster_keepalive_interval", "cluster_queue_limit", "mnesia_table_loading_retry_timeout",
+	"mnesia_table_loading_retry_limit", "distribution.*", "erlang.*", "net_ticktime", "raft.*",
+	"tcp_listen_options.*", "num_acceptors.*", "socket_writer.*", "reverse_dns_lookups",
+	"collect_statistics", "collect_statistics_interval", "delegate_count", "channel_operation_timeout",
+	"vm_memory_high_watermark_paging_ratio", "vm_memory_calculation_strategy", "memory_monitor_interval",
+	"total_memory_available_override_value", "credit_flow_default_credit", "credit_flow_default_credit.*",
+	"msg_store_index_module", "msg_store_file_size_limit", "msg_store_credit_disc_bound",
+	"queue_index_embed_msgs_below", "queue_index_max_journal_entries", "backing_queue_module",
+	"lazy_queue_explicit_gc_run_operation_threshold", "queue_explicit_gc_run_operation_threshold",
+	"background_gc_enabled", "background_gc_target_interval", "writer_gc_threshold",
+	"mirroring_sync_batch_size", "mirroring_flow_control", "ha_promote_on_shutdown", "ha_promote_on_failure",
+	"queue_master_locator", "queue_leader_locator", "default_queue_type", "classic_queue.*", "quorum_queue.*",
+	"stream.*", "deprecated_features.*", "proxy_protocol", "auth_backends.*", "auth_ldap.*", "auth_http.*",
+	"auth_cache.*", "password_hashing_module", "trust_store.*", "track_auth_attempt_source",
+	"log.file.rotation.*", "log.console.formatter.*", "log.file.formatter.*", "log.syslog", "log.syslog.*",
+	"log.exchange", "log.exchange.*", "log.connection.level", "log.channel.level", "log.mirroring.level",
+	"log.queue.level", "log.federation.level", "log.upgrade.level", "log.ra.level", "log.default.level",
+	"log.prelaunch.level", "log.feature_flags.level",
+	"management.rates_mode", "management.sample_retention_policies.*", "management.http_log_dir",
+	"management.path_prefix", "management.cors.*", "management.csp.*", "management.hsts.*",
+	"management.tcp.*", "management.disable_stats", "management.enable_queue_totals",
+	"management.headers.*", "management.oauth_*", "management.login_session_timeout",
+	"management_agent.*", "prometheus.*", "mqtt.*", "stomp.*", "web_mqtt.*", "web_stomp.*",
+	"federation.*", "shovel.*", "consistent_hash_exchange.*", "peer_discovery_*",
+	"cluster_formation", "vhost_restart_strategy", "channel_interceptor.*", "channel_max_per_node",
+	"cluster_exchange_limit", "cluster_tags.*", "node_tags.*", "consumer_max_per_channel",
+	"credential_validator.*", "default_policies.*", "default_users.*", "http_dispatch.*",
+	"initial_frame_max", "link_max_per_session", "session_max_per_connection", "log.user.*",
+	"management.credential_encryption_secret", "management.definitions.*", "management.http.*",
+	"metadata_store.*", "motd_file", "product.*",
+}
+
+// lookup finds the rule for key: an exact key first, then the longest
+// matching prefix; ok is false for a key neither Warren nor the list of
+// RabbitMQ-only keys knows.
+func lookup(key string) (r rule, suffix string, ok bool) {
+	best := -1
+	for _, cand := range rules {
+		if cand.pattern == key {
+			return cand, "", true
+		}
+		if p, wild := strings.CutSuffix(cand.pattern, ".*"); wild && strings.HasPrefix(key, p+".") && len(p) > best {
+			r, suffix, best = cand, key[len(p)+1:], len(p)
+		}
+	}
+	if best >= 0 {
+		return r, suffix, true
+	}
+	for _, p := range rabbitOnly {
+		prefix, wild := strings.CutSuffix(p, ".*")
+		if p == key || wild && strings.HasPrefix(key, prefix+".") ||
+			strings.HasSuffix(p, "_*") && strings.HasPrefix(key, strings.TrimSuffix(p, "*")) {
+			return rule{pattern: p, status: ignored}, "", true
+		}
+	}
+	return rule{}, "", false
+}
