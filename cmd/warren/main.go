@@ -7,12 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
+
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,40 +22,60 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "warren:", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	bind := flag.String("bind", "127.0.0.1", "address to listen on (0.0.0.0 for all)")
-	amqpPort := flag.Int("amqp-port", 5672, "AMQP 0-9-1 port")
-	httpPort := flag.Int("http-port", 15672, "management HTTP port (0 disables)")
-	dataDir := flag.String("data-dir", "./data", "where queues and definitions are stored")
-	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
-	segSize := flag.Int64("segment-size", 8<<20, "bytes per queue segment file")
-	maxMsg := flag.Int64("max-message-size", broker.DefaultMaxMessageSize, "largest message body accepted, bytes")
-	heartbeat := flag.Uint("heartbeat", netio.DefaultHeartbeat, "heartbeat seconds offered to clients (0 disables)")
-	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
-	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "warren: unexpected argument %q (every setting is a -flag)\n", flag.Arg(0))
-		flag.Usage()
+// usageError is a refused command line or config file: exit status 2, as
+// for a bad flag, so that a supervisor does not retry what cannot start.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func run(args []string) error {
+	f, err := parseFlags(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "warren: unexpected argument %q (every setting is a -flag)\n", f.fs.Arg(0))
+		f.fs.Usage()
 		os.Exit(2)
 	}
-	if *showVersion {
+	if f.showVersion {
 		fmt.Println(version())
 		return nil
 	}
-
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("bad -log-level: %w", err)
+	loaded, err := f.settings()
+	if err != nil {
+		return usageError{err}
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	cfg := &loaded.Config
+	logFile, err := setupLogging(cfg.Log, os.Stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	if logFile != nil {
+		defer logFile.Close()
+	}
+	if p := f.configPath(); p != "" {
+		slog.Info("config file read", "file", p)
+	}
+	if len(loaded.NotInEffect) > 0 {
+		slog.Warn("config: accepted, not yet in effect", "keys", strings.Join(loaded.NotInEffect, ", "))
+	}
+	if len(loaded.Ignored) > 0 {
+		slog.Warn("config: RabbitMQ settings Warren ignores", "keys", strings.Join(loaded.Ignored, ", "))
+	}
 
 	// Signals are caught from here on: a SIGHUP or SIGTERM sent as soon as
 	// the start line appears must find the handler in place.
@@ -68,12 +88,20 @@ func run() error {
 	if err != nil {
 		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
 	}
-	b, err := broker.Open(broker.Config{DataDir: *dataDir, SegmentSize: *segSize, MaxMessageSize: *maxMsg, Users: broker.DefaultUsers()})
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg)})
 	if err != nil {
 		return err
 	}
-	amqpAddr := net.JoinHostPort(*bind, strconv.Itoa(*amqpPort))
-	srv := netio.NewServer(netio.Config{Addr: amqpAddr, Heartbeat: uint16(*heartbeat), NoHeartbeat: *heartbeat == 0, Loops: *loops}, b)
+	amqpAddr := cfg.AMQP[0].Addr()
+	srv := netio.NewServer(netio.Config{
+		Addr:             amqpAddr,
+		Heartbeat:        uint16(cfg.Heartbeat),
+		NoHeartbeat:      cfg.Heartbeat == 0,
+		Loops:            cfg.EventLoops,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		FrameMax:         cfg.FrameMax,
+		ChannelMax:       cfg.ChannelMax,
+	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
 	select {
@@ -85,11 +113,11 @@ func run() error {
 	if bound, err := srv.Addr(); err == nil {
 		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
 	}
-	slog.Info("warren started", "amqp", amqpAddr, "data_dir", *dataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
+	slog.Info("warren started", "amqp", amqpAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
 
 	var hs *mgmt.Server
-	if *httpPort != 0 {
-		hs, err = mgmt.Listen(net.JoinHostPort(*bind, strconv.Itoa(*httpPort)), b)
+	if cfg.Management.Port != 0 {
+		hs, err = mgmt.Listen(cfg.Management.Addr(), b)
 		if err != nil {
 			slog.Error("management listener", "err", err)
 		} else {
@@ -97,11 +125,11 @@ func run() error {
 			slog.Info("management listening", "http", hs.Addr().String())
 		}
 	}
-	if *pprofAddr != "" {
-		go func() { slog.Error("pprof", "err", http.ListenAndServe(*pprofAddr, nil)) }()
+	if cfg.Pprof != "" {
+		go func() { slog.Error("pprof", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
 
-	listenerErr := waitForShutdown(sig, runErr)
+	listenerErr := waitForShutdown(sig, runErr, logFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
@@ -124,17 +152,17 @@ func run() error {
 }
 
 // waitForShutdown returns on SIGINT or SIGTERM, or when the AMQP listener
-// stops. SIGHUP, which supervisors and logrotate send to ask for a reload,
-// must not kill the broker (its default action would): every setting is a
-// flag and logs go to stderr, so there is nothing to reopen, and the log
-// says so. It returns why the listener stopped if it did so by itself
-// (never nil then), or nil after a signal.
-func waitForShutdown(sig <-chan os.Signal, runErr <-chan error) error {
+// stops. SIGHUP, which supervisors and logrotate send, must not kill the
+// broker (its default action would): it reopens the log file if there is
+// one (logrotate's postrotate), and the log says what it did. Settings are
+// read once, at start. It returns why the listener stopped if it did so by
+// itself (never nil then), or nil after a signal.
+func waitForShutdown(sig <-chan os.Signal, runErr <-chan error, lf *logFile) error {
 	for {
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				slog.Info("SIGHUP: nothing to reload (settings are flags, logs go to stderr); still running")
+				hangup(lf)
 				continue
 			}
 			slog.Info("shutting down", "signal", s.String())
@@ -147,4 +175,16 @@ func waitForShutdown(sig <-chan os.Signal, runErr <-chan error) error {
 			return err
 		}
 	}
+}
+
+func hangup(lf *logFile) {
+	if lf == nil {
+		slog.Info("SIGHUP: nothing to reload (no log file; settings are read at start); still running")
+		return
+	}
+	if err := lf.Reopen(); err != nil {
+		slog.Error("SIGHUP: cannot reopen the log file; still writing the old one", "file", lf.path, "err", err)
+		return
+	}
+	slog.Info("SIGHUP: log file reopened (settings are read at start); still running", "file", lf.path)
 }
