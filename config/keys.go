@@ -122,7 +122,7 @@ var rules = []rule{
 	{"log.file.formatter", inEffect, set(parseFormatter, func(c *Config, f string) { c.Log.FileFormatter = f })},
 
 	{"warren.data_dir", inEffect, set(nonEmpty, func(c *Config, p string) { c.DataDir = p })},
-	{"warren.segment_size", inEffect, set(parseSize, func(c *Config, n int64) { c.SegmentSize = n })},
+	{"warren.segment_size", inEffect, set(sizeIn(4096, 1<<32-1<<16), func(c *Config, n int64) { c.SegmentSize = n })},
 	{"warren.event_loops", inEffect, set(intIn(0, 1024), func(c *Config, n int64) { c.EventLoops = int(n) })},
 	{"warren.pprof", inEffect, set(nonEmpty, func(c *Config, a string) { c.Pprof = a })},
 
@@ -209,6 +209,17 @@ var rules = []rule{
 		_, err := parseOneOf(v, "distinguished_name", "common_name", "subject_alternative_name")
 		return err
 	})},
+}
+
+// sizeIn is parseSize within [min, max] bytes.
+func sizeIn(min, max int64) func(string) (int64, error) {
+	return func(v string) (int64, error) {
+		n, err := parseSize(v)
+		if err == nil && (n < min || n > max) {
+			err = fmt.Errorf("%s is out of range [%d, %d] bytes", v, min, max)
+		}
+		return n, err
+	}
 }
 
 // later is set for a key whose feature is not built yet: stored, never

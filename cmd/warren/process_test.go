@@ -101,6 +101,10 @@ type procOptions struct {
 	readyTimeout time.Duration // default 30 s
 	noWait       bool          // return right after exec, without waiting for readiness
 	nofile       int           // if > 0, RLIMIT_NOFILE (soft and hard) for the process
+	// bare passes only args: no -bind, -amqp-port, -http-port, -data-dir
+	// (for tests where a config file sets them).
+	bare bool
+	env  []string // added to the environment
 }
 
 var logSeq struct {
@@ -125,7 +129,8 @@ func startWarren(t testing.TB, dataDir string, o procOptions) *warrenProc {
 
 // startedLine is warren's readiness log line; it carries the bound AMQP
 // address, so warren can listen on port 0 and tell us the port.
-var startedLine = regexp.MustCompile(`msg="warren started" amqp=(\S+)`)
+// The second form is log.console.formatter = json's.
+var startedLine = regexp.MustCompile(`msg="warren started" amqp=(\S+)|"msg":"warren started","amqp":"([^"]+)"`)
 
 func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenProc, error) {
 	logSeq.Lock()
@@ -147,6 +152,9 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 		"-http-port", "0",
 		"-data-dir", dataDir,
 	}, o.args...)
+	if o.bare {
+		args = o.args
+	}
 	cmd := exec.Command(bin, args...)
 	if o.nofile > 0 {
 		// The shell's ulimit sets soft and hard limits; exec keeps the pid.
@@ -154,6 +162,9 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	}
 	cmd.Stdout = lf
 	cmd.Stderr = lf
+	if len(o.env) > 0 {
+		cmd.Env = append(os.Environ(), o.env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &warrenProc{t: t, dataDir: dataDir, logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	p.started = time.Now()
@@ -185,7 +196,7 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 		case <-tick.C:
 			if m := startedLine.FindStringSubmatch(p.log()); m != nil {
 				p.ready = time.Since(p.started)
-				p.addr = m[1]
+				p.addr = m[1] + m[2]
 				p.url = "amqp://guest:guest@" + p.addr + "/"
 				return p, nil
 			}
