@@ -19,6 +19,7 @@ var allowedImports = map[string][]string{
 	"netio":   {"frame", "broker", "github.com/panjf2000/gnet/v2"},
 	"mgmt":    {"broker", "github.com/VictoriaMetrics/metrics"},
 	"bench":   {"frame", "github.com/rabbitmq/amqp091-go"},
+	"config":  {},
 }
 
 const module = "github.com/warrenmq/warren/"

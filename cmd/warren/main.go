@@ -128,8 +128,12 @@ func run(args []string) error {
 	if cfg.Pprof != "" {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
+	if err := sdNotify("READY=1"); err != nil {
+		slog.Warn("cannot tell systemd the broker is ready", "err", err)
+	}
 
 	listenerErr := waitForShutdown(sig, runErr, logFile)
+	_ = sdNotify("STOPPING=1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
