@@ -70,7 +70,7 @@ func TestLogFileLevelsAndReopen(t *testing.T) {
 	}
 	reopened := waitFor(t, "reopened log.file", "SIGHUP: log file reopened", readFile(logPath))
 	jsonLines(t, reopened)
-	if strings.Contains(readFile(logPath + ".1")(), "reopened") {
+	if strings.Contains(readFile(logPath+".1")(), "reopened") {
 		t.Fatal("the reopen was logged into the rotated file")
 	}
 	if code, exited := p.signal(syscall.SIGTERM, 30*time.Second); !exited || code != 0 {
