@@ -61,6 +61,8 @@ func TestRefusedWithFileAndLine(t *testing.T) {
 		{"listeners.tcp = none\n", "no AMQP listener"},
 		{"warren.datadir = /x\n", "unknown key (did you mean warren.data_dir?)"},
 		{"handshake_timeout = 0\n", "0 is not a timeout"},
+		{"load_definitions = /nonexistent/defs.json\n", "test.conf:1: load_definitions: cannot read /nonexistent/defs.json: no such file or directory"},
+		{"load_definitions = testdata/rabbitmq-conf-example-keys.txt\n", "is not a definitions export"},
 	} {
 		_, err := Read("test.conf", strings.NewReader(c.text))
 		var ce *Error
@@ -168,7 +170,7 @@ ssl_options.versions.1 = tlsv1.2
 vm_memory_high_watermark.absolute = 2GB
 disk_free_limit.relative = 1.5
 consumer_timeout = 900000
-load_definitions = /etc/warren/definitions.json
+load_definitions = testdata/definitions.json
 cluster_formation.peer_discovery_backend = classic_config
 cluster_name = prod
 `)
@@ -189,7 +191,7 @@ cluster_name = prod
 	}
 	c := l.Config
 	if c.MemoryHighWatermark.Absolute != 2e9 || c.DiskFreeLimit.Relative != 1.5 || c.ConsumerTimeout != 15*time.Minute ||
-		c.LoadDefinitions != "/etc/warren/definitions.json" || c.SSLOptions["cacertfile"] != "/etc/ssl/ca.pem" ||
+		c.LoadDefinitions != "testdata/definitions.json" || c.SSLOptions["cacertfile"] != "/etc/ssl/ca.pem" ||
 		len(c.TLS) != 1 || c.TLS[0].Port != 5671 || c.DefaultPermissions.Read != `^amq\..*` {
 		t.Errorf("carried values %+v", c)
 	}

@@ -194,8 +194,8 @@ var rules = []rule{
 	{"disk_free_limit.relative", notYet, later(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
 	{"disk_free_limit.absolute", notYet, later(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
 	{"consumer_timeout", notYet, later(parseMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
-	{"load_definitions", notYet, later(parsePath, func(c *Config, p string) { c.LoadDefinitions = p })},
-	{"management.load_definitions", notYet, later(parsePath, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {
 		_, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
 		return err

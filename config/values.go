@@ -1,9 +1,12 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +152,28 @@ func parseFormatter(v string) (string, error) {
 func parsePath(v string) (string, error) {
 	if strings.ContainsRune(v, 0) {
 		return "", fmt.Errorf("a path cannot hold a NUL byte")
+	}
+	return v, nil
+}
+
+// parseDefinitions checks a load_definitions path as RabbitMQ does at
+// boot: a directory (of .json files), or a file holding one JSON object
+// (a definitions export). A missing or unreadable file stops the start.
+func parseDefinitions(v string) (string, error) {
+	st, err := os.Stat(v)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", v, errors.Unwrap(err))
+	}
+	if st.IsDir() {
+		return v, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", v, errors.Unwrap(err))
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return "", fmt.Errorf("%s is not a definitions export (a JSON object): %v", v, err)
 	}
 	return v, nil
 }
