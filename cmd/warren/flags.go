@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/peterbourgon/ff/v3"
 
@@ -129,9 +130,9 @@ func (f *flags) settings() (*config.Loaded, error) {
 
 // flagLogLevel takes slog's names and RabbitMQ's (warning, critical).
 func flagLogLevel(v string) (string, error) {
-	switch v {
+	switch strings.ToLower(v) {
 	case "debug", "info", "warn", "error", "none":
-		return v, nil
+		return strings.ToLower(v), nil
 	case "warning":
 		return "warn", nil
 	case "critical":
