@@ -1,9 +1,10 @@
 package config
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -156,9 +157,10 @@ func parsePath(v string) (string, error) {
 	return v, nil
 }
 
-// parseDefinitions checks a load_definitions path as RabbitMQ does at
-// boot: a directory (of .json files), or a file holding one JSON object
-// (a definitions export). A missing or unreadable file stops the start.
+// parseDefinitions checks a load_definitions path as far as can be done
+// before the importer reads it: a directory (of .json files), or a regular
+// file that starts as a JSON object does (a definitions export). A missing
+// or unreadable path stops the start, as it stops RabbitMQ's boot.
 func parseDefinitions(v string) (string, error) {
 	st, err := os.Stat(v)
 	if err != nil {
@@ -167,13 +169,18 @@ func parseDefinitions(v string) (string, error) {
 	if st.IsDir() {
 		return v, nil
 	}
-	b, err := os.ReadFile(v)
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is neither a file nor a directory", v)
+	}
+	f, err := os.Open(v)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %v", v, errors.Unwrap(err))
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return "", fmt.Errorf("%s is not a definitions export (a JSON object): %v", v, err)
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	if t := bytes.TrimLeft(head[:n], " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return "", fmt.Errorf("%s is not a definitions export (a JSON object)", v)
 	}
 	return v, nil
 }
