@@ -53,6 +53,8 @@ func TestRefusedWithFileAndLine(t *testing.T) {
 		{"listeners.tcp.unix = unix:/run/r.sock:0\n", "unix socket listeners are not supported"},
 		{"disk_free_limit.absolute = 2 furlongs\n", `test.conf:1: disk_free_limit.absolute: "2 furlongs" is not a size`},
 		{"ssl_options.verify = maybe\n", `ssl_options.verify: "maybe" is not one of verify_peer, verify_none`},
+		{"ssl_options.certfile = /nonexistent/cert.pem\n", "test.conf:1: ssl_options.certfile: cannot read /nonexistent/cert.pem: no such file or directory"},
+		{"management.ssl.keyfile = /nonexistent/key.pem\n", "cannot read /nonexistent/key.pem"},
 		{"ssl_options.nonsense = 1\n", `unknown TLS option "nonsense"`},
 		{"loopback_users.guest = yes\n", `"yes" is not true or false`},
 		{"log.console.level = loud\n", `"loud" is not a log level`},
@@ -165,7 +167,8 @@ default_vhost = /
 default_permissions.configure = .*
 default_permissions.read = ^amq\..*
 listeners.ssl.default = 5671
-ssl_options.cacertfile = /etc/ssl/ca.pem
+ssl_options.cacertfile = testdata/definitions.json
+# (any readable file will do here: checking its PEM is the TLS feature's job)
 ssl_options.versions.1 = tlsv1.2
 vm_memory_high_watermark.absolute = 2GB
 disk_free_limit.relative = 1.5
@@ -175,7 +178,7 @@ cluster_formation.peer_discovery_backend = classic_config
 cluster_name = prod
 `)
 	keys := strings.Join(l.NotInEffect, " ")
-	for _, k := range []string{"default_permissions.read", "listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1",
+	for _, k := range []string{"default_permissions.read", "listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1 (line 8)", "ssl_options.versions.1",
 		"vm_memory_high_watermark.absolute", "disk_free_limit.relative", "consumer_timeout", "load_definitions"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("%s not reported as not in effect: %v", k, l.NotInEffect)
@@ -191,7 +194,7 @@ cluster_name = prod
 	}
 	c := l.Config
 	if c.MemoryHighWatermark.Absolute != 2e9 || c.DiskFreeLimit.Relative != 1.5 || c.ConsumerTimeout != 15*time.Minute ||
-		c.LoadDefinitions != "testdata/definitions.json" || c.SSLOptions["cacertfile"] != "/etc/ssl/ca.pem" ||
+		c.LoadDefinitions != "testdata/definitions.json" || c.SSLOptions["cacertfile"] != "testdata/definitions.json" ||
 		len(c.TLS) != 1 || c.TLS[0].Port != 5671 || c.DefaultPermissions.Read != `^amq\..*` {
 		t.Errorf("carried values %+v", c)
 	}

@@ -259,7 +259,7 @@ func tlsOption(into map[string]string, opt, v string) error {
 	var err error
 	switch name {
 	case "cacertfile", "certfile", "keyfile":
-		_, err = parsePath(v)
+		err = readable(v)
 	case "password", "ciphers", "server_name_indication", "log_level":
 	case "verify":
 		_, err = parseOneOf(v, "verify_peer", "verify_none")

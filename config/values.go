@@ -185,6 +185,19 @@ func parseDefinitions(v string) (string, error) {
 	return v, nil
 }
 
+// readable is RabbitMQ's file_accessible validator for TLS files: the
+// node must be able to read the file now, not when a client first needs it.
+func readable(v string) error {
+	if st, err := os.Stat(v); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", v) // a FIFO would block the open
+	}
+	f, err := os.Open(v)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", v, errors.Unwrap(err))
+	}
+	return f.Close()
+}
+
 func parseOneOf(v string, allowed ...string) (string, error) {
 	for _, a := range allowed {
 		if v == a {
