@@ -73,3 +73,20 @@ func TestGnetEnvIgnored(t *testing.T) {
 		}
 	}
 }
+
+// A bad flag, or a bad WARREN_* value for one, is refused with exit
+// status 2 before anything starts.
+func TestBadFlagOrEnvRefused(t *testing.T) {
+	_, errOut, code := runBinary(t, nil, "-no-such-flag")
+	if code != 2 || !strings.Contains(errOut, "flag provided but not defined: -no-such-flag") {
+		t.Fatalf("-no-such-flag: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = runBinary(t, []string{"WARREN_AMQP_PORT=many"}, "-http-port", "0")
+	if code != 2 || !strings.Contains(errOut, "WARREN_AMQP_PORT") {
+		t.Fatalf("WARREN_AMQP_PORT=many: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = runBinary(t, []string{"RABBITMQ_NODE_PORT=many"}, "-http-port", "0")
+	if code != 2 || !strings.Contains(errOut, `RABBITMQ_NODE_PORT="many" is not a port`) {
+		t.Fatalf("RABBITMQ_NODE_PORT=many: exit %d, stderr %q", code, errOut)
+	}
+}
