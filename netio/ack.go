@@ -16,14 +16,13 @@ func (ch *channel) ack(tag uint64, multiple bool) error {
 		return ch.txAck(txAck{tag: tag, multiple: multiple})
 	}
 	ch.mu.Lock()
-	entries, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
+	runs, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
 	ch.mu.Unlock()
 	if !ok {
 		return unknownTag(tag)
 	}
-	ch.entry.Acked.Add(uint64(len(entries)))
-	ch.settle(entries, false)
-	ch.scratch = entries[:0]
+	ch.entry.Acked.Add(uint64(ch.settle(runs, false)))
+	ch.scratch = clearRuns(runs)
 	return nil
 }
 
@@ -32,51 +31,93 @@ func (ch *channel) nack(tag uint64, multiple, requeue bool) error {
 		return ch.txAck(txAck{tag: tag, multiple: multiple, nack: true, requeue: requeue})
 	}
 	ch.mu.Lock()
-	entries, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
+	runs, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
 	ch.mu.Unlock()
 	if !ok {
 		return unknownTag(tag)
 	}
-	ch.settle(entries, requeue)
-	ch.scratch = entries[:0]
+	ch.settle(runs, requeue)
+	ch.scratch = clearRuns(runs)
 	return nil
 }
 
-// settle gives the entries' credit back and acks or requeues them, one call
-// per run of entries from the same queue.
-func (ch *channel) settle(entries []unackedEntry, requeue bool) {
-	counted := int32(0)
-	for i := range entries {
-		if k := entries[i].k; k != nil {
-			k.release(1)
-			counted++
+// clearRuns empties a scratch list of runs for reuse, dropping its
+// pointers (queues, consumers) and a burst's capacity.
+func clearRuns(rs []settledRun) []settledRun {
+	if cap(rs) > keepUnacked {
+		return nil
+	}
+	clear(rs)
+	return rs[:0]
+}
+
+// settle gives the deliveries' credit back and acks or requeues them, one
+// call per run of deliveries from the same queue. It returns how many
+// deliveries it settled.
+func (ch *channel) settle(runs []settledRun, requeue bool) int {
+	total, counted := 0, int32(0)
+	for i := range runs {
+		n := runs[i].t.Len()
+		total += n
+		if k := runs[i].k; k != nil {
+			k.release(int32(n))
+			counted += int32(n)
 		}
 	}
 	ch.unackedN.Add(-counted)
 	if requeue {
-		ch.requeueEntries(entries)
-		return
+		ch.requeueRuns(runs)
+	} else {
+		ch.ackRuns(runs)
 	}
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Ack(ts...) })
+	return total
 }
 
-func (ch *channel) requeueEntries(entries []unackedEntry) {
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Requeue(ts...) })
-}
-
-func (ch *channel) forEachQueueRun(entries []unackedEntry, f func(*broker.Queue, []broker.Ticket)) {
+// requeueRuns hands the runs back to their queues whole.
+func (ch *channel) requeueRuns(runs []settledRun) {
 	c := ch.c
-	for i := 0; i < len(entries); {
-		q := entries[i].q
-		ps := c.scratchPosList[:0]
+	for i := 0; i < len(runs); {
+		q := runs[i].q
+		ts := c.scratchRuns[:0]
 		j := i
-		for ; j < len(entries) && entries[j].q == q; j++ {
-			ps = append(ps, entries[j].t)
+		for ; j < len(runs) && runs[j].q == q; j++ {
+			ts = append(ts, runs[j].t)
 		}
-		f(q, ps)
-		c.scratchPosList = ps[:0]
+		q.RequeueRuns(ts...)
+		c.scratchRuns = ts[:0]
 		i = j
 	}
+}
+
+// ackBatch bounds the tickets one Queue.Ack call takes: a multiple ack of
+// a million deliveries is acked a batch at a time instead of being spelled
+// out into a million tickets at once.
+const ackBatch = 1024
+
+func (ch *channel) ackRuns(runs []settledRun) {
+	c := ch.c
+	ts := c.scratchPosList[:0]
+	var q *broker.Queue
+	for i := range runs {
+		if runs[i].q != q || len(ts) >= ackBatch {
+			if len(ts) > 0 {
+				q.Ack(ts...)
+			}
+			q, ts = runs[i].q, ts[:0]
+		}
+		r := runs[i].t
+		for x := range r.Len() {
+			if len(ts) >= ackBatch {
+				q.Ack(ts...)
+				ts = ts[:0]
+			}
+			ts = append(ts, r.At(x))
+		}
+	}
+	if len(ts) > 0 {
+		q.Ack(ts...)
+	}
+	c.scratchPosList = ts[:0]
 }
 
 func (ch *channel) recover(requeue, sync bool) error {
@@ -84,10 +125,10 @@ func (ch *channel) recover(requeue, sync bool) error {
 		return frame.Errorf(frame.NotImplemented, "requeue=false")
 	}
 	ch.mu.Lock()
-	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
+	runs, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
-	ch.settle(entries, true)
-	ch.scratch = entries[:0]
+	ch.settle(runs, true)
+	ch.scratch = clearRuns(runs)
 	if sync {
 		ch.c.sendMethod(ch.id, &frame.BasicRecoverOk{})
 	}

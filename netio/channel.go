@@ -42,7 +42,7 @@ type channel struct {
 	unacked     unackedList
 	replyTo     replyState // direct reply-to consumer (replyto.go)
 
-	scratch []unackedEntry
+	scratch []settledRun
 
 	entry broker.ChannelEntry // the broker registry's view: counters, consumers
 }
@@ -100,9 +100,10 @@ func (ch *channel) teardown() {
 		left = append(left, k.bc.Queue)
 	}
 	ch.mu.Lock()
-	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
+	runs, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
-	ch.requeueEntries(entries)
+	ch.requeueRuns(runs)
+	ch.scratch = clearRuns(runs)
 	for _, q := range left {
 		q.Dispatch() // a single active consumer's successor takes over
 	}
@@ -416,7 +417,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		tag := ch.deliveryTag
 		ch.entry.Delivered.Add(1)
 		if !m.NoAck {
-			ch.unacked.push(unackedEntry{tag: tag, q: q, t: t})
+			ch.unacked.push(tag, q, nil, t)
 		}
 		b := c.lockOut()
 		b = frame.AppendBasicGetOk(b, ch.id, tag, d.Redelivered, d.Exchange, d.RoutingKey, uint32(remaining))

@@ -156,6 +156,7 @@ func (c *Conn) releaseIdle() {
 	const small = 64 << 10
 	c.outMu.Lock()
 	if len(c.out.buf) == 0 && (cap(c.out.buf) > small || cap(c.out.spare) > small) {
+		releasedLarge(cap(c.out.buf) + cap(c.out.spare))
 		c.out.buf, c.out.spare = nil, nil
 	}
 	c.outMu.Unlock()
