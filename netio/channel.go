@@ -33,9 +33,10 @@ type channel struct {
 	confirmedUpTo uint64
 	ackedUpTo     uint64
 
-	tx     bool
-	txPubs []txPublish
-	txAcks []txAck
+	tx       bool
+	txPubs   []txPublish
+	txAcks   []txAck
+	txCommit *txCommit // a tx.commit not answered yet (tx.go)
 
 	mu          sync.Mutex
 	deliveryTag uint64
@@ -136,6 +137,9 @@ func (ch *channel) handleMethod(payload []byte) error {
 	}
 	if ch.pub.state != expectMethod {
 		return ch.pub.unexpected()
+	}
+	if ch.txCommit != nil && id != frame.IDChannelClose {
+		return errCommitPending()
 	}
 	args := payload[4:]
 	// The hot methods are decoded without allocating.

@@ -34,6 +34,7 @@ func (c *Conn) settleConfirms() {
 	}
 	wm := c.b.Watermark()
 	done := wm.Committed()
+	c.settleCommits(done)
 	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue

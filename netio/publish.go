@@ -179,6 +179,9 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 	if err != nil {
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
 	}
+	if ch.txCommit != nil {
+		ch.txCommit.note(res)
+	}
 	if res.Routed == 0 && res.Unstored == 0 && mandatory {
 		c.appendLoop(func(b []byte) []byte {
 			b = frame.AppendBasicReturn(b, ch.id, frame.NoRoute, "NO_ROUTE", m.Exchange, m.RoutingKey)
