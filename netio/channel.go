@@ -30,6 +30,7 @@ type channel struct {
 	confirm       bool
 	pubSeq        uint64
 	pendingSync   []syncWait
+	pendingQs     []*broker.Queue // the queues of pendingSync's publishes, in order (confirm.go)
 	confirmedUpTo uint64
 	ackedUpTo     uint64
 
@@ -52,6 +53,7 @@ type syncWait struct {
 	seq       uint64
 	from, gen uint64 // the generations its records can have (Watermark.Lost)
 	nack      bool   // seq could not be stored: basic.nack once the ones before are settled
+	nq        uint32 // how many of pendingQs are its queues
 }
 
 // handleUnopenedChannel takes a method frame for a channel that is not

@@ -52,15 +52,26 @@ func (ch *channel) txAck(a txAck) error {
 // as in RabbitMQ (which confirms a transaction's publishes before
 // commit-ok): every publish was stored and its commit reached the disk.
 type txCommit struct {
-	from, gen uint64 // the generations its records can have (Watermark.Lost)
-	unstored  bool   // a queue could not store a publish
-	waiting   bool   // commit-ok waits for the watermark to pass gen
+	from, gen uint64          // the generations its records can have (Watermark.Lost)
+	qs        []*broker.Queue // the queues its persistent publishes went to
+	unstored  bool            // a queue could not store a publish
+	waiting   bool            // commit-ok waits for the watermark to pass gen
 }
 
-// note records what became of one of the commit's publishes.
-func (w *txCommit) note(res broker.PublishResult) {
+// note records what became of one of the commit's publishes, stored in qs.
+func (w *txCommit) note(res broker.PublishResult, qs []*broker.Queue) {
 	w.unstored = w.unstored || res.Unstored > 0
+	if res.CommitGen == 0 {
+		return
+	}
 	w.gen = max(w.gen, res.CommitGen)
+	for _, q := range qs {
+		// Duplicates only cost a second look; most transactions publish
+		// to one queue.
+		if n := len(w.qs); n == 0 || w.qs[n-1] != q {
+			w.qs = append(w.qs, q)
+		}
+	}
 }
 
 // errPartialTx is RabbitMQ's answer to a transaction a queue could not
@@ -118,7 +129,7 @@ func (ch *channel) commit() error {
 func (ch *channel) finishCommit() {
 	w := ch.txCommit
 	ch.txCommit = nil
-	if w.gen > 0 && ch.c.b.Watermark().Lost(w.from, w.gen) {
+	if w.gen > 0 && lostIn(ch.c.b.Watermark(), w.qs, w.from, w.gen) {
 		ch.channelError(errPartialTx())
 		return
 	}
