@@ -25,7 +25,7 @@ type output struct {
 	// last went idle: gnet copies it into pooled buffers, which outlive
 	// their use (see releasedLarge).
 	peakBacklog atomic.Int64
-	starved   atomic.Bool  // a consumer was refused for the budget; re-dispatch when drained
+	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 }
 
 func (c *Conn) overBudget() bool {
