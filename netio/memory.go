@@ -24,10 +24,33 @@ var (
 )
 
 // releasedLarge notes that buffers of n bytes were dropped; once enough
-// were, it schedules a return of memory to the OS, at most one pending at
-// a time.
+// were, it schedules a return of memory to the OS.
 func releasedLarge(n int) {
-	if n <= 0 || releasedBytes.Add(int64(n)) < largeRelease || !freeScheduled.CompareAndSwap(false, true) {
+	if n > 0 && releasedBytes.Add(int64(n)) >= largeRelease {
+		scheduleFree()
+	}
+}
+
+// pooledRelease is the transport backlog from which a connection going
+// idle or closing schedules a return of memory. gnet copies what the
+// socket did not take into buffers of its byte-slice pool, a new one for
+// each write that left something over, and puts them back as they drain:
+// the pool ends up holding far more than the backlog ever was (40 MB after
+// one consumer's 4 MB backlog), and only two GCs empty it.
+const pooledRelease = 1 << 20
+
+// releasedPooled notes that a connection whose transport held up to
+// backlog bytes went idle or closed.
+func releasedPooled(backlog int) {
+	if backlog >= pooledRelease {
+		scheduleFree()
+	}
+}
+
+// scheduleFree returns memory to the OS in freeDelay, at most one pending
+// at a time.
+func scheduleFree() {
+	if !freeScheduled.CompareAndSwap(false, true) {
 		return
 	}
 	time.AfterFunc(freeDelay, func() {

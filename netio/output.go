@@ -174,7 +174,7 @@ func (c *Conn) releaseIdle() {
 // as released once it is idle or closed: those buffers sit in gnet's pool.
 func (c *Conn) releaseBacklog() {
 	if c.out.backlog.Load() == 0 {
-		releasedLarge(int(c.out.peakBacklog.Swap(0)))
+		releasedPooled(int(c.out.peakBacklog.Swap(0)))
 	}
 }
 
