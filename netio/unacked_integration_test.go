@@ -1,6 +1,8 @@
 package netio_test
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -73,5 +75,77 @@ func TestAcksInAnyOrderWithinARun(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("left in queue: %v, want %v", got, want)
 		}
+	}
+}
+
+// Random acks, multiple acks, rejects and requeueing nacks over 2,000
+// deliveries settle exactly what a simple model says; what is left when the
+// channel closes comes back in its original order.
+func TestRandomAcksMatchModel(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	c, pub := connChan(t)
+	q := declareQueue(t, pub, "ack-model")
+	for i := range n {
+		publishText(t, pub, "", q, strconv.Itoa(i))
+	}
+	waitMessages(t, c, q, n)
+	ch := channel(t, c)
+	ds := consume(t, ch, q, "", false)
+	out := map[uint64]int{} // outstanding tag -> message
+	var tags []uint64       // outstanding tags, ascending
+	take := func() {
+		d := recv(t, ds)
+		m, _ := strconv.Atoi(string(d.Body))
+		out[d.DeliveryTag] = m
+		tags = append(tags, d.DeliveryTag)
+	}
+	for range n {
+		take()
+	}
+	remove := func(i int) { delete(out, tags[i]); tags = append(tags[:i], tags[i+1:]...) }
+	rng := rand.New(rand.NewPCG(14, uint64(len(runID))))
+	gone := map[int]bool{}
+	for step := 0; step < 1500 && len(tags) > 0; step++ {
+		i := rng.IntN(len(tags))
+		tag := tags[i]
+		var err error
+		switch op := rng.IntN(10); {
+		case op < 5:
+			err = ch.Ack(tag, false)
+			gone[out[tag]] = true
+			remove(i)
+		case op < 6:
+			err = ch.Ack(tag, true)
+			for j := i; j >= 0; j-- {
+				gone[out[tags[j]]] = true
+				remove(j)
+			}
+		case op < 8:
+			err = ch.Reject(tag, false)
+			gone[out[tag]] = true
+			remove(i)
+		default:
+			err = ch.Nack(tag, false, true)
+			remove(i)
+			take() // back to us at once, with a new tag
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	if err := ch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for m := range n {
+		if !gone[m] {
+			want = append(want, strconv.Itoa(m))
+		}
+	}
+	waitMessages(t, c, q, len(want))
+	got := drain(t, channel(t, c), q)
+	if !slices.Equal(got, want) {
+		t.Fatalf("left in queue (%d): %v\nwant (%d): %v", len(got), got, len(want), want)
 	}
 }
