@@ -51,10 +51,13 @@ func TestTxCommitFailsWhenStorageFails(t *testing.T) {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	defer unix.Close(full)
-	if err := unix.Dup2(full, openSegmentFD(t, in.dir)); err != nil {
+	fd := openSegmentFD(t, in.dir)
+	blockNewSegments(t, fd)
+	if err := unix.Dup2(full, fd); err != nil {
 		t.Fatal(err)
 	}
-	// First the staged write fails in the group commit, then the queue
+	// First the staged write fails in the group commit; then the failed
+	// segment is retired and no fresh one can be made, so the queue
 	// refuses appends: both must fail the commit.
 	for i, what := range []string{"write fails in the commit", "queue takes no appends"} {
 		err := txPublish(broken, what)
