@@ -2,9 +2,9 @@ package broker
 
 // requeuedHeap holds a classic store's requeued messages as runs of
 // tickets, a binary min-heap by the position of each run's first record:
-// requeued messages go out first, in their original order. A run requeued
-// whole (a channel closing with a million unacked deliveries) is one entry,
-// and single tickets requeued in order join the run pushed last.
+// requeued messages go out first, in their original order. Tickets
+// requeued in order (a channel closing with a million unacked deliveries)
+// extend the run at the end of the heap, so they cost one entry.
 type requeuedHeap []TicketRun
 
 // keepRequeued is the capacity an emptied heap keeps for the next burst.
@@ -12,15 +12,15 @@ const keepRequeued = 4096
 
 func (h requeuedHeap) empty() bool { return len(h) == 0 }
 
-// push adds run r (whose tickets are in flight, so it overlaps no entry).
-func (h *requeuedHeap) push(r TicketRun) {
+// push adds t (in flight, so no entry holds its record).
+func (h *requeuedHeap) push(t Ticket) {
 	s := *h
-	if n := len(s); n > 0 && r.n == 1 && s[n-1].Extend(r.At(0)) {
+	if n := len(s); n > 0 && s[n-1].Extend(t) {
 		// The last entry grew at its end: its key, the first position,
 		// did not change, so the heap is still ordered.
 		return
 	}
-	s = append(s, r)
+	s = append(s, RunOf(t))
 	for i := len(s) - 1; i > 0; {
 		p := (i - 1) / 2
 		if !s[i].pos.Less(s[p].pos) {

@@ -259,17 +259,9 @@ func (s *classicStore) requeue(t Ticket) {
 	if s.closed {
 		return
 	}
-	s.requeueRun(RunOf(t))
-}
-
-// requeueRun is requeue for a run of tickets, kept as one entry.
-func (s *classicStore) requeueRun(r TicketRun) {
-	if s.closed {
-		return
-	}
-	s.requeued.push(r)
-	s.ready += r.Len()
-	s.readyB += int64(r.body) * int64(r.n)
+	s.requeued.push(t)
+	s.ready++
+	s.readyB += int64(t.body)
 }
 
 func (s *classicStore) readyCount() int { return max(s.ready, 0) }

@@ -73,50 +73,47 @@ func (ch *channel) settle(runs []settledRun, requeue bool) int {
 	return total
 }
 
-// requeueRuns hands the runs back to their queues whole.
-func (ch *channel) requeueRuns(runs []settledRun) {
-	c := ch.c
-	for i := 0; i < len(runs); {
-		q := runs[i].q
-		ts := c.scratchRuns[:0]
-		j := i
-		for ; j < len(runs) && runs[j].q == q; j++ {
-			ts = append(ts, runs[j].t)
-		}
-		q.RequeueRuns(ts...)
-		c.scratchRuns = ts[:0]
-		i = j
-	}
-}
-
-// ackBatch bounds the tickets one Queue.Ack call takes: a multiple ack of
-// a million deliveries is acked a batch at a time instead of being spelled
-// out into a million tickets at once.
-const ackBatch = 1024
+// settleBatch bounds the tickets one Queue.Ack or Queue.Requeue call
+// takes: a million deliveries settled at once (a multiple ack, a channel
+// closing) go a batch at a time instead of being spelled out into a
+// million tickets. Requeued in order, they join one run in the store
+// (broker/requeued.go).
+const settleBatch = 1024
 
 func (ch *channel) ackRuns(runs []settledRun) {
+	ch.batchRuns(runs, (*broker.Queue).Ack)
+}
+
+func (ch *channel) requeueRuns(runs []settledRun) {
+	ch.batchRuns(runs, (*broker.Queue).Requeue)
+}
+
+// batchRuns calls give with the runs' tickets, per queue, settleBatch at a
+// time.
+func (ch *channel) batchRuns(runs []settledRun, give func(*broker.Queue, ...broker.Ticket)) {
 	c := ch.c
 	ts := c.scratchPosList[:0]
 	var q *broker.Queue
 	for i := range runs {
-		if runs[i].q != q || len(ts) >= ackBatch {
+		if runs[i].q != q {
 			if len(ts) > 0 {
-				q.Ack(ts...)
+				give(q, ts...)
 			}
 			q, ts = runs[i].q, ts[:0]
 		}
 		r := runs[i].t
 		for x := range r.Len() {
-			if len(ts) >= ackBatch {
-				q.Ack(ts...)
+			if len(ts) >= settleBatch {
+				give(q, ts...)
 				ts = ts[:0]
 			}
 			ts = append(ts, r.At(x))
 		}
 	}
 	if len(ts) > 0 {
-		q.Ack(ts...)
+		give(q, ts...)
 	}
+	clear(ts)
 	c.scratchPosList = ts[:0]
 }
 

@@ -122,7 +122,6 @@ type Conn struct {
 	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends
 	afterFlush     []*broker.Queue // queues to dispatch once this Feed's output is written
 	scratchPosList []broker.Ticket
-	scratchRuns    []broker.TicketRun
 }
 
 func newConn(srv *Server, t Transport) *Conn {
