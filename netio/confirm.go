@@ -57,9 +57,9 @@ func (c *Conn) settleConfirms() {
 		}
 		n := copy(ch.pendingSync, ch.pendingSync[i:])
 		ch.pendingSync = ch.pendingSync[:n]
-		n = copy(ch.pendingQs, ch.pendingQs[qi:])
-		clear(ch.pendingQs[n:])
-		ch.pendingQs = ch.pendingQs[:n]
+		nq := copy(ch.pendingQs, ch.pendingQs[qi:])
+		clear(ch.pendingQs[nq:])
+		ch.pendingQs = ch.pendingQs[:nq]
 		if n == 0 {
 			ch.confirmedUpTo = ch.pubSeq
 		} else {
