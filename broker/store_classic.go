@@ -28,7 +28,7 @@ type storeOptions struct {
 //
 // Every message is in exactly one state:
 //   - ready, ahead of the cursor: costs no memory at all;
-//   - ready, requeued: in the requeued heap (position order, so requeued
+//   - ready, requeued: in the requeued heap of ticket runs (position order, so requeued
 //     messages go out first and in their original order);
 //   - in flight (handed out by next, not yet acked or requeued): held by
 //     the caller as a Ticket, which it gives back to ack or requeue;
@@ -46,7 +46,7 @@ type classicStore struct {
 	idx     *index.Index
 	cur     segment.Pos // next position the forward scan looks at
 
-	requeued []Ticket
+	requeued requeuedHeap // requeued.go
 
 	ready  int // requeued + ahead of the cursor, not done
 	readyB int64
@@ -122,8 +122,8 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 	if s.closed {
 		return t, d, false
 	}
-	for len(s.requeued) > 0 {
-		e := s.popRequeued()
+	for !s.requeued.empty() {
+		e := s.requeued.pop()
 		s.ready--
 		s.readyB -= int64(e.body)
 		rec, _, err := s.log.Read(e.pos)
@@ -226,14 +226,6 @@ func (s *classicStore) ack(t Ticket) error {
 	return s.done(t.pos, t.size, t.body, t.persistent)
 }
 
-// shrink lets go of a burst's requeued heap once it is empty.
-func (s *classicStore) shrink() {
-	const keep = 4096
-	if len(s.requeued) == 0 && cap(s.requeued) > keep {
-		s.requeued = nil
-	}
-}
-
 // done marks a record done in the index and deletes its segment if that
 // was the last one.
 func (s *classicStore) done(pos segment.Pos, size, body uint32, persistent bool) error {
@@ -267,7 +259,7 @@ func (s *classicStore) requeue(t Ticket) {
 	if s.closed {
 		return
 	}
-	s.pushRequeued(t)
+	s.requeued.push(t)
 	s.ready++
 	s.readyB += int64(t.body)
 }
@@ -285,13 +277,12 @@ func (s *classicStore) purge() (n int) {
 		return 0
 	}
 	before := s.ready
-	for _, e := range s.requeued {
+	s.requeued.each(func(e Ticket) {
 		s.ready--
 		s.readyB -= int64(e.body)
 		s.done(e.pos, e.size, e.body, e.persistent)
-	}
-	s.requeued = s.requeued[:0]
-	s.shrink()
+	})
+	s.requeued = nil
 	for {
 		q, rec, n, err := s.log.Next(s.cur)
 		if err == segment.ErrEnd {
@@ -349,45 +340,6 @@ func (s *classicStore) close() error {
 func (s *classicStore) destroy() error {
 	err := s.close()
 	return errors.Join(err, os.RemoveAll(s.dir))
-}
-
-// The requeued heap: a binary min-heap by position.
-
-func (s *classicStore) pushRequeued(e Ticket) {
-	h := append(s.requeued, e)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h[i].pos.Less(h[p].pos) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	s.requeued = h
-}
-
-func (s *classicStore) popRequeued() Ticket {
-	h := s.requeued
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		m, l, r := i, 2*i+1, 2*i+2
-		if l < n && h[l].pos.Less(h[m].pos) {
-			m = l
-		}
-		if r < n && h[r].pos.Less(h[m].pos) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	s.requeued = h
-	return top
 }
 
 // recoverFault turns a memory fault in a mapping into a failed store: the

@@ -16,14 +16,13 @@ func (ch *channel) ack(tag uint64, multiple bool) error {
 		return ch.txAck(txAck{tag: tag, multiple: multiple})
 	}
 	ch.mu.Lock()
-	entries, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
+	runs, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
 	ch.mu.Unlock()
 	if !ok {
 		return unknownTag(tag)
 	}
-	ch.entry.Acked.Add(uint64(len(entries)))
-	ch.settle(entries, false)
-	ch.scratch = entries[:0]
+	ch.entry.Acked.Add(uint64(ch.settle(runs, false)))
+	ch.scratch = clearRuns(runs)
 	return nil
 }
 
@@ -32,51 +31,90 @@ func (ch *channel) nack(tag uint64, multiple, requeue bool) error {
 		return ch.txAck(txAck{tag: tag, multiple: multiple, nack: true, requeue: requeue})
 	}
 	ch.mu.Lock()
-	entries, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
+	runs, ok := ch.unacked.take(tag, multiple, ch.scratch[:0])
 	ch.mu.Unlock()
 	if !ok {
 		return unknownTag(tag)
 	}
-	ch.settle(entries, requeue)
-	ch.scratch = entries[:0]
+	ch.settle(runs, requeue)
+	ch.scratch = clearRuns(runs)
 	return nil
 }
 
-// settle gives the entries' credit back and acks or requeues them, one call
-// per run of entries from the same queue.
-func (ch *channel) settle(entries []unackedEntry, requeue bool) {
-	counted := int32(0)
-	for i := range entries {
-		if k := entries[i].k; k != nil {
-			k.release(1)
-			counted++
+// clearRuns empties a scratch list of runs for reuse, dropping its
+// pointers (queues, consumers) and a burst's capacity.
+func clearRuns(rs []settledRun) []settledRun {
+	if cap(rs) > keepUnacked {
+		return nil
+	}
+	clear(rs)
+	return rs[:0]
+}
+
+// settle gives the deliveries' credit back and acks or requeues them, one
+// call per run of deliveries from the same queue. It returns how many
+// deliveries it settled.
+func (ch *channel) settle(runs []settledRun, requeue bool) int {
+	total, counted := 0, int32(0)
+	for i := range runs {
+		n := runs[i].t.Len()
+		total += n
+		if k := runs[i].k; k != nil {
+			k.release(int32(n))
+			counted += int32(n)
 		}
 	}
 	ch.unackedN.Add(-counted)
 	if requeue {
-		ch.requeueEntries(entries)
-		return
+		ch.requeueRuns(runs)
+	} else {
+		ch.ackRuns(runs)
 	}
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Ack(ts...) })
+	return total
 }
 
-func (ch *channel) requeueEntries(entries []unackedEntry) {
-	ch.forEachQueueRun(entries, func(q *broker.Queue, ts []broker.Ticket) { q.Requeue(ts...) })
+// settleBatch bounds the tickets one Queue.Ack or Queue.Requeue call
+// takes: a million deliveries settled at once (a multiple ack, a channel
+// closing) go a batch at a time instead of being spelled out into a
+// million tickets. Requeued in order, they join one run in the store
+// (broker/requeued.go).
+const settleBatch = 1024
+
+func (ch *channel) ackRuns(runs []settledRun) {
+	ch.batchRuns(runs, (*broker.Queue).Ack)
 }
 
-func (ch *channel) forEachQueueRun(entries []unackedEntry, f func(*broker.Queue, []broker.Ticket)) {
+func (ch *channel) requeueRuns(runs []settledRun) {
+	ch.batchRuns(runs, (*broker.Queue).Requeue)
+}
+
+// batchRuns calls give with the runs' tickets, per queue, settleBatch at a
+// time.
+func (ch *channel) batchRuns(runs []settledRun, give func(*broker.Queue, ...broker.Ticket)) {
 	c := ch.c
-	for i := 0; i < len(entries); {
-		q := entries[i].q
-		ps := c.scratchPosList[:0]
-		j := i
-		for ; j < len(entries) && entries[j].q == q; j++ {
-			ps = append(ps, entries[j].t)
+	ts := c.scratchPosList[:0]
+	var q *broker.Queue
+	for i := range runs {
+		if runs[i].q != q {
+			if len(ts) > 0 {
+				give(q, ts...)
+			}
+			q, ts = runs[i].q, ts[:0]
 		}
-		f(q, ps)
-		c.scratchPosList = ps[:0]
-		i = j
+		r := runs[i].t
+		for x := range r.Len() {
+			if len(ts) >= settleBatch {
+				give(q, ts...)
+				ts = ts[:0]
+			}
+			ts = append(ts, r.At(x))
+		}
 	}
+	if len(ts) > 0 {
+		give(q, ts...)
+	}
+	clear(ts)
+	c.scratchPosList = ts[:0]
 }
 
 func (ch *channel) recover(requeue, sync bool) error {
@@ -84,10 +122,10 @@ func (ch *channel) recover(requeue, sync bool) error {
 		return frame.Errorf(frame.NotImplemented, "requeue=false")
 	}
 	ch.mu.Lock()
-	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
+	runs, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
-	ch.settle(entries, true)
-	ch.scratch = entries[:0]
+	ch.settle(runs, true)
+	ch.scratch = clearRuns(runs)
 	if sync {
 		ch.c.sendMethod(ch.id, &frame.BasicRecoverOk{})
 	}

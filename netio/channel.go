@@ -30,19 +30,21 @@ type channel struct {
 	confirm       bool
 	pubSeq        uint64
 	pendingSync   []syncWait
+	pendingQs     []*broker.Queue // the queues of pendingSync's publishes, in order (confirm.go)
 	confirmedUpTo uint64
 	ackedUpTo     uint64
 
-	tx     bool
-	txPubs []txPublish
-	txAcks []txAck
+	tx       bool
+	txPubs   []txPublish
+	txAcks   []txAck
+	txCommit *txCommit // a tx.commit not answered yet (tx.go)
 
 	mu          sync.Mutex
 	deliveryTag uint64
 	unacked     unackedList
 	replyTo     replyState // direct reply-to consumer (replyto.go)
 
-	scratch []unackedEntry
+	scratch []settledRun
 
 	entry broker.ChannelEntry // the broker registry's view: counters, consumers
 }
@@ -51,6 +53,7 @@ type syncWait struct {
 	seq       uint64
 	from, gen uint64 // the generations its records can have (Watermark.Lost)
 	nack      bool   // seq could not be stored: basic.nack once the ones before are settled
+	nq        uint32 // how many of pendingQs are its queues
 }
 
 // handleUnopenedChannel takes a method frame for a channel that is not
@@ -100,9 +103,10 @@ func (ch *channel) teardown() {
 		left = append(left, k.bc.Queue)
 	}
 	ch.mu.Lock()
-	entries, _ := ch.unacked.take(0, true, ch.scratch[:0])
+	runs, _ := ch.unacked.take(0, true, ch.scratch[:0])
 	ch.mu.Unlock()
-	ch.requeueEntries(entries)
+	ch.requeueRuns(runs)
+	ch.scratch = clearRuns(runs)
 	for _, q := range left {
 		q.Dispatch() // a single active consumer's successor takes over
 	}
@@ -135,6 +139,9 @@ func (ch *channel) handleMethod(payload []byte) error {
 	}
 	if ch.pub.state != expectMethod {
 		return ch.pub.unexpected()
+	}
+	if ch.txCommit != nil && id != frame.IDChannelClose {
+		return errCommitPending()
 	}
 	args := payload[4:]
 	// The hot methods are decoded without allocating.
@@ -416,7 +423,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		tag := ch.deliveryTag
 		ch.entry.Delivered.Add(1)
 		if !m.NoAck {
-			ch.unacked.push(unackedEntry{tag: tag, q: q, t: t})
+			ch.unacked.push(tag, q, nil, t)
 		}
 		b := c.lockOut()
 		b = frame.AppendBasicGetOk(b, ch.id, tag, d.Redelivered, d.Exchange, d.RoutingKey, uint32(remaining))

@@ -1,6 +1,9 @@
 package netio
 
-import "github.com/warrenmq/warren/frame"
+import (
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/frame"
+)
 
 // subscribeConfirms asks the broker's commit watermark to tell this
 // connection when it moves, so waiting confirms can be sent.
@@ -34,13 +37,17 @@ func (c *Conn) settleConfirms() {
 	}
 	wm := c.b.Watermark()
 	done := wm.Committed()
+	c.settleCommits(done)
 	for _, ch := range c.channels.open {
 		if !ch.confirm || len(ch.pendingSync) == 0 {
 			continue
 		}
-		i := 0
+		i, qi := 0, 0
 		for i < len(ch.pendingSync) && ch.pendingSync[i].gen <= done {
-			if w := ch.pendingSync[i]; w.nack || wm.Lost(w.from, w.gen) {
+			w := ch.pendingSync[i]
+			qs := ch.pendingQs[qi : qi+int(w.nq)]
+			qi += int(w.nq)
+			if w.nack || lostIn(wm, qs, w.from, w.gen) {
 				c.sendNack(ch, w.seq)
 			}
 			i++
@@ -50,12 +57,37 @@ func (c *Conn) settleConfirms() {
 		}
 		n := copy(ch.pendingSync, ch.pendingSync[i:])
 		ch.pendingSync = ch.pendingSync[:n]
+		nq := copy(ch.pendingQs, ch.pendingQs[qi:])
+		clear(ch.pendingQs[nq:])
+		ch.pendingQs = ch.pendingQs[:nq]
 		if n == 0 {
 			ch.confirmedUpTo = ch.pubSeq
 		} else {
 			ch.confirmedUpTo = max(ch.confirmedUpTo, ch.pendingSync[0].seq-1)
 		}
 	}
+}
+
+// waitSync holds publish seq's confirm until the watermark passes gen; qs
+// are the queues it was stored in, whose commits decide ack or nack.
+func (ch *channel) waitSync(seq, from, gen uint64, qs []*broker.Queue) {
+	ch.pendingSync = append(ch.pendingSync, syncWait{seq: seq, from: from, gen: gen, nq: uint32(len(qs))})
+	ch.pendingQs = append(ch.pendingQs, qs...)
+}
+
+// lostIn reports whether a publish stored in qs, with records of
+// generations [from, gen], lost one of them: only a failure in a file of
+// one of its own queues counts, not another queue's in the same round.
+func lostIn(wm broker.Watermark, qs []*broker.Queue, from, gen uint64) bool {
+	if !wm.Lost(from, gen) {
+		return false
+	}
+	for _, q := range qs {
+		if wm.LostIn(q, from, gen) {
+			return true
+		}
+	}
+	return false
 }
 
 // nackPublish answers publish seq with basic.nack: it could not be stored.

@@ -429,6 +429,7 @@ func (c *Conn) Closed() {
 	if c.vhost != nil {
 		c.vhost.ConnectionClosed(c.id)
 	}
+	c.releaseOutput()
 }
 
 func (c *Conn) teardownChannels() {

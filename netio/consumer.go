@@ -57,7 +57,7 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	tag := ch.deliveryTag
 	ch.entry.Delivered.Add(1)
 	if !k.bc.NoAck {
-		ch.unacked.push(unackedEntry{tag: tag, q: q, t: t, k: k})
+		ch.unacked.push(tag, q, k, t)
 	}
 	b := c.lockOut()
 	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, d.Redelivered, d.Exchange, d.RoutingKey)

@@ -332,9 +332,9 @@ func TestNackKeepsConfirmOrder(t *testing.T) {
 	}
 	// Its commit fails, and the failed segment is retired at the next
 	// append; no fresh one can be made (stray files hold the next names),
-	// so from now on the queue takes no appends. (A publish in the same
-	// generation as a failed commit is nacked too, wherever it went; here
-	// the failure is over before the sequence below.)
+	// so from now on the queue takes no appends. (Only publishes stored in
+	// this queue are nacked for the failed commit:
+	// TestCommitFailureNacksOnlyItsQueue.)
 	if confirm("y") {
 		t.Fatal("publish acked although its write failed")
 	}

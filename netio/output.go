@@ -21,7 +21,11 @@ type output struct {
 	scheduled bool         // a flush is guaranteed to follow (loop in Feed, or a wake sent)
 	pending   atomic.Int64 // len(buf), for budget checks without the lock
 	backlog   atomic.Int64 // bytes the transport still holds after its last write
-	starved   atomic.Bool  // a consumer was refused for the budget; re-dispatch when drained
+	// peakBacklog is the most the transport held since the connection
+	// last went idle: gnet copies it into pooled buffers, which outlive
+	// their use (see releasedLarge).
+	peakBacklog atomic.Int64
+	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 }
 
 func (c *Conn) overBudget() bool {
@@ -129,6 +133,9 @@ func (c *Conn) dispatchAfterFlush() {
 // deliveries again.
 func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	c.out.backlog.Store(int64(backlog))
+	if int64(backlog) > c.out.peakBacklog.Load() {
+		c.out.peakBacklog.Store(int64(backlog))
+	}
 	if cap(b) <= maxKeptBuffer {
 		c.outMu.Lock()
 		if c.out.spare == nil {
@@ -156,7 +163,28 @@ func (c *Conn) releaseIdle() {
 	const small = 64 << 10
 	c.outMu.Lock()
 	if len(c.out.buf) == 0 && (cap(c.out.buf) > small || cap(c.out.spare) > small) {
+		releasedLarge(cap(c.out.buf) + cap(c.out.spare))
 		c.out.buf, c.out.spare = nil, nil
 	}
 	c.outMu.Unlock()
+	c.releaseBacklog()
+}
+
+// releaseBacklog counts what the transport buffered for this connection
+// as released once it is idle or closed: those buffers sit in gnet's pool.
+func (c *Conn) releaseBacklog() {
+	if c.out.backlog.Load() == 0 {
+		releasedPooled(int(c.out.peakBacklog.Swap(0)))
+	}
+}
+
+// releaseOutput drops a closed connection's buffers.
+func (c *Conn) releaseOutput() {
+	c.outMu.Lock()
+	n := cap(c.out.buf) + cap(c.out.spare)
+	c.out.buf, c.out.spare = nil, nil
+	c.outMu.Unlock()
+	c.out.backlog.Store(0) // the transport let go of it with the socket
+	releasedLarge(n)
+	c.releaseBacklog()
 }

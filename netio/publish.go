@@ -165,19 +165,22 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 		from = c.b.Watermark().Committed() + 1
 	}
 	var res broker.PublishResult
+	var qs []*broker.Queue // the queues that stored it
 	var err error
 	if isReply(m) {
 		if c.deliverReply(m) {
 			res.Routed = 1
 		}
 	} else {
-		var qs []*broker.Queue
 		res, qs, err = c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 		c.scratchQueues = qs
 	}
 	ch.entry.Published.Add(1)
 	if err != nil {
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
+	}
+	if ch.txCommit != nil {
+		ch.txCommit.note(res, qs)
 	}
 	if res.Routed == 0 && res.Unstored == 0 && mandatory {
 		c.appendLoop(func(b []byte) []byte {
@@ -199,8 +202,8 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 				ch.confirmedUpTo = ch.pubSeq
 			}
 		case res.CommitGen > wm.Committed() || len(ch.pendingSync) > 0:
-			ch.pendingSync = append(ch.pendingSync, syncWait{seq: ch.pubSeq, from: from, gen: res.CommitGen})
-		case wm.Lost(from, res.CommitGen):
+			ch.waitSync(ch.pubSeq, from, res.CommitGen, qs)
+		case lostIn(wm, qs, from, res.CommitGen):
 			ch.nackPublish(ch.pubSeq)
 		default:
 			ch.confirmedUpTo = ch.pubSeq

@@ -1,88 +1,210 @@
 package netio
 
 import (
+	"math/bits"
 	"sort"
+	"unsafe"
 
 	"github.com/warrenmq/warren/broker"
 )
 
-// unackedEntry is one delivery awaiting ack: where the message lives, not
-// the message.
-type unackedEntry struct {
-	tag  uint64
-	q    *broker.Queue
-	t    broker.Ticket
-	k    *consumer // nil for basic.get
-	done bool      // acked out of order; dropped when it reaches the front
+// unackedRun is a stretch of deliveries awaiting ack: consecutive tags from
+// one queue to one consumer whose records follow each other in the log
+// (broker.TicketRun). A consumer reading a queue in order gets one run for
+// all of its unacked deliveries, so a million of them cost a few bytes, not
+// a million entries. Deliveries that interleave (several consumers or
+// queues on a channel) make runs of one.
+type unackedRun struct {
+	tag uint64 // the first delivery's; the run holds tag .. tag+t.Len()-1
+	q   *broker.Queue
+	k   *consumer // nil for basic.get
+	t   broker.TicketRun
+	// Deliveries [0, lo) are settled; past lo, those in gone (nil until
+	// the first out-of-order ack) are settled too.
+	lo   uint32
+	gone *[]uint64
+}
+
+func (r *unackedRun) n() uint32 { return uint32(r.t.Len()) }
+
+func (r *unackedRun) settled(i uint32) bool {
+	if i < r.lo {
+		return true
+	}
+	if r.gone == nil {
+		return false
+	}
+	w := i / 64
+	return int(w) < len(*r.gone) && (*r.gone)[w]&(1<<(i%64)) != 0
+}
+
+// settle marks delivery i (not settled yet) settled.
+func (r *unackedRun) settle(i uint32) {
+	if i == r.lo {
+		r.lo++
+		r.skipSettled()
+		return
+	}
+	if r.gone == nil {
+		r.gone = new([]uint64)
+	}
+	w := int(i / 64)
+	for len(*r.gone) <= w {
+		*r.gone = append(*r.gone, 0)
+	}
+	(*r.gone)[w] |= 1 << (i % 64)
+}
+
+// settleTo marks every delivery up to and including i settled.
+func (r *unackedRun) settleTo(i uint32) {
+	r.lo = max(r.lo, i+1)
+	r.skipSettled()
+}
+
+func (r *unackedRun) skipSettled() {
+	if r.gone == nil {
+		return
+	}
+	g := *r.gone
+	for r.lo < r.n() {
+		w := int(r.lo / 64)
+		if w >= len(g) {
+			break
+		}
+		rest := g[w] >> (r.lo % 64)
+		if rest&1 == 0 {
+			break
+		}
+		r.lo += min(uint32(bits.TrailingZeros64(^rest)), 64-r.lo%64)
+	}
+	if r.lo >= uint32(len(g))*64 {
+		r.gone = nil // nothing settled out of order is left past lo
+	}
+}
+
+// done reports whether every delivery of the run is settled.
+func (r *unackedRun) done() bool { return r.lo >= r.n() }
+
+// emit appends the unsettled deliveries among [r.lo, end) as runs.
+func (r *unackedRun) emit(end uint32, out []settledRun) []settledRun {
+	for i := r.lo; i < end; {
+		if r.settled(i) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < end && !r.settled(j) {
+			j++
+		}
+		out = append(out, settledRun{q: r.q, k: r.k, t: r.t.Slice(int(i), int(j))})
+		i = j
+	}
+	return out
+}
+
+// settledRun is deliveries an ack, nack or close took off the list.
+type settledRun struct {
+	q *broker.Queue
+	k *consumer
+	t broker.TicketRun
 }
 
 // unackedList holds a channel's deliveries in tag order. Acks mostly come in
-// order, so removal is from the front; out-of-order acks mark entries done.
+// order, so removal is from the front; out-of-order acks mark deliveries
+// settled inside their run.
 type unackedList struct {
-	e    []unackedEntry
+	r    []unackedRun
 	head int
-	live int
 }
 
-func (l *unackedList) push(e unackedEntry) {
-	if l.head > 0 && l.head == len(l.e) {
-		l.e, l.head = l.e[:0], 0
+// keepUnacked is the capacity (in runs) a list keeps once it empties: more
+// is given back, so a burst of unacked deliveries does not pin its memory.
+const keepUnacked = 1024
+
+func (l *unackedList) push(tag uint64, q *broker.Queue, k *consumer, t broker.Ticket) {
+	if n := len(l.r); n > l.head {
+		last := &l.r[n-1]
+		if last.q == q && last.k == k && last.tag+uint64(last.n()) == tag && last.t.Extend(t) {
+			return
+		}
 	}
-	l.e = append(l.e, e)
-	l.live++
+	l.r = append(l.r, unackedRun{tag: tag, q: q, k: k, t: broker.RunOf(t)})
 }
 
 func (l *unackedList) trimFront() {
-	for l.head < len(l.e) && l.e[l.head].done {
-		l.e[l.head] = unackedEntry{}
+	for l.head < len(l.r) && l.r[l.head].done() {
+		l.r[l.head] = unackedRun{}
 		l.head++
 	}
-	if l.head == len(l.e) {
-		l.e, l.head = l.e[:0], 0
-	} else if l.head > 1024 && l.head > len(l.e)/2 {
-		n := copy(l.e, l.e[l.head:])
-		clear(l.e[n:])
-		l.e, l.head = l.e[:n], 0
+	if l.head == len(l.r) {
+		l.reset()
+	} else if l.head > 1024 && l.head > len(l.r)/2 {
+		n := copy(l.r, l.r[l.head:])
+		clear(l.r[n:])
+		l.r, l.head = l.r[:n], 0
 	}
 }
 
-func (l *unackedList) find(tag uint64) int {
-	s := l.e[l.head:]
-	i := sort.Search(len(s), func(i int) bool { return s[i].tag >= tag })
-	if i < len(s) && s[i].tag == tag && !s[i].done {
-		return l.head + i
+func (l *unackedList) reset() {
+	if cap(l.r) > keepUnacked {
+		releasedLarge(cap(l.r) * int(unsafe.Sizeof(unackedRun{})))
+		l.r = nil
+	} else {
+		clear(l.r)
+		l.r = l.r[:0]
 	}
-	return -1
+	l.head = 0
 }
 
-// take removes the entries an ack names and appends them to out. With
+// find returns the run holding tag and the delivery's index in it, or -1
+// if tag is not outstanding.
+func (l *unackedList) find(tag uint64) (int, uint32) {
+	s := l.r[l.head:]
+	if len(s) == 0 {
+		return -1, 0
+	}
+	i := 0 // acks in order land in the first run
+	if f := &s[0]; tag >= f.tag+uint64(f.n()) {
+		i = sort.Search(len(s), func(i int) bool { return s[i].tag+uint64(s[i].n()) > tag })
+	}
+	if i == len(s) || tag < s[i].tag {
+		return -1, 0
+	}
+	j := uint32(tag - s[i].tag)
+	if s[i].settled(j) {
+		return -1, 0
+	}
+	return l.head + i, j
+}
+
+// take removes the deliveries an ack names and appends them to out. With
 // multiple, every outstanding tag up to tag goes (tag 0: all of them); the
 // named tag itself must be outstanding unless it is 0, as in RabbitMQ.
-func (l *unackedList) take(tag uint64, multiple bool, out []unackedEntry) ([]unackedEntry, bool) {
+func (l *unackedList) take(tag uint64, multiple bool, out []settledRun) ([]settledRun, bool) {
 	if multiple && tag == 0 {
-		for i := l.head; i < len(l.e); i++ {
-			if !l.e[i].done {
-				out = append(out, l.e[i])
-			}
+		for i := l.head; i < len(l.r); i++ {
+			out = l.r[i].emit(l.r[i].n(), out)
 		}
-		clear(l.e)
-		l.e, l.head, l.live = l.e[:0], 0, 0
+		l.reset()
 		return out, true
 	}
-	i := l.find(tag)
+	i, j := l.find(tag)
 	if i < 0 {
 		return out, false
 	}
-	from := i
-	if multiple {
-		from = l.head
-	}
-	for j := from; j <= i; j++ {
-		if !l.e[j].done {
-			out = append(out, l.e[j])
-			l.e[j].done = true
-			l.live--
+	if !multiple {
+		r := &l.r[i]
+		out = append(out, settledRun{q: r.q, k: r.k, t: r.t.Slice(int(j), int(j)+1)})
+		r.settle(j)
+	} else {
+		for x := l.head; x < i; x++ {
+			r := &l.r[x]
+			out = r.emit(r.n(), out)
+			r.settleTo(r.n() - 1)
 		}
+		r := &l.r[i]
+		out = r.emit(j+1, out)
+		r.settleTo(j)
 	}
 	l.trimFront()
 	return out, true
@@ -93,5 +215,6 @@ func (l *unackedList) has(tag uint64, multiple bool) bool {
 	if multiple && tag == 0 {
 		return true
 	}
-	return l.find(tag) >= 0
+	i, _ := l.find(tag)
+	return i >= 0
 }

@@ -66,6 +66,7 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 type Log struct {
 	dir    string
 	opt    Options
+	id     uint64 // names its files in the Syncer's failure records
 	segs   []*seg // by id
 	head   *seg   // the segment being written, nil until the first append
 	nextID uint32
@@ -98,8 +99,9 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 	if o.Files == nil {
 		o.Files = DefaultFileCache()
 	}
-	l := &Log{dir: dir, opt: o, nextID: 1}
+	l := &Log{dir: dir, opt: o, nextID: 1, id: newLogID()}
 	l.w.init(o.Files, o.Durable)
+	l.w.logID = l.id
 	ids, err := l.listSegments()
 	if errors.Is(err, fs.ErrNotExist) {
 		l.noDir = true

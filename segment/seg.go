@@ -81,6 +81,7 @@ func (l *Log) create(capacity int64) (*seg, error) {
 		// Syncer's reference keeps the directory open until then; the
 		// log keeps none, so an idle queue holds no descriptor.
 		dsf := newSyncFile(dfd, true)
+		dsf.log = l.id
 		l.opt.Syncer.mark(dsf)
 		dsf.release()
 	}

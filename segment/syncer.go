@@ -2,7 +2,6 @@ package segment
 
 import (
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -41,7 +40,7 @@ type Syncer struct {
 	rounds, syncs atomic.Uint64
 
 	failMu  sync.Mutex
-	failed  []uint64 // generations that failed a file (see Failed), ascending
+	failed  []failure // generations that failed a file (syncfail.go), by generation
 	nfailed atomic.Int32
 }
 
@@ -180,7 +179,7 @@ func (s *Syncer) round() bool {
 		if f.Err() != nil {
 			// Records of this generation in f may not be on disk: their
 			// publishes must not be confirmed.
-			s.fail(g)
+			s.fail(g, f)
 		}
 		s.syncs.Add(1)
 		f.release()
@@ -190,32 +189,6 @@ func (s *Syncer) round() bool {
 	s.rounds.Add(1)
 	s.finish(g)
 	return true
-}
-
-// fail records that generation g did not make everything it covers safe.
-// It runs before g is published as done, so whoever sees Done() >= g also
-// sees the failure.
-func (s *Syncer) fail(g uint64) {
-	s.failMu.Lock()
-	if n := len(s.failed); n == 0 || s.failed[n-1] != g {
-		s.failed = append(s.failed, g)
-	}
-	s.nfailed.Store(int32(len(s.failed)))
-	s.failMu.Unlock()
-}
-
-// Failed reports whether a generation in [from, to] failed to write or sync
-// one of its files: a record that got such a generation may not be on disk
-// although Done() passed it. Failures are rare (each stops its file taking
-// appends), so the list stays short.
-func (s *Syncer) Failed(from, to uint64) bool {
-	if s.nfailed.Load() == 0 {
-		return false
-	}
-	s.failMu.Lock()
-	defer s.failMu.Unlock()
-	i, _ := slices.BinarySearch(s.failed, from)
-	return i < len(s.failed) && s.failed[i] <= to
 }
 
 func (s *Syncer) finish(g uint64) {
@@ -232,7 +205,8 @@ func (s *Syncer) finish(g uint64) {
 // (or reused) descriptor while a log seals or deletes the file.
 type syncFile struct {
 	fd  int
-	dir bool // directories get fsync: fdatasync is not defined for them everywhere
+	dir bool   // directories get fsync: fdatasync is not defined for them everywhere
+	log uint64 // the Log's id, for failure records (syncfail.go)
 	mu  sync.Mutex
 	gen uint64 // generation whose list holds f; guarded by mu
 	// syncing is the generation of the last round that synced f; guarded by mu.

@@ -53,6 +53,8 @@ type wbuf struct {
 	// Append checks it without the lock.
 	bad atomic.Bool
 
+	logID uint64 // the Log's id, for the Syncer's failure records
+
 	files *FileCache
 	ent   cacheEntry
 	used  atomic.Bool // appended to since the cache's scan last passed
@@ -127,6 +129,7 @@ func (w *wbuf) ensureLocked() error {
 func (w *wbuf) newOwner() {
 	if w.durable {
 		w.owner = newSyncFile(w.fd, false)
+		w.owner.log = w.logID
 		w.owner.head = w
 		w.owner.w.Store(w)
 		w.shared.Store(w.owner)
