@@ -107,6 +107,7 @@ func (b *Broker) Close() error {
 	var first error
 	for _, v := range b.vhosts {
 		v.mu.Lock()
+		v.closeExchangeExtsLocked()
 		for _, q := range v.queues {
 			if err := q.close(); err != nil && first == nil {
 				first = err

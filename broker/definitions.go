@@ -151,18 +151,22 @@ func (v *VHost) restore(d definitions) error {
 		return err
 	}
 	for _, x := range d.Exchanges {
-		k, ok := router.ParseKind(x.Type)
-		if !ok {
-			return fmt.Errorf("definitions: exchange %q has unknown type %q", x.Name, x.Type)
+		k, err := exchangeKind(x.Type, fixTable(x.Arguments))
+		if err != nil {
+			return fmt.Errorf("definitions: exchange %q: %w", x.Name, err)
 		}
 		if err := v.router.AddExchange(x.Name, k); err != nil {
 			return fmt.Errorf("definitions: exchange %q: %w", x.Name, err)
 		}
 		ex := &Exchange{Name: x.Name, Type: x.Type, Kind: k, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: fixTable(x.Arguments)}
 		ex.features = featuresFromArgs(k, ex.Args)
+		if ex.ext, err = v.openExchangeExt(ex); err != nil {
+			return fmt.Errorf("definitions: exchange %q: %w", x.Name, err)
+		}
 		v.exchanges[x.Name] = ex
 		v.applyExchangePolicyLocked(ex)
 	}
+	v.sweepDelayedDirsLocked()
 	for _, qd := range d.Queues {
 		if _, err := v.createQueueLocked(QueueDeclareOptions{Name: qd.Name, Durable: true, AutoDelete: qd.AutoDelete, Args: fixTable(qd.Arguments)}); err != nil {
 			return fmt.Errorf("definitions: queue %q: %w", qd.Name, err)

@@ -22,6 +22,7 @@ type Exchange struct {
 	features *exchangeFeatures // from Args; nil for an exchange that uses none
 	policy   exchangePolicyRef // the matching policy's settings (policies.go)
 	aeWarned atomic.Bool       // a missing alternate exchange was logged
+	ext      *exchangeExt      // delayed, deduplicating: nil for plain exchanges (delayed_exchange.go)
 }
 
 // defaultExchanges are declared in every vhost, as RabbitMQ does.
@@ -71,9 +72,9 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 		}
 		return v.pendingIfDurableLocked(x), nil
 	}
-	kind, known := router.ParseKind(o.Type)
-	if !known {
-		return Commit{}, frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", o.Type)
+	kind, err := exchangeKind(o.Type, o.Args)
+	if err != nil {
+		return Commit{}, err
 	}
 	if ok {
 		if err := checkExchangeEquivalent(v, x, o); err != nil {
@@ -94,6 +95,10 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 		return Commit{}, frame.Errorf(frame.PreconditionFailed, "%v", err)
 	}
 	x = &Exchange{Name: name, Type: o.Type, Kind: kind, Durable: o.Durable, AutoDelete: o.AutoDelete, Internal: o.Internal, Args: o.Args, features: featuresFromArgs(kind, o.Args)}
+	if x.ext, err = v.openExchangeExt(x); err != nil {
+		v.router.RemoveExchange(name)
+		return Commit{}, err
+	}
 	v.exchanges[name] = x
 	v.applyExchangePolicyLocked(x)
 	v.topoGen.Add(1)
@@ -102,6 +107,7 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 	}
 	c, err := v.journalLocked(exchangeChange(opExchangeDeclare, x), true)
 	if err != nil { // not on disk: as if never declared
+		x.closeExt(true)
 		v.router.RemoveExchange(name)
 		delete(v.exchanges, name)
 		v.topoGen.Add(1)
@@ -180,6 +186,7 @@ func (v *VHost) deleteExchangeLocked(x *Exchange) (Commit, error) {
 			return Commit{}, err
 		}
 	}
+	x.closeExt(true)
 	v.router.RemoveExchange(x.Name)
 	delete(v.exchanges, x.Name)
 	v.topoGen.Add(1)

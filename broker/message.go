@@ -12,6 +12,7 @@ type Message struct {
 	// Origin is opaque to the broker: it is handed to Deliverer.Deliver for
 	// the deliveries this publish causes (netio batches wake-ups with it).
 	Origin any
+	fired  bool // routed by a delayed exchange once due: not delayed or deduplicated again
 }
 
 // PublishResult says what became of a publish.

@@ -30,6 +30,7 @@ type Queue struct {
 	exclusiveC  bool          // a consumer holds exclusive access
 	deferred    Deferred      // run by unlock once mu is released (deferred.go)
 	cfg         queueSettings // guarded by mu (settings.go)
+	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -58,6 +59,10 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.mu.Unlock()
 		return 0, false, nil
 	}
+	if q.dedup != nil && q.dedup.seen(m.Props) {
+		q.mu.Unlock()
+		return 0, true, nil // a duplicate is routed, not enqueued
+	}
 	gen, err := q.st.append(*m)
 	if err != nil {
 		q.mu.Unlock()
@@ -81,10 +86,11 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 // dropOverflowLocked applies x-max-length with the default drop-head overflow.
 func (q *Queue) dropOverflowLocked() {
 	for int64(q.st.readyCount()) > q.cfg.maxLength {
-		t, _, ok := q.st.next()
+		t, d, ok := q.st.next()
 		if !ok {
 			return
 		}
+		q.forgetLocked(d)
 		q.ackLocked(t)
 	}
 }
@@ -135,6 +141,7 @@ func (q *Queue) dispatchLocked(origin any) {
 			return
 		}
 		q.Delivered.Add(1)
+		q.forgetLocked(d)
 		c.D.Deliver(q, c, t, d, origin)
 		if c.NoAck {
 			q.ackLocked(t)
@@ -197,6 +204,7 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 		return false
 	}
 	q.Delivered.Add(1)
+	q.forgetLocked(d)
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
 	fn(t, d, remaining)
@@ -216,6 +224,9 @@ func (q *Queue) Purge() int {
 		return 0
 	}
 	n := q.st.purge()
+	if q.dedup != nil {
+		q.dedup.reset()
+	}
 	q.readyN.Store(int64(q.st.readyCount()))
 	return n
 }

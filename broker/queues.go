@@ -111,9 +111,13 @@ func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
 }
 
 func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
+	dedup, err := dedupFromArgs(o.Args)
+	if err != nil {
+		return nil, err
+	}
 	q := &Queue{
 		Name: o.Name, Durable: o.Durable, Exclusive: o.Exclusive, AutoDelete: o.AutoDelete,
-		Args: o.Args, vhost: v, cfg: v.queueSettingsLocked(o.Name, o.Args),
+		Args: o.Args, vhost: v, cfg: v.queueSettingsLocked(o.Name, o.Args), dedup: dedup,
 	}
 	st, err := v.openQueueStore(q) // store_unopened.go
 	if err != nil {

@@ -1,0 +1,217 @@
+package broker
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+// Message deduplication, as LavinMQ and the community plugin
+// (noxdafox/rabbitmq-message-deduplication) define it. An exchange or a
+// queue declared with x-message-deduplication = true drops a message whose
+// deduplication header (x-deduplication-header unless the
+// x-deduplication-header argument names another) has a value it has seen:
+// an exchange does not route it (so a mandatory publish comes back), a queue
+// does not enqueue it (the publish still counts as routed). A queue forgets
+// a value once its message is delivered or dropped, so a duplicate is kept
+// out only while the first one waits in the queue, as the plugin's
+// queue-level deduplication does.
+//
+// The cache holds x-cache-size entries (default 128, LavinMQ's): a 64-bit
+// hash of each value with its expiry, in a ring that overwrites its oldest
+// entry when full (LavinMQ evicts the oldest too), so memory is bounded by
+// the size whatever the traffic. x-cache-ttl (ms) bounds how long a value is
+// remembered; a message's own x-cache-ttl header overrides it. Like
+// LavinMQ's the cache lives in memory: it starts empty after a restart.
+type dedupCache struct {
+	header string
+	ttl    int64 // ms; 0: entries expire only by eviction
+
+	mu    sync.Mutex
+	ring  []dedupSlot
+	next  int // the slot the next insert overwrites
+	index map[uint64]int32
+}
+
+type dedupSlot struct {
+	key     uint64
+	expires int64 // unix ms; 0: never
+	live    bool
+}
+
+const (
+	dedupHeader      = "x-deduplication-header"
+	dedupDefaultSize = 128
+)
+
+// dedupFromArgs validates the deduplication arguments of an exchange or a
+// queue and returns its cache: nil when deduplication is off.
+func dedupFromArgs(args frame.Table) (*dedupCache, error) {
+	on, has := args["x-message-deduplication"]
+	if !has {
+		return nil, nil
+	}
+	enabled, ok := on.(bool)
+	if !ok {
+		return nil, frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-message-deduplication': expected a boolean, got %s", tableType(on))
+	}
+	size, err := nonNegativeArg(args, "x-cache-size", dedupDefaultSize)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := nonNegativeArg(args, "x-cache-ttl", 0)
+	if err != nil {
+		return nil, err
+	}
+	header := dedupHeader
+	if v, ok := args["x-deduplication-header"]; ok {
+		s, isStr := v.(string)
+		if !isStr || s == "" {
+			return nil, frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-deduplication-header': expected a header name, got %s", tableType(v))
+		}
+		header = s
+	}
+	if v, ok := args["x-cache-persistence"]; ok {
+		if s, _ := v.(string); s != "memory" {
+			return nil, frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-cache-persistence': %v is not supported by this Warren version (only memory)", v)
+		}
+	}
+	if !enabled {
+		return nil, nil
+	}
+	return newDedupCache(int(min(max(size, 1), 1<<24)), ttl, header), nil
+}
+
+func nonNegativeArg(args frame.Table, k string, def int64) (int64, error) {
+	v, ok := args[k]
+	if !ok {
+		return def, nil
+	}
+	n, isInt := intArg(v)
+	if !isInt {
+		return 0, frame.Errorf(frame.PreconditionFailed, "invalid arg '%s': expected an integer, got %s", k, tableType(v))
+	}
+	if n < 0 {
+		return 0, frame.Errorf(frame.PreconditionFailed, "invalid arg '%s': %d is out of range", k, n)
+	}
+	return n, nil
+}
+
+func newDedupCache(size int, ttl int64, header string) *dedupCache {
+	return &dedupCache{header: header, ttl: ttl, ring: make([]dedupSlot, size), index: make(map[uint64]int32, size)}
+}
+
+// seen reports whether a message with props is a duplicate; if it is not
+// and it has a deduplication value, the value is remembered.
+func (c *dedupCache) seen(props []byte) bool {
+	h, err := frame.PropsHeaders(props)
+	if err != nil || h == nil {
+		return false
+	}
+	v, ok := h[c.header]
+	if !ok {
+		return false
+	}
+	key := dedupKey(v)
+	ttl := c.ttl
+	if n, ok := intArg(h["x-cache-ttl"]); ok && n >= 0 {
+		ttl = n
+	}
+	now := nowMs()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i, ok := c.index[key]; ok {
+		if s := c.ring[i]; s.expires == 0 || now < s.expires {
+			return true
+		}
+		c.removeLocked(i)
+	}
+	var exp int64
+	if ttl > 0 {
+		exp = now + ttl
+	}
+	i := c.next
+	c.next = (c.next + 1) % len(c.ring)
+	if c.ring[i].live {
+		c.removeLocked(int32(i)) // the oldest entry goes
+	}
+	c.ring[i] = dedupSlot{key: key, expires: exp, live: true}
+	c.index[key] = int32(i)
+	return false
+}
+
+// forget drops the value of the message with props, which left the queue.
+func (c *dedupCache) forget(props []byte) {
+	h, err := frame.PropsHeaders(props)
+	if err != nil || h == nil {
+		return
+	}
+	v, ok := h[c.header]
+	if !ok {
+		return
+	}
+	key := dedupKey(v)
+	c.mu.Lock()
+	if i, ok := c.index[key]; ok {
+		c.removeLocked(i)
+	}
+	c.mu.Unlock()
+}
+
+// reset forgets every value (queue.purge).
+func (c *dedupCache) reset() {
+	c.mu.Lock()
+	clear(c.ring)
+	clear(c.index)
+	c.next = 0
+	c.mu.Unlock()
+}
+
+// len is the number of values remembered.
+func (c *dedupCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.index)
+}
+
+func (c *dedupCache) removeLocked(i int32) {
+	delete(c.index, c.ring[i].key)
+	c.ring[i] = dedupSlot{}
+}
+
+// dedupKey hashes a header value with its kind, so the string "1" and the
+// number 1 differ while integers of different widths are the same value.
+func dedupKey(v any) uint64 {
+	h := fnv.New64a()
+	var b [9]byte
+	switch x := v.(type) {
+	case string:
+		b[0] = 'S'
+		h.Write(b[:1])
+		h.Write([]byte(x))
+	case []byte:
+		b[0] = 'x'
+		h.Write(b[:1])
+		h.Write(x)
+	default:
+		if n, ok := intArg(v); ok {
+			b[0] = 'l'
+			binary.LittleEndian.PutUint64(b[1:], uint64(n))
+			h.Write(b[:])
+		} else {
+			fmt.Fprintf(h, "%T:%v", v, v)
+		}
+	}
+	return h.Sum64()
+}
+
+// forgetLocked lets a deduplicating queue accept d's value again: d left
+// the queue (delivered or dropped). REQUIRES: q.mu held.
+func (q *Queue) forgetLocked(d Delivery) {
+	if q.dedup != nil {
+		q.dedup.forget(d.Props)
+	}
+}

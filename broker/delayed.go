@@ -1,0 +1,450 @@
+package broker
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warrenmq/warren/segment"
+)
+
+// A delayed exchange (type x-delayed-message, as RabbitMQ's
+// rabbitmq-delayed-message-exchange plugin defines it) holds each message
+// with a positive x-delay header until it is due, then routes it through its
+// x-delayed-type as if it had been published then.
+//
+// The plugin keeps every delayed message in a Mnesia table and its index in
+// RAM; millions of them cost gigabytes and one Erlang timer drifts. Here the
+// messages live on disk, in segment logs bucketed by due time: all messages
+// due in [start, start+delayBucketWidth) go to one bucket, a classic store
+// (segment log + ack index) of its own directory. In memory there are only
+// the buckets (a few dozen bytes each) and, for the one or two buckets about
+// to fire, a heap of (due, position) entries: 24 bytes per message of those
+// buckets. A bucket is read into that heap loadAhead before it starts, its
+// messages fire from the heap at their due time through the broker's one
+// timer (one entry per exchange, for its earliest deadline), each fired
+// message is marked done in the bucket's ack index, and a bucket whose every
+// message fired is deleted whole.
+//
+// A durable exchange keeps persistent messages across a restart: a delayed
+// publish is confirmed once its record is on disk (its commit generation),
+// and after a restart the buckets are found again from the directory names.
+// Firing is at least once: a crash between routing a message and recording
+// it done fires it again after the restart.
+//
+// Locks: delayedExchange.mu is taken with no queue lock held (publish, the
+// timer), and a queue lock is never taken while it is held: messages are
+// copied out under it and routed after it is released.
+type delayedExchange struct {
+	v       *VHost
+	name    string
+	dir     string
+	durable bool
+
+	mu       sync.Mutex
+	buckets  map[int64]*delayBucket
+	waiting  bucketHeap // buckets not yet read, earliest start first
+	due      dueHeap    // messages of the read buckets, earliest due first
+	loaded   []*delayBucket
+	entry    *TimerEntry
+	entryAt  int64 // unix ms the entry is due
+	closed   bool
+	pending  atomic.Int64 // messages waiting in the buckets this process opened
+	lateness func(ms int64)
+
+	// Used by the timer goroutine only, when no lock is held.
+	cache   PublishCache
+	scratch []*Queue
+}
+
+// delayBucket is the store of the messages due in [start, start+width).
+type delayBucket struct {
+	start  int64
+	st     *classicStore // nil until needed (a bucket found at restart)
+	loaded bool          // its messages are in the due heap
+	left   int           // loaded: entries in the due heap not yet fired
+}
+
+type dueEntry struct {
+	due int64
+	pos segment.Pos
+	b   *delayBucket
+}
+
+// Tuning. Variables so tests can make them small.
+var (
+	// delayBucketWidth is the span of due times one bucket holds, in ms:
+	// a bucket is read into memory whole before it fires, so this bounds
+	// that memory (24 bytes per message due within one width).
+	delayBucketWidth int64 = 1000
+	// delayLoadAhead is how long before its start a bucket is read, in
+	// ms, so its first messages fire on time.
+	delayLoadAhead int64 = 200
+	// delayFireBatch is the most messages one timer run fires; then the
+	// timer's other entries get their turn.
+	delayFireBatch = 256
+)
+
+// maxDelay is the plugin's limit, Erlang's largest timer: a longer (or a
+// non-positive) x-delay is delivered at once.
+const maxDelay = 1<<32 - 1
+
+func nowMs() int64 { return time.Now().UnixMilli() }
+
+// openDelayedExchange opens (or, for a durable exchange after a restart,
+// finds again) the buckets of exchange name.
+func openDelayedExchange(v *VHost, name string, durable bool) (*delayedExchange, error) {
+	d := &delayedExchange{v: v, name: name, durable: durable, buckets: make(map[int64]*delayBucket)}
+	if durable {
+		d.dir = filepath.Join(v.dir, "delayed", nameDir(name))
+	} else {
+		d.dir = filepath.Join(v.b.cfg.DataDir, "transient", fmt.Sprintf("delayed-%s-%d", nameDir(name), v.b.nextQID.Add(1)))
+	}
+	ents, err := os.ReadDir(d.dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("delayed exchange %q: %w", name, err)
+	}
+	for _, e := range ents {
+		start, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		b := &delayBucket{start: start}
+		d.buckets[start] = b
+		heap.Push(&d.waiting, b)
+	}
+	d.mu.Lock()
+	d.scheduleLocked()
+	d.mu.Unlock()
+	return d, nil
+}
+
+// delay stores m, due delay ms from now. Its result is a publish's: the
+// message is routed nowhere yet (the plugin's route returns no queues, so
+// a mandatory publish comes back), and a persistent message in a durable
+// exchange is safe once CommitGen is committed.
+func (d *delayedExchange) delay(m *Message, delay int64) (PublishResult, error) {
+	var res PublishResult
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return res, segment.ErrClosed
+	}
+	due := nowMs() + delay
+	b, err := d.bucketLocked(due)
+	if err != nil {
+		res.Unstored = 1
+		faultAppend.report("delayed exchange "+d.name, err)
+		return res, nil
+	}
+	rec := segment.Record{Timestamp: due, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	if m.Persistent {
+		rec.Flags = segment.FlagPersistent
+	}
+	pos, gen, err := b.st.appendRecord(&rec)
+	if err != nil {
+		res.Unstored = 1
+		faultAppend.report("delayed exchange "+d.name, err)
+		return res, nil
+	}
+	if b.loaded {
+		heap.Push(&d.due, dueEntry{due: due, pos: pos, b: b})
+		b.left++
+	}
+	d.pending.Add(1)
+	res.CommitGen = gen
+	d.scheduleLocked()
+	return res, nil
+}
+
+// bucketLocked returns the bucket for due, opening or creating it.
+func (d *delayedExchange) bucketLocked(due int64) (*delayBucket, error) {
+	start := due - due%delayBucketWidth
+	b := d.buckets[start]
+	if b == nil {
+		b = &delayBucket{start: start}
+		if err := d.openBucketLocked(b); err != nil {
+			return nil, err
+		}
+		d.buckets[start] = b
+		if start-delayLoadAhead <= nowMs() {
+			// Near already: nothing on disk to read, new messages go
+			// straight into the due heap.
+			b.loaded = true
+			d.loaded = append(d.loaded, b)
+		} else {
+			heap.Push(&d.waiting, b)
+		}
+		return b, nil
+	}
+	if b.st == nil {
+		if err := d.openBucketLocked(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (d *delayedExchange) openBucketLocked(b *delayBucket) error {
+	dir := filepath.Join(d.dir, strconv.FormatInt(b.start, 10))
+	st, err := openClassicStore(dir, storeOptions{Durable: d.durable, SegmentSize: d.v.b.cfg.SegmentSize, Syncer: d.v.b.syncer})
+	if err != nil {
+		return err
+	}
+	b.st = st
+	return nil
+}
+
+// loadLocked reads b's messages that are not done into the due heap.
+func (d *delayedExchange) loadLocked(b *delayBucket) {
+	b.loaded = true
+	d.loaded = append(d.loaded, b)
+	if b.st == nil {
+		if err := d.openBucketLocked(b); err != nil {
+			slog.Error("delayed exchange: cannot open bucket; its messages stay on disk", "exchange", d.name, "bucket", b.start, "err", err)
+			return
+		}
+		// Opened now, after a restart: its messages were not counted.
+		n, _ := b.st.idx.NotDone()
+		d.pending.Add(int64(n))
+	}
+	s := b.st
+	var cur segment.Pos
+	for {
+		q, rec, n, err := s.log.Next(cur)
+		if err == segment.ErrEnd {
+			return
+		}
+		if err != nil {
+			if !s.recover(q, err) {
+				slog.Error("delayed exchange: bucket unreadable", "exchange", d.name, "bucket", b.start, "err", err)
+				return
+			}
+			continue
+		}
+		if end, done := s.idx.Skip(q); done {
+			cur = segment.Pos{Seg: q.Seg, Off: end}
+			continue
+		}
+		cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
+		heap.Push(&d.due, dueEntry{due: rec.Timestamp, pos: q, b: b})
+		b.left++
+	}
+}
+
+// scheduleLocked makes sure the timer wakes the exchange at its next
+// deadline: the earliest due message, the earliest bucket to read, or the
+// end of a drained bucket to delete.
+func (d *delayedExchange) scheduleLocked() {
+	if d.closed {
+		return
+	}
+	next := int64(-1)
+	consider := func(t int64) {
+		if next < 0 || t < next {
+			next = t
+		}
+	}
+	if len(d.due) > 0 {
+		consider(d.due[0].due)
+	}
+	if len(d.waiting) > 0 {
+		consider(d.waiting[0].start - delayLoadAhead)
+	}
+	for _, b := range d.loaded {
+		if b.left == 0 {
+			consider(b.start + delayBucketWidth)
+		}
+	}
+	if next < 0 {
+		return
+	}
+	if d.entry != nil {
+		if d.entryAt <= next {
+			return
+		}
+		if !d.entry.Cancel() {
+			return // running now: it schedules again when it is done
+		}
+	}
+	d.entryAt = next
+	d.entry = d.v.b.Timer().At(time.UnixMilli(next), d.fire)
+}
+
+// firedMessage is one message taken out of a bucket, to route.
+type firedMessage struct {
+	m   Message
+	b   *delayBucket
+	t   Ticket
+	due int64
+}
+
+// fire runs on the timer: it reads the buckets that are near, routes the
+// messages that are due (at most delayFireBatch) and deletes drained buckets.
+func (d *delayedExchange) fire() {
+	d.mu.Lock()
+	d.entry = nil
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	now := nowMs()
+	for len(d.waiting) > 0 && d.waiting[0].start-delayLoadAhead <= now {
+		d.loadLocked(heap.Pop(&d.waiting).(*delayBucket))
+	}
+	batch := d.takeDueLocked(now)
+	d.mu.Unlock()
+
+	for i := range batch {
+		f := &batch[i]
+		if d.lateness != nil {
+			d.lateness(nowMs() - f.due)
+		}
+		_, qs, err := d.v.Publish(nil, &f.m, &d.cache, d.scratch)
+		d.scratch = qs
+		logErr("delayed exchange: routing a due message failed", err, "exchange", d.name)
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return // not marked done: they fire again after a restart
+	}
+	for i := range batch {
+		f := &batch[i]
+		if err := f.b.st.ack(f.t); err != nil {
+			faultAck.report("delayed exchange "+d.name, err)
+		}
+		f.b.left--
+		d.pending.Add(-1)
+	}
+	d.dropDrainedLocked(nowMs())
+	if len(d.due) > 0 && d.due[0].due <= nowMs() {
+		// More are due: let the timer's other entries run first.
+		d.entryAt = now
+		d.entry = d.v.b.Timer().At(time.Now(), d.fire)
+		return
+	}
+	d.scheduleLocked()
+}
+
+// takeDueLocked pops the messages due by now, up to a batch, and copies
+// them out of their buckets with x-delay negated, as the plugin does, so
+// routing them again does not delay them again and consumers can tell.
+func (d *delayedExchange) takeDueLocked(now int64) []firedMessage {
+	var batch []firedMessage
+	for len(d.due) > 0 && d.due[0].due <= now && len(batch) < delayFireBatch {
+		e := heap.Pop(&d.due).(dueEntry)
+		rec, n, err := e.b.st.log.Read(e.pos)
+		if err != nil {
+			slog.Error("delayed exchange: due message unreadable; dropping it", "exchange", d.name, "pos", e.pos, "err", err)
+			e.b.left--
+			d.pending.Add(-1)
+			continue
+		}
+		persistent := rec.Flags&segment.FlagPersistent != 0
+		m := Message{
+			Exchange:   []byte(d.name),
+			RoutingKey: append([]byte(nil), rec.RoutingKey...),
+			Props:      negateDelay(rec.Props),
+			Body:       append([]byte(nil), rec.Body...),
+			Persistent: persistent,
+			Timestamp:  now,
+		}
+		batch = append(batch, firedMessage{m: m, b: e.b, due: e.due,
+			t: Ticket{pos: e.pos, size: n, body: uint32(len(rec.Body)), persistent: persistent}})
+	}
+	return batch
+}
+
+// dropDrainedLocked deletes read buckets whose messages all fired and
+// whose span has passed: nothing can be added to them any more.
+func (d *delayedExchange) dropDrainedLocked(now int64) {
+	kept := d.loaded[:0]
+	for _, b := range d.loaded {
+		if b.left > 0 || now < b.start+delayBucketWidth {
+			kept = append(kept, b)
+			continue
+		}
+		if b.st != nil {
+			logErr("delayed exchange: delete bucket", b.st.destroy(), "exchange", d.name, "bucket", b.start)
+		}
+		delete(d.buckets, b.start)
+	}
+	clear(d.loaded[len(kept):])
+	d.loaded = kept
+	if len(d.due) == 0 && cap(d.due) > 4096 {
+		d.due = nil // let go of a big bucket's heap once it fired
+	}
+}
+
+// Pending is the number of messages waiting (messages_delayed).
+func (d *delayedExchange) Pending() int64 { return d.pending.Load() }
+
+// close stops the exchange's timer entry and closes its buckets; destroy
+// also deletes them (exchange.delete).
+func (d *delayedExchange) close(destroy bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.entry != nil {
+		d.entry.Cancel()
+		d.entry = nil
+	}
+	var errs []error
+	for _, b := range d.buckets {
+		if b.st != nil {
+			errs = append(errs, b.st.close())
+		}
+	}
+	d.buckets, d.due, d.waiting, d.loaded = nil, nil, nil, nil
+	if destroy {
+		errs = append(errs, os.RemoveAll(d.dir))
+	}
+	return errors.Join(errs...)
+}
+
+// bucketHeap orders buckets by start.
+type bucketHeap []*delayBucket
+
+func (h bucketHeap) Len() int           { return len(h) }
+func (h bucketHeap) Less(i, j int) bool { return h[i].start < h[j].start }
+func (h bucketHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *bucketHeap) Push(x any)        { *h = append(*h, x.(*delayBucket)) }
+func (h *bucketHeap) Pop() any {
+	old := *h
+	b := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return b
+}
+
+// dueHeap orders messages by due time, then position (publish order within
+// a bucket).
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].due != h[j].due {
+		return h[i].due < h[j].due
+	}
+	return h[i].pos.Less(h[j].pos)
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,176 @@
+package broker
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/warrenmq/warren/frame"
+	"github.com/warrenmq/warren/router"
+)
+
+// delayedType is the plugin's exchange type.
+const delayedType = "x-delayed-message"
+
+// exchangeExt is what an exchange does beyond routing: a delayed exchange's
+// buckets, an exchange's deduplication cache. Plain exchanges have none, so
+// publishing to them costs one nil check.
+type exchangeExt struct {
+	delayed *delayedExchange
+	dedup   *dedupCache
+}
+
+// exchangeKind is how an exchange of type typ routes: an x-delayed-message
+// exchange routes as its x-delayed-type, which must name another type, with
+// the plugin's errors.
+func exchangeKind(typ string, args frame.Table) (router.Kind, error) {
+	if typ == delayedType {
+		dt, _ := args["x-delayed-type"].(string)
+		switch {
+		case dt == delayedType:
+			return 0, frame.Errorf(frame.PreconditionFailed, "Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'")
+		case dt == "":
+			return 0, frame.Errorf(frame.PreconditionFailed, "Invalid argument, 'x-delayed-type' must be an existing exchange type")
+		}
+		typ = dt
+	}
+	kind, known := router.ParseKind(typ)
+	if !known {
+		return 0, frame.Errorf(frame.CommandInvalid, "unknown exchange type '%s'", typ)
+	}
+	return kind, nil
+}
+
+// openExchangeExt gives x what its type and arguments ask for beyond
+// routing; nil for a plain exchange.
+func (v *VHost) openExchangeExt(x *Exchange) (*exchangeExt, error) {
+	dedup, err := dedupFromArgs(x.Args)
+	if err != nil {
+		return nil, err
+	}
+	var e exchangeExt
+	e.dedup = dedup
+	if x.Type == delayedType {
+		d, err := openDelayedExchange(v, x.Name, x.Durable)
+		if err != nil {
+			return nil, frame.Errorf(frame.InternalError, "cannot open delayed exchange storage: %v", err)
+		}
+		e.delayed = d
+	}
+	if e == (exchangeExt{}) {
+		return nil, nil
+	}
+	return &e, nil
+}
+
+// closeExt releases what openExchangeExt opened; destroy deletes a delayed
+// exchange's waiting messages with it (exchange.delete).
+func (x *Exchange) closeExt(destroy bool) {
+	if x.ext == nil || x.ext.delayed == nil {
+		return
+	}
+	logErr("close delayed exchange", x.ext.delayed.close(destroy), "exchange", x.Name)
+}
+
+// closeExchangeExtsLocked closes the delayed exchanges at shutdown, before
+// the queues: a message firing meanwhile is then not marked done and fires
+// again after the restart, instead of being routed into a closed queue and
+// lost. REQUIRES: v.mu held.
+func (v *VHost) closeExchangeExtsLocked() {
+	for _, x := range v.exchanges {
+		x.closeExt(false)
+	}
+}
+
+// publishExt applies x's extensions to a publish. done is true when the
+// message was taken care of (dropped as a duplicate, or delayed) and must
+// not be routed now.
+func (v *VHost) publishExt(x *Exchange, m *Message) (res PublishResult, done bool, err error) {
+	if m.fired {
+		return res, false, nil // deduplicated and delayed before it waited
+	}
+	e := x.ext
+	if e.dedup != nil && e.dedup.seen(m.Props) {
+		return res, true, nil // not routed: a mandatory publish comes back
+	}
+	if e.delayed != nil {
+		if d, ok := messageDelay(m.Props); ok {
+			res, err = e.delayed.delay(m, d)
+			return res, true, err
+		}
+	}
+	return res, false, nil
+}
+
+// messageDelay reads the x-delay header as the plugin does: an integer of
+// any width, a float truncated, or a string of digits; it reports whether
+// the message waits (1 ms up to Erlang's longest timer).
+func messageDelay(props []byte) (int64, bool) {
+	h, err := frame.PropsHeaders(props)
+	if err != nil || h == nil {
+		return 0, false
+	}
+	d, ok := delayValue(h["x-delay"])
+	return d, ok && d > 0 && d <= maxDelay
+}
+
+func delayValue(v any) (int64, bool) {
+	if n, ok := intArg(v); ok {
+		return n, true
+	}
+	switch x := v.(type) {
+	case float64:
+		if !math.IsNaN(x) && math.Abs(x) < 1<<62 {
+			return int64(x), true
+		}
+	case float32:
+		return delayValue(float64(x))
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		return n, err == nil
+	case []byte:
+		return delayValue(string(x))
+	}
+	return 0, false
+}
+
+// negateDelay sets the x-delay header of a fired message to minus its
+// delay, as the plugin does: it is not delayed again when routed, and
+// consumers can tell it came through a delayed exchange.
+func negateDelay(props []byte) []byte {
+	p, err := frame.DecodeProperties(props)
+	if err != nil {
+		return append([]byte(nil), props...)
+	}
+	d, _ := delayValue(p.Headers["x-delay"])
+	if d >= math.MinInt32 && d <= math.MaxInt32 {
+		p.Headers["x-delay"] = int32(-d)
+	} else {
+		p.Headers["x-delay"] = -d
+	}
+	return frame.AppendProperties(nil, &p)
+}
+
+// sweepDelayedDirsLocked deletes the buckets of durable delayed exchanges
+// that no longer exist (a crash between recording a deletion and deleting
+// its files), so a new exchange of the same name starts empty.
+// REQUIRES: v.mu held, the durable exchanges restored.
+func (v *VHost) sweepDelayedDirsLocked() {
+	root := filepath.Join(v.dir, "delayed")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	keep := make(map[string]bool)
+	for _, x := range v.exchanges {
+		if x.ext != nil && x.ext.delayed != nil && x.Durable {
+			keep[filepath.Base(x.ext.delayed.dir)] = true
+		}
+	}
+	for _, e := range ents {
+		if !keep[e.Name()] {
+			logErr("delete stale delayed exchange storage", os.RemoveAll(filepath.Join(root, e.Name())), "dir", e.Name())
+		}
+	}
+}
