@@ -357,6 +357,7 @@ func (d *delayedExchange) takeDueLocked(now int64) []firedMessage {
 			Body:       append([]byte(nil), rec.Body...),
 			Persistent: persistent,
 			Timestamp:  now,
+			fired:      true,
 		}
 		batch = append(batch, firedMessage{m: m, b: e.b, due: e.due,
 			t: Ticket{pos: e.pos, size: n, body: uint32(len(rec.Body)), persistent: persistent}})
