@@ -90,6 +90,11 @@ var (
 	// delayFireBatch is the most messages one timer run fires; then the
 	// timer's other entries get their turn.
 	delayFireBatch = 256
+	// delayLoadLimit stops reading more buckets while this many messages
+	// are in the due heap: after a long downtime every bucket is past due,
+	// and reading them all at once would bring them all into memory.
+	// Buckets are read in start order, so firing stays in due order.
+	delayLoadLimit = 1 << 16
 )
 
 // maxDelay is the plugin's limit, Erlang's largest timer: a longer (or a
@@ -255,7 +260,7 @@ func (d *delayedExchange) scheduleLocked() {
 	if len(d.due) > 0 {
 		consider(d.due[0].due)
 	}
-	if len(d.waiting) > 0 {
+	if len(d.waiting) > 0 && len(d.due) < delayLoadLimit {
 		consider(d.waiting[0].start - delayLoadAhead)
 	}
 	for _, b := range d.loaded {
@@ -296,7 +301,7 @@ func (d *delayedExchange) fire() {
 		return
 	}
 	now := nowMs()
-	for len(d.waiting) > 0 && d.waiting[0].start-delayLoadAhead <= now {
+	for len(d.waiting) > 0 && d.waiting[0].start-delayLoadAhead <= now && len(d.due) < delayLoadLimit {
 		d.loadLocked(heap.Pop(&d.waiting).(*delayBucket))
 	}
 	batch := d.takeDueLocked(now)
@@ -328,6 +333,9 @@ func (d *delayedExchange) fire() {
 	d.dropDrainedLocked(nowMs())
 	if len(d.due) > 0 && d.due[0].due <= nowMs() {
 		// More are due: let the timer's other entries run first.
+		if d.entry != nil {
+			d.entry.Cancel() // one a publish added meanwhile
+		}
 		d.entryAt = now
 		d.entry = d.v.b.Timer().At(time.Now(), d.fire)
 		return

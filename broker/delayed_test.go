@@ -1,0 +1,280 @@
+package broker
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+func delayedProps(delay int64, persistent bool) []byte {
+	p := frame.Properties{Headers: frame.Table{"x-delay": delay}}
+	if persistent {
+		p.DeliveryMode = 2
+	}
+	return frame.AppendProperties(nil, &p)
+}
+
+// setupDelayed declares a durable delayed direct exchange bound to a queue
+// and returns it with its vhost.
+func setupDelayed(t testing.TB, b *Broker, durable bool) (*VHost, *delayedExchange, *Queue) {
+	t.Helper()
+	v, _ := b.VHost("/")
+	if err := v.ExchangeDeclare(guest, ExchangeDeclareOptions{Name: "dx", Type: delayedType, Durable: durable, Args: frame.Table{"x-delayed-type": "direct"}}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "dq", Durable: durable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.QueueBind(guest, Binding{Source: "dx", Destination: "dq", Key: "k"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := v.Exchange("dx")
+	return v, x.ext.delayed, q
+}
+
+func publishDelayed(t testing.TB, v *VHost, delay int64, persistent bool, cache *PublishCache, scratch []*Queue) []*Queue {
+	m := Message{Exchange: []byte("dx"), RoutingKey: []byte("k"), Props: delayedProps(delay, persistent), Body: []byte("body"), Persistent: persistent, Timestamp: nowMs()}
+	_, scratch, err := v.Publish(guest, &m, cache, scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scratch
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Messages spread over several buckets all fire, and every bucket's files
+// are deleted once its messages fired: the disk is given back.
+func TestDelayedBucketsReclaimed(t *testing.T) {
+	b := openTestBroker(t)
+	v, d, q := setupDelayed(t, b, true)
+	var cache PublishCache
+	var scratch []*Queue
+	const n = 600
+	for i := range n {
+		scratch = publishDelayed(t, v, int64(1+i*4), true, &cache, scratch) // 0-2.4 s: three buckets
+	}
+	waitFor(t, "all delayed messages to fire", func() bool { return q.Ready() == n })
+	waitFor(t, "the buckets to be deleted", func() bool {
+		ents, _ := os.ReadDir(d.dir)
+		d.mu.Lock()
+		left := len(d.buckets)
+		d.mu.Unlock()
+		return len(ents) == 0 && left == 0
+	})
+	if p := d.Pending(); p != 0 {
+		t.Fatalf("pending %d after all fired", p)
+	}
+	if b.Timer().Len() != 0 {
+		t.Fatalf("timer holds %d entries with nothing delayed", b.Timer().Len())
+	}
+}
+
+// rssKB reads this process's resident set and its peak.
+func rssKB() (rss, peak int64) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, val, _ := strings.Cut(s.Text(), ":")
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "VmHWM":
+			peak = n
+		}
+	}
+	return rss, peak
+}
+
+func treeDiskBytes(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// TestDelayedScale is the benchmark of docs/BENCHMARKS.md: WARREN_DELAYED_N
+// persistent messages into a durable delayed exchange, due spread over
+// WARREN_DELAYED_WINDOW seconds after they are all published; it reports
+// RSS and disk with them all waiting, and the lateness of their firing.
+// WARREN_DELAYED_DIR puts the data on a disk of your choice.
+func TestDelayedScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("WARREN_DELAYED_N"))
+	if n == 0 {
+		t.Skip("set WARREN_DELAYED_N (e.g. 1000000) to run")
+	}
+	window, _ := strconv.Atoi(os.Getenv("WARREN_DELAYED_WINDOW"))
+	if window == 0 {
+		window = 60
+	}
+	dir := os.Getenv("WARREN_DELAYED_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp(dir, "delayed-scale-*"); err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	b, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	v, d, q := setupDelayed(t, b, true)
+	// Fired messages go into the queue; drain it as they arrive so the
+	// queue's disk does not count.
+	var hist [60_001]int64 // lateness in ms, the last slot is "later"
+	var mu sync.Mutex
+	d.lateness = func(ms int64) {
+		ms = min(max(ms, 0), int64(len(hist)-1))
+		mu.Lock()
+		hist[ms]++
+		mu.Unlock()
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss0, _ := rssKB()
+
+	// All due within [start+publish, start+publish+window]: the
+	// publishing is timed first to place the window after it.
+	estPublish := time.Duration(n/150_000+5) * time.Second
+	windowStart := time.Now().Add(estPublish)
+	var cache PublishCache
+	var scratch []*Queue
+	props := make(map[int64][]byte)
+	t0 := time.Now()
+	for range n {
+		due := windowStart.Add(time.Duration(rand.Int64N(int64(window) * int64(time.Second))))
+		delay := time.Until(due).Milliseconds()
+		p, ok := props[delay]
+		if !ok {
+			p = delayedProps(delay, true)
+			props[delay] = p
+		}
+		m := Message{Exchange: []byte("dx"), RoutingKey: []byte("k"), Props: p, Body: []byte("0123456789abcdef"), Persistent: true, Timestamp: nowMs()}
+		if _, scratch, err = v.Publish(guest, &m, &cache, scratch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pubDur := time.Since(t0)
+	props = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss1, _ := rssKB()
+	disk := treeDiskBytes(d.dir)
+	t.Logf("published %d delayed messages in %v (%.0f msg/s); window %ds; started early by %v", n, pubDur.Round(time.Millisecond), float64(n)/pubDur.Seconds(), window, time.Until(windowStart).Round(time.Millisecond))
+	t.Logf("all waiting: RSS %d MiB (before %d MiB), delayed buckets on disk %d MiB, pending %d", rss1>>10, rss0>>10, disk>>20, d.Pending())
+
+	var peakRSS int64
+	for d.Pending() > 0 {
+		time.Sleep(500 * time.Millisecond)
+		q.Purge()
+		if r, _ := rssKB(); r > peakRSS {
+			peakRSS = r
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var total int64
+	for _, c := range hist {
+		total += c
+	}
+	pct := func(p float64) int {
+		want := int64(float64(total) * p)
+		var acc int64
+		for ms, c := range hist {
+			acc += c
+			if acc > want {
+				return ms
+			}
+		}
+		return len(hist) - 1
+	}
+	t.Logf("fired %d: lateness p50 %d ms, p99 %d ms, p99.9 %d ms, max %d ms; RSS peak while firing %d MiB", total, pct(0.50), pct(0.99), pct(0.999), pct(1-1e-9), peakRSS>>10)
+	fmt.Fprintf(os.Stderr, "DELAYED n=%d publish_rate=%.0f rss_before_mib=%d rss_waiting_mib=%d disk_mib=%d p50_ms=%d p99_ms=%d p999_ms=%d max_ms=%d rss_peak_firing_mib=%d\n",
+		n, float64(n)/pubDur.Seconds(), rss0>>10, rss1>>10, disk>>20, pct(0.5), pct(0.99), pct(0.999), pct(1-1e-9), peakRSS>>10)
+}
+
+// After a downtime every bucket is past due: they are read a few at a time
+// (never all into memory), and the messages still fire in due order.
+func TestDelayedDowntimeFiresInOrder(t *testing.T) {
+	defer func(w, l int64) { delayBucketWidth, delayLoadLimit = w, int(l) }(delayBucketWidth, int64(delayLoadLimit))
+	delayBucketWidth, delayLoadLimit = 50, 10
+	dir := t.TempDir()
+	b, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := setupDelayed(t, b, true)
+	const n = 300
+	var cache PublishCache
+	for i := range n {
+		m := Message{Exchange: []byte("dx"), RoutingKey: []byte("k"), Props: delayedProps(int64(200+i*2), true), Body: []byte(strconv.Itoa(i)), Persistent: true, Timestamp: nowMs()}
+		if _, _, err := v.Publish(guest, &m, &cache, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err != nil { // before the first is due
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Duration(200+n*2+100) * time.Millisecond); time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b2, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	v2, _ := b2.VHost("/")
+	q, err := v2.Queue(guest, "dq", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the messages due during the downtime", func() bool { return q.Ready() >= n })
+	for i := range n {
+		var body string
+		if !q.Get(true, func(_ Ticket, d Delivery, _ int) { body = string(d.Body) }) {
+			t.Fatalf("queue empty after %d", i)
+		}
+		if body != strconv.Itoa(i) {
+			t.Fatalf("message %d is %q: not in due order", i, body)
+		}
+	}
+}
