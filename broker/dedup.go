@@ -1,9 +1,7 @@
 package broker
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"sync"
 
 	"github.com/warrenmq/warren/frame"
@@ -182,30 +180,38 @@ func (c *dedupCache) removeLocked(i int32) {
 	c.ring[i] = dedupSlot{}
 }
 
-// dedupKey hashes a header value with its kind, so the string "1" and the
-// number 1 differ while integers of different widths are the same value.
+// dedupKey hashes a header value with its kind (FNV-1a, 64 bits), so the
+// string "1" and the number 1 differ while integers of different widths are
+// the same value.
 func dedupKey(v any) uint64 {
-	h := fnv.New64a()
-	var b [9]byte
 	switch x := v.(type) {
 	case string:
-		b[0] = 'S'
-		h.Write(b[:1])
-		h.Write([]byte(x))
+		return fnvString(fnvByte(fnvOffset, 'S'), x)
 	case []byte:
-		b[0] = 'x'
-		h.Write(b[:1])
-		h.Write(x)
-	default:
-		if n, ok := intArg(v); ok {
-			b[0] = 'l'
-			binary.LittleEndian.PutUint64(b[1:], uint64(n))
-			h.Write(b[:])
-		} else {
-			fmt.Fprintf(h, "%T:%v", v, v)
-		}
+		return fnvString(fnvByte(fnvOffset, 'x'), string(x))
 	}
-	return h.Sum64()
+	if n, ok := intArg(v); ok {
+		h := fnvByte(fnvOffset, 'l')
+		for i := range 8 {
+			h = fnvByte(h, byte(uint64(n)>>(8*i)))
+		}
+		return h
+	}
+	return fnvString(fnvByte(fnvOffset, '?'), fmt.Sprintf("%T:%v", v, v))
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
 }
 
 // forgetLocked lets a deduplicating queue accept d's value again: d left
