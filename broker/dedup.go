@@ -23,15 +23,19 @@ import (
 // entry when full (LavinMQ evicts the oldest too), so memory is bounded by
 // the size whatever the traffic. x-cache-ttl (ms) bounds how long a value is
 // remembered; a message's own x-cache-ttl header overrides it. Like
-// LavinMQ's the cache lives in memory: it starts empty after a restart.
+// LavinMQ's the cache lives in memory and starts empty after a restart,
+// unless a durable exchange asks for x-cache-persistence = disk (the
+// community plugin's option): then it is journalled (dedup_persist.go).
 type dedupCache struct {
 	header string
 	ttl    int64 // ms; 0: entries expire only by eviction
+	onDisk bool  // x-cache-persistence: disk (dedup_persist.go)
 
 	mu    sync.Mutex
 	ring  []dedupSlot
 	next  int // the slot the next insert overwrites
 	index map[uint64]int32
+	log   *dedupLog // set for a durable exchange with onDisk
 }
 
 type dedupSlot struct {
@@ -72,15 +76,22 @@ func dedupFromArgs(args frame.Table) (*dedupCache, error) {
 		}
 		header = s
 	}
+	onDisk := false
 	if v, ok := args["x-cache-persistence"]; ok {
-		if s, _ := v.(string); s != "memory" {
-			return nil, frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-cache-persistence': %v is not supported by this Warren version (only memory)", v)
+		switch s, _ := v.(string); s {
+		case "memory":
+		case "disk":
+			onDisk = true
+		default:
+			return nil, frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-cache-persistence': expected 'memory' or 'disk', got %v", v)
 		}
 	}
 	if !enabled {
 		return nil, nil
 	}
-	return newDedupCache(int(min(max(size, 1), 1<<24)), ttl, header), nil
+	c := newDedupCache(int(min(max(size, 1), 1<<24)), ttl, header)
+	c.onDisk = onDisk
+	return c, nil
 }
 
 func nonNegativeArg(args frame.Table, k string, def int64) (int64, error) {
@@ -131,6 +142,16 @@ func (c *dedupCache) seen(props []byte) bool {
 	if ttl > 0 {
 		exp = now + ttl
 	}
+	c.insertLocked(key, exp)
+	if c.log != nil {
+		c.log.record(c, key, exp)
+	}
+	return false
+}
+
+// insertLocked remembers key until exp, in place of the oldest entry when
+// the ring is full. REQUIRES: c.mu held.
+func (c *dedupCache) insertLocked(key uint64, exp int64) {
 	i := c.next
 	c.next = (c.next + 1) % len(c.ring)
 	if c.ring[i].live {
@@ -138,7 +159,6 @@ func (c *dedupCache) seen(props []byte) bool {
 	}
 	c.ring[i] = dedupSlot{key: key, expires: exp, live: true}
 	c.index[key] = int32(i)
-	return false
 }
 
 // forget drops the value of the message with props, which left the queue.

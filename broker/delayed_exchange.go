@@ -51,9 +51,16 @@ func (v *VHost) openExchangeExt(x *Exchange) (*exchangeExt, error) {
 	}
 	var e exchangeExt
 	e.dedup = dedup
+	if dedup != nil && dedup.onDisk && x.Durable {
+		if dedup.log, err = openDedupLog(dedupLogPath(v, x.Name), dedup); err != nil {
+			return nil, frame.Errorf(frame.InternalError, "cannot open the deduplication cache's file: %v", err)
+		}
+	}
 	if x.Type == delayedType {
 		d, err := openDelayedExchange(v, x.Name, x.Durable)
 		if err != nil {
+			x.ext = &e
+			x.closeExt(false)
 			return nil, frame.Errorf(frame.InternalError, "cannot open delayed exchange storage: %v", err)
 		}
 		e.delayed = d
@@ -67,10 +74,20 @@ func (v *VHost) openExchangeExt(x *Exchange) (*exchangeExt, error) {
 // closeExt releases what openExchangeExt opened; destroy deletes a delayed
 // exchange's waiting messages with it (exchange.delete).
 func (x *Exchange) closeExt(destroy bool) {
-	if x.ext == nil || x.ext.delayed == nil {
+	if x.ext == nil {
 		return
 	}
-	logErr("close delayed exchange", x.ext.delayed.close(destroy), "exchange", x.Name)
+	if d := x.ext.delayed; d != nil {
+		logErr("close delayed exchange", d.close(destroy), "exchange", x.Name)
+	}
+	if c := x.ext.dedup; c != nil {
+		c.mu.Lock()
+		if c.log != nil {
+			logErr("close deduplication cache file", c.log.close(destroy), "exchange", x.Name)
+			c.log = nil
+		}
+		c.mu.Unlock()
+	}
 }
 
 // closeExchangeExtsLocked closes the delayed exchanges at shutdown, before
@@ -152,25 +169,24 @@ func negateDelay(props []byte) []byte {
 	return frame.AppendProperties(nil, &p)
 }
 
-// sweepDelayedDirsLocked deletes the buckets of durable delayed exchanges
-// that no longer exist (a crash between recording a deletion and deleting
-// its files), so a new exchange of the same name starts empty.
-// REQUIRES: v.mu held, the durable exchanges restored.
+// sweepDelayedDirsLocked deletes the files of durable delayed and
+// deduplicating exchanges that no longer exist (a crash between recording
+// a deletion and deleting its files), so a new exchange of the same name
+// starts empty. REQUIRES: v.mu held, the durable exchanges restored.
 func (v *VHost) sweepDelayedDirsLocked() {
-	root := filepath.Join(v.dir, "delayed")
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return
-	}
 	keep := make(map[string]bool)
 	for _, x := range v.exchanges {
-		if x.ext != nil && x.ext.delayed != nil && x.Durable {
-			keep[filepath.Base(x.ext.delayed.dir)] = true
+		if x.ext != nil && x.Durable {
+			keep[nameDir(x.Name)] = true
 		}
 	}
-	for _, e := range ents {
-		if !keep[e.Name()] {
-			logErr("delete stale delayed exchange storage", os.RemoveAll(filepath.Join(root, e.Name())), "dir", e.Name())
+	for _, sub := range []string{"delayed", "dedup"} {
+		root := filepath.Join(v.dir, sub)
+		ents, _ := os.ReadDir(root)
+		for _, e := range ents {
+			if !keep[e.Name()] {
+				logErr("delete stale exchange storage", os.RemoveAll(filepath.Join(root, e.Name())), "path", filepath.Join(sub, e.Name()))
+			}
 		}
 	}
 }

@@ -111,7 +111,7 @@ func checkQueueEquivalent(v *VHost, q *Queue, o QueueDeclareOptions) error {
 }
 
 func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
-	dedup, err := dedupFromArgs(o.Args)
+	dedup, err := queueDedupFromArgs(o.Args)
 	if err != nil {
 		return nil, err
 	}

@@ -165,3 +165,51 @@ func TestDedupDelayedExchange(t *testing.T) {
 	}
 	noDelivery(t, ds, 300*time.Millisecond)
 }
+
+// x-cache-persistence = disk keeps a durable exchange's cache across a
+// restart; the default (memory) starts empty again, as LavinMQ's does.
+func TestDedupPersistenceAcrossRestart(t *testing.T) {
+	needLocal(t)
+	dir := t.TempDir()
+	in := startTestInstance(t, dir)
+	c, err := dialURL(t, in.url, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := channel(t, c)
+	xDisk, xMem, q := name(t, "disk"), name(t, "mem"), name(t, "q")
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for x, persistence := range map[string]string{xDisk: "disk", xMem: "memory"} {
+		args := amqp.Table{"x-message-deduplication": true, "x-cache-size": int32(3), "x-cache-persistence": persistence}
+		if err := ch.ExchangeDeclare(x, "fanout", true, false, false, false, args); err != nil {
+			t.Fatal(err)
+		}
+		bindQueue(t, ch, q, "", x, nil)
+	}
+	for _, k := range []string{"a", "b", "c", "d"} { // "a" is evicted by "d"
+		publish(t, ch, xDisk, "", dedupMsg("disk-"+k, k, nil))
+	}
+	publish(t, ch, xMem, "", dedupMsg("mem-a", "a", nil))
+	roundTrip(t, ch, q)
+	drain(t, ch, q)
+	c.Close()
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	in2 := startTestInstance(t, dir)
+	c2, err := dialURL(t, in2.url, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch2 := channel(t, c2)
+	for _, k := range []string{"b", "c", "d", "a", "e"} { // b, c, d remembered; a, e new
+		publish(t, ch2, xDisk, "", dedupMsg("disk-"+k+"2", k, nil))
+	}
+	publish(t, ch2, xMem, "", dedupMsg("mem-a2", "a", nil))
+	roundTrip(t, ch2, q)
+	if got, want := fmt.Sprint(drain(t, ch2, q)), "[disk-a2 disk-e2 mem-a2]"; got != want {
+		t.Fatalf("after restart got %s, want %s (b, c, d remembered on disk)", got, want)
+	}
+}
