@@ -278,3 +278,51 @@ func TestDelayedDowntimeFiresInOrder(t *testing.T) {
 		}
 	}
 }
+
+// What fired before a restart does not fire again; the rest does, once.
+func TestDelayedRestartSkipsFired(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, q := setupDelayed(t, b, true)
+	var cache PublishCache
+	for i := range 200 {
+		delay := int64(50 + i%100) // two per ms: same-ms messages across batches
+		if i >= 100 {
+			delay = 2500
+		}
+		m := Message{Exchange: []byte("dx"), RoutingKey: []byte("k"), Props: delayedProps(delay, true), Body: []byte(strconv.Itoa(i)), Persistent: true, Timestamp: nowMs()}
+		if _, _, err := v.Publish(guest, &m, &cache, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the first 100 to fire", func() bool { return q.Ready() >= 100 })
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	v2, _ := b2.VHost("/")
+	q2, err := v2.Queue(guest, "dq", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := v2.Exchange("dx")
+	waitFor(t, "the rest to fire", func() bool { return x.ext.delayed.Pending() == 0 && q2.Ready() >= 200 })
+	count := map[string]int{}
+	for q2.Get(true, func(_ Ticket, d Delivery, _ int) { count[string(d.Body)]++ }) {
+	}
+	if len(count) != 200 {
+		t.Fatalf("%d distinct messages, want 200", len(count))
+	}
+	for body, n := range count {
+		if n != 1 {
+			t.Fatalf("message %s delivered %d times", body, n)
+		}
+	}
+}
