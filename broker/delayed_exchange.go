@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -154,19 +155,62 @@ func delayValue(v any) (int64, bool) {
 
 // negateDelay sets the x-delay header of a fired message to minus its
 // delay, as the plugin does: it is not delayed again when routed, and
-// consumers can tell it came through a delayed exchange.
+// consumers can tell it came through a delayed exchange. Only the headers
+// table is rewritten; the other properties stay byte for byte.
 func negateDelay(props []byte) []byte {
-	p, err := frame.DecodeProperties(props)
-	if err != nil {
+	start, end, ok := headersSpan(props)
+	if !ok {
 		return append([]byte(nil), props...)
 	}
-	d, _ := delayValue(p.Headers["x-delay"])
-	if d >= math.MinInt32 && d <= math.MaxInt32 {
-		p.Headers["x-delay"] = int32(-d)
-	} else {
-		p.Headers["x-delay"] = -d
+	h, _, err := frame.DecodeTable(props[start:])
+	if err != nil || h == nil {
+		return append([]byte(nil), props...)
 	}
-	return frame.AppendProperties(nil, &p)
+	d, _ := delayValue(h["x-delay"])
+	if d >= math.MinInt32 && d <= math.MaxInt32 {
+		h["x-delay"] = int32(-d)
+	} else {
+		h["x-delay"] = -d
+	}
+	out := make([]byte, 0, len(props)+8)
+	out = append(out, props[:start]...)
+	if out, err = frame.AppendTable(out, h); err != nil {
+		return append([]byte(nil), props...)
+	}
+	return append(out, props[end:]...)
+}
+
+// headersSpan finds the headers table (its 4-byte size included) in raw
+// content-header properties: after the flag words, content-type and
+// content-encoding (AMQP 0-9-1's property order).
+func headersSpan(raw []byte) (start, end int, ok bool) {
+	if len(raw) < 2 {
+		return 0, 0, false
+	}
+	flags := binary.BigEndian.Uint16(raw)
+	off := 2
+	for f := flags; f&1 != 0; off += 2 { // continuation flag words
+		if len(raw) < off+2 {
+			return 0, 0, false
+		}
+		f = binary.BigEndian.Uint16(raw[off:])
+	}
+	for _, bit := range []uint16{frame.PropContentType, frame.PropContentEncoding} {
+		if flags&bit != 0 {
+			if off >= len(raw) {
+				return 0, 0, false
+			}
+			off += 1 + int(raw[off])
+		}
+	}
+	if flags&frame.PropHeaders == 0 || off+4 > len(raw) {
+		return 0, 0, false
+	}
+	end = off + 4 + int(binary.BigEndian.Uint32(raw[off:]))
+	if end > len(raw) {
+		return 0, 0, false
+	}
+	return off, end, true
 }
 
 // sweepDelayedDirsLocked deletes the files of durable delayed and

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -174,7 +175,7 @@ func TestDelayedScale(t *testing.T) {
 
 	// All due within [start+publish, start+publish+window]: the
 	// publishing is timed first to place the window after it.
-	estPublish := time.Duration(n/150_000+5) * time.Second
+	estPublish := time.Duration(n/100_000+5) * time.Second
 	windowStart := time.Now().Add(estPublish)
 	var cache PublishCache
 	var scratch []*Queue
@@ -324,5 +325,31 @@ func TestDelayedRestartSkipsFired(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("message %s delivered %d times", body, n)
 		}
+	}
+}
+
+// Firing rewrites only x-delay: every other property, zero values
+// included, comes out as it went in.
+func TestNegateDelayKeepsProperties(t *testing.T) {
+	p := frame.Properties{ContentType: "text/plain", ContentEncoding: "gzip", Headers: frame.Table{"x-delay": int64(5000), "k": "v"}, DeliveryMode: 2, MessageID: "id", Timestamp: 7}
+	raw := frame.AppendProperties(nil, &p)
+	raw = append(raw[:0:0], raw...)
+	out := negateDelay(raw)
+	got, err := frame.DecodeProperties(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Headers["x-delay"] != int32(-5000) || got.Headers["k"] != "v" {
+		t.Fatalf("headers %v", got.Headers)
+	}
+	got.Headers, p.Headers = nil, nil
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("properties %+v, want %+v", got, p)
+	}
+	if _, ok := messageDelay(out); ok {
+		t.Fatal("a fired message would be delayed again")
+	}
+	if d, ok := messageDelay(raw); !ok || d != 5000 {
+		t.Fatalf("delay %d %v", d, ok)
 	}
 }
