@@ -443,17 +443,27 @@ func (d *delayedExchange) takeDueLocked(now int64) []firedMessage {
 	return batch
 }
 
-// dropDrainedLocked deletes read buckets whose messages all fired and
-// whose span has passed: nothing can be added to them any more.
+// dropDrainedLocked forgets read buckets whose messages all fired and
+// whose span has passed (nothing can be added to them any more) and deletes
+// their files on a goroutine of its own: unlinking a segment can take long
+// on a busy disk, and the timer (every exchange's firing) must not wait.
 func (d *delayedExchange) dropDrainedLocked(now int64) {
 	kept := d.loaded[:0]
+	var drop []*delayBucket
 	for _, b := range d.loaded {
 		if b.left > 0 || now < b.start+delayBucketWidth {
 			kept = append(kept, b)
 			continue
 		}
-		logErr("delayed exchange: delete bucket", b.close(true), "exchange", d.name, "bucket", b.start)
+		drop = append(drop, b)
 		delete(d.buckets, b.start)
+	}
+	if len(drop) > 0 {
+		go func() {
+			for _, b := range drop {
+				logErr("delayed exchange: delete bucket", b.close(true), "exchange", d.name, "bucket", b.start)
+			}
+		}()
 	}
 	clear(d.loaded[len(kept):])
 	d.loaded = kept
