@@ -150,8 +150,8 @@ func (d *delayedExchange) delay(m *Message, delay int64) (PublishResult, error) 
 	var res PublishResult
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return res, segment.ErrClosed
+	if d.closed { // deleted (or shutting down) since the publish looked it up
+		return res, notFoundExchange(d.v, d.name)
 	}
 	// Rounded up to the next whole ms: a message never fires before
 	// its delay has passed.
