@@ -291,3 +291,25 @@ func TestDelayedExchangeAccuracy(t *testing.T) {
 		t.Fatalf("p99 lateness %v, want well under 2s even on a busy machine", p99)
 	}
 }
+
+// A fired message that routes nowhere goes to the delayed exchange's
+// alternate exchange, like any publish.
+func TestDelayedExchangeAlternateOnFire(t *testing.T) {
+	needLocal(t)
+	_, ch := connChan(t)
+	ae := declareExchange(t, ch, "ae", "fanout")
+	aq := declareQueue(t, ch, "aq")
+	bindQueue(t, ch, aq, "", ae, nil)
+	x := name(t, "x")
+	if err := ch.ExchangeDeclare(x, "x-delayed-message", false, false, false, false, amqp.Table{"x-delayed-type": "direct", "alternate-exchange": ae}); err != nil {
+		t.Fatal(err)
+	}
+	cleanupExchange(t, x)
+	ds := consume(t, ch, aq, "", true)
+	start := time.Now()
+	publish(t, ch, x, "nobody", delayed("lost?", int32(200)))
+	d := recv(t, ds)
+	if string(d.Body) != "lost?" || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("got %q after %v, want it in the alternate exchange's queue after 200ms", d.Body, time.Since(start))
+	}
+}
