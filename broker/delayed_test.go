@@ -326,7 +326,12 @@ func TestDelayedRestartSkipsFired(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, _ := v2.Exchange("dx")
-	waitFor(t, "the rest to fire", func() bool { return x.ext.delayed.Pending() == 0 && q2.Ready() >= 200 })
+	d2 := x.ext.delayed
+	waitFor(t, "every bucket to fire and go", func() bool {
+		d2.mu.Lock()
+		defer d2.mu.Unlock()
+		return len(d2.buckets) == 0 && q2.Ready() >= 200
+	})
 	count := map[string]int{}
 	for q2.Get(true, func(_ Ticket, d Delivery, _ int) { count[string(d.Body)]++ }) {
 	}
