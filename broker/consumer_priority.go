@@ -124,6 +124,7 @@ func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 		return false
 	}
 	q.Delivered.Add(1)
+	q.forgetLocked(d)
 	c.D.Deliver(q, c, t, d, origin)
 	if c.NoAck {
 		q.ackLocked(t)

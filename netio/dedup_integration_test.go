@@ -213,3 +213,40 @@ func TestDedupPersistenceAcrossRestart(t *testing.T) {
 		t.Fatalf("after restart got %s, want %s (b, c, d remembered on disk)", got, want)
 	}
 }
+
+// Delivery to a consumer frees the value too, whichever way the queue
+// dispatches (round robin, single active consumer, consumer priorities).
+func TestDedupQueueConsumers(t *testing.T) {
+	needLocal(t)
+	_, ch := connChan(t)
+	for _, tc := range []struct {
+		name     string
+		args     amqp.Table
+		consArgs amqp.Table
+	}{
+		{"round-robin", nil, nil},
+		{"single-active", amqp.Table{"x-single-active-consumer": true}, nil},
+		{"priority", nil, amqp.Table{"x-priority": int32(5)}},
+	} {
+		q := name(t, tc.name)
+		args := amqp.Table{"x-message-deduplication": true}
+		for k, v := range tc.args {
+			args[k] = v
+		}
+		if _, err := ch.QueueDeclare(q, false, false, false, false, args); err != nil {
+			t.Fatal(err)
+		}
+		cleanupQueue(t, q)
+		ds, err := ch.Consume(q, "", true, false, false, false, tc.consArgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			body := fmt.Sprintf("%s-%d", tc.name, i)
+			publish(t, ch, "", q, dedupMsg(body, "same", nil))
+			if d := recv(t, ds); string(d.Body) != body {
+				t.Fatalf("%s: got %q, want %q (delivered values are free again)", tc.name, d.Body, body)
+			}
+		}
+	}
+}
