@@ -17,6 +17,7 @@ type PublishCache struct {
 	x        *Exchange
 	key      []byte
 	q        *Queue
+	perm     publishPermission
 }
 
 // lookupForPublish finds the exchange and, for the default exchange, the
@@ -50,7 +51,13 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	scratch = scratch[:0]
 	x, q := v.lookupForPublish(m, cache)
 	if x == nil {
+		if err := v.permitExchange(p, permWrite, string(m.Exchange)); err != nil {
+			return res, scratch, err
+		}
 		return res, scratch, notFoundExchange(v, string(m.Exchange))
+	}
+	if err := v.permitPublish(p, x, m.RoutingKey, &cache.perm); err != nil {
+		return res, scratch, err
 	}
 	if x.Internal {
 		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)

@@ -43,6 +43,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 			if q.Exclusive && q.Owner != o.Owner {
 				return nil, Commit{}, lockedErr(v, o.Name)
 			}
+			if err := v.permitQueueRedeclare(p, o); err != nil {
+				return nil, Commit{}, err
+			}
 			if !o.Passive {
 				if err := checkQueueEquivalent(v, q, o); err != nil {
 					return nil, Commit{}, err
@@ -65,6 +68,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 			return nil, Commit{}, notFoundQueue(v, o.Name)
 		}
 		o.Name = generateQueueName()
+	}
+	if err := v.permitQueueDeclare(p, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
 	}
 	if err := validateQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
@@ -158,6 +164,9 @@ func (v *VHost) QueueDelete(p *Principal, name string, o QueueDeleteOptions, con
 // QueueDeleteAsync is QueueDelete without the wait: delete-ok must go out
 // only once the Commit is durable.
 func (v *VHost) QueueDeleteAsync(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, Commit, error) {
+	if err := v.permitQueue(p, permConfigure, name); err != nil {
+		return 0, Commit{}, err
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]

@@ -89,6 +89,9 @@ func (v *VHost) Exchange(name string) (*Exchange, bool) {
 // operations that need read access to it), checking exclusive ownership for
 // conn.
 func (v *VHost) Queue(p *Principal, name string, conn uint64) (*Queue, error) {
+	if err := v.permitQueue(p, permRead, name); err != nil {
+		return nil, err
+	}
 	v.mu.RLock()
 	q, ok := v.queues[name]
 	v.mu.RUnlock()
