@@ -13,7 +13,7 @@ import (
 // write (publish to, bind to) or read (consume from, get from, purge, bind
 // from) it. "" matches nothing.
 type Permission struct {
-	User, VHost              string
+	User, VHost            string
 	Configure, Write, Read string
 }
 

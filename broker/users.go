@@ -79,7 +79,7 @@ type Users struct {
 	mu       sync.RWMutex
 	users    map[string]*userEntry
 	loopback map[string]bool
-	perms    map[permKey]*compiledPerm       // (user, vhost)
+	perms    map[permKey]*compiledPerm         // (user, vhost)
 	topics   map[permKey]map[string]*topicPerm // (user, vhost) → exchange
 	// gen changes with every change of users or permissions, so a channel
 	// may keep a decision (PublishCache) while it holds.
