@@ -89,6 +89,13 @@ func compileTopicPerm(p TopicPermission) (*topicPerm, error) {
 // user must exist; the vhost need not yet (definitions list permissions
 // before or after vhosts).
 func (u *Users) SetPermissions(p Permission) error {
+	if err := u.setPermissions(p); err != nil {
+		return err
+	}
+	return u.changed()
+}
+
+func (u *Users) setPermissions(p Permission) error {
 	cp, err := compilePerm(p)
 	if err != nil {
 		return err
@@ -100,7 +107,7 @@ func (u *Users) SetPermissions(p Permission) error {
 	}
 	u.perms[permKey{p.User, p.VHost}] = cp
 	u.mu.Unlock()
-	return u.changed()
+	return nil
 }
 
 // ClearPermissions revokes a user's access to a vhost.
@@ -128,6 +135,13 @@ func (u *Users) Permissions() []Permission {
 // SetTopicPermissions sets (replacing) a user's topic permissions on one
 // exchange of a vhost.
 func (u *Users) SetTopicPermissions(p TopicPermission) error {
+	if err := u.setTopicPermissions(p); err != nil {
+		return err
+	}
+	return u.changed()
+}
+
+func (u *Users) setTopicPermissions(p TopicPermission) error {
 	tp, err := compileTopicPerm(p)
 	if err != nil {
 		return err
@@ -145,7 +159,7 @@ func (u *Users) SetTopicPermissions(p TopicPermission) error {
 	}
 	m[p.Exchange] = tp
 	u.mu.Unlock()
-	return u.changed()
+	return nil
 }
 
 // ClearTopicPermissions removes a user's topic permissions in a vhost: on

@@ -146,6 +146,13 @@ func (u *Users) Add(user User) error {
 // passwordHash is base64 of salt+digest ("" for no password), algorithm one
 // of rabbit_password_hashing_sha256 (the default when ""), _sha512, _md5.
 func (u *Users) AddHashed(name, passwordHash, algorithm string, tags []string) error {
+	if err := u.addHashed(name, passwordHash, algorithm, tags); err != nil {
+		return err
+	}
+	return u.changed()
+}
+
+func (u *Users) addHashed(name, passwordHash, algorithm string, tags []string) error {
 	algo, ok := parseHashAlgo(algorithm)
 	if !ok {
 		return fmt.Errorf("user '%s': unknown hashing algorithm '%s'", name, algorithm)
@@ -157,7 +164,7 @@ func (u *Users) AddHashed(name, passwordHash, algorithm string, tags []string) e
 	u.mu.Lock()
 	u.users[name] = &userEntry{hash: hash, algo: algo, tags: slices.Clone(tags)}
 	u.mu.Unlock()
-	return u.changed()
+	return nil
 }
 
 // Delete removes a user and every permission it had.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -37,6 +38,11 @@ func (b *Broker) AddVHost(name string) error {
 	defer b.vhostsMu.Unlock()
 	if _, ok := b.VHost(name); ok {
 		return nil
+	}
+	// A directory of that name is what a deletion interrupted by a crash
+	// left: the vhost was not in definitions.json, so it starts empty.
+	if err := os.RemoveAll(filepath.Join(b.cfg.DataDir, "vhosts", nameDir(name))); err != nil {
+		return fmt.Errorf("broker: clear vhost directory: %w", err)
 	}
 	v, err := b.openVHost(name)
 	if err != nil {

@@ -127,20 +127,28 @@ func (u *Users) reset() {
 }
 
 // importDefs adds the users, permissions and topic permissions of a
-// definitions file, replacing those of the same names.
+// definitions file, replacing those of the same names, and stores the
+// table once.
 func (u *Users) importDefs(d accessDefs) error {
+	if err := u.importEntries(d); err != nil {
+		return err
+	}
+	return u.changed()
+}
+
+func (u *Users) importEntries(d accessDefs) error {
 	for _, ud := range d.Users {
-		if err := u.AddHashed(ud.Name, ud.PasswordHash, ud.HashingAlgorithm, ud.Tags); err != nil {
+		if err := u.addHashed(ud.Name, ud.PasswordHash, ud.HashingAlgorithm, ud.Tags); err != nil {
 			return err
 		}
 	}
 	for _, p := range d.Permissions {
-		if err := u.SetPermissions(Permission(p)); err != nil {
+		if err := u.setPermissions(Permission(p)); err != nil {
 			return fmt.Errorf("permissions of '%s' in vhost '%s': %w", p.User, p.VHost, err)
 		}
 	}
 	for _, p := range d.TopicPermissions {
-		if err := u.SetTopicPermissions(TopicPermission(p)); err != nil {
+		if err := u.setTopicPermissions(TopicPermission(p)); err != nil {
 			return fmt.Errorf("topic permissions of '%s' in vhost '%s': %w", p.User, p.VHost, err)
 		}
 	}

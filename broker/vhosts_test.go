@@ -168,3 +168,42 @@ func TestImportDefinitions(t *testing.T) {
 		t.Fatal("permissions not imported")
 	}
 }
+
+// A deletion cut short after its commit point (out of definitions.json,
+// directory still there) does not bring the old queues back with a new
+// vhost of the same name.
+func TestAddVHostIgnoresInterruptedDeletion(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(b.AddVHost("t"))
+	v, _ := b.VHost("t")
+	_, err = v.QueueDeclare(nil, QueueDeclareOptions{Name: "old", Durable: true})
+	must(err)
+	b.mu.Lock()
+	delete(b.vhosts, "t")
+	b.mu.Unlock()
+	must(b.saveAccess()) // the commit point of DeleteVHost, then a crash
+	v.close()
+	must(b.Close())
+
+	b, err = Open(Config{DataDir: dir})
+	must(err)
+	defer b.Close()
+	if slices.Contains(b.VHosts(), "t") {
+		t.Fatal("deleted vhost opened")
+	}
+	must(b.AddVHost("t"))
+	v, _ = b.VHost("t")
+	if _, err := v.QueueDeclare(nil, QueueDeclareOptions{Name: "old", Passive: true}); err == nil {
+		t.Fatal("queue of the deleted vhost is back")
+	}
+}
