@@ -10,6 +10,14 @@ import (
 // operation in queues.go, exchanges.go, bindings.go, vhost.go and
 // publish.go, the logic here. A nil principal is the broker itself.
 
+// goneErr answers an operation that reached a vhost being deleted, whose
+// connections are being closed: nothing may be created in it meanwhile
+// (declares and binds are checked under its mu, which the deletion holds
+// while it sets gone).
+func goneErr(v *VHost) error {
+	return frame.Errorf(frame.NotFound, "no vhost '%s'", v.Name)
+}
+
 func refused(v *VHost, p *Principal, kind, name string) error {
 	return frame.Errorf(frame.AccessRefused, "access to %s '%s' in vhost '%s' refused for user '%s'", kind, name, v.Name, p.User)
 }
@@ -64,6 +72,9 @@ func (tp *topicPerm) allows(verb permVerb, key string) bool {
 // the queue (its generated name for a server-named one) and, with a
 // dead-letter exchange, read on the queue and write on that exchange.
 func (v *VHost) permitQueueDeclare(p *Principal, name string, args frame.Table) error {
+	if v.gone.Load() {
+		return goneErr(v)
+	}
 	if p == nil {
 		return nil
 	}
@@ -83,6 +94,9 @@ func (v *VHost) permitQueueDeclare(p *Principal, name string, args frame.Table) 
 // configure on the exchange, and for a new one with an alternate exchange,
 // read on it and write on the alternate.
 func (v *VHost) permitExchangeDeclare(p *Principal, name string, args frame.Table, exists bool) error {
+	if v.gone.Load() {
+		return goneErr(v)
+	}
 	if err := v.permitExchange(p, permConfigure, name); err != nil || exists || p == nil {
 		return err
 	}
@@ -99,6 +113,9 @@ func (v *VHost) permitExchangeDeclare(p *Principal, name string, args frame.Tabl
 // write on the destination, read on the source, then the topic read
 // permission on the binding key. v.mu held (the source is looked up).
 func (v *VHost) permitBindLocked(p *Principal, b Binding, destIsExchange bool) error {
+	if v.gone.Load() {
+		return goneErr(v)
+	}
 	if p == nil {
 		return nil
 	}

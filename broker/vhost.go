@@ -31,6 +31,8 @@ type VHost struct {
 	// topoGen changes whenever an exchange or queue is added or removed, so
 	// publishers can cache their lookups (PublishCache) and skip mu.
 	topoGen atomic.Uint64
+	// gone is set, under mu, when the vhost is deleted (vhosts.go).
+	gone atomic.Bool
 }
 
 func newVHost(b *Broker, name string) (*VHost, error) {

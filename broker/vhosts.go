@@ -104,6 +104,7 @@ func (b *Broker) DeleteVHost(name string) error {
 		}
 	}
 	v.mu.Lock()
+	v.gone.Store(true)
 	for _, q := range v.queues {
 		_, _, err := v.dropQueueLocked(q)
 		logErr("delete vhost: drop queue", err, "vhost", name, "queue", q.Name)

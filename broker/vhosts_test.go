@@ -207,3 +207,25 @@ func TestAddVHostIgnoresInterruptedDeletion(t *testing.T) {
 		t.Fatal("queue of the deleted vhost is back")
 	}
 }
+
+// An operation that reaches a vhost after its deletion (its connection's
+// close still on the way) creates nothing.
+func TestDeletedVHostRefusesDeclares(t *testing.T) {
+	b := openTestBroker(t)
+	if err := b.AddVHost("t"); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := b.VHost("t")
+	if err := b.DeleteVHost("t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.QueueDeclare(nil, QueueDeclareOptions{Name: "late", Durable: true}); err == nil {
+		t.Fatal("queue declared in a deleted vhost")
+	}
+	if err := v.ExchangeDeclare(nil, ExchangeDeclareOptions{Name: "late", Type: "fanout", Durable: true}); err == nil {
+		t.Fatal("exchange declared in a deleted vhost")
+	}
+	if _, err := os.Stat(v.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("deleted vhost's directory came back: %v", err)
+	}
+}
