@@ -62,6 +62,11 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if x.Internal {
 		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
 	}
+	if hasExpiration(m.Props) {
+		if err := checkExpiration(m.Props); err != nil {
+			return res, scratch, err
+		}
+	}
 	if x.ext != nil {
 		if res, done, err := v.publishExt(x, m); done {
 			return res, scratch, err

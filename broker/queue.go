@@ -31,6 +31,7 @@ type Queue struct {
 	deferred    Deferred      // run by unlock once mu is released (deferred.go)
 	cfg         queueSettings // guarded by mu (settings.go)
 	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
+	exp         *queueExpiry  // message and queue TTL; nil when unused (expiry.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -72,8 +73,14 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 	if q.cfg.maxLength >= 0 {
 		q.dropOverflowLocked()
 	}
+	if q.exp != nil || hasExpiration(m.Props) {
+		q.beforePublishLocked(m)
+	}
 	if len(q.consumers) > 0 {
 		q.dispatchLocked(m.Origin)
+	}
+	if q.exp != nil {
+		q.afterPublishLocked()
 	}
 	q.readyN.Store(int64(q.st.readyCount()))
 	q.unlock()
@@ -123,6 +130,9 @@ func (q *Queue) dispatchLocked(origin any) {
 	}
 	blocked := 0
 	for blocked < n && q.st.readyCount() > 0 {
+		if q.exp != nil && q.expireBeforeDeliveryLocked() {
+			return
+		}
 		if q.next >= n {
 			q.next = 0
 		}
@@ -184,6 +194,7 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 			q.st.requeue(t)
 		}
 		q.unackedN.Add(-int64(len(tickets)))
+		q.rearmHeadLocked()
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
@@ -195,12 +206,15 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 // the queue is empty.
 func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bool {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.deleted {
 		return false
 	}
+	q.touchLocked()
+	q.expireAllLocked()
 	t, d, ok := q.st.next()
 	if !ok {
+		q.readyN.Store(int64(q.st.readyCount()))
 		return false
 	}
 	q.Delivered.Add(1)
@@ -282,6 +296,9 @@ func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 		}
 	}
 	q.consumersN.Store(int32(len(q.consumers)))
+	if len(q.consumers) == 0 {
+		q.touchLocked()
+	}
 	return !q.deleted && q.AutoDelete && q.hadConsumer && len(q.consumers) == 0
 }
 
@@ -293,6 +310,7 @@ func (q *Queue) markDeleted() (int, error) {
 		return 0, nil
 	}
 	q.deleted = true
+	q.stopExpiryLocked()
 	n := q.st.readyCount()
 	cs := q.consumers
 	q.consumers = nil
@@ -317,5 +335,6 @@ func (q *Queue) close() error {
 		return nil
 	}
 	q.deleted = true
+	q.stopExpiryLocked()
 	return q.st.close()
 }

@@ -51,6 +51,7 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 					return nil, Commit{}, err
 				}
 			}
+			q.Touch()
 			var c Commit
 			if storedQueue(q) {
 				c = v.pendingLocked()
@@ -133,7 +134,12 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	if o.Exclusive {
 		q.Owner = o.Owner
 	}
-	q.readyN.Store(int64(st.readyCount()))
+	// Start the features (TTL timers, length limits on restored
+	// messages). Work this defers (dead lettering, which routes through
+	// v) runs at the queue's next unlock, not here under v.mu.
+	q.mu.Lock()
+	q.applySettingsLocked()
+	q.mu.Unlock()
 	v.queues[o.Name] = q
 	v.topoGen.Add(1)
 	return q, nil

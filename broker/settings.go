@@ -83,5 +83,6 @@ func (q *Queue) applySettingsLocked() {
 	if q.cfg.maxLength >= 0 {
 		q.dropOverflowLocked()
 	}
+	q.applyExpirySettingsLocked()
 	q.readyN.Store(int64(q.st.readyCount()))
 }

@@ -1,0 +1,108 @@
+package broker
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+func ttlArgs(ms int32) frame.Table { return frame.Table{"x-message-ttl": ms} }
+
+// A backlog expires without a consumer, in batches that let the lock go,
+// and its segments are deleted as it goes.
+func TestExpiryBacklogReclaimsSegments(t *testing.T) {
+	b, err := Open(Config{DataDir: t.TempDir(), SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	v, _ := b.VHost("/")
+	q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "ttl", Durable: true, Args: ttlArgs(300)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := declareTestQueue(t, v, "other")
+	const n = 3*expireBatch + 17
+	var cache PublishCache
+	var scratch []*Queue
+	body := make([]byte, 100)
+	for range n {
+		m := Message{RoutingKey: []byte("ttl"), Props: []byte{0, 0}, Body: body, Timestamp: time.Now().UnixMilli()}
+		if _, scratch, err = v.Publish(guest, &m, &cache, scratch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segments := func() int {
+		files, _ := filepath.Glob(filepath.Join(b.queueDir(v, "ttl", true), "*"))
+		n := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 0 && filepath.Ext(f) != ".label" {
+				n++
+			}
+		}
+		return n
+	}
+	if s := segments(); s < 10 {
+		t.Fatalf("backlog spans %d files, want many (the test needs several segments)", s)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for q.Ready() > 0 {
+		// Other queues are served while the backlog expires.
+		m := testMessage("x")
+		m.RoutingKey = []byte("other")
+		if _, scratch, err = v.Publish(guest, m, &cache, scratch); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages still ready after 30 s", q.Ready(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if other.Ready() == 0 {
+		t.Fatal("no publish to another queue went through")
+	}
+	if s := segments(); s > 3 {
+		t.Fatalf("%d files left after the backlog expired, want the segments deleted", s)
+	}
+}
+
+// expireLocked stops after a batch: the rest is the timer's next turn.
+func TestExpiryBatchBounded(t *testing.T) {
+	v := openTestVHost(t)
+	q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "ttl", Args: ttlArgs(60_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).UnixMilli()
+	q.mu.Lock()
+	for range expireBatch + 5 {
+		if _, err := q.st.append(Message{Props: []byte{0, 0}, Body: []byte("b"), Timestamp: old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, more := q.expireLocked(nowMilli(), expireBatch)
+	if n != expireBatch || !more {
+		t.Fatalf("first batch expired %d (more %v), want %d and more", n, more, expireBatch)
+	}
+	n, more = q.expireLocked(nowMilli(), expireBatch)
+	q.mu.Unlock()
+	if n != 5 || more {
+		t.Fatalf("second batch expired %d (more %v), want 5 and done", n, more)
+	}
+}
+
+func TestParseExpiration(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1": 1, "+7": 7, "4294967295": maxExpiration} {
+		if got, err := parseExpiration([]byte(in)); err != nil || got != want {
+			t.Errorf("parseExpiration(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{"": "no_integer", "x": "no_integer", "-1": "{value_negative,-1}", "4294967296": "{value_too_large,4294967296}", "5s": `{leftover_string,"s"}`} {
+		if _, err := parseExpiration([]byte(in)); err == nil || err.Error() != want {
+			t.Errorf("parseExpiration(%q) error %v, want %s", in, err, want)
+		}
+	}
+}
