@@ -127,8 +127,6 @@ func validateQueueArgs(args frame.Table) error {
 // silently ignoring the feature (a client waiting for a TTL would hang).
 // One per line: each lands with its feature and leaves this list.
 var unsupportedQueueArgs = []string{
-	"x-dead-letter-exchange",
-	"x-dead-letter-routing-key",
 	"x-max-length-bytes",
 }
 

@@ -32,6 +32,7 @@ type Queue struct {
 	cfg         queueSettings // guarded by mu (settings.go)
 	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
 	exp         *queueExpiry  // message and queue TTL; nil when unused (expiry.go)
+	dead        *deadBatch    // dead letters gathered under mu, moved after it (deadletter.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -98,7 +99,7 @@ func (q *Queue) dropOverflowLocked() {
 			return
 		}
 		q.forgetLocked(d)
-		q.ackLocked(t)
+		q.discardLocked(t, &d, reasonMaxlen)
 	}
 }
 
