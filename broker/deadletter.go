@@ -59,6 +59,7 @@ type deadMessage struct {
 	persistent bool
 	deaths     []any // the new x-death, for cycle detection
 	rejected   bool
+	unstored   bool // never stored in the source (reject-publish-dlx): nothing to settle
 }
 
 // deadBatch gathers a queue's dead-lettered messages under one lock hold;
@@ -83,6 +84,12 @@ func (q *Queue) discardLocked(t Ticket, d *Delivery, r deathReason) {
 		q.ackLocked(t)
 		return
 	}
+	q.addDeadLocked(dm)
+}
+
+// addDeadLocked adds dm to the batch moved once q's lock is released.
+// REQUIRES: q.mu held.
+func (q *Queue) addDeadLocked(dm deadMessage) {
 	if q.dead == nil {
 		b := &deadBatch{q: q, exchange: q.cfg.deadLetterX}
 		q.dead = b
@@ -295,9 +302,11 @@ func (b *deadBatch) move() {
 				gen = g
 			}
 		}
-		if ok {
+		switch {
+		case dm.unstored:
+		case ok:
 			settled = append(settled, dm.t)
-		} else {
+		default:
 			failed = append(failed, dm.t)
 		}
 	}

@@ -106,3 +106,49 @@ func TestParseExpiration(t *testing.T) {
 		}
 	}
 }
+
+// A policy's settings reach the features through reconfigure: a new TTL
+// expires what is due at once, a new byte limit drops from the head, and
+// a queue TTL starts.
+func TestReconfigureAppliesTTLAndLimits(t *testing.T) {
+	v := openTestVHost(t)
+	q := declareTestQueue(t, v, "p")
+	old := time.Now().Add(-time.Minute).UnixMilli()
+	q.mu.Lock()
+	for range 3 {
+		if _, err := q.st.append(Message{Props: []byte{0, 0}, Body: []byte("12345"), Timestamp: old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := q.st.append(Message{Props: []byte{0, 0}, Body: []byte("12345"), Timestamp: time.Now().UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	s := q.cfg
+	q.mu.Unlock()
+
+	s.messageTTL = 30_000
+	q.reconfigure(s)
+	if n := q.Ready(); n != 1 {
+		t.Fatalf("after a 30 s TTL, %d ready, want 1 (three were a minute old)", n)
+	}
+	s.maxLengthBytes = 0
+	q.reconfigure(s)
+	if n := q.Ready(); n != 0 {
+		t.Fatalf("after a 0-byte limit, %d ready, want 0", n)
+	}
+	s.expires = 50
+	q.reconfigure(s)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v.mu.RLock()
+		_, ok := v.queues["p"]
+		v.mu.RUnlock()
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("queue with a 50 ms x-expires from a policy still there after 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -100,6 +100,10 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 			// taken as safe and other queues carry on.
 			return res, scratch, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
 		}
+		if err == errQueueFull {
+			res.Unstored++ // nacked, not returned
+			continue
+		}
 		if err != nil {
 			// A full disk or an I/O error: the message is not in this
 			// queue. The others take it; the publisher is told (a nack).

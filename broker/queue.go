@@ -61,6 +61,10 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.mu.Unlock()
 		return 0, false, nil
 	}
+	if q.limited() && q.rejectPublishLocked(m) {
+		q.unlock()
+		return 0, false, errQueueFull
+	}
 	if q.dedup != nil && q.dedup.seen(m.Props) {
 		q.mu.Unlock()
 		return 0, true, nil // a duplicate is routed, not enqueued
@@ -71,7 +75,7 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		return 0, false, err
 	}
 	q.Published.Add(1)
-	if q.cfg.maxLength >= 0 {
+	if q.limited() {
 		q.dropOverflowLocked()
 	}
 	if q.exp != nil || hasExpiration(m.Props) {
@@ -89,18 +93,6 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		gen = 0
 	}
 	return gen, true, nil
-}
-
-// dropOverflowLocked applies x-max-length with the default drop-head overflow.
-func (q *Queue) dropOverflowLocked() {
-	for int64(q.st.readyCount()) > q.cfg.maxLength {
-		t, d, ok := q.st.next()
-		if !ok {
-			return
-		}
-		q.forgetLocked(d)
-		q.discardLocked(t, &d, reasonMaxlen)
-	}
 }
 
 // Dispatch delivers ready messages to consumers that have credit. Consumers
