@@ -126,8 +126,7 @@ func validateQueueArgs(args frame.Table) error {
 // yet. Declaring a queue with one fails at once with a clear error instead of
 // silently ignoring the feature (a client waiting for a TTL would hang).
 // One per line: each lands with its feature and leaves this list.
-var unsupportedQueueArgs = []string{
-}
+var unsupportedQueueArgs = []string{}
 
 func checkSupportedQueueArgs(args frame.Table) error {
 	for _, k := range unsupportedQueueArgs {

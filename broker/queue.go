@@ -33,6 +33,7 @@ type Queue struct {
 	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
 	exp         *queueExpiry  // message and queue TTL; nil when unused (expiry.go)
 	dead        *deadBatch    // dead letters gathered under mu, moved after it (deadletter.go)
+	propsBuf    []byte        // a redelivery's properties with x-delivery-count (limits_delivery.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -145,6 +146,9 @@ func (q *Queue) dispatchLocked(origin any) {
 		}
 		q.Delivered.Add(1)
 		q.forgetLocked(d)
+		if t.returns > 0 {
+			d = q.withDeliveryCountLocked(d, t.returns)
+		}
 		c.D.Deliver(q, c, t, d, origin)
 		if c.NoAck {
 			q.ackLocked(t)
@@ -184,6 +188,10 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 	q.mu.Lock()
 	if !q.deleted {
 		for _, t := range tickets {
+			if q.quorum() {
+				q.returnLocked(t)
+				continue
+			}
 			q.st.requeue(t)
 		}
 		q.unackedN.Add(-int64(len(tickets)))
@@ -214,6 +222,9 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 	q.forgetLocked(d)
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
+	if q.quorum() {
+		d = q.withDeliveryCountLocked(d, t.returns) // RabbitMQ 3.10 sends it on every basic.get
+	}
 	fn(t, d, remaining)
 	if noAck {
 		q.ackLocked(t)
