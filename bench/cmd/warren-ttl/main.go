@@ -57,6 +57,15 @@ func main() {
 		log.Fatal(err)
 	}
 	defer ch.QueueDelete(src, false, false, false)
+	// fatal deletes the queues first: a run given up must not leave a
+	// million messages on a shared broker.
+	fatal := func(format string, a ...any) {
+		_, _ = ch.QueueDelete(src, false, false, false)
+		if *dlx {
+			_, _ = ch.QueueDelete(dlq, false, false, false)
+		}
+		log.Fatalf(format, a...)
+	}
 
 	rss0, disk0 := rss(*pid), du(*data)
 	start := time.Now()
@@ -70,10 +79,10 @@ func main() {
 	for i := range *n {
 		left := time.Until(deadline).Milliseconds()
 		if left < 1 {
-			log.Fatalf("published only %d of %d before the due time: raise -due", i, *n)
+			fatal("published only %d of %d before the due time: raise -due", i, *n)
 		}
 		if err := ch.PublishWithContext(ctx, "", src, false, false, amqp.Publishing{Body: body, DeliveryMode: mode, Expiration: strconv.FormatInt(left, 10)}); err != nil {
-			log.Fatal(err)
+			fatal("publish: %v", err)
 		}
 	}
 	count := func(q string) int {
@@ -85,7 +94,7 @@ func main() {
 	}
 	for count(src) < *n {
 		if time.Now().After(deadline) {
-			log.Fatalf("only %d of %d queued by the due time: raise -due", count(src), *n)
+			fatal("only %d of %d queued by the due time: raise -due", count(src), *n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
