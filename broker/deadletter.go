@@ -69,6 +69,17 @@ type deadBatch struct {
 	exchange string
 	msgs     []deadMessage
 	all      []deadMessage // msgs as move found them, for retry
+	bytes    int           // bodies and props in msgs
+}
+
+// deadBatchBytes bounds the copies one batch holds: expiry ends a batch
+// there, so a backlog of large messages is moved a few MiB at a time.
+const deadBatchBytes = 16 << 20
+
+// deadFullLocked says whether q's batch is as large as one should get.
+// REQUIRES: q.mu held.
+func (q *Queue) deadFullLocked() bool {
+	return q.dead != nil && q.dead.bytes >= deadBatchBytes
 }
 
 // discardLocked removes an in-flight message that is not coming back: it
@@ -96,6 +107,7 @@ func (q *Queue) addDeadLocked(dm deadMessage) {
 		q.deferLocked(b.move)
 	}
 	q.dead.msgs = append(q.dead.msgs, dm)
+	q.dead.bytes += len(dm.body) + len(dm.props)
 }
 
 // Reject settles delivered messages rejected or nacked without requeue:

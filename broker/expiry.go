@@ -156,6 +156,9 @@ func (q *Queue) expireLocked(now int64, limit int) (n int, more bool) {
 		return 0, false
 	}
 	for n < limit {
+		if q.deadFullLocked() {
+			return n, true // the rest once this batch has moved
+		}
 		d, ok := hs.head()
 		if !ok {
 			return n, false
@@ -223,15 +226,21 @@ func (q *Queue) expireBeforeDeliveryLocked() (stop bool) {
 
 // expireAllLocked removes every expired head, for basic.get, which must
 // not answer with an expired message nor get-empty while a live one
-// waits. REQUIRES: q.mu held.
-func (q *Queue) expireAllLocked() {
+// waits. It reports false when it had to stop with expired heads left (a
+// batch of dead letters as large as one may get, to be moved once the
+// lock is released): basic.get then answers get-empty. REQUIRES: q.mu held.
+func (q *Queue) expireAllLocked() bool {
 	if q.exp == nil || !q.exp.msgs {
-		return
+		return true
 	}
 	now := nowMilli()
 	for {
 		if _, more := q.expireLocked(now, expireBatch); !more {
-			return
+			return true
+		}
+		if q.deadFullLocked() {
+			q.exp.armHeadAt(nowMilli())
+			return false
 		}
 	}
 }

@@ -152,3 +152,29 @@ func TestReconfigureAppliesTTLAndLimits(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Expiry into a dead-letter exchange moves large messages a bounded
+// number of bytes at a time, not a whole batch of copies.
+func TestExpiryDeadLetterBatchBounded(t *testing.T) {
+	v := openTestVHost(t)
+	declareTestQueue(t, v, "dlq")
+	q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "big", Args: frame.Table{
+		"x-message-ttl": int32(60_000), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).UnixMilli()
+	body := make([]byte, 1<<20)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for range 40 {
+		if _, err := q.st.append(Message{Props: []byte{0, 0}, Body: body, Timestamp: old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, more := q.expireLocked(nowMilli(), expireBatch)
+	if !more || n*len(body) > deadBatchBytes+len(body) {
+		t.Fatalf("one batch took %d MiB messages (more %v), want about %d MiB and more", n, more, deadBatchBytes>>20)
+	}
+}

@@ -212,7 +212,9 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 		return false
 	}
 	q.touchLocked()
-	q.expireAllLocked()
+	if !q.expireAllLocked() {
+		return false
+	}
 	t, d, ok := q.st.next()
 	if !ok {
 		q.readyN.Store(int64(q.st.readyCount()))
