@@ -434,3 +434,18 @@ func waitCommitted(b *Broker, gen uint64, fn func(lost bool)) {
 		fire() // committed before the subscription took
 	}
 }
+
+// unlockDeferringLater releases q.mu and leaves the work deferred under
+// it to the broker's timer goroutine, for callers that may hold the
+// vhost's lock (queue creation and restore, reconfiguration by a policy):
+// dead lettering routes through the vhost and must not run under it.
+func (q *Queue) unlockDeferringLater() {
+	pending := q.deferred.Len() > 0
+	q.mu.Unlock()
+	if pending {
+		q.vhost.b.Timer().At(time.Time{}, func() {
+			q.mu.Lock()
+			q.unlock()
+		})
+	}
+}

@@ -142,10 +142,10 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	}
 	// Start the features (TTL timers, length limits on restored
 	// messages). Work this defers (dead lettering, which routes through
-	// v) runs at the queue's next unlock, not here under v.mu.
+	// v) runs on the timer goroutine, not here under v.mu.
 	q.mu.Lock()
 	q.applySettingsLocked()
-	q.mu.Unlock()
+	q.unlockDeferringLater()
 	v.queues[o.Name] = q
 	v.topoGen.Add(1)
 	return q, nil
