@@ -436,9 +436,9 @@ func waitCommitted(b *Broker, gen uint64, fn func(lost bool)) {
 }
 
 // unlockDeferringLater releases q.mu and leaves the work deferred under
-// it to the broker's timer goroutine, for callers that may hold the
-// vhost's lock (queue creation and restore, reconfiguration by a policy):
-// dead lettering routes through the vhost and must not run under it.
+// it to the broker's timer goroutine, for callers that hold the vhost's
+// lock (queue creation and restore): dead lettering routes through the
+// vhost and must not run under it.
 func (q *Queue) unlockDeferringLater() {
 	pending := q.deferred.Len() > 0
 	q.mu.Unlock()

@@ -69,7 +69,7 @@ func settingsFromArgs(args frame.Table) queueSettings {
 // drops, a new TTL expires, a new expiry reschedules.
 func (q *Queue) reconfigure(s queueSettings) {
 	q.mu.Lock()
-	defer q.unlockDeferringLater() // a policy may be applied under the vhost's lock
+	defer q.unlock()
 	if q.deleted {
 		return
 	}
