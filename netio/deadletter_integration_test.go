@@ -257,3 +257,26 @@ func TestDeadLetterMissingExchange(t *testing.T) {
 		t.Fatalf("source holds %d, want 0", st.Messages)
 	}
 }
+
+// TestDeadLetterRoutesByCC: without a dead-letter routing key the dead
+// letter is routed with its original routing key and its CC keys, so a
+// direct dead-letter exchange delivers it to the queues bound to either.
+func TestDeadLetterRoutesByCC(t *testing.T) {
+	t.Parallel()
+	_, ch := connChan(t)
+	dlx := declareExchange(t, ch, "dlx", "direct")
+	byKey := declareQueue(t, ch, "bykey")
+	byCC := declareQueue(t, ch, "bycc")
+	src := declareArgs(t, ch, "src", amqp.Table{"x-dead-letter-exchange": dlx})
+	bindQueue(t, ch, byKey, src, dlx, nil)
+	bindQueue(t, ch, byCC, "cc-key", dlx, nil)
+	publish(t, ch, "", src, amqp.Publishing{Body: []byte("m"), Headers: amqp.Table{"CC": []any{"cc-key"}}})
+	d := mustGet(t, ch, src, false, "m")
+	if err := d.Nack(false, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{byKey, byCC} {
+		got := waitGet(t, ch, q)
+		wantDeath(t, xDeath(t, got)[0], 1, "rejected", src, "", src, "cc-key")
+	}
+}
