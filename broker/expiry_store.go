@@ -46,3 +46,36 @@ func (s *classicStore) head() (d Delivery, ok bool) {
 		return delivery(&rec, s.idx.Redelivered(q)), true
 	}
 }
+
+// A priority queue's head is its highest non-empty level's, as next picks.
+var (
+	_ headStore   = (*priorityStore)(nil)
+	_ ticketStore = (*priorityStore)(nil)
+	_ bytesStore  = (*priorityStore)(nil)
+)
+
+func (s *priorityStore) head() (d Delivery, ok bool) {
+	if s.closed {
+		return d, false
+	}
+	for i := min(s.top, len(s.levels)-1); i >= 0; i-- {
+		if l := s.levels[i]; l != nil && l.readyCount() > 0 {
+			return l.head()
+		}
+	}
+	return d, false
+}
+
+func (s *priorityStore) readTicket(t Ticket) (Delivery, bool) {
+	if s.closed || int(t.level) >= len(s.levels) || s.levels[t.level] == nil {
+		return Delivery{}, false
+	}
+	return s.levels[t.level].readTicket(t)
+}
+
+func (s *priorityStore) readyBytes() (n int64) {
+	for _, i := range s.open {
+		n += s.levels[i].readyBytes()
+	}
+	return n
+}

@@ -178,3 +178,38 @@ func TestExpiryDeadLetterBatchBounded(t *testing.T) {
 		t.Fatalf("one batch took %d MiB messages (more %v), want about %d MiB and more", n, more, deadBatchBytes>>20)
 	}
 }
+
+// A priority queue expires, dead letters and counts bytes like a classic
+// one: its store shows the head next would hand out.
+func TestExpiryPriorityQueue(t *testing.T) {
+	v := openTestVHost(t)
+	dlq := declareTestQueue(t, v, "dlq")
+	q, err := v.QueueDeclare(guest, QueueDeclareOptions{Name: "prio", Args: frame.Table{
+		"x-max-priority": int32(5), "x-message-ttl": int32(50), "x-max-length-bytes": int32(1000),
+		"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cache PublishCache
+	for _, prio := range []byte{0, 5, 3} {
+		props := frame.AppendProperties(nil, &frame.Properties{Priority: prio})
+		m := Message{RoutingKey: []byte("prio"), Props: props, Body: []byte("x"), Timestamp: time.Now().UnixMilli()}
+		if _, _, err := v.Publish(guest, &m, &cache, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.mu.Lock()
+	b := q.readyBytesLocked()
+	q.mu.Unlock()
+	if b != 3 {
+		t.Fatalf("ready bytes %d, want 3", b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for q.Ready() > 0 || dlq.Ready() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s: %d ready in the priority queue, %d dead lettered; want 0 and 3", q.Ready(), dlq.Ready())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
