@@ -170,6 +170,7 @@ func (q *Queue) expireLocked(now int64, limit int) (n int, more bool) {
 		if !ok {
 			return n, false
 		}
+		q.forgetLocked(d)
 		q.discardLocked(t, &d, reasonExpired)
 		n++
 	}

@@ -39,13 +39,47 @@ func TestMessageTTLExpiresWithoutConsumer(t *testing.T) {
 // consumer's prefetch was full is never delivered; a live one still is.
 func TestMessageTTLNotDeliveredAfterExpiry(t *testing.T) {
 	t.Parallel()
+	// Plain, single-active-consumer and consumer-priority dispatch.
+	for _, tc := range []struct {
+		name      string
+		args      amqp.Table
+		consumerX amqp.Table
+	}{
+		{"plain", nil, nil},
+		{"single-active", amqp.Table{"x-single-active-consumer": true}, nil},
+		{"consumer-priority", nil, amqp.Table{"x-priority": int32(5)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { ttlNotDeliveredAfterExpiry(t, tc.args, tc.consumerX) })
+	}
+}
+
+func ttlNotDeliveredAfterExpiry(t *testing.T, extra, consumerArgs amqp.Table) {
 	c, ch := connChan(t)
-	q := declareArgs(t, ch, "", amqp.Table{"x-message-ttl": int32(150)})
+	args := amqp.Table{"x-message-ttl": int32(150)}
+	for k, v := range extra {
+		args[k] = v
+	}
+	q := declareArgs(t, ch, "", args)
 	if err := ch.Qos(1, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, ch, "", q, amqp.Publishing{Body: []byte("first"), Expiration: "60000"})
-	ds := consume(t, ch, q, "", false)
+	if consumerArgs != nil {
+		// A second consumer at another priority puts the queue on the
+		// priority dispatch path; it has no credit to take anything.
+		idle := channel(t, c)
+		if err := idle.Qos(1, 0, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := idle.Consume(q, "low", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, ch, "", q, amqp.Publishing{Body: []byte("for low"), Expiration: "60000"})
+	}
+	ds, err := ch.Consume(q, "", false, false, false, false, consumerArgs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	first := recv(t, ds)
 	publishText(t, ch, "", q, "expires")
 	waitMessages(t, c, q, 0)
