@@ -35,6 +35,9 @@ type Config struct {
 	// frame_max and channel_max); 0 means DefaultFrameMax, DefaultChannelMax.
 	FrameMax   uint32
 	ChannelMax uint16
+	// CertLogin enables EXTERNAL authentication on TLS connections with a
+	// verified client certificate (tls_external.go); nil: not offered.
+	CertLogin *CertLogin
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -53,6 +56,8 @@ type Server struct {
 	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
 	fdRefused refusals
 	replies   replyRegistry // direct reply-to consumers by reply key
+
+	tlsListeners []net.Listener // ServeTLS's, closed by Stop (under mu)
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -199,6 +204,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		_ = s.ln.Close()
 	}
 	s.mu.Lock()
+	for _, ln := range s.tlsListeners {
+		_ = ln.Close()
+	}
 	for c := range s.conns {
 		c.ForceClose("broker shutdown")
 	}
