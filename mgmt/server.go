@@ -5,6 +5,7 @@ package mgmt
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -45,6 +46,16 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve blocks until Shutdown.
 func (s *Server) Serve() error {
 	err := s.srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeTLS is Serve over HTTPS with cfg (which may pick its certificate
+// per handshake, for reloads).
+func (s *Server) ServeTLS(cfg *tls.Config) error {
+	err := s.srv.Serve(tls.NewListener(s.ln, cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/netio"
-	"github.com/warrenmq/warren/netio/internal/testpki"
+	"github.com/warrenmq/warren/internal/testpki"
 )
 
 // tlsInstance is an in-process Warren with an AMQPS listener.

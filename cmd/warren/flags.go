@@ -32,6 +32,7 @@ type flags struct {
 	pprofAddr   string
 	loops       int
 	showVersion bool
+	tls         *tlsFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.IntVar(&f.loops, "loops", d.EventLoops, "event loops (0: one per CPU)")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
+	f.tls = registerTLSFlags(fs)
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("WARREN")); err != nil {
 		return nil, err
 	}
