@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +18,8 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/netio"
 	"github.com/warrenmq/warren/internal/testpki"
+	"github.com/warrenmq/warren/netio"
 )
 
 // tlsInstance is an in-process Warren with an AMQPS listener.
@@ -441,6 +443,22 @@ func TestTLSEncryptedKey(t *testing.T) {
 	o.Password = "s3cret"
 	if _, err := netio.LoadTLS(o); err != nil {
 		t.Fatal(err)
+	}
+	// Keys encrypted by openssl, with its default and an older PRF.
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Log("no openssl: its encrypted keys not tried")
+		return
+	}
+	for i, args := range [][]string{{"-v2", "aes256"}, {"-v2", "aes128", "-v2prf", "hmacWithSHA1"}} {
+		out := filepath.Join(p.dir, fmt.Sprintf("openssl-%d.pem", i))
+		cmd := exec.Command("openssl", append(append([]string{"pkcs8", "-topk8", "-in", p.server.KeyFile, "-out", out, "-passout", "pass:s3cret"}, args...))...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, b)
+		}
+		o.KeyFile = out
+		if _, err := netio.LoadTLS(o); err != nil {
+			t.Fatalf("openssl %v key: %v", args, err)
+		}
 	}
 }
 
