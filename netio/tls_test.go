@@ -451,7 +451,7 @@ func TestTLSEncryptedKey(t *testing.T) {
 	}
 	for i, args := range [][]string{{"-v2", "aes256"}, {"-v2", "aes128", "-v2prf", "hmacWithSHA1"}} {
 		out := filepath.Join(p.dir, fmt.Sprintf("openssl-%d.pem", i))
-		cmd := exec.Command("openssl", append(append([]string{"pkcs8", "-topk8", "-in", p.server.KeyFile, "-out", out, "-passout", "pass:s3cret"}, args...))...)
+		cmd := exec.Command("openssl", append([]string{"pkcs8", "-topk8", "-in", p.server.KeyFile, "-out", out, "-passout", "pass:s3cret"}, args...)...)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("openssl %v: %v\n%s", args, err, b)
 		}
