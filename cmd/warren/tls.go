@@ -58,28 +58,36 @@ func registerTLSFlags(fs *flag.FlagSet) *tlsFlags {
 
 // tlsSetup is what the TLS flags produced: nil parts are disabled.
 type tlsSetup struct {
-	flags *tlsFlags
-	amqps *netio.TLSCerts
-	https *netio.TLSCerts
-	login *netio.CertLogin
+	amqpsPort int
+	httpsPort int
+	watch     time.Duration
+	amqps     *netio.TLSCerts
+	https     *netio.TLSCerts
+	login     *netio.CertLogin
 }
 
 // load checks the flags and reads the files, before anything is opened.
 func (f *tlsFlags) load() (*tlsSetup, error) {
-	s := &tlsSetup{flags: f}
+	o, login, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	return loadTLSSetup(o, login, *f.port, *f.httpsPort, *f.watch)
+}
+
+// options are the flags as netio's settings: nil options without
+// -tls-cert and -tls-key, nil login without -auth-external. rabbitmq.conf's
+// listeners.ssl.*, ssl_options.* and ssl_cert_login_* fill the same
+// structs.
+func (f *tlsFlags) options() (*netio.TLSOptions, *netio.CertLogin, error) {
+	var login *netio.CertLogin
 	if *f.external {
-		s.login = &netio.CertLogin{From: *f.loginFrom, SANType: *f.sanType, SANIndex: *f.sanIndex}
-		if err := s.login.Validate(); err != nil {
-			return nil, err
-		}
+		login = &netio.CertLogin{From: *f.loginFrom, SANType: *f.sanType, SANIndex: *f.sanIndex}
 	}
 	if *f.cert == "" && *f.key == "" {
-		if *f.external || *f.httpsPort != 0 {
-			return nil, errors.New("-auth-external and -https-port need -tls-cert and -tls-key")
-		}
-		return s, nil
+		return nil, login, nil
 	}
-	o := netio.TLSOptions{
+	o := &netio.TLSOptions{
 		CertFile: *f.cert, KeyFile: *f.key, CACertFile: *f.ca,
 		Verify: *f.verify, FailIfNoPeerCert: *f.failIfNoPeerCert, Depth: f.depth,
 		Versions: splitList(*f.versions), Ciphers: splitList(*f.ciphers),
@@ -87,15 +95,34 @@ func (f *tlsFlags) load() (*tlsSetup, error) {
 	if *f.keyPasswordFile != "" {
 		pw, err := os.ReadFile(*f.keyPasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("-tls-key-password-file: %w", err)
+			return nil, nil, fmt.Errorf("-tls-key-password-file: %w", err)
 		}
 		o.Password = strings.TrimRight(string(pw), "\r\n")
 	}
+	return o, login, nil
+}
+
+// loadTLSSetup checks the settings and reads the files: AMQPS on
+// amqpsPort when o is set, management HTTPS on httpsPort unless 0, the
+// files watched every watch unless 0. run makes its errors exit 2.
+func loadTLSSetup(o *netio.TLSOptions, login *netio.CertLogin, amqpsPort, httpsPort int, watch time.Duration) (*tlsSetup, error) {
+	s := &tlsSetup{login: login, amqpsPort: amqpsPort, httpsPort: httpsPort, watch: watch}
+	if login != nil {
+		if err := login.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if o == nil {
+		if login != nil || httpsPort != 0 {
+			return nil, errors.New("-auth-external and -https-port need -tls-cert and -tls-key")
+		}
+		return s, nil
+	}
 	var err error
-	if s.amqps, err = netio.LoadTLS(o); err != nil {
+	if s.amqps, err = netio.LoadTLS(*o); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
-	if *f.httpsPort != 0 {
+	if httpsPort != 0 {
 		// The management port asks for no client certificate, as
 		// RabbitMQ's management.ssl.* defaults.
 		web := netio.TLSOptions{CertFile: o.CertFile, KeyFile: o.KeyFile, Password: o.Password, Versions: o.Versions, Ciphers: o.Ciphers}
@@ -110,7 +137,7 @@ func (f *tlsFlags) load() (*tlsSetup, error) {
 // the watch.
 func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broker, bind string) (*mgmt.Server, error) {
 	if s.amqps != nil {
-		ln, err := netio.ListenTLS(net.JoinHostPort(bind, strconv.Itoa(*s.flags.port)))
+		ln, err := netio.ListenTLS(net.JoinHostPort(bind, strconv.Itoa(s.amqpsPort)))
 		if err != nil {
 			return nil, err
 		}
@@ -120,17 +147,17 @@ func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broke
 	var hs *mgmt.Server
 	if s.https != nil {
 		var err error
-		hs, err = mgmt.Listen(net.JoinHostPort(bind, strconv.Itoa(*s.flags.httpsPort)), b)
+		hs, err = mgmt.Listen(net.JoinHostPort(bind, strconv.Itoa(s.httpsPort)), b)
 		if err != nil {
 			return nil, fmt.Errorf("https listener: %w", err)
 		}
 		go func() { _ = hs.ServeTLS(s.https.Config()) }()
 		slog.Info("management listening", "https", hs.Addr().String())
 	}
-	if *s.flags.watch > 0 {
+	if s.watch > 0 {
 		for _, c := range []*netio.TLSCerts{s.amqps, s.https} {
 			if c != nil {
-				go c.Watch(ctx, *s.flags.watch)
+				go c.Watch(ctx, s.watch)
 			}
 		}
 	}
