@@ -511,3 +511,18 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		t.Fatalf("socket not closed by the server: %v", err)
 	}
 }
+
+func TestTLSExternalLoginFromDN(t *testing.T) {
+	p := newTestPKI(t)
+	in := startTLSInstance(t, p.options(true, true), &netio.CertLogin{From: "distinguished_name"})
+	in.b.Users().Add(broker.User{Name: "CN=dnuser,O=Warren tests"})
+	cert := p.ca.Client(t, "dnuser")
+	c, err := amqp.DialTLS_ExternalAuth("amqps://"+in.tlsAddr+"/", p.clientConfig(t, &cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !hasConnUser(in.b, "CN=dnuser,O=Warren tests") {
+		t.Fatal("no connection as the DN user")
+	}
+}
