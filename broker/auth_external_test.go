@@ -7,7 +7,9 @@ import (
 
 func TestAuthenticateExternal(t *testing.T) {
 	u := DefaultUsers()
-	u.Add(User{Name: "app", Password: "secret", Tags: []string{"monitoring"}})
+	if err := u.Add(User{Name: "app", Password: "secret", Tags: []string{"monitoring"}}); err != nil {
+		t.Fatal(err)
+	}
 	p, err := u.AuthenticateExternal("app", false)
 	if err != nil || p.User != "app" || !p.HasTag("monitoring") {
 		t.Fatalf("app: %+v %v", p, err)

@@ -515,14 +515,20 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 func TestTLSExternalLoginFromDN(t *testing.T) {
 	p := newTestPKI(t)
 	in := startTLSInstance(t, p.options(true, true), &netio.CertLogin{From: "distinguished_name"})
-	in.b.Users().Add(broker.User{Name: "CN=dnuser,O=Warren tests"})
+	const dn = "CN=dnuser,O=Warren tests"
+	if err := in.b.Users().Add(broker.User{Name: dn}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.b.Users().SetPermissions(broker.Permission{User: dn, VHost: "/", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
 	cert := p.ca.Client(t, "dnuser")
 	c, err := amqp.DialTLS_ExternalAuth("amqps://"+in.tlsAddr+"/", p.clientConfig(t, &cert))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if !hasConnUser(in.b, "CN=dnuser,O=Warren tests") {
+	if !hasConnUser(in.b, dn) {
 		t.Fatal("no connection as the DN user")
 	}
 }
