@@ -46,6 +46,8 @@ type Broker struct {
 	// of definitions.json (vhosts_store.go).
 	vhostsMu sync.Mutex
 	accessMu sync.Mutex
+
+	queueCounts queueLifecycle // queue lifecycle totals (counters.go)
 }
 
 // Open creates the broker, recovering durable definitions and queues from
