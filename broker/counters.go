@@ -1,6 +1,10 @@
 package broker
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/warrenmq/warren/segment"
+)
 
 // Broker-wide monotonic totals for Prometheus (RabbitMQ's
 // rabbitmq_*_opened_total, rabbitmq_queues_*_total, rabbitmq_global_*).
@@ -218,6 +222,59 @@ type QueueSample struct {
 	Consumers        int
 	Published        uint64
 	Delivered, Acked uint64
+
+	// Segment figures, with SegmentsKnown set, only from QueueSegments.
+	SegmentsKnown bool
+	Segments      segment.LogStats
+
+	q *Queue
+}
+
+// SyncStats are the fdatasync latency and group-commit batch histograms.
+func (b *Broker) SyncStats() *segment.SyncStats { return b.syncer.SyncStats() }
+
+// QueueSegments fills in the segment figures of samples (from QueueSamples)
+// whose queue is not deleted, taking each queue's lock for the moment it
+// takes to sum its segment list: for the per-object scrape only.
+func (b *Broker) QueueSegments(samples []QueueSample) {
+	for i := range samples {
+		s := &samples[i]
+		q := s.q
+		if q == nil {
+			continue
+		}
+		q.mu.Lock()
+		if !q.deleted {
+			s.Segments, s.SegmentsKnown = storeSegments(q.st)
+		}
+		q.mu.Unlock()
+	}
+}
+
+// storeSegments sums the segment logs under st. A queue with no store
+// opened yet has none; other stores report nothing.
+func storeSegments(st store) (segment.LogStats, bool) {
+	var t segment.LogStats
+	switch st := st.(type) {
+	case *classicStore:
+		if st.closed {
+			return t, false
+		}
+		return st.log.Stats(), true
+	case *priorityStore:
+		for _, l := range st.levels {
+			if l != nil && !l.closed {
+				ls := l.log.Stats()
+				t.Files += ls.Files
+				t.Bytes += ls.Bytes
+				t.MappedBytes += ls.MappedBytes
+			}
+		}
+		return t, !st.closed
+	case *unopenedStore:
+		return t, true
+	}
+	return t, false
 }
 
 // QueueSamples appends a sample of every queue (of vhost only, if not
@@ -234,7 +291,7 @@ func (b *Broker) QueueSamples(dst []QueueSample, vhost string) []QueueSample {
 			dst = append(dst, QueueSample{
 				VHost: v.Name, Name: q.Name, Ready: q.Ready(), Unacked: q.Unacked(),
 				Consumers: q.ConsumerCount(), Published: q.Published.Load(),
-				Delivered: q.Delivered.Load(), Acked: q.Acked.Load(),
+				Delivered: q.Delivered.Load(), Acked: q.Acked.Load(), q: q,
 			})
 		}
 		v.mu.RUnlock()

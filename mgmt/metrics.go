@@ -2,9 +2,11 @@ package mgmt
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -48,8 +50,11 @@ func (m *metricsHandler) aggregated(w http.ResponseWriter, _ *http.Request) {
 
 func (m *metricsHandler) perObject(w http.ResponseWriter, _ *http.Request) {
 	var t promText
-	m.writeNode(&t, m.b.QueueSamples(nil, ""))
+	samples := m.b.QueueSamples(nil, "")
+	m.writeNode(&t, samples)
 	m.writeOwn(&t)
+	m.b.QueueSegments(samples)
+	writeSegments(&t, samples)
 	m.serve(w, &t, true)
 }
 
@@ -198,8 +203,37 @@ func writeGlobal(t *promText, ch *broker.ChannelTotals, consumers int) {
 // writeOwn writes Warren's own families.
 func (m *metricsHandler) writeOwn(t *promText) {
 	t.family("warren_storage_errors_total", "counter", "Storage operations that failed, by operation")
-	for op, n := range broker.StorageFaults() {
-		t.uint("warren_storage_errors_total", labels("op", op), n)
+	faults := broker.StorageFaults()
+	for _, op := range slices.Sorted(maps.Keys(faults)) {
+		t.uint("warren_storage_errors_total", labels("op", op), faults[op])
+	}
+	ss := m.b.SyncStats()
+	t.histogram("warren_fsync_duration_seconds", "Time per segment fdatasync, with the staged writes before it", &ss.Latency)
+	t.histogram("warren_group_commit_files", "Segment files synced per group commit (one fsync round)", &ss.Batch)
+}
+
+// writeSegments writes the per-queue segment families (per-object only:
+// they take each queue's lock for a moment).
+func writeSegments(t *promText, samples []broker.QueueSample) {
+	fams := []struct {
+		name, help string
+		of         func(*broker.QueueSample) int64
+	}{
+		{"warren_queue_segment_files", "Segment files of a queue", func(s *broker.QueueSample) int64 { return int64(s.Segments.Files) }},
+		{"warren_queue_segment_bytes", "Disk bytes of a queue's segment files (the head's preallocation included)", func(s *broker.QueueSample) int64 { return s.Segments.Bytes }},
+		{"warren_queue_mapped_bytes", "Bytes of a queue's segments mapped for reading", func(s *broker.QueueSample) int64 { return s.Segments.MappedBytes }},
+	}
+	for _, f := range fams {
+		t.family(f.name, "gauge", f.help)
+		for i := range samples {
+			if s := &samples[i]; s.SegmentsKnown {
+				t.b = append(t.b, f.name...)
+				t.b = appendQueueLabels(t.b, s.VHost, s.Name)
+				t.b = append(t.b, ' ')
+				t.b = appendInt(t.b, f.of(s))
+				t.b = append(t.b, '\n')
+			}
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/warrenmq/warren/segment"
 )
 
 // promText writes the Prometheus text format (0.0.4) into one buffer, so a
@@ -140,3 +142,19 @@ func appendEscaped(b []byte, v string) []byte {
 }
 
 func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// histogram writes a Prometheus histogram family (_bucket with le, _sum,
+// _count) from h's snapshot.
+func (w *promText) histogram(name, help string, h *segment.Histogram) {
+	w.family(name, "histogram", help)
+	cum, sum, n := h.Snapshot()
+	for i, c := range cum {
+		le := "+Inf"
+		if i < len(h.Bounds) {
+			le = strconv.FormatFloat(h.Bounds[i], 'g', -1, 64)
+		}
+		w.uint(name+"_bucket", `{le="`+le+`"}`, c)
+	}
+	w.sample(name+"_sum", "", sum)
+	w.uint(name+"_count", "", n)
+}
