@@ -225,13 +225,30 @@ type QueueSample struct {
 
 	// Segment figures, with SegmentsKnown set, only from QueueSegments.
 	SegmentsKnown bool
-	Segments      segment.LogStats
+	Segments      SegmentStats
 
 	q *Queue
 }
 
-// SyncStats are the fdatasync latency and group-commit batch histograms.
-func (b *Broker) SyncStats() *segment.SyncStats { return b.syncer.SyncStats() }
+// Histogram is a snapshot of a Prometheus-style histogram.
+type Histogram struct {
+	Bounds     []float64 // upper bounds; Cumulative has one more, for +Inf
+	Cumulative []uint64
+	Sum        float64
+	Count      uint64
+}
+
+// SyncStats snapshots the group-commit syncer's histograms: seconds per
+// fdatasync and files per round.
+func (b *Broker) SyncStats() (latency, batch Histogram) {
+	st := b.syncer.SyncStats()
+	return histogramOf(&st.Latency), histogramOf(&st.Batch)
+}
+
+func histogramOf(h *segment.Histogram) Histogram {
+	c, sum, n := h.Snapshot()
+	return Histogram{Bounds: h.Bounds, Cumulative: c, Sum: sum, Count: n}
+}
 
 // QueueSegments fills in the segment figures of samples (from QueueSamples)
 // whose queue is not deleted, taking each queue's lock for the moment it
@@ -250,6 +267,10 @@ func (b *Broker) QueueSegments(samples []QueueSample) {
 		q.mu.Unlock()
 	}
 }
+
+// SegmentStats are a queue's segment files: how many, their disk bytes and
+// the bytes mapped for reading.
+type SegmentStats = segment.LogStats
 
 // storeSegments sums the segment logs under st. A queue with no store
 // opened yet has none; other stores report nothing.

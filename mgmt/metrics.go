@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/VictoriaMetrics/metrics"
-	"golang.org/x/sys/unix"
 
 	"github.com/warrenmq/warren/broker"
 )
@@ -207,9 +206,9 @@ func (m *metricsHandler) writeOwn(t *promText) {
 	for _, op := range slices.Sorted(maps.Keys(faults)) {
 		t.uint("warren_storage_errors_total", labels("op", op), faults[op])
 	}
-	ss := m.b.SyncStats()
-	t.histogram("warren_fsync_duration_seconds", "Time per segment fdatasync, with the staged writes before it", &ss.Latency)
-	t.histogram("warren_group_commit_files", "Segment files synced per group commit (one fsync round)", &ss.Batch)
+	latency, batch := m.b.SyncStats()
+	t.histogram("warren_fsync_duration_seconds", "Time per segment fdatasync, with the staged writes before it", &latency)
+	t.histogram("warren_group_commit_files", "Segment files synced per group commit (one fsync round)", &batch)
 }
 
 // writeSegments writes the per-queue segment families (per-object only:
@@ -243,36 +242,4 @@ func nodeName() string {
 		h = "localhost"
 	}
 	return "warren@" + h
-}
-
-type processSample struct {
-	rss, openFDs, maxFDs, diskFree, totalRAM uint64
-}
-
-func readProcess(dataDir string) processSample {
-	var p processSample
-	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
-		if f := bytes.Fields(b); len(f) > 1 {
-			pages, _ := strconv.ParseUint(string(f[1]), 10, 64)
-			p.rss = pages * uint64(os.Getpagesize())
-		}
-	}
-	if d, err := os.Open("/proc/self/fd"); err == nil {
-		names, _ := d.Readdirnames(-1)
-		_ = d.Close()
-		p.openFDs = uint64(max(len(names)-1, 0)) // less the one reading it
-	}
-	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
-		p.maxFDs = lim.Cur
-	}
-	var fs unix.Statfs_t
-	if unix.Statfs(dataDir, &fs) == nil {
-		p.diskFree = fs.Bavail * uint64(fs.Bsize)
-	}
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) == nil {
-		p.totalRAM = uint64(si.Totalram) * uint64(si.Unit)
-	}
-	return p
 }

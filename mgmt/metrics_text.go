@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/warrenmq/warren/segment"
+	"github.com/warrenmq/warren/broker"
 )
 
 // promText writes the Prometheus text format (0.0.4) into one buffer, so a
@@ -145,16 +145,15 @@ func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
 // histogram writes a Prometheus histogram family (_bucket with le, _sum,
 // _count) from h's snapshot.
-func (w *promText) histogram(name, help string, h *segment.Histogram) {
+func (w *promText) histogram(name, help string, h *broker.Histogram) {
 	w.family(name, "histogram", help)
-	cum, sum, n := h.Snapshot()
-	for i, c := range cum {
+	for i, c := range h.Cumulative {
 		le := "+Inf"
 		if i < len(h.Bounds) {
 			le = strconv.FormatFloat(h.Bounds[i], 'g', -1, 64)
 		}
 		w.uint(name+"_bucket", `{le="`+le+`"}`, c)
 	}
-	w.sample(name+"_sum", "", sum)
-	w.uint(name+"_count", "", n)
+	w.sample(name+"_sum", "", h.Sum)
+	w.uint(name+"_count", "", h.Count)
 }
