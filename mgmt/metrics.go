@@ -42,7 +42,7 @@ const promContentType = "text/plain; version=0.0.4"
 
 func (m *metricsHandler) aggregated(w http.ResponseWriter, _ *http.Request) {
 	var t promText
-	m.writeNode(&t, nil)
+	m.writeNode(&t, false, nil)
 	m.writeOwn(&t)
 	m.serve(w, &t, true)
 }
@@ -50,7 +50,7 @@ func (m *metricsHandler) aggregated(w http.ResponseWriter, _ *http.Request) {
 func (m *metricsHandler) perObject(w http.ResponseWriter, _ *http.Request) {
 	var t promText
 	samples := m.b.QueueSamples(nil, "")
-	m.writeNode(&t, samples)
+	m.writeNode(&t, true, samples)
 	m.writeOwn(&t)
 	m.b.QueueSegments(samples)
 	writeSegments(&t, samples)
@@ -67,22 +67,25 @@ func (m *metricsHandler) serve(w http.ResponseWriter, t *promText, process bool)
 	}
 }
 
-// writeNode writes the node-wide families. With per-queue samples the
-// queue families get one line per queue labelled vhost and queue (as
-// RabbitMQ's per-object registry); without, one aggregated line.
-func (m *metricsHandler) writeNode(t *promText, perQueue []broker.QueueSample) {
+// writeNode writes the node-wide families. Per object, the queue families
+// get one line per queue labelled vhost and queue (as RabbitMQ's
+// per-object registry); otherwise one aggregated line.
+func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broker.QueueSample) {
 	b := m.b
 	lc := b.Lifecycle()
 	st := b.Stats()
 	ch, openChannels := b.Registry().ChannelCounts()
 	conns := b.Registry().Len()
 
-	t.family("rabbitmq_alarms_file_descriptor_limit", "untyped", "is 1 if file descriptor limit alarm is in effect")
-	t.sample("rabbitmq_alarms_file_descriptor_limit", "", 0)
-	t.family("rabbitmq_alarms_free_disk_space_watermark", "untyped", "is 1 if free disk space watermark alarm is in effect")
-	t.sample("rabbitmq_alarms_free_disk_space_watermark", "", 0)
-	t.family("rabbitmq_alarms_memory_used_watermark", "untyped", "is 1 if VM memory watermark alarm is in effect")
-	t.sample("rabbitmq_alarms_memory_used_watermark", "", 0)
+	if !perObject { // RabbitMQ's per-object registry has no alarms
+		// Warren raises no resource alarms yet, so 0 is the true state.
+		t.family("rabbitmq_alarms_file_descriptor_limit", "untyped", "is 1 if file descriptor limit alarm is in effect")
+		t.sample("rabbitmq_alarms_file_descriptor_limit", "", 0)
+		t.family("rabbitmq_alarms_free_disk_space_watermark", "untyped", "is 1 if free disk space watermark alarm is in effect")
+		t.sample("rabbitmq_alarms_free_disk_space_watermark", "", 0)
+		t.family("rabbitmq_alarms_memory_used_watermark", "untyped", "is 1 if VM memory watermark alarm is in effect")
+		t.sample("rabbitmq_alarms_memory_used_watermark", "", 0)
+	}
 
 	t.counter("rabbitmq_connections_opened_total", "Total number of connections opened", lc.ConnectionsOpened)
 	t.counter("rabbitmq_connections_closed_total", "Total number of connections closed or terminated", lc.ConnectionsClosed)
@@ -103,7 +106,7 @@ func (m *metricsHandler) writeNode(t *promText, perQueue []broker.QueueSample) {
 	t.gauge("rabbitmq_resident_memory_limit_bytes", "Memory high watermark in bytes", float64(p.totalRAM))
 	t.gauge("rabbitmq_disk_space_available_limit_bytes", "Free disk space low watermark in bytes", 0)
 
-	m.writeQueues(t, st, perQueue)
+	m.writeQueues(t, st, perObject, perQueue)
 
 	t.gauge("rabbitmq_channel_consumers", "Consumers on a channel", float64(st.Consumers))
 	t.counter("rabbitmq_channel_messages_published_total", "Total number of messages published into an exchange on a channel", ch.Published)
@@ -127,7 +130,7 @@ func (m *metricsHandler) writeNode(t *promText, perQueue []broker.QueueSample) {
 	writeGlobal(t, &ch, st.Consumers)
 }
 
-func (m *metricsHandler) writeQueues(t *promText, st broker.Stats, perQueue []broker.QueueSample) {
+func (m *metricsHandler) writeQueues(t *promText, st broker.Stats, perObject bool, perQueue []broker.QueueSample) {
 	type queueFamily struct {
 		name, typ, help string
 		agg             float64
@@ -147,7 +150,7 @@ func (m *metricsHandler) writeQueues(t *promText, st broker.Stats, perQueue []br
 	}
 	for _, f := range fams {
 		t.family(f.name, f.typ, f.help)
-		if perQueue == nil {
+		if !perObject {
 			t.sample(f.name, "", f.agg)
 			continue
 		}
