@@ -48,6 +48,9 @@ type Broker struct {
 	accessMu sync.Mutex
 
 	queueCounts queueLifecycle // queue lifecycle totals (counters.go)
+	// Deleted vhosts' queue counts (counters.go), guarded by mu.
+	goneTotals     QueueTotals
+	deletingVHosts []*VHost
 }
 
 // Open creates the broker, recovering durable definitions and queues from

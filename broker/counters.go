@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"iter"
+	"slices"
 	"sync/atomic"
 
 	"github.com/warrenmq/warren/segment"
@@ -68,6 +70,58 @@ func (t *QueueTotals) add(q *Queue) {
 func (v *VHost) foldDeletedLocked(q *Queue) {
 	v.deletedTotals.add(q)
 	v.b.queueCounts.deleted.Add(1)
+}
+
+// A deleted vhost leaves b.vhosts at once but drops its queues only after
+// its connections are told to close; meanwhile it is listed in
+// deletingVHosts so that Stats still sums it, and once its queues are folded
+// into its deletedTotals those move to b.goneTotals. b.mu is taken before
+// v.mu, as Stats takes them.
+
+func (b *Broker) deletingVHostLocked(v *VHost) { b.deletingVHosts = append(b.deletingVHosts, v) }
+
+func (b *Broker) undeletingVHostLocked(v *VHost) {
+	if i := slices.Index(b.deletingVHosts, v); i >= 0 {
+		b.deletingVHosts = slices.Delete(b.deletingVHosts, i, i+1)
+	}
+}
+
+// foldDeletedVHost moves a deleted vhost's counts, its queues all dropped,
+// into the broker's.
+func (b *Broker) foldDeletedVHost(v *VHost) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v.mu.RLock()
+	t := v.deletedTotals
+	for _, q := range v.queues {
+		t.add(q)
+	}
+	v.mu.RUnlock()
+	b.goneTotals.merge(&t)
+	b.undeletingVHostLocked(v)
+}
+
+// allVHostsLocked yields the vhosts and the ones being deleted; b.mu is
+// held.
+func (b *Broker) allVHostsLocked() iter.Seq[*VHost] {
+	return func(yield func(*VHost) bool) {
+		for _, v := range b.vhosts {
+			if !yield(v) {
+				return
+			}
+		}
+		for _, v := range b.deletingVHosts {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+func (t *QueueTotals) merge(o *QueueTotals) {
+	t.Published += o.Published
+	t.Delivered += o.Delivered
+	t.Acked += o.Acked
 }
 
 // ChannelCounters are the per-channel counts behind rabbitmq_global_*

@@ -18,7 +18,8 @@ func (b *Broker) Stats() Stats {
 	var s Stats
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, v := range b.vhosts {
+	s.Published, s.Delivered, s.Acked = b.goneTotals.Published, b.goneTotals.Delivered, b.goneTotals.Acked
+	for v := range b.allVHostsLocked() {
 		v.mu.RLock()
 		t := v.deletedTotals
 		for _, q := range v.queues {

@@ -140,7 +140,12 @@ func guest(t *testing.T, _ string) *broker.Principal {
 
 func publish(t *testing.T, b *broker.Broker, rk string) {
 	t.Helper()
-	v, _ := b.VHost("/")
+	publishIn(t, b, "/", rk)
+}
+
+func publishIn(t *testing.T, b *broker.Broker, vhost, rk string) {
+	t.Helper()
+	v, _ := b.VHost(vhost)
 	if _, _, err := v.Publish(guest(t, "/"), &broker.Message{RoutingKey: []byte(rk), Body: []byte("x")}, &broker.PublishCache{}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -369,3 +374,41 @@ func TestMetricsScrapeTimeManyQueues(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a vhost keeps its queues' counts in the totals.
+func TestMetricsCountersSurviveAVHostDelete(t *testing.T) {
+	b, base := metricsBroker(t)
+	if err := b.AddVHost("metrics-vh"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Users().SetPermissions(broker.Permission{User: "guest", VHost: "metrics-vh", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := b.VHost("metrics-vh")
+	p, err := b.Users().Authenticate("guest", "guest", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.QueueDeclare(p, broker.QueueDeclareOptions{Name: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := v.Publish(p, &broker.Message{RoutingKey: []byte("q"), Body: []byte("x")}, &broker.PublishCache{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := getMetrics(t, base+"/metrics").series["rabbitmq_queue_messages_published_total"]; got != 2 {
+		t.Fatalf("published_total = %v before the delete", got)
+	}
+	if err := b.DeleteVHost("metrics-vh"); err != nil {
+		t.Fatal(err)
+	}
+	s := getMetrics(t, base+"/metrics")
+	if got := s.series["rabbitmq_queue_messages_published_total"]; got != 2 {
+		t.Errorf("published_total = %v after the vhost delete, want 2", got)
+	}
+	if s.series["rabbitmq_queues"] != 0 || s.series["rabbitmq_queues_deleted_total"] != 1 {
+		t.Errorf("queues %v, deleted %v", s.series["rabbitmq_queues"], s.series["rabbitmq_queues_deleted_total"])
+	}
+}
+
