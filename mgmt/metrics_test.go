@@ -411,4 +411,3 @@ func TestMetricsCountersSurviveAVHostDelete(t *testing.T) {
 		t.Errorf("queues %v, deleted %v", s.series["rabbitmq_queues"], s.series["rabbitmq_queues_deleted_total"])
 	}
 }
-
