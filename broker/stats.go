@@ -1,12 +1,16 @@
 package broker
 
 // Stats is a broker-wide summary read from the queues' lock-free counters.
+// Published, Delivered and Acked include the queues deleted since start, so
+// they never fall.
 type Stats struct {
 	Queues    int
+	Consumers int
 	Ready     int64
 	Unacked   int64
 	Published uint64
 	Delivered uint64
+	Acked     uint64
 }
 
 // Stats sums every queue's counters.
@@ -14,16 +18,21 @@ func (b *Broker) Stats() Stats {
 	var s Stats
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, v := range b.vhosts {
+	s.Published, s.Delivered, s.Acked = b.goneTotals.Published, b.goneTotals.Delivered, b.goneTotals.Acked
+	for v := range b.allVHostsLocked() {
 		v.mu.RLock()
+		t := v.deletedTotals
 		for _, q := range v.queues {
 			s.Queues++
+			s.Consumers += q.ConsumerCount()
 			s.Ready += q.Ready()
 			s.Unacked += q.Unacked()
-			s.Published += q.Published.Load()
-			s.Delivered += q.Delivered.Load()
+			t.add(q)
 		}
 		v.mu.RUnlock()
+		s.Published += t.Published
+		s.Delivered += t.Delivered
+		s.Acked += t.Acked
 	}
 	return s
 }

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
-
 	"github.com/warrenmq/warren/broker"
 )
 
@@ -28,11 +26,8 @@ func Listen(addr string, b *broker.Broker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	registerBrokerMetrics(b)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		metrics.WritePrometheus(w, true)
-	})
+	registerMetrics(mux, b) // metrics.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -64,14 +59,3 @@ func (s *Server) ServeTLS(cfg *tls.Config) error {
 
 // Shutdown stops the listener.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
-
-func registerBrokerMetrics(b *broker.Broker) {
-	metrics.GetOrCreateGauge("warren_queues", func() float64 { return float64(b.Stats().Queues) })
-	metrics.GetOrCreateGauge("warren_messages_ready", func() float64 { return float64(b.Stats().Ready) })
-	metrics.GetOrCreateGauge("warren_messages_unacked", func() float64 { return float64(b.Stats().Unacked) })
-	metrics.GetOrCreateGauge("warren_messages_published_total", func() float64 { return float64(b.Stats().Published) })
-	metrics.GetOrCreateGauge("warren_messages_delivered_total", func() float64 { return float64(b.Stats().Delivered) })
-	for op := range broker.StorageFaults() {
-		metrics.GetOrCreateGauge(`warren_storage_errors_total{op="`+op+`"}`, func() float64 { return float64(broker.StorageFaults()[op]) })
-	}
-}

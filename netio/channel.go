@@ -421,7 +421,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
-		ch.entry.Delivered.Add(1)
+		ch.entry.CountGet(m.NoAck, d.Redelivered)
 		if !m.NoAck {
 			ch.unacked.push(tag, q, nil, t)
 		}
@@ -433,6 +433,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.mu.Unlock()
 	})
 	if !ok {
+		ch.entry.GetEmpty.Add(1)
 		c.sendMethod(ch.id, &frame.BasicGetEmpty{})
 	}
 	return nil

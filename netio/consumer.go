@@ -55,7 +55,7 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	ch.mu.Lock()
 	ch.deliveryTag++
 	tag := ch.deliveryTag
-	ch.entry.Delivered.Add(1)
+	ch.entry.CountDeliver(k.bc.NoAck, d.Redelivered)
 	if !k.bc.NoAck {
 		ch.unacked.push(tag, q, k, t)
 	}

@@ -140,6 +140,10 @@ func run(args []string) error {
 			slog.Info("management listening", "http", hs.Addr().String())
 		}
 	}
+	stopPrometheus := func(context.Context) {}
+	if cfg.Prometheus.Port != 0 {
+		stopPrometheus = mgmt.StartPrometheus(cfg.Prometheus.Addr(), b)
+	}
 	if cfg.Pprof != "" {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
@@ -157,6 +161,8 @@ func run(args []string) error {
 	if hss != nil {
 		_ = hss.Shutdown(ctx)
 	}
+
+	stopPrometheus(ctx)
 	if err := srv.Stop(ctx); err != nil {
 		slog.Warn("stopping listener", "err", err)
 	}
