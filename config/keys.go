@@ -72,6 +72,7 @@ var rules = []rule{
 	{"channel_max", inEffect, set(intIn(1, math.MaxUint16), func(c *Config, n int64) { c.ChannelMax = uint16(n) })},
 	// RabbitMQ's ceiling for max_message_size is 512 MiB.
 	{"max_message_size", inEffect, set(intIn(1, 512<<20), func(c *Config, n int64) { c.MaxMessageSize = n })},
+	{"consumer_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
 	{"handshake_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.HandshakeTimeout = d })},
 
 	{"default_user", inEffect, set(nonEmpty, func(c *Config, s string) { c.DefaultUser = s })},
@@ -196,7 +197,6 @@ var rules = []rule{
 	})},
 	{"disk_free_limit.relative", notYet, later(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
 	{"disk_free_limit.absolute", notYet, later(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
-	{"consumer_timeout", notYet, later(parseMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
 	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {

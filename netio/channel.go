@@ -391,7 +391,11 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 	} else if _, dup := ch.consumers[tag]; dup || tag == ch.replyTo.tag {
 		return frame.Errorf(frame.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
-	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer}
+	timeout, err := consumerTimeoutArg(m.Arguments)
+	if err != nil {
+		return err
+	}
+	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer, timeout: timeout}
 	k.bc = broker.Consumer{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive, Args: m.Arguments, D: k}
 	err = q.AddConsumer(&k.bc, func() {
 		// Under the queue lock, so consume-ok precedes any delivery a
@@ -422,8 +426,8 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.deliveryTag++
 		tag := ch.deliveryTag
 		ch.entry.Delivered.Add(1)
-		if !m.NoAck {
-			ch.unacked.push(tag, q, nil, t)
+		if !m.NoAck && ch.unacked.push(tag, q, nil, t) {
+			c.noteUnacked()
 		}
 		b := c.lockOut()
 		b = frame.AppendBasicGetOk(b, ch.id, tag, d.Redelivered, d.Exchange, d.RoutingKey, uint32(remaining))

@@ -35,6 +35,9 @@ type Config struct {
 	// frame_max and channel_max); 0 means DefaultFrameMax, DefaultChannelMax.
 	FrameMax   uint32
 	ChannelMax uint16
+	// ConsumerTimeout closes a channel whose oldest unacked delivery is
+	// older (RabbitMQ's consumer_timeout); 0 means DefaultConsumerTimeout.
+	ConsumerTimeout time.Duration
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -78,6 +81,9 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.ChannelMax == 0 {
 		cfg.ChannelMax = DefaultChannelMax
+	}
+	if cfg.ConsumerTimeout <= 0 {
+		cfg.ConsumerTimeout = DefaultConsumerTimeout
 	}
 	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
 }
@@ -179,6 +185,7 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 		close(s.ready)
 	})
 	now := time.Now()
+	advanceTimeoutClock(now)
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))
 	for c := range s.conns {

@@ -101,6 +101,7 @@ func run(args []string) error {
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
+		ConsumerTimeout:  cfg.ConsumerTimeout,
 	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
