@@ -70,8 +70,8 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 	if err := m.Decode(f.Payload[4:]); err != nil {
 		return err
 	}
-	if f.Channel > c.channelMax {
-		return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax).WithMethod(id)
+	if n := len(c.channels.open); c.channelMax != 0 && n >= int(c.channelMax) {
+		return frame.Errorf(frame.NotAllowed, "number of channels opened (%d) has reached the negotiated channel_max (%d)", n, c.channelMax)
 	}
 	ch := &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)}
 	c.channels.add(ch)

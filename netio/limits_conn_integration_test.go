@@ -89,3 +89,35 @@ func TestConsumerTimeoutAckedInTime(t *testing.T) {
 		return err
 	})
 }
+
+// A client that opens channel_max channels and one more gets RabbitMQ's
+// 530: the connection closes, so a channel flood is bounded per connection.
+func TestChannelMaxEnforced(t *testing.T) {
+	r := dialRaw(t)
+	r.handshake(handshakeOpts{chanMax: 3})
+	for id := uint16(1); id <= 3; id++ {
+		r.openChannel(id)
+	}
+	r.sendMethod(4, 20, 10, shortstr(""))
+	text, _, _ := r.expectConnectionClose(amqp.NotAllowed)
+	if want := "NOT_ALLOWED - number of channels opened (3) has reached the negotiated channel_max (3)"; text != want {
+		t.Fatalf("close text %q, want %q", text, want)
+	}
+}
+
+// RabbitMQ counts channels, not ids: a channel number above channel_max
+// opens while fewer than channel_max are open.
+func TestChannelMaxCountsChannels(t *testing.T) {
+	r := dialRaw(t)
+	r.handshake(handshakeOpts{chanMax: 2})
+	r.openChannel(1)
+	r.sendMethod(9, 20, 10, shortstr(""))
+	f := r.next()
+	if f.isMethod(10, 50) {
+		code, text, _, _ := parseClose(f.payload[4:])
+		t.Fatalf("channel 9 with channel_max 2: connection closed %d %q", code, text)
+	}
+	if f.ch != 9 || !f.isMethod(20, 11) {
+		t.Fatalf("channel 9 with channel_max 2: got %s", f)
+	}
+}
