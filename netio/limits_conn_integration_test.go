@@ -121,3 +121,29 @@ func TestChannelMaxCountsChannels(t *testing.T) {
 		t.Fatalf("channel 9 with channel_max 2: got %s", f)
 	}
 }
+
+// frame_max as RabbitMQ enforces it: a payload may reach frame_max (8 bytes
+// of slack for clients that forget the header), one byte more is a 501
+// with RabbitMQ's text.
+func TestFrameMaxTextAndSlack(t *testing.T) {
+	r := dialRaw(t)
+	r.handshake(handshakeOpts{frameMax: 4096})
+	r.openChannel(1)
+	r.send(3, 1, make([]byte, 4096)) // accepted, then refused as a body without a header
+	text, _, _ := r.expectConnectionClose(505)
+	if want := "UNEXPECTED_FRAME - expected method frame, got non method frame instead"; text != want {
+		t.Fatalf("payload of frame_max bytes: close %q, want %q", text, want)
+	}
+	r = dialRaw(t)
+	r.handshake(handshakeOpts{frameMax: 4096})
+	r.openChannel(1)
+	r.send(3, 1, make([]byte, 4097))
+	f := r.next()
+	if !f.isMethod(10, 50) {
+		t.Fatalf("payload of frame_max+1 bytes: got %s, want connection.close", f)
+	}
+	code, text, _, _ := parseClose(f.payload[4:])
+	if want := "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,4097,4088}"; code != 501 || text != want {
+		t.Fatalf("payload of frame_max+1 bytes: close %d %q, want 501 %q", code, text, want)
+	}
+}
