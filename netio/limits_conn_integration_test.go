@@ -1,11 +1,19 @@
 package netio_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/netio"
 )
 
 // consumerTimedOut is RabbitMQ's close text for a delivery not acked in time.
@@ -146,4 +154,89 @@ func TestFrameMaxTextAndSlack(t *testing.T) {
 	if want := "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,4097,4088}"; code != 501 || text != want {
 		t.Fatalf("payload of frame_max+1 bytes: close %d %q, want 501 %q", code, text, want)
 	}
+}
+
+// startLimited serves a private broker with cfg (Addr is filled in).
+func startLimited(t *testing.T, cfg netio.Config) string {
+	t.Helper()
+	needLocal(t)
+	b, err := broker.Open(broker.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr = "127.0.0.1:0"
+	srv := netio.NewServer(cfg, b)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run() }()
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		t.Fatalf("server.Run: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		<-errc
+		_ = b.Close()
+	})
+	addr, err := srv.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "amqp://guest:guest@" + addr.String() + "/"
+}
+
+// connection_max: the connection past it gets a 530 at connection.open
+// with a reason, the others carry on, and a freed place can be taken.
+func TestConnectionMaxRefuses(t *testing.T) {
+	u := startLimited(t, netio.Config{ConnectionMax: 2})
+	c1, err := dialURL(t, u, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := dialURL(t, u, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dialURL(t, u, amqp.Config{})
+	wantCode(t, err, amqp.NotAllowed, "third connection with connection_max 2")
+	if want := "NOT_ALLOWED - connection refused: node connection limit (2) is reached"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("refusal %v, want %q", err, want)
+	}
+	connUsable(t, c2)
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		c, err := dialURL(t, u, amqp.Config{})
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	}, "a connection after one of two closed")
+}
+
+// Past connection_max and its slack, a flood of sockets is closed at
+// accept, before any Conn exists for it.
+func TestConnectionMaxFloodClosedAtAccept(t *testing.T) {
+	u := startLimited(t, netio.Config{ConnectionMax: 1})
+	addr := strings.TrimSuffix(strings.TrimPrefix(u, "amqp://guest:guest@"), "/")
+	for range 1 + 64 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = nc.Close() })
+	}
+	eventually(t, func() bool {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer nc.Close()
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = nc.Read(make([]byte, 1)) // EOF at once; a served socket waits for the header
+		return errors.Is(err, io.EOF)
+	}, "a socket past connection_max + slack closed at accept")
 }

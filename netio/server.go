@@ -38,6 +38,9 @@ type Config struct {
 	// ConsumerTimeout closes a channel whose oldest unacked delivery is
 	// older (RabbitMQ's consumer_timeout); 0 means DefaultConsumerTimeout.
 	ConsumerTimeout time.Duration
+	// ConnectionMax refuses connections past this many (RabbitMQ's
+	// connection_max); 0 means no limit.
+	ConnectionMax int
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -55,6 +58,7 @@ type Server struct {
 	started   sync.Once    // the first tick starts the accept loop
 	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
 	fdRefused refusals
+	floods    floodLog      // connections closed at accept past ConnectionMax
 	replies   replyRegistry // direct reply-to consumers by reply key
 
 	mu    sync.Mutex

@@ -102,6 +102,7 @@ func run(args []string) error {
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
 		ConsumerTimeout:  cfg.ConsumerTimeout,
+		ConnectionMax:    cfg.ConnectionMax,
 	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
