@@ -107,6 +107,10 @@ type Conn struct {
 	// than nextTimeoutCheck (unix nanos, the ticker's own).
 	hasUnacked       atomic.Bool
 	nextTimeoutCheck int64
+	// stallSent and stallSince (ticker's own) tell a client that stopped
+	// reading (limits_stall.go).
+	stallSent  uint64
+	stallSince int64
 
 	outMu sync.Mutex
 	out   output
@@ -475,6 +479,7 @@ func (c *Conn) tick(now time.Time) {
 		}
 	}
 	c.tickConsumerTimeout(now)
+	c.tickWriteStall(now)
 	if c.needsDrainCheck() {
 		c.t.Wake()
 	} else if now.Sub(time.Unix(0, c.lastSent.Load())) > 2*time.Second {

@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/netio"
 )
@@ -48,4 +51,40 @@ func inUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
+}
+
+// A consumer that stops reading (while its TCP connection stays up) has
+// at most the output budget waiting, and is closed once nothing has left
+// for WriteStallTimeout; its no-ack consumer goes with it.
+func TestStalledReaderClosed(t *testing.T) {
+	u := startLimited(t, netio.Config{WriteStallTimeout: time.Second})
+	addr := strings.TrimSuffix(strings.TrimPrefix(u, "amqp://guest:guest@"), "/")
+	c, err := dialURL(t, u, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := channel(t, c)
+	q := "stalled"
+	if _, err := ch.QueueDeclare(q, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 64<<10)
+	for range 400 { // 25 MiB: more than the budget and both socket buffers
+		if err := ch.Publish("", q, false, false, amqp.Publishing{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	r := &rawConn{t: t, nc: nc, br: bufio.NewReaderSize(nc, 16)}
+	r.open()
+	r.sendMethod(1, 60, 20, u16(0), shortstr(q), shortstr("stalled"), bits(false, true, false, true), emptyTable)
+	// From here on the client reads nothing.
+	eventually(t, func() bool {
+		st, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		return err == nil && st.Consumers == 0 && st.Messages < 400
+	}, "the stalled consumer's connection closed")
 }

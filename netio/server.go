@@ -41,6 +41,9 @@ type Config struct {
 	// ConnectionMax refuses connections past this many (RabbitMQ's
 	// connection_max); 0 means no limit.
 	ConnectionMax int
+	// WriteStallTimeout closes a connection whose pending output has not
+	// moved for this long; 0 means DefaultWriteStallTimeout.
+	WriteStallTimeout time.Duration
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -85,6 +88,9 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.ChannelMax == 0 {
 		cfg.ChannelMax = DefaultChannelMax
+	}
+	if cfg.WriteStallTimeout <= 0 {
+		cfg.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if cfg.ConsumerTimeout <= 0 {
 		cfg.ConsumerTimeout = DefaultConsumerTimeout
