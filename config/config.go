@@ -20,6 +20,7 @@ type Config struct {
 	Heartbeat        int // seconds offered in connection.tune; 0 disables
 	FrameMax         uint32
 	ChannelMax       uint16
+	ConnectionMax    int // connection_max; 0 = infinity
 	MaxMessageSize   int64
 	HandshakeTimeout time.Duration
 

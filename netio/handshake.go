@@ -216,6 +216,9 @@ func negotiated(field string, v, min, max uint32) error {
 }
 
 func (c *Conn) open(o *frame.ConnectionOpen) error {
+	if err := c.srv.checkConnectionMax(); err != nil {
+		return err
+	}
 	v, ok := c.b.VHost(o.VirtualHost)
 	if !ok {
 		return frame.Errorf(frame.NotAllowed, "vhost %s not found", o.VirtualHost)

@@ -106,6 +106,8 @@ func run(args []string) error {
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
 		CertLogin:        tlsSet.login,
+		ConsumerTimeout:  cfg.ConsumerTimeout,
+		ConnectionMax:    cfg.ConnectionMax,
 	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
