@@ -54,15 +54,25 @@ func (c *Conn) alarmsChanged(active uint32) {
 	if !c.flow.blocked || active != 0 || c.state >= stateClosing {
 		return
 	}
-	c.flow.blocked = false
-	// The peer was not read while blocked: its silence says nothing.
-	c.lastRecv.Store(time.Now().UnixNano())
-	c.flow.since.Store(0)
+	c.readAgain()
 	if c.flow.sent {
 		c.sendMethod(0, &frame.ConnectionUnblocked{})
 		c.flow.sent = false
 	}
 	slog.Info("publisher unblocked", "conn", c.id)
+}
+
+// readAgain lifts the block on input. A connection we close is read
+// again too, whatever the alarms: its close-ok must get through, and all
+// else it sends is dropped unread.
+func (c *Conn) readAgain() {
+	if !c.flow.blocked {
+		return
+	}
+	c.flow.blocked = false
+	// The peer was not read while blocked: its silence says nothing.
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.flow.since.Store(0)
 }
 
 // blockedCapable reports whether the client announced connection.blocked.

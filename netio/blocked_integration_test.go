@@ -113,7 +113,7 @@ func TestAlarmBlocksPublisherNotConsumer(t *testing.T) {
 			}
 			select {
 			case c := <-confirms:
-				if c.DeliveryTag > 1 {
+				if c.DeliveryTag > backlog+1 {
 					t.Fatalf("confirm %d while blocked", c.DeliveryTag)
 				}
 			default:
@@ -236,4 +236,36 @@ func heapInUse() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse)
+}
+
+// A broker shutting down closes a blocked publisher like any other: its
+// close-ok is read although the alarm is still on.
+func TestAlarmBlockedPublisherClosedOnStop(t *testing.T) {
+	needLocal(t)
+	in := startTestInstance(t, t.TempDir())
+	pc, err := dialURL(t, in.url, amqp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := pc.NotifyBlocked(make(chan amqp.Blocking, 4))
+	closed := pc.NotifyClose(make(chan *amqp.Error, 1))
+	pch := channel(t, pc)
+	forceAlarm(t, in, broker.AlarmMemory, true)
+	publish(t, pch, "", "no-such-queue", amqp.Publishing{Body: []byte("x")})
+	expectBlocking(t, blocked, true, "low on memory")
+	start := time.Now()
+	if err := in.stop(); err != nil {
+		t.Fatalf("stop with a blocked publisher: %v", err)
+	}
+	select {
+	case e := <-closed:
+		if e == nil || e.Code != amqp.ConnectionForced {
+			t.Fatalf("close %v, want 320 CONNECTION_FORCED", e)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("blocked publisher never heard the shutdown")
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("stop took %v: the blocked connection's close-ok was not read", d)
+	}
 }

@@ -376,6 +376,7 @@ func (c *Conn) giveUp() {
 func (c *Conn) sendClose(e *frame.Error) {
 	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
 	c.teardownChannels()
+	c.readAgain()
 }
 
 // authFailureClose reports whether the client announced the
