@@ -7,8 +7,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // runtimeMemory is the memory the Go runtime holds from the OS: everything
@@ -32,9 +31,9 @@ func runtimeMemory() int64 {
 // memoryTotal is the RAM, or the cgroup v2 memory.max of the process's
 // cgroup if that is lower (a container's limit), as RabbitMQ uses.
 func memoryTotal() int64 {
-	var si unix.Sysinfo_t
+	var si syscall.Sysinfo_t
 	total := int64(math.MaxInt64)
-	if unix.Sysinfo(&si) == nil {
+	if syscall.Sysinfo(&si) == nil {
 		total = int64(si.Totalram) * int64(si.Unit)
 	}
 	if lim, ok := cgroupMemoryMax(); ok && lim < total {
@@ -72,8 +71,8 @@ func cgroupMemoryMax() (int64, bool) {
 // diskFree is the space an unprivileged writer can still use on dir's
 // filesystem.
 func diskFree(dir string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, err
 	}
 	return int64(st.Bavail) * st.Bsize, nil
