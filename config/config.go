@@ -39,12 +39,20 @@ type Config struct {
 	EventLoops  int
 	Pprof       string
 
+	DefaultVHost       string
+	DefaultPermissions Permissions
+
+	// TLS is listeners.ssl.*, in file order: Warren serves the first one
+	// with SSLOptions. SSLOptions and ManagementTLS hold ssl_options.* and
+	// management.ssl.* by suffix, validated (versions.N and ciphers.N are
+	// lists, in the order of N); a management.ssl.port enables HTTPS.
+	TLS            []NamedListener
+	SSLOptions     map[string]string
+	ManagementTLS  map[string]string
+	AuthMechanisms map[string]string // auth_mechanisms.N by N
+	CertLogin      CertLogin
+
 	// For features landing later in issue 16: carried, not acted on.
-	DefaultVHost        string
-	DefaultPermissions  Permissions
-	TLS                 []NamedListener   // listeners.ssl.*
-	SSLOptions          map[string]string // ssl_options.* by suffix, validated
-	ManagementTLS       map[string]string // management.ssl.* by suffix, validated
 	MemoryHighWatermark Watermark
 	DiskFreeLimit       Watermark
 	ConsumerTimeout     time.Duration
@@ -55,6 +63,15 @@ type Config struct {
 type NamedListener struct {
 	Name string
 	Listener
+}
+
+// CertLogin is ssl_cert_login_from, ssl_cert_login_san_type and
+// ssl_cert_login_san_index: how EXTERNAL names the user. The default is
+// RabbitMQ's, the whole subject (RFC 4514 form).
+type CertLogin struct {
+	From     string
+	SANType  string
+	SANIndex int
 }
 
 // Permissions is default_permissions.*: regular expressions.
@@ -104,6 +121,8 @@ func Default() Config {
 		DefaultPermissions:  Permissions{".*", ".*", ".*"},
 		SSLOptions:          map[string]string{},
 		ManagementTLS:       map[string]string{},
+		AuthMechanisms:      map[string]string{},
+		CertLogin:           CertLogin{From: "distinguished_name", SANType: "dns"},
 		MemoryHighWatermark: Watermark{Relative: 0.4},
 		DiskFreeLimit:       Watermark{Absolute: 50_000_000},
 		ConsumerTimeout:     30 * time.Minute,

@@ -170,7 +170,7 @@ default_permissions.read = ^amq\..*
 listeners.ssl.default = 5671
 ssl_options.cacertfile = testdata/definitions.json
 # (any readable file will do here: checking its PEM is the TLS feature's job)
-ssl_options.versions.1 = tlsv1.2
+ssl_options.honor_cipher_order = true
 vm_memory_high_watermark.absolute = 2GB
 disk_free_limit.relative = 1.5
 consumer_timeout = 900000
@@ -179,13 +179,12 @@ cluster_formation.peer_discovery_backend = classic_config
 cluster_name = prod
 `)
 	keys := strings.Join(l.NotInEffect, " ")
-	for _, k := range []string{"listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1 (line 8)", "ssl_options.versions.1",
-		"load_definitions"} {
+	for _, k := range []string{"ssl_options.honor_cipher_order (line 8)", "load_definitions"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("%s not reported as not in effect: %v", k, l.NotInEffect)
 		}
 	}
-	for _, k := range []string{"default_vhost", "default_permissions.configure", "default_permissions.read", "consumer_timeout", "vm_memory_high_watermark.absolute", "disk_free_limit.relative"} {
+	for _, k := range []string{"default_vhost", "default_permissions.configure", "default_permissions.read", "consumer_timeout", "listeners.ssl.default", "ssl_options.cacertfile", "vm_memory_high_watermark.absolute", "disk_free_limit.relative"} {
 		if strings.Contains(keys, k) {
 			t.Errorf("%s reported although Warren does it: %v", k, l.NotInEffect)
 		}
@@ -239,5 +238,44 @@ func TestLimitKeys(t *testing.T) {
 	}
 	if l = read(t, "connection_max = infinity\n"); l.Config.ConnectionMax != 0 {
 		t.Fatalf("connection_max = infinity: %d, want 0 (no limit)", l.Config.ConnectionMax)
+	}
+}
+
+// The TLS and EXTERNAL keys are in effect and carried for cmd/warren; a
+// second AMQPS listener and options Go's TLS has no knob for are reported.
+func TestTLSKeysInEffect(t *testing.T) {
+	l := read(t, `
+listeners.ssl.default = 127.0.0.1:5671
+listeners.ssl.other = 5681
+ssl_options.certfile = testdata/definitions.json
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+ssl_options.versions.1 = tlsv1.3
+ssl_options.reuse_sessions = true
+management.ssl.port = 15671
+management.ssl.ip = 127.0.0.1
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = subject_alternative_name
+ssl_cert_login_san_type = email
+ssl_cert_login_san_index = 1
+`)
+	if got := strings.Join(l.NotInEffect, " | "); !strings.Contains(got, "listeners.ssl.other (a second AMQPS listener") ||
+		!strings.Contains(got, "ssl_options.reuse_sessions") || len(l.NotInEffect) != 2 {
+		t.Errorf("not in effect: %v", l.NotInEffect)
+	}
+	c := l.Config
+	if c.TLS[0].Addr() != "127.0.0.1:5671" || c.SSLOptions["verify"] != "verify_peer" || c.SSLOptions["versions.1"] != "tlsv1.3" ||
+		c.ManagementTLS["port"] != "15671" || !c.HasMechanism("EXTERNAL") ||
+		c.CertLogin != (CertLogin{From: "subject_alternative_name", SANType: "email", SANIndex: 1}) {
+		t.Errorf("carried %+v", c)
+	}
+	if d := Default().CertLogin; d.From != "distinguished_name" || d.SANType != "dns" {
+		t.Errorf("default cert login %+v, want RabbitMQ's distinguished_name", d)
+	}
+	only := read(t, "auth_mechanisms.1 = PLAIN\n")
+	if len(only.NotInEffect) != 1 || !strings.HasPrefix(only.NotInEffect[0], "auth_mechanisms (a list without PLAIN or AMQPLAIN") {
+		t.Errorf("PLAIN alone: %v", only.NotInEffect)
 	}
 }

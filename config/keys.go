@@ -148,30 +148,26 @@ var rules = []rule{
 		return true, nil
 	}},
 
-	// Accepted now, acted on by features landing later in issue 16.
-	{"listeners.ssl", notYet, func(c *Config, _, v string) (bool, error) {
+	// TLS: the AMQPS listener, its options, the management HTTPS listener.
+	{"listeners.ssl", inEffect, func(c *Config, _, v string) (bool, error) {
 		if v != "none" {
 			return false, fmt.Errorf("%q: only `none` may be given here; listeners go in listeners.ssl.<name>", v)
 		}
 		c.TLS = nil
-		return true, nil // no TLS listener is what Warren has
+		return true, nil
 	}},
-	{"listeners.ssl.*", notYet, func(c *Config, name, v string) (bool, error) {
+	{"listeners.ssl.*", inEffect, func(c *Config, name, v string) (bool, error) {
 		l, err := parseListener(v)
 		if err != nil {
 			return false, err
 		}
 		c.TLS = setListener(c.TLS, name, l)
-		return false, nil
+		return true, nil
 	}},
-	{"ssl_options.*", notYet, func(c *Config, opt, v string) (bool, error) {
-		return false, tlsOption(c.SSLOptions, opt, v)
+	{"ssl_options.*", inEffect, func(c *Config, opt, v string) (bool, error) {
+		return tlsOption(c.SSLOptions, opt, v)
 	}},
-	{"ssl_handshake_timeout", notYet, func(c *Config, _, v string) (bool, error) {
-		_, err := parseMillis(v)
-		return false, err
-	}},
-	{"management.ssl.*", notYet, func(c *Config, opt, v string) (bool, error) {
+	{"management.ssl.*", inEffect, func(c *Config, opt, v string) (bool, error) {
 		switch opt {
 		case "port":
 			_, err := parseInt(v, 0, 65535)
@@ -179,16 +175,39 @@ var rules = []rule{
 				return false, err
 			}
 			c.ManagementTLS[opt] = v
-			return false, nil
+			return true, nil
 		case "ip":
 			_, err := parseIP(v)
 			if err != nil {
 				return false, err
 			}
 			c.ManagementTLS[opt] = v
-			return false, nil
+			return true, nil
 		}
-		return false, tlsOption(c.ManagementTLS, opt, v)
+		return tlsOption(c.ManagementTLS, opt, v)
+	}},
+	// Warren offers PLAIN and AMQPLAIN on every connection; Read reports a
+	// list that leaves either out as not in effect.
+	{"auth_mechanisms.*", inEffect, func(c *Config, n, v string) (bool, error) {
+		m, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
+		if err != nil {
+			return false, err
+		}
+		c.AuthMechanisms[n] = m
+		return m != "RABBIT-CR-DEMO", nil
+	}},
+	{"ssl_cert_login_from", inEffect, set(func(v string) (string, error) {
+		return parseOneOf(v, "distinguished_name", "common_name", "subject_alternative_name")
+	}, func(c *Config, s string) { c.CertLogin.From = s })},
+	{"ssl_cert_login_san_type", inEffect, set(func(v string) (string, error) {
+		return parseOneOf(v, "dns", "ip", "email", "uri")
+	}, func(c *Config, s string) { c.CertLogin.SANType = s })},
+	{"ssl_cert_login_san_index", inEffect, set(intIn(0, math.MaxInt32), func(c *Config, n int64) { c.CertLogin.SANIndex = int(n) })},
+
+	// Accepted now, acted on by features landing later in issue 16.
+	{"ssl_handshake_timeout", notYet, func(c *Config, _, v string) (bool, error) {
+		_, err := parseMillis(v)
+		return false, err
 	}},
 	{"vm_memory_high_watermark.relative", inEffect, set(parseRatio, func(c *Config, f float64) {
 		c.MemoryHighWatermark = Watermark{Relative: f}
@@ -200,18 +219,10 @@ var rules = []rule{
 	{"disk_free_limit.absolute", inEffect, set(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
 	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
-	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {
-		_, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
-		return err
-	})},
 	{"max_connections", notYet, checkOnly(limit)},
 	{"max_channels_per_connection", notYet, checkOnly(limit)},
 	{"vhost_max", notYet, checkOnly(limit)},
 	{"default_limits.*", notYet, checkOnly(func(string) error { return nil })},
-	{"ssl_cert_login_from", notYet, checkOnly(func(v string) error {
-		_, err := parseOneOf(v, "distinguished_name", "common_name", "subject_alternative_name")
-		return err
-	})},
 }
 
 // sizeIn is parseSize within [min, max] bytes.
@@ -264,8 +275,9 @@ func nonEmpty(v string) (string, error) {
 }
 
 // tlsOption validates one ssl_options.* or management.ssl.* option with
-// RabbitMQ's types; versions.N and ciphers.N are lists.
-func tlsOption(into map[string]string, opt, v string) error {
+// RabbitMQ's types; versions.N and ciphers.N are lists. It reports whether
+// netio.TLSOptions has the option: Go's TLS has no knob for the others.
+func tlsOption(into map[string]string, opt, v string) (bool, error) {
 	name, _, _ := strings.Cut(opt, ".")
 	var err error
 	switch name {
@@ -282,13 +294,17 @@ func tlsOption(into map[string]string, opt, v string) error {
 	case "versions":
 		_, err = parseOneOf(v, "tlsv1.3", "tlsv1.2", "tlsv1.1", "tlsv1")
 	default:
-		return fmt.Errorf("unknown TLS option %q", opt)
+		return false, fmt.Errorf("unknown TLS option %q", opt)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	into[opt] = v
-	return nil
+	switch name {
+	case "cacertfile", "certfile", "keyfile", "password", "verify", "fail_if_no_peer_cert", "depth", "versions", "ciphers":
+		return true, nil
+	}
+	return false, nil
 }
 
 // rabbitOnly are the keys (or ".*" prefixes) of rabbit.schema and its

@@ -62,6 +62,14 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	if err := l.check(name); err != nil {
 		return nil, err
 	}
+	if len(l.TLS) > 1 {
+		for _, extra := range l.TLS[1:] {
+			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.ssl.%s (a second AMQPS listener: Warren serves %s only)", extra.Name, l.TLS[0].Addr()))
+		}
+	}
+	if len(l.AuthMechanisms) > 0 && !(l.HasMechanism("PLAIN") && l.HasMechanism("AMQPLAIN")) {
+		l.NotInEffect = append(l.NotInEffect, "auth_mechanisms (a list without PLAIN or AMQPLAIN: Warren offers both on every connection)")
+	}
 	if len(l.AMQP) > 1 {
 		for _, extra := range l.AMQP[1:] {
 			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.tcp.%s (a second AMQP listener: Warren serves %s only)", extra.Name, l.AMQP[0].Addr()))
@@ -70,10 +78,20 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	return l, nil
 }
 
+// HasMechanism is whether auth_mechanisms.* names m.
+func (c *Config) HasMechanism(m string) bool {
+	for _, v := range c.AuthMechanisms {
+		if v == m {
+			return true
+		}
+	}
+	return false
+}
+
 // check is what no single line can tell.
 func (l *Loaded) check(name string) error {
 	if len(l.AMQP) == 0 {
-		return &Error{File: name, Key: "listeners.tcp", Msg: "no AMQP listener: Warren serves AMQP over TCP only until TLS listeners land"}
+		return &Error{File: name, Key: "listeners.tcp", Msg: "no AMQP listener: Warren needs a plain AMQP listener next to any listeners.ssl.*"}
 	}
 	return nil
 }

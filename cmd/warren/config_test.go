@@ -3,6 +3,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -277,17 +279,26 @@ func TestConfigErrorsExit2(t *testing.T) {
 
 // testdata/rabbitmq.conf is a RabbitMQ 3.x config as its documentation
 // writes one (TLS listener and options, a default user, both alarms,
-// clustering): it starts warren unchanged, the features not built yet are
-// listed once, the RabbitMQ-only keys once, and the default user works.
+// clustering): it starts warren unchanged but for the ports (-amqps-port
+// 0 beats listeners.ssl.default, -https-port 0 turns management.ssl off),
+// the features not built yet are listed once, the RabbitMQ-only keys once,
+// the default user works, and its AMQPS listener asks for a client
+// certificate (verify_peer, fail_if_no_peer_cert).
 func TestConfigRabbitMQExampleStarts(t *testing.T) {
-	p := startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", "testdata/rabbitmq.conf"}})
+	p := startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", "testdata/rabbitmq.conf", "-amqps-port", "0", "-https-port", "0"}})
 	log := p.log()
 	for _, want := range []string{
-		`msg="config: accepted, not yet in effect"`, "listeners.ssl.default (line", "ssl_options.cacertfile", "ssl_options.verify",
+		`msg="config: accepted, not yet in effect"`, "ssl_options.honor_cipher_order", "ssl_handshake_timeout",
 		`msg="config: RabbitMQ settings Warren ignores"`, "cluster_formation.peer_discovery_backend", "cluster_name",
+		`msg="amqps listening"`, "verify=verify_peer",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, inEffect := range []string{"listeners.ssl.default (line", "ssl_options.cacertfile", "ssl_options.verify", "management.ssl.port"} {
+		if strings.Contains(log, inEffect) {
+			t.Errorf("%s reported although in effect:\n%s", inEffect, log)
 		}
 	}
 	if n := strings.Count(log, "not yet in effect"); n != 1 {
@@ -301,6 +312,18 @@ func TestConfigRabbitMQExampleStarts(t *testing.T) {
 		t.Errorf("heartbeat %v, want the file's 30s", c.Config.Heartbeat)
 	}
 	_ = c.Close()
+
+	ca, err := os.ReadFile("testdata/tls/ca_certificate.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	_, port, _ := net.SplitHostPort(amqpsAddr(t, p))
+	if tc, err := amqp.DialTLS("amqps://warren-admin:changeme@127.0.0.1:"+port+"/", &tls.Config{RootCAs: pool}); err == nil {
+		_ = tc.Close()
+		t.Fatal("the example's AMQPS listener let a client without a certificate in")
+	}
 }
 
 // default_vhost and default_permissions seed a fresh data dir: the default

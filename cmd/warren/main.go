@@ -76,7 +76,7 @@ func run(args []string) error {
 	if len(loaded.Ignored) > 0 {
 		slog.Warn("config: RabbitMQ settings Warren ignores", "keys", strings.Join(loaded.Ignored, ", "))
 	}
-	tlsSet, err := f.tls.load()
+	tlsSet, err := f.tls.load(cfg, visited(f.fs))
 	if err != nil {
 		return usageError{err}
 	}
@@ -126,7 +126,7 @@ func run(args []string) error {
 	}
 	tlsCtx, stopTLSWatch := context.WithCancel(context.Background())
 	defer stopTLSWatch()
-	hss, err := tlsSet.serve(tlsCtx, srv, b, cfg.AMQP[0].Host)
+	hss, err := tlsSet.serve(tlsCtx, srv, b)
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -6,13 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/config"
 	"github.com/warrenmq/warren/mgmt"
 	"github.com/warrenmq/warren/netio"
 )
@@ -56,77 +55,83 @@ func registerTLSFlags(fs *flag.FlagSet) *tlsFlags {
 	}
 }
 
-// tlsSetup is what the TLS flags produced: nil parts are disabled.
+// tlsSetup is what the TLS settings produced: nil parts are disabled.
 type tlsSetup struct {
-	amqpsPort int
-	httpsPort int
+	amqpsAddr string
+	httpsAddr string
 	watch     time.Duration
 	amqps     *netio.TLSCerts
 	https     *netio.TLSCerts
 	login     *netio.CertLogin
 }
 
-// load checks the flags and reads the files, before anything is opened.
-func (f *tlsFlags) load() (*tlsSetup, error) {
-	o, login, err := f.options()
+// load checks the file's and the flags' TLS settings and reads the files,
+// before anything is opened.
+func (f *tlsFlags) load(c *config.Config, set map[string]bool) (*tlsSetup, error) {
+	p, err := f.plan(c, set)
 	if err != nil {
 		return nil, err
 	}
-	return loadTLSSetup(o, login, *f.port, *f.httpsPort, *f.watch)
+	if p.amqps == nil && (set["auth-external"] && p.login != nil || set["https-port"] && p.https != nil && p.https.CertFile == "") {
+		return nil, errors.New("-auth-external and -https-port need -tls-cert and -tls-key")
+	}
+	return loadTLSSetup(p, *f.watch)
 }
 
-// options are the flags as netio's settings: nil options without
-// -tls-cert and -tls-key, nil login without -auth-external. rabbitmq.conf's
-// listeners.ssl.*, ssl_options.* and ssl_cert_login_* fill the same
-// structs.
-func (f *tlsFlags) options() (*netio.TLSOptions, *netio.CertLogin, error) {
-	var login *netio.CertLogin
-	if *f.external {
-		login = &netio.CertLogin{From: *f.loginFrom, SANType: *f.sanType, SANIndex: *f.sanIndex}
+// override lays the TLS flags named in set over o.
+func (f *tlsFlags) override(o *netio.TLSOptions, set map[string]bool) error {
+	if set["tls-cert"] {
+		o.CertFile = *f.cert
 	}
-	if *f.cert == "" && *f.key == "" {
-		return nil, login, nil
+	if set["tls-key"] {
+		o.KeyFile = *f.key
 	}
-	o := &netio.TLSOptions{
-		CertFile: *f.cert, KeyFile: *f.key, CACertFile: *f.ca,
-		Verify: *f.verify, FailIfNoPeerCert: *f.failIfNoPeerCert, Depth: f.depth,
-		Versions: splitList(*f.versions), Ciphers: splitList(*f.ciphers),
+	if set["tls-ca"] {
+		o.CACertFile = *f.ca
+	}
+	if set["tls-verify"] {
+		o.Verify = *f.verify
+	}
+	if set["tls-fail-if-no-peer-cert"] {
+		o.FailIfNoPeerCert = *f.failIfNoPeerCert
+	}
+	if set["tls-depth"] {
+		o.Depth = f.depth
+	}
+	if set["tls-versions"] {
+		o.Versions = splitList(*f.versions)
+	}
+	if set["tls-ciphers"] {
+		o.Ciphers = splitList(*f.ciphers)
 	}
 	if *f.keyPasswordFile != "" {
 		pw, err := os.ReadFile(*f.keyPasswordFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("-tls-key-password-file: %w", err)
+			return fmt.Errorf("-tls-key-password-file: %w", err)
 		}
 		o.Password = strings.TrimRight(string(pw), "\r\n")
 	}
-	return o, login, nil
+	return nil
 }
 
-// loadTLSSetup checks the settings and reads the files: AMQPS on
-// amqpsPort when o is set, management HTTPS on httpsPort unless 0, the
-// files watched every watch unless 0. run makes its errors exit 2.
-func loadTLSSetup(o *netio.TLSOptions, login *netio.CertLogin, amqpsPort, httpsPort int, watch time.Duration) (*tlsSetup, error) {
-	s := &tlsSetup{login: login, amqpsPort: amqpsPort, httpsPort: httpsPort, watch: watch}
-	if login != nil {
-		if err := login.Validate(); err != nil {
+// loadTLSSetup checks the settings and reads the files: AMQPS when
+// p.amqps is set, management HTTPS when p.https is, the files watched
+// every watch unless 0. run makes its errors exit 2.
+func loadTLSSetup(p *tlsPlan, watch time.Duration) (*tlsSetup, error) {
+	s := &tlsSetup{login: p.login, amqpsAddr: p.amqpsAddr, httpsAddr: p.httpsAddr, watch: watch}
+	if p.login != nil {
+		if err := p.login.Validate(); err != nil {
 			return nil, err
 		}
 	}
-	if o == nil {
-		if login != nil || httpsPort != 0 {
-			return nil, errors.New("-auth-external and -https-port need -tls-cert and -tls-key")
-		}
-		return s, nil
-	}
 	var err error
-	if s.amqps, err = netio.LoadTLS(*o); err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+	if p.amqps != nil {
+		if s.amqps, err = netio.LoadTLS(*p.amqps); err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
 	}
-	if httpsPort != 0 {
-		// The management port asks for no client certificate, as
-		// RabbitMQ's management.ssl.* defaults.
-		web := netio.TLSOptions{CertFile: o.CertFile, KeyFile: o.KeyFile, Password: o.Password, Versions: o.Versions, Ciphers: o.Ciphers}
-		if s.https, err = netio.LoadTLS(web); err != nil {
+	if p.https != nil {
+		if s.https, err = netio.LoadTLS(*p.https); err != nil {
 			return nil, fmt.Errorf("tls (https): %w", err)
 		}
 	}
@@ -135,9 +140,9 @@ func loadTLSSetup(o *netio.TLSOptions, login *netio.CertLogin, amqpsPort, httpsP
 
 // serve starts the AMQPS and HTTPS listeners and the file watch; ctx ends
 // the watch.
-func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broker, bind string) (*mgmt.Server, error) {
+func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broker) (*mgmt.Server, error) {
 	if s.amqps != nil {
-		ln, err := netio.ListenTLS(net.JoinHostPort(bind, strconv.Itoa(s.amqpsPort)))
+		ln, err := netio.ListenTLS(s.amqpsAddr)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +152,7 @@ func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broke
 	var hs *mgmt.Server
 	if s.https != nil {
 		var err error
-		hs, err = mgmt.Listen(net.JoinHostPort(bind, strconv.Itoa(s.httpsPort)), b)
+		hs, err = mgmt.Listen(s.httpsAddr, b)
 		if err != nil {
 			return nil, fmt.Errorf("https listener: %w", err)
 		}
