@@ -279,3 +279,18 @@ ssl_cert_login_san_index = 1
 		t.Errorf("PLAIN alone: %v", only.NotInEffect)
 	}
 }
+
+// rabbitmq_prometheus's listener keys are in effect; its other keys are
+// RabbitMQ-only and listed as ignored.
+func TestPrometheusKeys(t *testing.T) {
+	l := read(t, "prometheus.tcp.port = 15693\nprometheus.tcp.ip = 0.0.0.0\nprometheus.return_per_object_metrics = true\n")
+	if l.Config.Prometheus.Port != 15693 || l.Config.Prometheus.Host != "0.0.0.0" {
+		t.Fatalf("prometheus listener %+v", l.Config.Prometheus)
+	}
+	if len(l.NotInEffect) != 0 || len(l.Ignored) != 1 || !strings.HasPrefix(l.Ignored[0], "prometheus.return_per_object_metrics") {
+		t.Fatalf("not in effect %v, ignored %v", l.NotInEffect, l.Ignored)
+	}
+	if l := read(t, "prometheus.tcp.port = 0\n"); l.Config.Prometheus.Port != 0 {
+		t.Fatalf("prometheus.tcp.port = 0 should disable it: %+v", l.Config.Prometheus)
+	}
+}

@@ -64,6 +64,10 @@ var rules = []rule{
 	// RabbitMQ 3.7's names for the same listener.
 	{"management.listener.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Management.Port = int(p) })},
 	{"management.listener.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Management.Host = ip })},
+	// rabbitmq_prometheus's listener (/metrics); the rest of prometheus.*
+	// (path, return_per_object_metrics, ssl) is RabbitMQ-only.
+	{"prometheus.tcp.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Prometheus.Port = int(p) })},
+	{"prometheus.tcp.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Prometheus.Host = ip })},
 
 	{"heartbeat", inEffect, set(intIn(0, math.MaxUint16), func(c *Config, n int64) { c.Heartbeat = int(n) })},
 	// Warren needs a bound on frames it buffers, so frame_max = 0 ("no
