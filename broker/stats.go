@@ -7,6 +7,7 @@ type Stats struct {
 	Unacked   int64
 	Published uint64
 	Delivered uint64
+	Acked     uint64
 }
 
 // Stats sums every queue's counters.
@@ -22,6 +23,7 @@ func (b *Broker) Stats() Stats {
 			s.Unacked += q.Unacked()
 			s.Published += q.Published.Load()
 			s.Delivered += q.Delivered.Load()
+			s.Acked += q.Acked.Load()
 		}
 		v.mu.RUnlock()
 	}

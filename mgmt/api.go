@@ -3,9 +3,11 @@ package mgmt
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/warrenmq/warren/broker"
 )
@@ -18,6 +20,10 @@ type api struct {
 	mux *http.ServeMux
 	// allowed collects each path's methods, for the 405 answer.
 	allowed map[string][]string
+
+	cfg     Config
+	http    net.Addr  // the management listener's own address
+	started time.Time // for the node's uptime
 }
 
 // apiHandler serves one request for an authenticated principal.

@@ -1,6 +1,6 @@
 // Package mgmt serves Warren's HTTP side: /metrics (Prometheus text
-// format), /healthz, and the RabbitMQ-compatible management API (api.go;
-// so far /api/policies and /api/operator-policies).
+// format), /healthz, and the RabbitMQ-compatible management API (api.go
+// and a file per resource: overview, connections, policies).
 package mgmt
 
 import (
@@ -15,15 +15,36 @@ import (
 	"github.com/warrenmq/warren/broker"
 )
 
+// Config is what the management listener serves and reports.
+type Config struct {
+	Addr string // host:port to listen on
+	// AMQP is the bound AMQP listener, reported in /api/overview's
+	// listeners (clients and test suites look for their port there).
+	AMQP net.Addr
+	// Node names the broker node ("warren@host"); empty: warren@localhost.
+	Node string
+	// Version is the broker's version string.
+	Version string
+}
+
 // Server is the HTTP listener.
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
 }
 
-// Listen binds addr and prepares the handlers.
+// Listen binds addr and prepares the handlers, with no AMQP listener to
+// report.
 func Listen(addr string, b *broker.Broker) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	return ListenConfig(Config{Addr: addr}, b)
+}
+
+// ListenConfig binds cfg.Addr and prepares the handlers.
+func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
+	if cfg.Node == "" {
+		cfg.Node = "warren@localhost"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +56,11 @@ func Listen(addr string, b *broker.Broker) (*Server, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	newAPI(b, mux).registerPolicies()
+	a := newAPI(b, mux)
+	a.cfg, a.http, a.started = cfg, ln.Addr(), time.Now()
+	a.registerPolicies()
+	a.registerOverview()
+	a.registerConnections()
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
 }
 
