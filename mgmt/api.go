@@ -24,6 +24,7 @@ type api struct {
 	cfg     Config
 	http    net.Addr  // the management listener's own address
 	started time.Time // for the node's uptime
+	rates   *rates
 }
 
 // apiHandler serves one request for an authenticated principal.
@@ -84,7 +85,10 @@ func (a *api) handle(method, path string, perm permission, h apiHandler) {
 
 // writeJSON answers 200 with v as RabbitMQ prints it (no HTML escaping of
 // <, > and & inside strings).
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus is writeJSON with another status.
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -94,6 +98,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 

@@ -21,6 +21,9 @@ const maxPageSize = 500
 // which turn the answer into RabbitMQ's page object. rows come in the
 // endpoint's default order.
 func writeList(w http.ResponseWriter, r *http.Request, rows []map[string]any) {
+	if rows == nil {
+		rows = []map[string]any{}
+	}
 	q := r.URL.Query()
 	total := len(rows)
 	paged := q.Has("page") || q.Has("page_size")
@@ -64,7 +67,7 @@ func writeList(w http.ResponseWriter, r *http.Request, rows []map[string]any) {
 	filtered := len(rows)
 	if paged {
 		pages := (filtered + size - 1) / size
-		if page > 1 && page > pages {
+		if (page-1)*size > filtered { // RabbitMQ's bound: a page just past the end is empty, not an error
 			writeError(w, http.StatusBadRequest, "page_out_of_range",
 				"Page out of range, page: "+strconv.Itoa(page)+" page size: "+strconv.Itoa(size)+", len: "+strconv.Itoa(filtered))
 			return

@@ -29,8 +29,9 @@ type Config struct {
 
 // Server is the HTTP listener.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
+	srv   *http.Server
+	ln    net.Listener
+	rates *rates
 }
 
 // Listen binds addr and prepares the handlers, with no AMQP listener to
@@ -57,11 +58,17 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	a := newAPI(b, mux)
-	a.cfg, a.http, a.started = cfg, ln.Addr(), time.Now()
+	a.cfg, a.http, a.started, a.rates = cfg, ln.Addr(), time.Now(), newRates(b)
 	a.registerPolicies()
 	a.registerOverview()
 	a.registerConnections()
-	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+	a.registerQueues()
+	a.registerExchanges()
+	a.registerBindings()
+	a.registerAccess()
+	a.registerChannels()
+	a.registerHealth()
+	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
 // Addr is the bound address.
@@ -77,7 +84,11 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown stops the listener.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	s.rates.close()
+	return err
+}
 
 func registerBrokerMetrics(b *broker.Broker) {
 	metrics.GetOrCreateGauge("warren_queues", func() float64 { return float64(b.Stats().Queues) })
