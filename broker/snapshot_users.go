@@ -2,6 +2,7 @@ package broker
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 )
 
@@ -34,4 +35,22 @@ func (u *Users) Lookup(name string) (UserView, bool) {
 		return UserView{}, false
 	}
 	return UserView{Name: name, PasswordHash: slices.Clone(e.hash), Tags: slices.Clone(e.tags)}, true
+}
+
+// AddHashed creates or replaces a user from a definitions import: hash is
+// in the rabbit_password_hashing_sha256 layout (4 salt bytes, then
+// SHA-256(salt+password)), as RabbitMQ exports it, so an exported user
+// logs in with the same password here.
+func (u *Users) AddHashed(name string, hash []byte, tags []string) error {
+	if len(hash) != 4+32 {
+		return errors.New("password_hash is not a salted SHA-256 (36 bytes)")
+	}
+	e := &userEntry{hash: slices.Clone(hash), tags: slices.Clone(tags)}
+	u.mu.Lock()
+	if old, ok := u.users[name]; ok {
+		e.loopbackOnly = old.loopbackOnly
+	}
+	u.users[name] = e
+	u.mu.Unlock()
+	return nil
 }

@@ -122,7 +122,12 @@ func writeNotFound(w http.ResponseWriter) {
 // 5.0 stays a float, as RabbitMQ's decoder keeps it). An empty body is an
 // empty object, as in RabbitMQ. ok false: the 400 has been written.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
+	return decodeObjectLimit(w, r, maxBody)
+}
+
+// decodeObjectLimit is decodeObject for bodies up to limit bytes.
+func decodeObjectLimit(w http.ResponseWriter, r *http.Request, limit int64) (map[string]any, bool) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	var v any

@@ -68,6 +68,7 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerAccess()
 	a.registerChannels()
 	a.registerHealth()
+	a.registerDefinitions()
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
