@@ -21,11 +21,27 @@ const maxPageSize = 500
 // which turn the answer into RabbitMQ's page object. rows come in the
 // endpoint's default order.
 func writeList(w http.ResponseWriter, r *http.Request, rows []map[string]any) {
-	if rows == nil {
-		rows = []map[string]any{}
-	}
+	lister{
+		n:     len(rows),
+		name:  func(i int) string { s, _ := rows[i]["name"].(string); return s },
+		asMap: func(i int) map[string]any { return rows[i] },
+	}.write(w, r)
+}
+
+// lister is a list whose rows are rendered on demand, so that a page of a
+// long list renders only that page: name gives row i's name (for the
+// filter and the default sort), asMap the row as a map (for sorting on
+// other columns and selecting columns), and fast, if set, the same row in
+// a form that encodes quicker (a struct with the map's keys in order).
+type lister struct {
+	n     int
+	name  func(i int) string
+	asMap func(i int) map[string]any
+	fast  func(i int) any
+}
+
+func (l lister) write(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	total := len(rows)
 	paged := q.Has("page") || q.Has("page_size")
 	page, size := 1, 100
 	if paged {
@@ -46,42 +62,68 @@ func writeList(w http.ResponseWriter, r *http.Request, rows []map[string]any) {
 			return
 		}
 	}
+	idx := make([]int, l.n)
+	for i := range idx {
+		idx[i] = i
+	}
 	if name := q.Get("name"); name != "" && paged {
 		match, ok := nameMatcher(name, q.Get("use_regex") == "true")
 		if !ok {
 			writeError(w, http.StatusBadRequest, "bad_request", "invalid regular expression")
 			return
 		}
-		rows = slices.DeleteFunc(rows, func(row map[string]any) bool {
-			s, _ := row["name"].(string)
-			return !match(s)
-		})
+		idx = slices.DeleteFunc(idx, func(i int) bool { return !match(l.name(i)) })
 	}
-	if key := q.Get("sort"); key != "" {
+	maps := map[int]map[string]any{}
+	asMap := func(i int) map[string]any {
+		m, ok := maps[i]
+		if !ok {
+			m = l.asMap(i)
+			maps[i] = m
+		}
+		return m
+	}
+	switch key := q.Get("sort"); key {
+	case "":
+	case "name":
+		slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(l.name(x), l.name(y)) })
+	default:
 		path := strings.Split(key, ".")
-		slices.SortStableFunc(rows, func(x, y map[string]any) int { return compareAny(lookup(x, path), lookup(y, path)) })
+		slices.SortStableFunc(idx, func(x, y int) int { return compareAny(lookup(asMap(x), path), lookup(asMap(y), path)) })
 	}
 	if q.Get("sort_reverse") == "true" {
-		slices.Reverse(rows)
+		slices.Reverse(idx)
 	}
-	filtered := len(rows)
+	filtered := len(idx)
 	if paged {
-		pages := (filtered + size - 1) / size
 		if (page-1)*size > filtered { // RabbitMQ's bound: a page just past the end is empty, not an error
 			writeError(w, http.StatusBadRequest, "page_out_of_range",
 				"Page out of range, page: "+strconv.Itoa(page)+" page size: "+strconv.Itoa(size)+", len: "+strconv.Itoa(filtered))
 			return
 		}
 		lo := min((page-1)*size, filtered)
-		rows = rows[lo:min(lo+size, filtered)]
-		rows = selectColumns(rows, q.Get("columns"))
+		idx = idx[lo:min(lo+size, filtered)]
+	}
+	columns := q.Get("columns")
+	items := make([]any, len(idx))
+	for j, i := range idx {
+		switch {
+		case columns != "":
+			items[j] = selectColumns([]map[string]any{asMap(i)}, columns)[0]
+		case l.fast != nil && maps[i] == nil:
+			items[j] = l.fast(i)
+		default:
+			items[j] = asMap(i)
+		}
+	}
+	if paged {
 		writeJSON(w, map[string]any{
-			"filtered_count": filtered, "item_count": len(rows), "items": rows,
-			"page": page, "page_count": pages, "page_size": size, "total_count": total,
+			"filtered_count": filtered, "item_count": len(items), "items": items,
+			"page": page, "page_count": (filtered + size - 1) / size, "page_size": size, "total_count": l.n,
 		})
 		return
 	}
-	writeJSON(w, selectColumns(rows, q.Get("columns")))
+	writeJSON(w, items)
 }
 
 func nameMatcher(pattern string, regex bool) (func(string) bool, bool) {

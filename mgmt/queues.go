@@ -20,31 +20,28 @@ func (a *api) registerQueues() {
 	a.handle("POST", "/api/queues/{vhost}/{name}/get", permManagement, a.getMessages)
 }
 
+// queueJSON is a queue as RabbitMQ's management API shows it, as a map
+// (for sorting on any column and selecting columns).
 func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
-	policy, opPolicy, def := v.EffectivePolicy(q.Name)
-	ready, unacked := q.Ready(), q.Unacked()
-	qtype := "classic"
-	if t, ok := q.Args["x-queue-type"].(string); ok && t != "" {
-		qtype = t
-	}
+	row := a.queueRowOf(v, q)
 	return map[string]any{
-		"name":                        q.Name,
-		"vhost":                       v.Name,
-		"node":                        a.cfg.Node,
-		"durable":                     q.Durable,
-		"auto_delete":                 q.AutoDelete,
-		"exclusive":                   q.Exclusive,
-		"arguments":                   emptyIfNil(tableJSON(q.Args)),
-		"type":                        qtype,
-		"state":                       "running",
-		"consumers":                   q.ConsumerCount(),
-		"messages":                    ready + unacked,
-		"messages_ready":              ready,
-		"messages_unacknowledged":     unacked,
-		"policy":                      nullIfEmpty(policy),
-		"operator_policy":             nullIfEmpty(opPolicy),
-		"effective_policy_definition": def,
-		"message_stats":               a.rates.queueStats(q),
+		"name":                        row.Name,
+		"vhost":                       row.VHost,
+		"node":                        row.Node,
+		"durable":                     row.Durable,
+		"auto_delete":                 row.AutoDelete,
+		"exclusive":                   row.Exclusive,
+		"arguments":                   row.Arguments,
+		"type":                        row.Type,
+		"state":                       row.State,
+		"consumers":                   row.Consumers,
+		"messages":                    row.Messages,
+		"messages_ready":              row.MessagesReady,
+		"messages_unacknowledged":     row.MessagesUnacknowledged,
+		"policy":                      row.Policy,
+		"operator_policy":             row.OperatorPolicy,
+		"effective_policy_definition": row.EffectivePolicyDefinition,
+		"message_stats":               row.MessageStats.asMap(),
 	}
 }
 
@@ -56,13 +53,61 @@ func nullIfEmpty(s string) any {
 }
 
 func (a *api) writeQueues(w http.ResponseWriter, r *http.Request, vhosts []*broker.VHost) {
-	var rows []map[string]any
+	type entry struct {
+		v *broker.VHost
+		q *broker.Queue
+	}
+	var all []entry
 	for _, v := range vhosts {
 		for _, q := range v.Queues() {
-			rows = append(rows, a.queueJSON(v, q))
+			all = append(all, entry{v, q})
 		}
 	}
-	writeList(w, r, rows)
+	lister{
+		n:     len(all),
+		name:  func(i int) string { return all[i].q.Name },
+		asMap: func(i int) map[string]any { return a.queueJSON(all[i].v, all[i].q) },
+		fast:  func(i int) any { return a.queueRowOf(all[i].v, all[i].q) },
+	}.write(w, r)
+}
+
+// queueRow is queueJSON's map as a struct, fields in the map's (sorted)
+// key order, which encodes several times faster for long lists.
+type queueRow struct {
+	Arguments                 map[string]any `json:"arguments"`
+	AutoDelete                bool           `json:"auto_delete"`
+	Consumers                 int            `json:"consumers"`
+	Durable                   bool           `json:"durable"`
+	EffectivePolicyDefinition map[string]any `json:"effective_policy_definition"`
+	Exclusive                 bool           `json:"exclusive"`
+	MessageStats              messageStats   `json:"message_stats"`
+	Messages                  int64          `json:"messages"`
+	MessagesReady             int64          `json:"messages_ready"`
+	MessagesUnacknowledged    int64          `json:"messages_unacknowledged"`
+	Name                      string         `json:"name"`
+	Node                      string         `json:"node"`
+	OperatorPolicy            any            `json:"operator_policy"`
+	Policy                    any            `json:"policy"`
+	State                     string         `json:"state"`
+	Type                      string         `json:"type"`
+	VHost                     string         `json:"vhost"`
+}
+
+func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
+	policy, opPolicy, def := v.EffectivePolicy(q.Name)
+	ready, unacked := q.Ready(), q.Unacked()
+	qtype := "classic"
+	if t, ok := q.Args["x-queue-type"].(string); ok && t != "" {
+		qtype = t
+	}
+	return queueRow{
+		Arguments: emptyIfNil(tableJSON(q.Args)), AutoDelete: q.AutoDelete, Consumers: q.ConsumerCount(),
+		Durable: q.Durable, EffectivePolicyDefinition: def, Exclusive: q.Exclusive,
+		MessageStats: a.rates.queueStats(q),
+		Messages:     ready + unacked, MessagesReady: ready, MessagesUnacknowledged: unacked,
+		Name: q.Name, Node: a.cfg.Node, OperatorPolicy: nullIfEmpty(opPolicy), Policy: nullIfEmpty(policy),
+		State: "running", Type: qtype, VHost: v.Name,
+	}
 }
 
 func (a *api) listQueues(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {

@@ -136,30 +136,49 @@ func (r *rates) sampleNow(now time.Time) {
 	r.all.add(sample{now, total})
 }
 
-func statsJSON(c counts, pub, del, ack float64) map[string]any {
+// rate is a counter's *_details.
+type rate struct {
+	Rate float64 `json:"rate"`
+}
+
+// messageStats is an object's message_stats, fields in key order.
+type messageStats struct {
+	Ack               uint64 `json:"ack"`
+	AckDetails        rate   `json:"ack_details"`
+	DeliverGet        uint64 `json:"deliver_get"`
+	DeliverGetDetails rate   `json:"deliver_get_details"`
+	Publish           uint64 `json:"publish"`
+	PublishDetails    rate   `json:"publish_details"`
+}
+
+func statsOf(c counts, pub, del, ack float64) messageStats {
+	return messageStats{Ack: c.ack, AckDetails: rate{ack}, DeliverGet: c.deliverGet, DeliverGetDetails: rate{del}, Publish: c.publish, PublishDetails: rate{pub}}
+}
+
+func (s messageStats) asMap() map[string]any {
 	return map[string]any{
-		"publish": c.publish, "publish_details": map[string]any{"rate": pub},
-		"deliver_get": c.deliverGet, "deliver_get_details": map[string]any{"rate": del},
-		"ack": c.ack, "ack_details": map[string]any{"rate": ack},
+		"publish": s.Publish, "publish_details": map[string]any{"rate": s.PublishDetails.Rate},
+		"deliver_get": s.DeliverGet, "deliver_get_details": map[string]any{"rate": s.DeliverGetDetails.Rate},
+		"ack": s.Ack, "ack_details": map[string]any{"rate": s.AckDetails.Rate},
 	}
 }
 
 // queueStats is a queue's message_stats: counts now, rates over the last
 // sampling interval (0 until the queue has been sampled twice).
-func (r *rates) queueStats(q *broker.Queue) map[string]any {
+func (r *rates) queueStats(q *broker.Queue) messageStats {
 	r.mu.Lock()
 	var pub, del, ack float64
 	if ring := r.q[q]; ring != nil {
 		pub, del, ack = ring.rates()
 	}
 	r.mu.Unlock()
-	return statsJSON(queueCounts(q), pub, del, ack)
+	return statsOf(queueCounts(q), pub, del, ack)
 }
 
 // totalStats is the broker's message_stats (the sum over queues).
-func (r *rates) totalStats(st broker.Stats) map[string]any {
+func (r *rates) totalStats(st broker.Stats) messageStats {
 	r.mu.Lock()
 	pub, del, ack := r.all.rates()
 	r.mu.Unlock()
-	return statsJSON(counts{st.Published, st.Delivered, st.Acked}, pub, del, ack)
+	return statsOf(counts{st.Published, st.Delivered, st.Acked}, pub, del, ack)
 }

@@ -32,16 +32,16 @@ func TestRatesFromSamples(t *testing.T) {
 	t0 := time.Now()
 	publish(3)
 	r.sampleNow(t0)
-	if s := r.queueStats(q); s["publish"] != uint64(3) || s["publish_details"].(map[string]any)["rate"] != 0.0 {
+	if s := r.queueStats(q); s.Publish != 3 || s.PublishDetails.Rate != 0 {
 		t.Errorf("after one sample: %v", s)
 	}
 	publish(10)
 	r.sampleNow(t0.Add(5 * time.Second))
 	s := r.queueStats(q)
-	if s["publish"] != uint64(13) || s["publish_details"].(map[string]any)["rate"] != 2.0 {
+	if s.Publish != 13 || s.PublishDetails.Rate != 2 {
 		t.Errorf("10 publishes in 5 s: %v", s)
 	}
-	if tot := r.totalStats(b.Stats()); tot["publish_details"].(map[string]any)["rate"] != 2.0 {
+	if tot := r.totalStats(b.Stats()); tot.PublishDetails.Rate != 2 {
 		t.Errorf("broker rate: %v", tot)
 	}
 	if _, err := v.QueueDelete(p, "r", broker.QueueDeleteOptions{}, 0); err != nil {
