@@ -124,6 +124,9 @@ func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 		return false
 	}
 	q.Delivered.Add(1)
+	if d.Redelivered {
+		q.Redelivered.Add(1)
+	}
 	q.forgetLocked(d)
 	c.D.Deliver(q, c, t, d, origin)
 	if c.NoAck {

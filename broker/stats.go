@@ -8,6 +8,8 @@ type Stats struct {
 	Published uint64
 	Delivered uint64
 	Acked     uint64
+	// Gets with and without acknowledgement, redeliveries.
+	Got, GotNoAck, Redelivered uint64
 }
 
 // Stats sums every queue's counters.
@@ -24,6 +26,9 @@ func (b *Broker) Stats() Stats {
 			s.Published += q.Published.Load()
 			s.Delivered += q.Delivered.Load()
 			s.Acked += q.Acked.Load()
+			s.Got += q.Got.Load()
+			s.GotNoAck += q.GotNoAck.Load()
+			s.Redelivered += q.Redelivered.Load()
 		}
 		v.mu.RUnlock()
 	}

@@ -50,22 +50,22 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 			return
 		}
 	}
+	// As RabbitMQ: messages to put back are got with acknowledgement and
+	// requeued, the others got without (its get and get_no_ack counts).
 	out := []map[string]any{}
 	var held []broker.Ticket
 	for range count {
-		got := q.Get(false, func(t broker.Ticket, d broker.Delivery, remaining int) {
-			held = append(held, t)
+		got := q.Get(!requeue, func(t broker.Ticket, d broker.Delivery, remaining int) {
+			if requeue {
+				held = append(held, t)
+			}
 			out = append(out, messageJSON(d, remaining, enc, truncate))
 		})
 		if !got {
 			break
 		}
 	}
-	if requeue {
-		q.Requeue(held...)
-	} else {
-		q.Ack(held...)
-	}
+	q.Requeue(held...)
 	writeJSON(w, out)
 }
 

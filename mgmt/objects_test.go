@@ -121,6 +121,13 @@ func TestQueueExchangeBindingMessages(t *testing.T) {
 	if len(again) != 1 || again[0].(map[string]any)["redelivered"] != true || again[0].(map[string]any)["payload"] != "aGVsbG8=" {
 		t.Errorf("take after requeue: %v", again)
 	}
+	// Two gets to put back, one without acknowledgement of a redelivered
+	// message, no client ack (RabbitMQ's figures arrive with its next
+	// statistics emission).
+	poll(t, "queue message_stats get 2, get_no_ack 1, redeliver 1, ack 0", func() bool {
+		ms, _ := object(t, tg, qp)["message_stats"].(map[string]any)
+		return ms["get"] == 2.0 && ms["get_no_ack"] == 1.0 && ms["redeliver"] == 1.0 && ms["ack"] == 0.0 && ms["deliver_get"] == 3.0 && ms["publish"] == 2.0
+	})
 	expect(t, "delete if-empty", tg.guest(t, "DELETE", qp+"?if-empty=true", ""), http.StatusBadRequest,
 		`{"error":"bad_request","reason":"queue '`+q+`' in vhost '/' not empty"}`)
 	expect(t, "purge", tg.guest(t, "DELETE", qp+"/contents", ""), http.StatusNoContent, "")

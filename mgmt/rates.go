@@ -10,8 +10,19 @@ import (
 // sampleInterval is RabbitMQ's default collect_statistics_interval.
 const sampleInterval = 5 * time.Second
 
-// counts are the message counters of one object at one instant.
-type counts struct{ publish, deliverGet, ack uint64 }
+// counts are the message counters of one object at one instant, in
+// messageStats' order.
+type counts [nCounters]uint64
+
+const (
+	cAck = iota
+	cDeliverGet
+	cGet
+	cGetNoAck
+	cPublish
+	cRedeliver
+	nCounters
+)
 
 // sample is one reading of an object's counters.
 type sample struct {
@@ -36,22 +47,23 @@ func (r *rateRing) add(s sample) {
 	r.n++
 }
 
-func (r *rateRing) rates() (pub, del, ack float64) {
+// rates are the counters' growth per second over the last interval (0
+// until there are two samples).
+func (r *rateRing) rates() (out [nCounters]float64) {
 	if r.n < 2 {
-		return 0, 0, 0
+		return out
 	}
 	a, b := r.s[r.n-2], r.s[r.n-1]
 	dt := b.at.Sub(a.at).Seconds()
 	if dt <= 0 {
-		return 0, 0, 0
+		return out
 	}
-	rate := func(x, y uint64) float64 {
-		if y < x {
-			return 0
+	for i := range out {
+		if b.c[i] >= a.c[i] {
+			out[i] = float64(b.c[i]-a.c[i]) / dt
 		}
-		return float64(y-x) / dt
 	}
-	return rate(a.c.publish, b.c.publish), rate(a.c.deliverGet, b.c.deliverGet), rate(a.c.ack, b.c.ack)
+	return out
 }
 
 // rates samples every queue's counters and the broker's totals on a
@@ -95,7 +107,10 @@ func (r *rates) close() {
 }
 
 func queueCounts(q *broker.Queue) counts {
-	return counts{q.Published.Load(), q.Delivered.Load(), q.Acked.Load()}
+	var c counts
+	c[cAck], c[cDeliverGet], c[cPublish] = q.Acked.Load(), q.Delivered.Load(), q.Published.Load()
+	c[cGet], c[cGetNoAck], c[cRedeliver] = q.Got.Load(), q.GotNoAck.Load(), q.Redelivered.Load()
+	return c
 }
 
 // sampleNow reads every queue; queues gone since the last round are
@@ -112,9 +127,9 @@ func (r *rates) sampleNow(now time.Time) {
 		for _, q := range v.Queues() {
 			c := queueCounts(q)
 			readings = append(readings, reading{q, c})
-			total.publish += c.publish
-			total.deliverGet += c.deliverGet
-			total.ack += c.ack
+			for i := range total {
+				total[i] += c[i]
+			}
 		}
 	}
 	r.mu.Lock()
@@ -147,38 +162,61 @@ type messageStats struct {
 	AckDetails        rate   `json:"ack_details"`
 	DeliverGet        uint64 `json:"deliver_get"`
 	DeliverGetDetails rate   `json:"deliver_get_details"`
+	Get               uint64 `json:"get"`
+	GetDetails        rate   `json:"get_details"`
+	GetNoAck          uint64 `json:"get_no_ack"`
+	GetNoAckDetails   rate   `json:"get_no_ack_details"`
 	Publish           uint64 `json:"publish"`
 	PublishDetails    rate   `json:"publish_details"`
+	Redeliver         uint64 `json:"redeliver"`
+	RedeliverDetails  rate   `json:"redeliver_details"`
 }
 
-func statsOf(c counts, pub, del, ack float64) messageStats {
-	return messageStats{Ack: c.ack, AckDetails: rate{ack}, DeliverGet: c.deliverGet, DeliverGetDetails: rate{del}, Publish: c.publish, PublishDetails: rate{pub}}
+func statsOf(c counts, r [nCounters]float64) messageStats {
+	return messageStats{
+		Ack: c[cAck], AckDetails: rate{r[cAck]},
+		DeliverGet: c[cDeliverGet], DeliverGetDetails: rate{r[cDeliverGet]},
+		Get: c[cGet], GetDetails: rate{r[cGet]},
+		GetNoAck: c[cGetNoAck], GetNoAckDetails: rate{r[cGetNoAck]},
+		Publish: c[cPublish], PublishDetails: rate{r[cPublish]},
+		Redeliver: c[cRedeliver], RedeliverDetails: rate{r[cRedeliver]},
+	}
 }
 
 func (s messageStats) asMap() map[string]any {
-	return map[string]any{
-		"publish": s.Publish, "publish_details": map[string]any{"rate": s.PublishDetails.Rate},
-		"deliver_get": s.DeliverGet, "deliver_get_details": map[string]any{"rate": s.DeliverGetDetails.Rate},
-		"ack": s.Ack, "ack_details": map[string]any{"rate": s.AckDetails.Rate},
+	m := map[string]any{}
+	for k, v := range map[string]struct {
+		n uint64
+		r float64
+	}{
+		"ack": {s.Ack, s.AckDetails.Rate}, "deliver_get": {s.DeliverGet, s.DeliverGetDetails.Rate},
+		"get": {s.Get, s.GetDetails.Rate}, "get_no_ack": {s.GetNoAck, s.GetNoAckDetails.Rate},
+		"publish": {s.Publish, s.PublishDetails.Rate}, "redeliver": {s.Redeliver, s.RedeliverDetails.Rate},
+	} {
+		m[k], m[k+"_details"] = v.n, map[string]any{"rate": v.r}
 	}
+	return m
 }
 
 // queueStats is a queue's message_stats: counts now, rates over the last
 // sampling interval (0 until the queue has been sampled twice).
 func (r *rates) queueStats(q *broker.Queue) messageStats {
 	r.mu.Lock()
-	var pub, del, ack float64
+	var rs [nCounters]float64
 	if ring := r.q[q]; ring != nil {
-		pub, del, ack = ring.rates()
+		rs = ring.rates()
 	}
 	r.mu.Unlock()
-	return statsOf(queueCounts(q), pub, del, ack)
+	return statsOf(queueCounts(q), rs)
 }
 
 // totalStats is the broker's message_stats (the sum over queues).
 func (r *rates) totalStats(st broker.Stats) messageStats {
 	r.mu.Lock()
-	pub, del, ack := r.all.rates()
+	rs := r.all.rates()
 	r.mu.Unlock()
-	return statsOf(counts{st.Published, st.Delivered, st.Acked}, pub, del, ack)
+	var c counts
+	c[cAck], c[cDeliverGet], c[cPublish] = st.Acked, st.Delivered, st.Published
+	c[cGet], c[cGetNoAck], c[cRedeliver] = st.Got, st.GotNoAck, st.Redelivered
+	return statsOf(c, rs)
 }
