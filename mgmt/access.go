@@ -29,6 +29,13 @@ func (a *api) vhostJSON(v *broker.VHost) map[string]any {
 		ready += q.Ready()
 		unacked += q.Unacked()
 	}
+	var recv, send uint64 // of the open connections (RabbitMQ also keeps closed ones')
+	for _, c := range a.b.Registry().Conns() {
+		if c.Info.VHost == v.Name {
+			recv += c.BytesIn.Load()
+			send += c.BytesOut.Load()
+		}
+	}
 	desc := ""
 	if v.Name == "/" {
 		desc = "Default virtual host"
@@ -44,6 +51,9 @@ func (a *api) vhostJSON(v *broker.VHost) map[string]any {
 		"messages":                ready + unacked,
 		"messages_ready":          ready,
 		"messages_unacknowledged": unacked,
+		"message_stats":           a.rates.vhostStats(v),
+		"recv_oct":                recv,
+		"send_oct":                send,
 	}
 }
 

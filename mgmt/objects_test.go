@@ -205,6 +205,14 @@ func TestAccessListings(t *testing.T) {
 	if v["name"] != "/" || v["description"] != "Default virtual host" || !reflect.DeepEqual(v["tags"], []any{}) || v["tracing"] != false {
 		t.Errorf("vhost /: %v", v)
 	}
+	for _, k := range []string{"recv_oct", "send_oct"} {
+		if _, ok := v[k].(float64); !ok {
+			t.Errorf("vhost %s = %#v, want a number", k, v[k])
+		}
+	}
+	if ms, _ := v["message_stats"].(map[string]any); ms == nil {
+		t.Errorf("vhost message_stats = %#v", v["message_stats"])
+	}
 	u := object(t, tg, "/api/users/guest")
 	if u["name"] != "guest" || u["hashing_algorithm"] != "rabbit_password_hashing_sha256" || !reflect.DeepEqual(u["tags"], []any{"administrator"}) || !reflect.DeepEqual(u["limits"], map[string]any{}) {
 		t.Errorf("user guest: %v", u)

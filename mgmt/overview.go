@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
@@ -127,7 +128,7 @@ func (a *api) node(w http.ResponseWriter, r *http.Request, _ *broker.Principal) 
 func (a *api) nodeInfo() map[string]any {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return map[string]any{
+	info := map[string]any{
 		"name":            a.cfg.Node,
 		"type":            "disc",
 		"running":         true,
@@ -145,4 +146,16 @@ func (a *api) nodeInfo() map[string]any {
 			{"name": "AMQPLAIN", "description": "QPid AMQPLAIN mechanism", "enabled": true},
 		},
 	}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		info["fd_total"] = lim.Cur
+	}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		info["fd_used"] = len(fds)
+	}
+	var fs syscall.Statfs_t
+	if syscall.Statfs(a.b.Config().DataDir, &fs) == nil {
+		info["disk_free"] = fs.Bavail * uint64(fs.Bsize)
+	}
+	return info
 }

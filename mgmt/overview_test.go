@@ -67,7 +67,7 @@ func TestNodes(t *testing.T) {
 	if n["running"] != true || name == "" {
 		t.Errorf("node: %v", n)
 	}
-	for _, k := range []string{"uptime", "processors", "mem_used"} {
+	for _, k := range []string{"uptime", "processors", "mem_used", "fd_total", "fd_used", "disk_free"} {
 		if _, ok := n[k].(float64); !ok {
 			t.Errorf("node %s = %#v, want a number", k, n[k])
 		}

@@ -74,6 +74,7 @@ type rates struct {
 	b    *broker.Broker
 	mu   sync.Mutex
 	q    map[*broker.Queue]*rateRing
+	v    map[string]*rateRing // by vhost name
 	all  rateRing
 	stop chan struct{}
 	done chan struct{}
@@ -81,7 +82,7 @@ type rates struct {
 }
 
 func newRates(b *broker.Broker) *rates {
-	r := &rates{b: b, q: make(map[*broker.Queue]*rateRing), stop: make(chan struct{}), done: make(chan struct{})}
+	r := &rates{b: b, q: make(map[*broker.Queue]*rateRing), v: make(map[string]*rateRing), stop: make(chan struct{}), done: make(chan struct{})}
 	r.sampleNow(time.Now())
 	go r.run()
 	return r
@@ -123,17 +124,32 @@ func (r *rates) sampleNow(now time.Time) {
 		c counts
 	}
 	var readings []reading
+	perVHost := map[string]counts{}
 	for _, v := range r.b.VHosts() {
+		var vt counts
 		for _, q := range v.Queues() {
 			c := queueCounts(q)
 			readings = append(readings, reading{q, c})
 			for i := range total {
 				total[i] += c[i]
+				vt[i] += c[i]
 			}
 		}
+		perVHost[v.Name] = vt
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.v == nil {
+		r.v = make(map[string]*rateRing)
+	}
+	for name, c := range perVHost {
+		ring := r.v[name]
+		if ring == nil {
+			ring = &rateRing{}
+			r.v[name] = ring
+		}
+		ring.add(sample{now, c})
+	}
 	for _, rd := range readings {
 		ring := r.q[rd.q]
 		if ring == nil {
@@ -218,5 +234,23 @@ func (r *rates) totalStats(st broker.Stats) messageStats {
 	var c counts
 	c[cAck], c[cDeliverGet], c[cPublish] = st.Acked, st.Delivered, st.Published
 	c[cGet], c[cGetNoAck], c[cRedeliver] = st.Got, st.GotNoAck, st.Redelivered
+	return statsOf(c, rs)
+}
+
+// vhostStats is a vhost's message_stats: the sum over its queues.
+func (r *rates) vhostStats(v *broker.VHost) messageStats {
+	var c counts
+	for _, q := range v.Queues() {
+		qc := queueCounts(q)
+		for i := range c {
+			c[i] += qc[i]
+		}
+	}
+	r.mu.Lock()
+	var rs [nCounters]float64
+	if ring := r.v[v.Name]; ring != nil {
+		rs = ring.rates()
+	}
+	r.mu.Unlock()
 	return statsOf(c, rs)
 }
