@@ -74,6 +74,9 @@ func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
 		"channels":                  len(c.Channels()),
 		"client_properties":         props,
 		"connected_at":              c.Info.ConnectedAt.UnixMilli(),
+		"frame_max":                 c.Info.FrameMax,
+		"channel_max":               c.Info.ChannelMax,
+		"timeout":                   c.Info.Heartbeat,
 		"recv_oct":                  c.BytesIn.Load(),
 		"send_oct":                  c.BytesOut.Load(),
 	}

@@ -38,10 +38,12 @@ func TestConnectionsListGetClose(t *testing.T) {
 		c := tg.dial(t, name)
 		closed := c.NotifyClose(make(chan *amqp.Error, 1))
 		var conn map[string]any
-		poll(t, "connection listed", func() bool {
+		// RabbitMQ lists a connection at once and adds its statistics
+		// (state, channels, octets) with its next emission.
+		poll(t, "connection listed with its statistics", func() bool {
 			var ok bool
 			conn, ok = tg.connByName(t, name)
-			return ok
+			return ok && conn["recv_oct"] != nil && conn["state"] != nil
 		})
 		strs := map[string]string{"user": "guest", "vhost": "/", "protocol": "AMQP 0-9-1", "type": "network", "state": "running"}
 		for k, want := range strs {
@@ -49,7 +51,10 @@ func TestConnectionsListGetClose(t *testing.T) {
 				t.Errorf("connection %s = %#v, want %q", k, conn[k], want)
 			}
 		}
-		for _, k := range []string{"peer_port", "port", "channels", "connected_at", "recv_oct", "send_oct"} {
+		if conn["frame_max"] != 131072.0 || conn["timeout"] != 10.0 { // amqp091-go's defaults, accepted by both brokers
+			t.Errorf("connection frame_max %v, timeout %v: want amqp091-go's 131072 and 10", conn["frame_max"], conn["timeout"])
+		}
+		for _, k := range []string{"peer_port", "port", "channels", "channel_max", "connected_at", "recv_oct", "send_oct"} {
 			if _, ok := conn[k].(float64); !ok {
 				t.Errorf("connection %s = %#v, want a number", k, conn[k])
 			}
