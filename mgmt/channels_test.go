@@ -24,9 +24,10 @@ func TestChannelsAndConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cons map[string]any
-	poll(t, "consumer listed", func() bool {
+	// RabbitMQ fills channel_details with its next statistics emission.
+	poll(t, "consumer listed with its channel", func() bool {
 		for _, e := range decodeJSON(t, "consumers", tg.guest(t, "GET", "/api/consumers/%2F", "").body).([]any) {
-			if m := e.(map[string]any); m["consumer_tag"] == tag {
+			if m := e.(map[string]any); m["consumer_tag"] == tag && len(m["channel_details"].(map[string]any)) > 0 {
 				cons = m
 				return true
 			}
