@@ -126,23 +126,12 @@ func validateQueueArgs(args frame.Table) error {
 // yet. Declaring a queue with one fails at once with a clear error instead of
 // silently ignoring the feature (a client waiting for a TTL would hang).
 // One per line: each lands with its feature and leaves this list.
-var unsupportedQueueArgs = []string{
-	"x-message-ttl",
-	"x-expires",
-	"x-dead-letter-exchange",
-	"x-dead-letter-routing-key",
-	"x-max-length-bytes",
-}
+var unsupportedQueueArgs = []string{}
 
 func checkSupportedQueueArgs(args frame.Table) error {
 	for _, k := range unsupportedQueueArgs {
 		if _, ok := args[k]; ok {
 			return frame.Errorf(frame.PreconditionFailed, "queue argument '%s' is not supported by this Warren version", k)
-		}
-	}
-	if v, ok := args["x-overflow"]; ok {
-		if s, _ := v.(string); s != "drop-head" {
-			return frame.Errorf(frame.PreconditionFailed, "x-overflow '%v' is not supported by this Warren version (only drop-head)", v)
 		}
 	}
 	return nil

@@ -29,6 +29,9 @@ func (v *VHost) QueueBind(p *Principal, b Binding, conn uint64) error {
 func (v *VHost) QueueBindAsync(p *Principal, b Binding, conn uint64) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.permitBindLocked(p, b, false); err != nil {
+		return Commit{}, err
+	}
 	q, x, err := v.queueBindingLocked(b, conn)
 	if err != nil {
 		return Commit{}, err
@@ -68,6 +71,9 @@ func (v *VHost) QueueUnbind(p *Principal, b Binding, conn uint64) error {
 func (v *VHost) QueueUnbindAsync(p *Principal, b Binding, conn uint64) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.permitBindLocked(p, b, false); err != nil {
+		return Commit{}, err
+	}
 	q, x, err := v.queueBindingLocked(b, conn)
 	if err != nil {
 		return Commit{}, err
@@ -118,6 +124,9 @@ func (v *VHost) ExchangeBind(p *Principal, b Binding) error {
 func (v *VHost) ExchangeBindAsync(p *Principal, b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.permitBindLocked(p, b, true); err != nil {
+		return Commit{}, err
+	}
 	src, dst, err := v.exchangeBindingLocked(b)
 	if err != nil {
 		return Commit{}, err
@@ -157,6 +166,9 @@ func (v *VHost) ExchangeUnbind(p *Principal, b Binding) error {
 func (v *VHost) ExchangeUnbindAsync(p *Principal, b Binding) (Commit, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.permitBindLocked(p, b, true); err != nil {
+		return Commit{}, err
+	}
 	src, dst, err := v.exchangeBindingLocked(b)
 	if err != nil {
 		return Commit{}, err

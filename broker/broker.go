@@ -19,6 +19,10 @@ type Config struct {
 	SegmentSize    int64  // bytes per segment file; 0 means the default
 	MaxMessageSize int64  // largest body accepted; 0 means 128 MiB
 	Users          *Users // who may log in; nil means DefaultUsers
+	// DefaultVHost is the vhost a fresh data dir starts with ("" is "/").
+	// Users and DefaultVHost seed a fresh data dir only: once it holds a
+	// definitions.json (vhosts_store.go), that is what opens, as in RabbitMQ.
+	DefaultVHost string
 }
 
 // DefaultMaxMessageSize is RabbitMQ 3.x's default max_message_size.
@@ -38,6 +42,10 @@ type Broker struct {
 	timerMu sync.Mutex
 	timer   *Timer   // started by the first Timer call
 	lock    *os.File // the data dir's flock, released by Close
+	// vhostsMu serialises vhost creation and deletion; accessMu the writes
+	// of definitions.json (vhosts_store.go).
+	vhostsMu sync.Mutex
+	accessMu sync.Mutex
 }
 
 // Open creates the broker, recovering durable definitions and queues from
@@ -66,14 +74,7 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost), lock: lock}
 	b.watermark = syncWatermark{b.syncer}
-	v, err := newVHost(b, "/")
-	if err != nil {
-		b.syncer.Close()
-		lock.Close()
-		return nil, err
-	}
-	b.vhosts["/"] = v
-	if err := b.loadDefinitions(); err != nil {
+	if err := b.openVHosts(); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -88,6 +88,9 @@ func (q *Queue) regroupLocked() {
 func (q *Queue) dispatchByPriorityLocked(origin any) {
 	g, blocked := 0, 0
 	for g < len(q.cgroups) && q.st.readyCount() > 0 {
+		if q.exp != nil && q.expireBeforeDeliveryLocked() {
+			return
+		}
 		grp := &q.cgroups[g]
 		size := grp.end - grp.start
 		if blocked >= size {
@@ -128,6 +131,9 @@ func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 		q.Redelivered.Add(1)
 	}
 	q.forgetLocked(d)
+	if t.returns > 0 {
+		d = q.withDeliveryCountLocked(d, t.returns)
+	}
 	c.D.Deliver(q, c, t, d, origin)
 	if c.NoAck {
 		q.ackLocked(t)

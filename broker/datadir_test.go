@@ -109,7 +109,7 @@ func publishN(t *testing.T, v *VHost, queue string, n int) {
 	t.Helper()
 	var last uint64
 	for range n {
-		m := Message{RoutingKey: []byte(queue), Props: []byte{0, 0}, Body: []byte("x"), Persistent: true}
+		m := Message{RoutingKey: []byte(queue), Props: []byte{0, 0}, Body: []byte("x"), Persistent: true, Timestamp: time.Now().UnixMilli()} // arrival time, as netio stamps it (message TTL counts from it)
 		res, _, err := v.Publish(guest, &m, &PublishCache{}, nil)
 		if err != nil || res.Routed != 1 {
 			t.Fatalf("publish to %q: routed %d, %v", queue, res.Routed, err)

@@ -200,18 +200,9 @@ func fixTable(t frame.Table) frame.Table {
 	return t
 }
 
-// loadDefinitions recreates every vhost's durable topology, the snapshot
+// loadDefinitions recreates the vhost's durable topology, the snapshot
 // with its journal replayed on top, reopens the durable queues' stores
 // (which recover their messages) and opens the journal for new changes.
-func (b *Broker) loadDefinitions() error {
-	for _, v := range b.vhosts {
-		if err := v.loadDefinitions(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (v *VHost) loadDefinitions() error {
 	snapPath := filepath.Join(v.dir, definitionsFile)
 	var d definitions

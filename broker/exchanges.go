@@ -76,6 +76,9 @@ func (v *VHost) ExchangeDeclareAsync(p *Principal, o ExchangeDeclareOptions) (Co
 	if err != nil {
 		return Commit{}, err
 	}
+	if err := v.permitExchangeDeclare(p, name, o.Args, ok); err != nil {
+		return Commit{}, err
+	}
 	if ok {
 		if err := checkExchangeEquivalent(v, x, o); err != nil {
 			return Commit{}, err
@@ -163,6 +166,9 @@ func (v *VHost) ExchangeDeleteAsync(p *Principal, name string, o ExchangeDeleteO
 	}
 	if strings.HasPrefix(name, "amq.") {
 		return Commit{}, frame.Errorf(frame.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
+	}
+	if err := v.permitExchange(p, permConfigure, name); err != nil {
+		return Commit{}, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

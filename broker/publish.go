@@ -17,6 +17,7 @@ type PublishCache struct {
 	x        *Exchange
 	key      []byte
 	q        *Queue
+	perm     publishPermission
 }
 
 // lookupForPublish finds the exchange and, for the default exchange, the
@@ -50,10 +51,21 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	scratch = scratch[:0]
 	x, q := v.lookupForPublish(m, cache)
 	if x == nil {
+		if err := v.permitExchange(p, permWrite, string(m.Exchange)); err != nil {
+			return res, scratch, err
+		}
 		return res, scratch, notFoundExchange(v, string(m.Exchange))
+	}
+	if err := v.permitPublish(p, x, m.RoutingKey, &cache.perm); err != nil {
+		return res, scratch, err
 	}
 	if x.Internal {
 		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
+	}
+	if hasExpiration(m.Props) {
+		if err := checkExpiration(m.Props); err != nil {
+			return res, scratch, err
+		}
 	}
 	if x.ext != nil {
 		if res, done, err := v.publishExt(x, m); done {
@@ -87,6 +99,10 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 			// channel, not the connection, so unconfirmed publishes are not
 			// taken as safe and other queues carry on.
 			return res, scratch, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is unavailable: its storage failed", q.Name, v.Name)
+		}
+		if err == errQueueFull {
+			res.Unstored++ // nacked, not returned
+			continue
 		}
 		if err != nil {
 			// A full disk or an I/O error: the message is not in this

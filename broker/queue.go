@@ -31,6 +31,9 @@ type Queue struct {
 	deferred    Deferred      // run by unlock once mu is released (deferred.go)
 	cfg         queueSettings // guarded by mu (settings.go)
 	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
+	exp         *queueExpiry  // message and queue TTL; nil when unused (expiry.go)
+	dead        *deadBatch    // dead letters gathered under mu, moved after it (deadletter.go)
+	propsBuf    []byte        // a redelivery's properties with x-delivery-count (limits_delivery.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -63,6 +66,10 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.mu.Unlock()
 		return 0, false, nil
 	}
+	if q.limited() && q.rejectPublishLocked(m) {
+		q.unlock()
+		return 0, false, errQueueFull
+	}
 	if q.dedup != nil && q.dedup.seen(m.Props) {
 		q.mu.Unlock()
 		return 0, true, nil // a duplicate is routed, not enqueued
@@ -73,11 +80,17 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		return 0, false, err
 	}
 	q.Published.Add(1)
-	if q.cfg.maxLength >= 0 {
+	if q.limited() {
 		q.dropOverflowLocked()
+	}
+	if q.exp != nil || hasExpiration(m.Props) {
+		q.beforePublishLocked(m)
 	}
 	if len(q.consumers) > 0 {
 		q.dispatchLocked(m.Origin)
+	}
+	if q.exp != nil {
+		q.afterPublishLocked()
 	}
 	q.readyN.Store(int64(q.st.readyCount()))
 	q.unlock()
@@ -85,18 +98,6 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		gen = 0
 	}
 	return gen, true, nil
-}
-
-// dropOverflowLocked applies x-max-length with the default drop-head overflow.
-func (q *Queue) dropOverflowLocked() {
-	for int64(q.st.readyCount()) > q.cfg.maxLength {
-		t, d, ok := q.st.next()
-		if !ok {
-			return
-		}
-		q.forgetLocked(d)
-		q.ackLocked(t)
-	}
 }
 
 // Dispatch delivers ready messages to consumers that have credit. Consumers
@@ -127,6 +128,9 @@ func (q *Queue) dispatchLocked(origin any) {
 	}
 	blocked := 0
 	for blocked < n && q.st.readyCount() > 0 {
+		if q.exp != nil && q.expireBeforeDeliveryLocked() {
+			return
+		}
 		if q.next >= n {
 			q.next = 0
 		}
@@ -148,6 +152,9 @@ func (q *Queue) dispatchLocked(origin any) {
 		q.forgetLocked(d)
 		if d.Redelivered {
 			q.Redelivered.Add(1)
+		}
+		if t.returns > 0 {
+			d = q.withDeliveryCountLocked(d, t.returns)
 		}
 		c.D.Deliver(q, c, t, d, origin)
 		if c.NoAck {
@@ -188,9 +195,14 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 	q.mu.Lock()
 	if !q.deleted {
 		for _, t := range tickets {
+			if q.quorum() {
+				q.returnLocked(t)
+				continue
+			}
 			q.st.requeue(t)
 		}
 		q.unackedN.Add(-int64(len(tickets)))
+		q.rearmHeadLocked()
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
@@ -202,12 +214,17 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 // the queue is empty.
 func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bool {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.deleted {
+		return false
+	}
+	q.touchLocked()
+	if !q.expireAllLocked() {
 		return false
 	}
 	t, d, ok := q.st.next()
 	if !ok {
+		q.readyN.Store(int64(q.st.readyCount()))
 		return false
 	}
 	q.Delivered.Add(1)
@@ -222,6 +239,9 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 	}
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
+	if q.quorum() {
+		d = q.withDeliveryCountLocked(d, t.returns) // RabbitMQ 3.10 sends it on every basic.get
+	}
 	fn(t, d, remaining)
 	if noAck {
 		q.ackLocked(t)
@@ -297,6 +317,9 @@ func (q *Queue) RemoveConsumer(c *Consumer) (autoDelete bool) {
 		}
 	}
 	q.consumersN.Store(int32(len(q.consumers)))
+	if len(q.consumers) == 0 {
+		q.touchLocked()
+	}
 	return !q.deleted && q.AutoDelete && q.hadConsumer && len(q.consumers) == 0
 }
 
@@ -308,6 +331,7 @@ func (q *Queue) markDeleted() (int, error) {
 		return 0, nil
 	}
 	q.deleted = true
+	q.stopExpiryLocked()
 	n := q.st.readyCount()
 	cs := q.consumers
 	q.consumers = nil
@@ -332,5 +356,6 @@ func (q *Queue) close() error {
 		return nil
 	}
 	q.deleted = true
+	q.stopExpiryLocked()
 	return q.st.close()
 }

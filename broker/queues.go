@@ -43,11 +43,15 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 			if q.Exclusive && q.Owner != o.Owner {
 				return nil, Commit{}, lockedErr(v, o.Name)
 			}
+			if err := v.permitQueueRedeclare(p, o); err != nil {
+				return nil, Commit{}, err
+			}
 			if !o.Passive {
 				if err := checkQueueEquivalent(v, q, o); err != nil {
 					return nil, Commit{}, err
 				}
 			}
+			q.Touch()
 			var c Commit
 			if storedQueue(q) {
 				c = v.pendingLocked()
@@ -66,6 +70,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 		}
 		o.Name = generateQueueName()
 	}
+	if err := v.permitQueueDeclare(p, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
+	}
 	if err := validateQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}
@@ -73,6 +80,12 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 		return nil, Commit{}, err
 	}
 	if err := validateConsumerSideQueueArgs(v, o.Name, o.Args); err != nil {
+		return nil, Commit{}, err
+	}
+	if err := validateQuorumDeclare(o, v.Name); err != nil {
+		return nil, Commit{}, err
+	}
+	if err := validateLimitArgs(o.Name, v.Name, o.Args); err != nil {
 		return nil, Commit{}, err
 	}
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
@@ -127,7 +140,12 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 	if o.Exclusive {
 		q.Owner = o.Owner
 	}
-	q.readyN.Store(int64(st.readyCount()))
+	// Start the features (TTL timers, length limits on restored
+	// messages). Work this defers (dead lettering, which routes through
+	// v) runs on the timer goroutine, not here under v.mu.
+	q.mu.Lock()
+	q.applySettingsLocked()
+	q.unlockDeferringLater()
 	v.queues[o.Name] = q
 	v.topoGen.Add(1)
 	return q, nil
@@ -158,6 +176,9 @@ func (v *VHost) QueueDelete(p *Principal, name string, o QueueDeleteOptions, con
 // QueueDeleteAsync is QueueDelete without the wait: delete-ok must go out
 // only once the Commit is durable.
 func (v *VHost) QueueDeleteAsync(p *Principal, name string, o QueueDeleteOptions, conn uint64) (int, Commit, error) {
+	if err := v.permitQueue(p, permConfigure, name); err != nil {
+		return 0, Commit{}, err
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	q, ok := v.queues[name]

@@ -23,7 +23,13 @@ func (q *Queue) checkSingleActiveConsumeLocked(c *Consumer) error {
 // queue: everything goes to the active consumer, as far as its credit goes.
 func (q *Queue) dispatchSingleActiveLocked(origin any) {
 	c := q.consumers[0]
-	for q.st.readyCount() > 0 && c.D.Reserve() {
+	for q.st.readyCount() > 0 {
+		if q.exp != nil && q.expireBeforeDeliveryLocked() {
+			return
+		}
+		if !c.D.Reserve() {
+			return
+		}
 		if !q.deliverReservedLocked(c, origin) {
 			return
 		}

@@ -80,8 +80,9 @@ func (q *Queue) reconfigure(s queueSettings) {
 // applySettingsLocked brings the queue in line with q.cfg. Each feature
 // adds its reaction here. REQUIRES: q.mu held.
 func (q *Queue) applySettingsLocked() {
-	if q.cfg.maxLength >= 0 {
+	if q.limited() {
 		q.dropOverflowLocked()
 	}
+	q.applyExpirySettingsLocked()
 	q.readyN.Store(int64(q.st.readyCount()))
 }

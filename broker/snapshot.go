@@ -9,8 +9,8 @@ import (
 // copy a slice of pointers, and sorts after releasing it; the objects are
 // read through their own accessors (counters are atomics).
 
-// VHosts returns the virtual hosts by name.
-func (b *Broker) VHosts() []*VHost {
+// VHostObjects returns the virtual hosts by name (VHosts gives their names).
+func (b *Broker) VHostObjects() []*VHost {
 	b.mu.RLock()
 	out := make([]*VHost, 0, len(b.vhosts))
 	for _, v := range b.vhosts {

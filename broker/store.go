@@ -49,5 +49,6 @@ type Ticket struct {
 	pos        segment.Pos
 	size, body uint32
 	persistent bool
-	level      uint8 // a priority store's level (store_priority.go); 0 elsewhere
+	level      uint8  // a priority store's level (store_priority.go); 0 elsewhere
+	returns    uint16 // times it came back unacked: a quorum queue's delivery count
 }

@@ -31,6 +31,8 @@ type VHost struct {
 	// topoGen changes whenever an exchange or queue is added or removed, so
 	// publishers can cache their lookups (PublishCache) and skip mu.
 	topoGen atomic.Uint64
+	// gone is set, under mu, when the vhost is deleted (vhosts.go).
+	gone atomic.Bool
 }
 
 func newVHost(b *Broker, name string) (*VHost, error) {
@@ -89,6 +91,9 @@ func (v *VHost) Exchange(name string) (*Exchange, bool) {
 // operations that need read access to it), checking exclusive ownership for
 // conn.
 func (v *VHost) Queue(p *Principal, name string, conn uint64) (*Queue, error) {
+	if err := v.permitQueue(p, permRead, name); err != nil {
+		return nil, err
+	}
 	v.mu.RLock()
 	q, ok := v.queues[name]
 	v.mu.RUnlock()

@@ -63,6 +63,7 @@ func TestRefusedWithFileAndLine(t *testing.T) {
 		{"listeners.tcp = none\n", "no AMQP listener"},
 		{"warren.datadir = /x\n", "unknown key (did you mean warren.data_dir?)"},
 		{"handshake_timeout = 0\n", "0 is not a timeout"},
+		{"default_permissions.write = (\n", `test.conf:1: default_permissions.write: "(" is not a regular expression`},
 		{"load_definitions = /nonexistent/defs.json\n", "test.conf:1: load_definitions: cannot read /nonexistent/defs.json: no such file or directory"},
 		{"load_definitions = testdata/rabbitmq-conf-example-keys.txt\n", "is not a definitions export"},
 	} {
@@ -178,13 +179,13 @@ cluster_formation.peer_discovery_backend = classic_config
 cluster_name = prod
 `)
 	keys := strings.Join(l.NotInEffect, " ")
-	for _, k := range []string{"default_permissions.read", "listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1 (line 8)", "ssl_options.versions.1",
+	for _, k := range []string{"listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1 (line 8)", "ssl_options.versions.1",
 		"vm_memory_high_watermark.absolute", "disk_free_limit.relative", "consumer_timeout", "load_definitions"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("%s not reported as not in effect: %v", k, l.NotInEffect)
 		}
 	}
-	for _, k := range []string{"default_vhost", "default_permissions.configure"} {
+	for _, k := range []string{"default_vhost", "default_permissions.configure", "default_permissions.read"} {
 		if strings.Contains(keys, k) {
 			t.Errorf("%s reported although Warren does it: %v", k, l.NotInEffect)
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -126,12 +127,9 @@ var rules = []rule{
 	{"warren.event_loops", inEffect, set(intIn(0, 1024), func(c *Config, n int64) { c.EventLoops = int(n) })},
 	{"warren.pprof", inEffect, set(nonEmpty, func(c *Config, a string) { c.Pprof = a })},
 
-	// Accepted now, acted on by features landing later in issue 16.
-	{"default_vhost", notYet, func(c *Config, _, v string) (bool, error) {
-		c.DefaultVHost = v
-		return v == "/", nil
-	}},
-	{"default_permissions.*", notYet, func(c *Config, verb, v string) (bool, error) {
+	// A fresh data dir's vhost and the default user's permissions in it.
+	{"default_vhost", inEffect, set(nonEmpty, func(c *Config, v string) { c.DefaultVHost = v })},
+	{"default_permissions.*", inEffect, func(c *Config, verb, v string) (bool, error) {
 		switch verb {
 		case "configure":
 			c.DefaultPermissions.Configure = v
@@ -142,8 +140,13 @@ var rules = []rule{
 		default:
 			return false, fmt.Errorf("unknown permission %q (configure, read or write)", verb)
 		}
-		return v == ".*", nil // every user may do everything today
+		if _, err := regexp.Compile(v); err != nil {
+			return false, fmt.Errorf("%q is not a regular expression: %v", v, err)
+		}
+		return true, nil
 	}},
+
+	// Accepted now, acted on by features landing later in issue 16.
 	{"listeners.ssl", notYet, func(c *Config, _, v string) (bool, error) {
 		if v != "none" {
 			return false, fmt.Errorf("%q: only `none` may be given here; listeners go in listeners.ssl.<name>", v)

@@ -1,26 +1,36 @@
 package mgmt
 
 import (
-	"encoding/base64"
 	"net/http"
 
 	"github.com/warrenmq/warren/broker"
 )
 
-// registerAccess serves the read side of vhosts, users and permissions.
-// Warren's user table gives every user full rights on every vhost (see
-// broker/users.go), so each user has ".*" on each vhost.
+// registerAccess serves vhosts, users, permissions and topic permissions
+// from the broker's access table (broker/users.go, permissions.go).
 func (a *api) registerAccess() {
 	a.handle("GET", "/api/vhosts", permManagement, a.listVHosts)
 	a.handle("GET", "/api/vhosts/{$}", permManagement, a.listVHosts)
 	a.handle("GET", "/api/vhosts/{vhost}", permManagement, a.getVHost)
+	a.handle("PUT", "/api/vhosts/{vhost}", permAdmin, a.putVHost)
+	a.handle("DELETE", "/api/vhosts/{vhost}", permAdmin, a.deleteVHost)
 	a.handle("GET", "/api/vhosts/{vhost}/permissions", permAdmin, a.vhostPermissions)
+	a.handle("GET", "/api/vhosts/{vhost}/topic-permissions", permAdmin, a.vhostTopicPermissions)
 	a.handle("GET", "/api/users", permAdmin, a.listUsers)
 	a.handle("GET", "/api/users/{$}", permAdmin, a.listUsers)
 	a.handle("GET", "/api/users/{name}", permAdmin, a.getUser)
+	a.handle("PUT", "/api/users/{name}", permAdmin, a.putUser)
+	a.handle("DELETE", "/api/users/{name}", permAdmin, a.deleteUser)
 	a.handle("GET", "/api/users/{name}/permissions", permAdmin, a.userPermissions)
+	a.handle("GET", "/api/users/{name}/topic-permissions", permAdmin, a.userTopicPermissions)
 	a.handle("GET", "/api/permissions", permAdmin, a.listPermissions)
 	a.handle("GET", "/api/permissions/{vhost}/{user}", permAdmin, a.getPermission)
+	a.handle("PUT", "/api/permissions/{vhost}/{user}", permAdmin, a.putPermission)
+	a.handle("DELETE", "/api/permissions/{vhost}/{user}", permAdmin, a.deletePermission)
+	a.handle("GET", "/api/topic-permissions", permAdmin, a.listTopicPermissions)
+	a.handle("GET", "/api/topic-permissions/{vhost}/{user}", permAdmin, a.getTopicPermissions)
+	a.handle("PUT", "/api/topic-permissions/{vhost}/{user}", permAdmin, a.putTopicPermission)
+	a.handle("DELETE", "/api/topic-permissions/{vhost}/{user}", permAdmin, a.deleteTopicPermissions)
 }
 
 func (a *api) vhostJSON(v *broker.VHost) map[string]any {
@@ -57,9 +67,9 @@ func (a *api) vhostJSON(v *broker.VHost) map[string]any {
 	}
 }
 
-func (a *api) listVHosts(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+func (a *api) listVHosts(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
 	var rows []map[string]any
-	for _, v := range a.b.VHosts() {
+	for _, v := range a.visibleVHosts(p) {
 		rows = append(rows, a.vhostJSON(v))
 	}
 	writeList(w, r, rows)
@@ -71,15 +81,15 @@ func (a *api) getVHost(w http.ResponseWriter, r *http.Request, _ *broker.Princip
 	}
 }
 
-func userJSON(u broker.UserView) map[string]any {
+func userJSON(u broker.UserInfo) map[string]any {
 	tags := u.Tags
 	if tags == nil {
 		tags = []string{}
 	}
 	return map[string]any{
 		"name":              u.Name,
-		"password_hash":     base64.StdEncoding.EncodeToString(u.PasswordHash),
-		"hashing_algorithm": "rabbit_password_hashing_sha256",
+		"password_hash":     u.PasswordHash,
+		"hashing_algorithm": u.HashingAlgorithm,
 		"tags":              tags,
 		"limits":            map[string]any{},
 	}
@@ -94,7 +104,7 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 }
 
 func (a *api) getUser(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	u, ok := a.b.Users().Lookup(pathValue(r, "name"))
+	u, ok := a.b.Users().Get(pathValue(r, "name"))
 	if !ok {
 		writeNotFound(w)
 		return
@@ -102,25 +112,44 @@ func (a *api) getUser(w http.ResponseWriter, r *http.Request, _ *broker.Principa
 	writeJSON(w, userJSON(u))
 }
 
-func permissionJSON(user, vhost string) map[string]any {
-	return map[string]any{"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
+func permissionJSON(p broker.Permission) map[string]any {
+	return map[string]any{"user": p.User, "vhost": p.VHost, "configure": p.Configure, "write": p.Write, "read": p.Read}
 }
 
-// permissions lists (user, vhost) pairs, filtered by keep.
+func topicPermissionJSON(p broker.TopicPermission) map[string]any {
+	return map[string]any{"user": p.User, "vhost": p.VHost, "exchange": p.Exchange, "write": p.Write, "read": p.Read}
+}
+
+// permissions lists the grants, filtered by keep.
 func (a *api) permissions(keep func(user, vhost string) bool) []map[string]any {
 	rows := []map[string]any{}
-	for _, u := range a.b.Users().List() {
-		for _, v := range a.b.VHosts() {
-			if keep(u.Name, v.Name) {
-				rows = append(rows, permissionJSON(u.Name, v.Name))
-			}
+	for _, p := range a.b.Users().Permissions() {
+		if keep(p.User, p.VHost) {
+			rows = append(rows, permissionJSON(p))
 		}
 	}
 	return rows
 }
 
+// topicPermissions lists the topic permissions, filtered by keep.
+func (a *api) topicPermissions(keep func(user, vhost string) bool) []map[string]any {
+	rows := []map[string]any{}
+	for _, p := range a.b.Users().TopicPermissions() {
+		if keep(p.User, p.VHost) {
+			rows = append(rows, topicPermissionJSON(p))
+		}
+	}
+	return rows
+}
+
+func everyone(string, string) bool { return true }
+
 func (a *api) listPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	writeList(w, r, a.permissions(func(string, string) bool { return true }))
+	writeList(w, r, a.permissions(everyone))
+}
+
+func (a *api) listTopicPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	writeList(w, r, a.topicPermissions(everyone))
 }
 
 func (a *api) vhostPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
@@ -129,24 +158,49 @@ func (a *api) vhostPermissions(w http.ResponseWriter, r *http.Request, _ *broker
 	}
 }
 
-func (a *api) userPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	name := pathValue(r, "name")
-	if _, ok := a.b.Users().Lookup(name); !ok {
-		writeNotFound(w)
-		return
+func (a *api) vhostTopicPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	if v, ok := a.vhostOr404(w, r); ok {
+		writeList(w, r, a.topicPermissions(func(_, vhost string) bool { return vhost == v.Name }))
 	}
-	writeList(w, r, a.permissions(func(user, _ string) bool { return user == name }))
+}
+
+func (a *api) userOr404(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := pathValue(r, "name")
+	if _, ok := a.b.Users().Get(name); !ok {
+		writeNotFound(w)
+		return "", false
+	}
+	return name, true
+}
+
+func (a *api) userPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	if name, ok := a.userOr404(w, r); ok {
+		writeList(w, r, a.permissions(func(user, _ string) bool { return user == name }))
+	}
+}
+
+func (a *api) userTopicPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	if name, ok := a.userOr404(w, r); ok {
+		writeList(w, r, a.topicPermissions(func(user, _ string) bool { return user == name }))
+	}
 }
 
 func (a *api) getPermission(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	v, ok := a.vhostOr404(w, r)
-	if !ok {
-		return
-	}
-	user := pathValue(r, "user")
-	if _, ok := a.b.Users().Lookup(user); !ok {
+	vhost, user := pathValue(r, "vhost"), pathValue(r, "user")
+	rows := a.permissions(func(u, v string) bool { return u == user && v == vhost })
+	if len(rows) == 0 {
 		writeNotFound(w)
 		return
 	}
-	writeJSON(w, permissionJSON(user, v.Name))
+	writeJSON(w, rows[0])
+}
+
+func (a *api) getTopicPermissions(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	vhost, user := pathValue(r, "vhost"), pathValue(r, "user")
+	rows := a.topicPermissions(func(u, v string) bool { return u == user && v == vhost })
+	if len(rows) == 0 {
+		writeNotFound(w)
+		return
+	}
+	writeJSON(w, rows)
 }

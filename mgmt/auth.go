@@ -75,7 +75,7 @@ func (a *api) authenticated(perm permission, h apiHandler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "not_authorised", perm.denied)
 			return
 		}
-		h(w, r, p)
+		h(w, withPrincipal(r, p), p)
 	})
 }
 

@@ -66,9 +66,9 @@ func bindingRows(v *broker.VHost, bs []broker.BindingView) []map[string]any {
 	return rows
 }
 
-func (a *api) listBindings(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+func (a *api) listBindings(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
 	var rows []map[string]any
-	for _, v := range a.b.VHosts() {
+	for _, v := range a.visibleVHosts(p) {
 		rows = append(rows, bindingRows(v, v.Bindings())...)
 	}
 	writeList(w, r, rows)

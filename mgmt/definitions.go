@@ -1,7 +1,7 @@
 package mgmt
 
 import (
-	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -84,11 +84,12 @@ func (a *api) exportAll(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 	policies := []broker.Policy{}
 	vhosts := []map[string]any{}
 	users := []map[string]any{}
-	perms := a.permissions(func(string, string) bool { return true })
+	perms := a.permissions(everyone)
+	topicPerms := a.topicPermissions(everyone)
 	for _, u := range a.b.Users().List() {
 		users = append(users, userJSON(u))
 	}
-	for _, v := range a.b.VHosts() {
+	for _, v := range a.b.VHostObjects() {
 		vhosts = append(vhosts, map[string]any{"name": v.Name})
 		q, x, b, p := vhostDefinitions(v, true)
 		queues, exchanges, bindings = append(queues, q...), append(exchanges, x...), append(bindings, b...)
@@ -98,7 +99,7 @@ func (a *api) exportAll(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 	writeJSON(w, map[string]any{
 		"rabbit_version": managementVersion, "rabbitmq_version": managementVersion,
 		"product_name": "Warren", "product_version": a.cfg.Version,
-		"users": users, "vhosts": vhosts, "permissions": perms, "topic_permissions": []any{},
+		"users": users, "vhosts": vhosts, "permissions": perms, "topic_permissions": topicPerms,
 		"parameters": []any{}, "global_parameters": []any{}, "policies": policies,
 		"queues": nonNilRows(queues), "exchanges": nonNilRows(exchanges), "bindings": nonNilRows(bindings),
 	})
@@ -117,19 +118,19 @@ func (a *api) exportVHost(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	})
 }
 
-func (a *api) importAll(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
+func (a *api) importAll(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
 	body, ok := decodeObjectLimit(w, r, maxDefinitions)
 	if !ok {
 		return
 	}
-	if err := a.importDefinitions(p, body, ""); err != nil {
+	if err := a.importDefinitions(body, ""); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *api) importVHost(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
+func (a *api) importVHost(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
 	v, ok := a.vhostOr404(w, r)
 	if !ok {
 		return
@@ -138,7 +139,7 @@ func (a *api) importVHost(w http.ResponseWriter, r *http.Request, p *broker.Prin
 	if !ok {
 		return
 	}
-	if err := a.importDefinitions(p, body, v.Name); err != nil {
+	if err := a.importDefinitions(body, v.Name); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
@@ -177,13 +178,16 @@ func flag(m map[string]any, key string) bool {
 }
 
 // importDefinitions loads a definitions document in RabbitMQ's order:
-// users, vhosts, permissions, parameters, policies, queues, exchanges,
-// bindings. vhost is the path's vhost for a per-vhost import ("" for the
-// whole broker, where each object names its vhost). What Warren cannot
-// hold faithfully is refused by name rather than dropped: vhosts other
-// than the existing ones, permissions narrower than Warren's full rights,
-// topic permissions, runtime parameters.
-func (a *api) importDefinitions(p *broker.Principal, body map[string]any, vhost string) error {
+// vhosts, users, permissions and topic permissions (the broker's
+// ImportDefinitions, for a whole-broker import only, as RabbitMQ's
+// per-vhost import skips them), then parameters, policies, queues,
+// exchanges, bindings. vhost is the path's vhost for a per-vhost import
+// ("" for the whole broker, where each object names its vhost). Objects
+// are declared as the broker itself (a nil principal), as RabbitMQ's
+// import bypasses the importing user's permissions. What Warren cannot
+// hold faithfully (runtime parameters) is refused by name rather than
+// dropped.
+func (a *api) importDefinitions(body map[string]any, vhost string) error {
 	sections := map[string][]map[string]any{}
 	for _, k := range []string{"users", "vhosts", "permissions", "topic_permissions", "parameters", "global_parameters", "policies", "queues", "exchanges", "bindings"} {
 		s, err := section(body, k)
@@ -199,39 +203,21 @@ func (a *api) importDefinitions(p *broker.Principal, body map[string]any, vhost 
 		}
 		v, ok := a.b.VHost(name)
 		if !ok {
-			return nil, fmt.Errorf("vhost '%s' does not exist (Warren serves only its existing vhosts)", name)
+			return nil, fmt.Errorf("vhost '%s' does not exist", name)
 		}
 		return v, nil
 	}
-	for _, u := range sections["users"] {
-		if alg := str(u, "hashing_algorithm"); alg != "" && alg != "rabbit_password_hashing_sha256" {
-			return fmt.Errorf("user '%s': hashing_algorithm %s is not supported (only rabbit_password_hashing_sha256)", str(u, "name"), alg)
-		}
-		hash, err := base64.StdEncoding.DecodeString(str(u, "password_hash"))
+	if vhost == "" {
+		access, err := json.Marshal(map[string]any{
+			"vhosts": sections["vhosts"], "users": sections["users"],
+			"permissions": sections["permissions"], "topic_permissions": sections["topic_permissions"],
+		})
 		if err == nil {
-			err = a.b.Users().AddHashed(str(u, "name"), hash, userTags(u["tags"]))
+			err = a.b.ImportDefinitions(access)
 		}
 		if err != nil {
-			return fmt.Errorf("user '%s': %v", str(u, "name"), err)
-		}
-	}
-	for _, v := range sections["vhosts"] {
-		if _, err := vhostOf(map[string]any{"vhost": str(v, "name")}); err != nil {
 			return err
 		}
-	}
-	for _, pm := range sections["permissions"] {
-		if _, err := vhostOf(pm); err != nil {
-			return err
-		}
-		for _, k := range []string{"configure", "write", "read"} {
-			if str(pm, k) != ".*" {
-				return fmt.Errorf("permission of '%s' on '%s': %s '%s' is narrower than Warren's full rights", str(pm, "user"), str(pm, "vhost"), k, str(pm, k))
-			}
-		}
-	}
-	if len(sections["topic_permissions"]) > 0 {
-		return fmt.Errorf("topic permissions are not supported")
 	}
 	if len(sections["parameters"]) > 0 {
 		return fmt.Errorf("runtime parameters (%s) are not supported", str(sections["parameters"][0], "component"))
@@ -263,7 +249,7 @@ func (a *api) importDefinitions(p *broker.Principal, body map[string]any, vhost 
 		if !ok {
 			return fmt.Errorf("queue '%s': arguments must be an object", str(q, "name"))
 		}
-		if _, err := v.QueueDeclare(p, broker.QueueDeclareOptions{Name: str(q, "name"), Durable: flag(q, "durable"), AutoDelete: flag(q, "auto_delete"), Args: args}); err != nil {
+		if _, err := v.QueueDeclare(nil, broker.QueueDeclareOptions{Name: str(q, "name"), Durable: flag(q, "durable"), AutoDelete: flag(q, "auto_delete"), Args: args}); err != nil {
 			return fmt.Errorf("queue '%s': %v", str(q, "name"), err)
 		}
 	}
@@ -277,7 +263,7 @@ func (a *api) importDefinitions(p *broker.Principal, body map[string]any, vhost 
 			return fmt.Errorf("exchange '%s': arguments must be an object", str(x, "name"))
 		}
 		o := broker.ExchangeDeclareOptions{Name: str(x, "name"), Type: str(x, "type"), Durable: flag(x, "durable"), AutoDelete: flag(x, "auto_delete"), Internal: flag(x, "internal"), Args: args}
-		if err := v.ExchangeDeclare(p, o); err != nil {
+		if err := v.ExchangeDeclare(nil, o); err != nil {
 			return fmt.Errorf("exchange '%s': %v", o.Name, err)
 		}
 	}
@@ -292,14 +278,14 @@ func (a *api) importDefinitions(p *broker.Principal, body map[string]any, vhost 
 		}
 		bd := broker.Binding{Source: str(b, "source"), Destination: str(b, "destination"), Key: str(b, "routing_key"), Args: args}
 		if str(b, "destination_type") == "exchange" {
-			err = v.ExchangeBind(p, bd)
+			err = v.ExchangeBind(nil, bd)
 		} else {
 			q, ok := v.QueueByName(bd.Destination)
 			owner := uint64(0)
 			if ok {
 				owner = q.Owner
 			}
-			err = v.QueueBind(p, bd, owner)
+			err = v.QueueBind(nil, bd, owner)
 		}
 		if err != nil {
 			return fmt.Errorf("binding from '%s' to '%s': %v", bd.Source, bd.Destination, err)

@@ -61,8 +61,8 @@ func (a *api) writeExchanges(w http.ResponseWriter, r *http.Request, vhosts []*b
 	writeList(w, r, rows)
 }
 
-func (a *api) listExchanges(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	a.writeExchanges(w, r, a.b.VHosts())
+func (a *api) listExchanges(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
+	a.writeExchanges(w, r, a.visibleVHosts(p))
 }
 
 func (a *api) listVHostExchanges(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {

@@ -16,8 +16,13 @@ func (a *api) vhostOr404(w http.ResponseWriter, r *http.Request) (*broker.VHost,
 	v, ok := a.b.VHost(pathValue(r, "vhost"))
 	if !ok {
 		writeNotFound(w)
+		return nil, false
 	}
-	return v, ok
+	if !a.seesVHost(principalOf(r), v.Name) {
+		writeError(w, http.StatusUnauthorized, "not_authorised", "User not authorised to access virtual host")
+		return nil, false
+	}
+	return v, true
 }
 
 // writeBrokerError answers a broker error as the management API does: the

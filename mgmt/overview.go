@@ -36,7 +36,7 @@ var exchangeTypes = []map[string]any{
 func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
 	st := a.b.Stats()
 	var exchanges int
-	for _, v := range a.b.VHosts() {
+	for _, v := range a.b.VHostObjects() {
 		exchanges += v.Counts().Exchanges
 	}
 	var channels, consumers int

@@ -110,8 +110,8 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 	}
 }
 
-func (a *api) listQueues(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	a.writeQueues(w, r, a.b.VHosts())
+func (a *api) listQueues(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
+	a.writeQueues(w, r, a.visibleVHosts(p))
 }
 
 func (a *api) listVHostQueues(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {

@@ -125,7 +125,7 @@ func (r *rates) sampleNow(now time.Time) {
 	}
 	var readings []reading
 	perVHost := map[string]counts{}
-	for _, v := range r.b.VHosts() {
+	for _, v := range r.b.VHostObjects() {
 		var vt counts
 		for _, q := range v.Queues() {
 			c := queueCounts(q)

@@ -36,7 +36,11 @@ func (ch *channel) nack(tag uint64, multiple, requeue bool) error {
 	if !ok {
 		return unknownTag(tag)
 	}
-	ch.settle(runs, requeue)
+	if requeue {
+		ch.settle(runs, true)
+	} else {
+		ch.settleRejected(runs)
+	}
 	ch.scratch = clearRuns(runs)
 	return nil
 }
@@ -55,6 +59,26 @@ func clearRuns(rs []settledRun) []settledRun {
 // call per run of deliveries from the same queue. It returns how many
 // deliveries it settled.
 func (ch *channel) settle(runs []settledRun, requeue bool) int {
+	total := ch.releaseRuns(runs)
+	if requeue {
+		ch.requeueRuns(runs)
+	} else {
+		ch.ackRuns(runs)
+	}
+	return total
+}
+
+// settleRejected is settle for a reject or nack without requeue: the
+// queue dead letters them if it has a dead-letter exchange.
+func (ch *channel) settleRejected(runs []settledRun) int {
+	total := ch.releaseRuns(runs)
+	ch.batchRuns(runs, (*broker.Queue).Reject)
+	return total
+}
+
+// releaseRuns gives the runs' credit back and returns how many deliveries
+// they hold.
+func (ch *channel) releaseRuns(runs []settledRun) int {
 	total, counted := 0, int32(0)
 	for i := range runs {
 		n := runs[i].t.Len()
@@ -65,11 +89,6 @@ func (ch *channel) settle(runs []settledRun, requeue bool) int {
 		}
 	}
 	ch.unackedN.Add(-counted)
-	if requeue {
-		ch.requeueRuns(runs)
-	} else {
-		ch.ackRuns(runs)
-	}
 	return total
 }
 

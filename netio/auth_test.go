@@ -36,6 +36,7 @@ func login(user, pass string) []byte {
 func TestLoginThroughBrokerUsers(t *testing.T) {
 	users := broker.DefaultUsers()
 	users.Add(broker.User{Name: "alice", Password: "pw", Tags: []string{"monitoring"}})
+	users.SetPermissions(broker.Permission{User: "alice", VHost: "/", Configure: ".*", Write: ".*", Read: ".*"})
 	b, err := broker.Open(broker.Config{DataDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
 )
 
@@ -46,7 +47,7 @@ func (c *Conn) sendStart() {
 		VersionMajor:     0,
 		VersionMinor:     9,
 		ServerProperties: c.serverProperties(),
-		Mechanisms:       "PLAIN AMQPLAIN",
+		Mechanisms:       mechanisms,
 		Locales:          "en_US",
 	})
 }
@@ -129,21 +130,38 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	// announcing authentication_failure_close hears about); an unknown
 	// mechanism or a response that does not parse is a protocol error, and
 	// dropped silently.
-	if so.Mechanism != "PLAIN" && so.Mechanism != "AMQPLAIN" {
-		return frame.Errorf(frame.CommandInvalid, "unknown authentication mechanism '%s'", so.Mechanism)
-	}
-	user, pass, ok := parseCredentials(so.Mechanism, so.Response)
-	if !ok {
-		return frame.Errorf(frame.SyntaxError, "%s response invalid", so.Mechanism)
-	}
-	p, err := c.srv.authenticate(user, pass, c.t.RemoteAddr())
+	p, err := c.login(so.Mechanism, so.Response)
 	if err != nil {
-		return frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", so.Mechanism)
+		return err
 	}
 	c.principal = p
 	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: c.srv.cfg.ChannelMax, FrameMax: c.srv.cfg.FrameMax, Heartbeat: c.srv.cfg.Heartbeat})
 	c.state = stateTuneOk
 	return nil
+}
+
+// mechanisms is what connection.start offers, in the order offered.
+// EXTERNAL (the TLS client certificate's name) joins them with the TLS
+// listener: it is one more case in login, taking the name from the
+// connection's certificate instead of the response.
+const mechanisms = "PLAIN AMQPLAIN"
+
+// login authenticates start-ok's response with the chosen mechanism.
+func (c *Conn) login(mechanism, response string) (*broker.Principal, error) {
+	switch mechanism {
+	case "PLAIN", "AMQPLAIN":
+	default:
+		return nil, frame.Errorf(frame.CommandInvalid, "unknown authentication mechanism '%s'", mechanism)
+	}
+	user, pass, ok := parseCredentials(mechanism, response)
+	if !ok {
+		return nil, frame.Errorf(frame.SyntaxError, "%s response invalid", mechanism)
+	}
+	p, err := c.srv.authenticate(user, pass, c.t.RemoteAddr())
+	if err != nil {
+		return nil, frame.Errorf(frame.AccessRefused, "Login was refused using authentication mechanism %s. For details see the broker logfile.", mechanism)
+	}
+	return p, nil
 }
 
 // parseCredentials reads PLAIN ("\0user\0pass": RabbitMQ takes no authzid)
@@ -205,6 +223,9 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	v, ok := c.b.VHost(o.VirtualHost)
 	if !ok {
 		return frame.Errorf(frame.NotAllowed, "vhost %s not found", o.VirtualHost)
+	}
+	if !c.b.Users().CanAccessVHost(c.principal.User, v.Name) {
+		return frame.Errorf(frame.NotAllowed, "access to vhost '%s' refused for user '%s'", v.Name, c.principal.User)
 	}
 	c.vhost = v
 	c.principal.VHost = v.Name

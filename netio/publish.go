@@ -81,7 +81,7 @@ func (ch *channel) handleHeader(payload []byte) error {
 	if err := frame.ValidateProperties(props); err != nil {
 		return err
 	}
-	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.principal.User {
+	if uid, ok := frame.PropsShortstr(props, frame.PropUserID); ok && string(uid) != ch.c.principal.User && !ch.c.principal.HasTag(broker.TagImpersonator) {
 		ch.resetPublish()
 		return frame.Errorf(frame.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
 			uid, ch.c.principal.User).WithMethod(frame.IDBasicPublish)

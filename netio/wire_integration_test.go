@@ -450,6 +450,16 @@ func TestWireStartingErrors(t *testing.T) {
 		wantClose(t, "refused login", text, class, method,
 			"ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.", 0, 0)
 	})
+	t.Run("wrong AMQPLAIN password with authentication_failure_close", func(t *testing.T) {
+		t.Parallel()
+		r := dialRaw(t)
+		r.write([]byte("AMQP\x00\x00\x09\x01"))
+		r.expect(0, 10, 10)
+		r.startOk(handshakeOpts{mechanism: "AMQPLAIN", response: "\x05LOGINS\x00\x00\x00\x05guest\x08PASSWORDS\x00\x00\x00\x05wrong"})
+		text, class, method := r.expectConnectionClose(403)
+		wantClose(t, "refused login", text, class, method,
+			"ACCESS_REFUSED - Login was refused using authentication mechanism AMQPLAIN. For details see the broker logfile.", 0, 0)
+	})
 }
 
 // TestWireOpeningErrors: after tune-ok errors are closes that name the

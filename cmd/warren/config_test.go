@@ -303,3 +303,29 @@ func TestConfigRabbitMQExampleStarts(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+// default_vhost and default_permissions seed a fresh data dir: the default
+// user may open that vhost only, with those permissions.
+func TestConfigDefaultVHostAndPermissions(t *testing.T) {
+	conf := writeConf(t, "default_vhost = tenant\ndefault_permissions.configure = ^own-\ndefault_permissions.write = .*\ndefault_permissions.read = .*\n")
+	p := startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", conf}})
+	if c, err := dialAMQP(p.url, 0); err == nil {
+		_ = c.Close()
+		t.Fatal("guest opened / although default_vhost is tenant")
+	}
+	c, err := dialAMQP(strings.TrimSuffix(p.url, "/")+"/tenant", 0)
+	if err != nil {
+		t.Fatalf("guest cannot open tenant: %v", err)
+	}
+	defer c.Close()
+	ch, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("own-q", false, false, false, false, nil); err != nil {
+		t.Fatalf("declare within default_permissions.configure: %v", err)
+	}
+	if _, err := ch.QueueDeclare("other-q", false, false, false, false, nil); err == nil {
+		t.Fatal("declare outside default_permissions.configure succeeded")
+	}
+}

@@ -89,7 +89,7 @@ func run(args []string) error {
 	if err != nil {
 		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
 	}
-	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg)})
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,451 @@
+package broker
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warrenmq/warren/frame"
+)
+
+// Dead lettering (x-dead-letter-exchange, x-dead-letter-routing-key), as
+// RabbitMQ 3.10's rabbit_dead_letter does it: a message rejected or
+// nacked without requeue, expired, dropped by a length limit or over its
+// delivery limit is republished to the dead-letter exchange with an x-death
+// entry, without its expiration, under the dead-letter routing key if set
+// (which also drops CC) or its original routing keys (the publish's plus
+// CC) otherwise.
+//
+// The move runs after the source queue's lock is released (q.deferLocked),
+// a batch of messages at a time, through the vhost's routing. Until every
+// target queue has stored its copy (committed to disk, for a persistent
+// message in a durable queue) the source message stays in flight in its
+// queue, not done: a kill -9 in between brings it back and it is dead
+// lettered again. So durable dead lettering is at least once, never
+// lossy; a crash can duplicate a message, as RabbitMQ's at-least-once
+// mode can.
+
+// deathReason is why a message left its queue without being acked: the
+// reason x-death records.
+type deathReason uint8
+
+const (
+	reasonRejected deathReason = iota
+	reasonExpired
+	reasonMaxlen
+	reasonDeliveryLimit
+)
+
+func (r deathReason) String() string {
+	switch r {
+	case reasonExpired:
+		return "expired"
+	case reasonMaxlen:
+		return "maxlen"
+	case reasonDeliveryLimit:
+		return "delivery_limit"
+	}
+	return "rejected"
+}
+
+// deadMessage is one message on its way to the dead-letter exchange: a
+// copy, since the store's views do not outlive the lock.
+type deadMessage struct {
+	t          Ticket
+	props      []byte
+	body       []byte
+	keys       [][]byte // routing keys to route with
+	persistent bool
+	deaths     []any // the new x-death, for cycle detection
+	rejected   bool
+	unstored   bool // never stored in the source (reject-publish-dlx): nothing to settle
+}
+
+// deadBatch gathers a queue's dead-lettered messages under one lock hold;
+// it is moved once the lock is released.
+type deadBatch struct {
+	q        *Queue
+	exchange string
+	msgs     []deadMessage
+	all      []deadMessage // msgs as move found them, for retry
+	bytes    int           // bodies and props in msgs
+}
+
+// deadBatchBytes bounds the copies one batch holds: expiry ends a batch
+// there, so a backlog of large messages is moved a few MiB at a time.
+const deadBatchBytes = 16 << 20
+
+// deadFullLocked says whether q's batch is as large as one should get.
+// REQUIRES: q.mu held.
+func (q *Queue) deadFullLocked() bool {
+	return q.dead != nil && q.dead.bytes >= deadBatchBytes
+}
+
+// discardLocked removes an in-flight message that is not coming back: it
+// is dead lettered when the queue says so, dropped otherwise. d is the
+// message as the store handed it out. REQUIRES: q.mu held.
+func (q *Queue) discardLocked(t Ticket, d *Delivery, r deathReason) {
+	if !q.cfg.hasDLX {
+		q.ackLocked(t)
+		return
+	}
+	dm, ok := q.deadMessage(t, d, r)
+	if !ok {
+		q.ackLocked(t)
+		return
+	}
+	q.addDeadLocked(dm)
+}
+
+// addDeadLocked adds dm to the batch moved once q's lock is released.
+// REQUIRES: q.mu held.
+func (q *Queue) addDeadLocked(dm deadMessage) {
+	if q.dead == nil {
+		b := &deadBatch{q: q, exchange: q.cfg.deadLetterX}
+		q.dead = b
+		q.deferLocked(b.move)
+	}
+	q.dead.msgs = append(q.dead.msgs, dm)
+	q.dead.bytes += len(dm.body) + len(dm.props)
+}
+
+// Reject settles delivered messages rejected or nacked without requeue:
+// dead lettered when the queue has a dead-letter exchange, else as Ack.
+func (q *Queue) Reject(tickets ...Ticket) {
+	q.mu.Lock()
+	if !q.deleted {
+		if !q.cfg.hasDLX {
+			for _, t := range tickets {
+				q.ackLocked(t)
+			}
+		} else {
+			for _, t := range tickets {
+				d, ok := q.readTicketLocked(t)
+				if !ok {
+					q.ackLocked(t)
+					continue
+				}
+				q.discardLocked(t, &d, reasonRejected)
+			}
+		}
+		q.unackedN.Add(-int64(len(tickets)))
+		q.dispatchLocked(nil)
+		q.readyN.Store(int64(q.st.readyCount()))
+	}
+	q.unlock()
+}
+
+// readTicketLocked reads an in-flight message. REQUIRES: q.mu held.
+func (q *Queue) readTicketLocked(t Ticket) (Delivery, bool) {
+	s, ok := q.st.(ticketStore)
+	if !ok {
+		return Delivery{}, false
+	}
+	return s.readTicket(t)
+}
+
+// ticketStore is a store that can read an in-flight message again, which
+// dead lettering a rejected message needs. A store without it drops
+// rejected messages instead.
+type ticketStore interface {
+	readTicket(t Ticket) (Delivery, bool)
+}
+
+func (s *classicStore) readTicket(t Ticket) (Delivery, bool) {
+	rec, err := s.read(t.pos)
+	if err != nil {
+		return Delivery{}, false
+	}
+	return delivery(&rec, false), true
+}
+
+// deadMessage builds the dead-lettered copy of d (rabbit_dead_letter:make_msg).
+func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, bool) {
+	p, err := frame.DecodeProperties(d.Props)
+	if err != nil {
+		slog.Error("dead letter: message properties unreadable; dropping it", "queue", q.Name, "err", err)
+		return deadMessage{}, false
+	}
+	h := p.Headers
+	if h == nil {
+		h = frame.Table{}
+	}
+	// The first routing key is the publish's; the others are its CC and
+	// BCC headers (BCC is gone by now: it is stripped before storing).
+	keys := [][]byte{append([]byte(nil), d.RoutingKey...)}
+	rks := []any{string(d.RoutingKey)}
+	for _, hk := range [...]string{"CC", "BCC"} {
+		if a, ok := h[hk].([]any); ok {
+			for _, v := range a {
+				if s, ok := v.(string); ok {
+					keys = append(keys, []byte(s))
+					rks = append(rks, s)
+				}
+			}
+		}
+	}
+	info := frame.Table{
+		"reason":       r.String(),
+		"queue":        q.Name,
+		"time":         time.Now().UTC().Truncate(time.Second),
+		"exchange":     string(d.Exchange),
+		"routing-keys": rks,
+	}
+	if p.Expiration != "" {
+		info["original-expiration"] = p.Expiration
+	}
+	deaths := updateXDeath(h, info)
+	if q.cfg.hasDLRK {
+		keys = [][]byte{[]byte(q.cfg.deadLetterRK)}
+		delete(h, "CC")
+	}
+	p.Headers = h
+	p.Expiration = ""
+	return deadMessage{
+		t: t, props: frame.AppendProperties(nil, &p), body: append([]byte(nil), d.Body...),
+		keys: keys, persistent: d.Persistent, deaths: deaths, rejected: r == reasonRejected,
+	}, true
+}
+
+// updateXDeath adds info to h's x-death as rabbit_dead_letter's
+// update_x_death_header does: the entry for the same queue and reason gets
+// its count raised and moves to the front, else a new entry with count 1
+// goes in front; the first death also sets the x-first-death-* headers.
+// It returns the new x-death.
+func updateXDeath(h frame.Table, info frame.Table) []any {
+	old, ok := h["x-death"].([]any)
+	if !ok {
+		h["x-first-death-reason"] = info["reason"]
+		h["x-first-death-queue"] = info["queue"]
+		h["x-first-death-exchange"] = info["exchange"]
+		info["count"] = int64(1)
+		deaths := []any{info}
+		h["x-death"] = deaths
+		return deaths
+	}
+	deaths := make([]any, 1, len(old)+1)
+	var match frame.Table
+	for _, e := range old {
+		if t, ok := e.(frame.Table); ok && match == nil && t["queue"] == info["queue"] && t["reason"] == info["reason"] {
+			match = t
+			continue
+		}
+		deaths = append(deaths, e)
+	}
+	if match != nil {
+		n, _ := intArg(match["count"])
+		match["count"] = n + 1
+		deaths[0] = match
+	} else {
+		info["count"] = int64(1)
+		deaths[0] = info
+	}
+	h["x-death"] = deaths
+	return deaths
+}
+
+// isCycle says whether dead lettering into queue would go round a cycle
+// with no rejection in it (rabbit_dead_letter:is_cycle): then RabbitMQ
+// drops the message for that queue instead of looping forever.
+func isCycle(queue string, deaths []any) bool {
+	for i, e := range deaths {
+		t, ok := e.(frame.Table)
+		if !ok {
+			return false // not ours: a client put it there
+		}
+		if t["queue"] != queue {
+			continue
+		}
+		for _, c := range deaths[:i+1] {
+			if ct, ok := c.(frame.Table); !ok || ct["reason"] == "rejected" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// move republishes the batch through the vhost's routing, then settles the
+// source messages: acked once every copy is safe, requeued if a target
+// could not store one. REQUIRES: no queue lock held.
+func (b *deadBatch) move() {
+	q := b.q
+	q.mu.Lock()
+	if q.dead == b {
+		q.dead = nil
+	}
+	q.mu.Unlock()
+	b.all = b.msgs
+	v := q.vhost
+	v.mu.RLock()
+	x := v.exchanges[b.exchange]
+	v.mu.RUnlock()
+	var (
+		gen     uint64
+		failed  []Ticket
+		settled = make([]Ticket, 0, len(b.msgs))
+		targets []*Queue
+		now     = nowMilli()
+	)
+	for i := range b.msgs {
+		dm := &b.msgs[i]
+		targets = targets[:0]
+		if x != nil {
+			for _, k := range dm.keys {
+				targets = b.route(x, k, dm, targets)
+			}
+		}
+		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now}
+		ok := true
+		for _, tq := range targets {
+			if !dm.rejected && isCycle(tq.Name, dm.deaths) {
+				slog.Debug("dead letter: cycle without a rejection; dropped for this queue", "queue", q.Name, "target", tq.Name)
+				continue
+			}
+			g, _, err := tq.publish(&m)
+			if err != nil {
+				faultAppend.report(tq.Name, err)
+				ok = false
+				continue
+			}
+			if dm.persistent && g > gen {
+				gen = g
+			}
+		}
+		switch {
+		case dm.unstored:
+		case ok:
+			settled = append(settled, dm.t)
+		default:
+			failed = append(failed, dm.t)
+		}
+	}
+	b.msgs = nil
+	if len(failed) > 0 {
+		b.retry(failed)
+	}
+	if len(settled) == 0 {
+		return
+	}
+	if gen == 0 || v.b.Watermark().Committed() >= gen {
+		q.settleDead(settled)
+		return
+	}
+	waitCommitted(v.b, gen, func(lost bool) {
+		if lost {
+			b.retry(settled)
+			return
+		}
+		q.settleDead(settled)
+	})
+}
+
+// retry moves again, a second later, the messages of the batch whose
+// copies some target could not store (a full disk, an I/O error): they
+// stay in flight in the source queue meanwhile. Targets that had stored
+// a copy get another one: at least once.
+func (b *deadBatch) retry(ts []Ticket) {
+	nb := &deadBatch{q: b.q, exchange: b.exchange}
+	for _, dm := range b.all {
+		for _, t := range ts {
+			if dm.t == t {
+				nb.msgs = append(nb.msgs, dm)
+				break
+			}
+		}
+	}
+	nb.all = nb.msgs
+	b.q.vhost.b.Timer().After(time.Second, nb.move)
+}
+
+// route appends the queues key routes dm to from x, without duplicates.
+func (b *deadBatch) route(x *Exchange, key []byte, dm *deadMessage, dst []*Queue) []*Queue {
+	v := b.q.vhost
+	n := len(dst)
+	if x.Name == "" {
+		v.mu.RLock()
+		tq := v.queues[string(key)]
+		v.mu.RUnlock()
+		if tq != nil {
+			dst = append(dst, tq)
+		}
+	} else {
+		headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
+		dst = v.router.Route(x.Name, key, headers, dst)
+	}
+	// Drop queues an earlier key already routed to.
+	out := dst[:n]
+	for _, tq := range dst[n:] {
+		dup := false
+		for _, p := range dst[:n] {
+			if p == tq {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, tq)
+		}
+	}
+	return out
+}
+
+// settleDead marks dead-lettered source messages done.
+func (q *Queue) settleDead(ts []Ticket) {
+	q.mu.Lock()
+	if !q.deleted {
+		for _, t := range ts {
+			q.ackLocked(t)
+		}
+	}
+	q.unlock()
+}
+
+// waitCommitted calls fn on the broker's timer goroutine once the
+// watermark has committed gen; lost says the commit failed.
+func waitCommitted(b *Broker, gen uint64, fn func(lost bool)) {
+	w := b.Watermark()
+	from := w.Committed() + 1
+	var (
+		fired     atomic.Bool
+		subscribe sync.WaitGroup
+		cancel    func()
+	)
+	run := func() {
+		subscribe.Wait() // cancel is set
+		cancel()
+		fn(w.Lost(from, gen))
+	}
+	fire := func() {
+		if fired.CompareAndSwap(false, true) {
+			b.Timer().At(time.Time{}, run)
+		}
+	}
+	subscribe.Add(1)
+	cancel = w.Subscribe(func(c uint64) {
+		if c >= gen {
+			fire()
+		}
+	})
+	subscribe.Done()
+	if w.Committed() >= gen {
+		fire() // committed before the subscription took
+	}
+}
+
+// unlockDeferringLater releases q.mu and leaves the work deferred under
+// it to the broker's timer goroutine, for callers that hold the vhost's
+// lock (queue creation and restore): dead lettering routes through the
+// vhost and must not run under it.
+func (q *Queue) unlockDeferringLater() {
+	pending := q.deferred.Len() > 0
+	q.mu.Unlock()
+	if pending {
+		q.vhost.b.Timer().At(time.Time{}, func() {
+			q.mu.Lock()
+			q.unlock()
+		})
+	}
+}
