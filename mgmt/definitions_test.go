@@ -117,9 +117,9 @@ func TestDefinitionsImportRefusals(t *testing.T) {
 		t.Skip("Warren's own limits")
 	}
 	for what, c := range map[string]struct{ doc, reason string }{
-		"missing vhost":     {`{"queues":[{"name":"q","vhost":"elsewhere","durable":true,"auto_delete":false,"arguments":{}}]}`, "vhost 'elsewhere' does not exist"},
-		"parameters":        {`{"parameters":[{"component":"shovel","name":"s","vhost":"/","value":{}}]}`, "runtime parameters (shovel) are not supported"},
-		"bad hash":          {`{"users":[{"name":"u","password_hash":"AAAA","hashing_algorithm":"rabbit_password_hashing_sha256","tags":[]}]}`, "user 'u': password_hash has the wrong length for rabbit_password_hashing_sha256"},
+		"missing vhost": {`{"queues":[{"name":"q","vhost":"elsewhere","durable":true,"auto_delete":false,"arguments":{}}]}`, "vhost 'elsewhere' does not exist"},
+		"parameters":    {`{"parameters":[{"component":"shovel","name":"s","vhost":"/","value":{}}]}`, "runtime parameters (shovel) are not supported"},
+		"bad hash":      {`{"users":[{"name":"u","password_hash":"AAAA","hashing_algorithm":"rabbit_password_hashing_sha256","tags":[]}]}`, "user 'u': password_hash has the wrong length for rabbit_password_hashing_sha256"},
 	} {
 		want, _ := json.Marshal(map[string]string{"error": "bad_request", "reason": c.reason})
 		expect(t, what, tg.guest(t, "POST", "/api/definitions", c.doc), http.StatusBadRequest, string(want))
