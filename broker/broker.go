@@ -46,6 +46,11 @@ type Broker struct {
 	// of definitions.json (vhosts_store.go).
 	vhostsMu sync.Mutex
 	accessMu sync.Mutex
+
+	queueCounts queueLifecycle // queue lifecycle totals (counters.go)
+	// Deleted vhosts' queue counts (counters.go), guarded by mu.
+	goneTotals     QueueTotals
+	deletingVHosts []*VHost
 }
 
 // Open creates the broker, recovering durable definitions and queues from

@@ -56,6 +56,7 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 			if storedQueue(q) {
 				c = v.pendingLocked()
 			}
+			v.b.queueCounts.declared.Add(1)
 			return q, c, nil
 		}
 		if o.Passive {
@@ -95,6 +96,8 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err != nil {
 		return nil, Commit{}, err
 	}
+	v.b.queueCounts.declared.Add(1)
+	v.b.queueCounts.created.Add(1)
 	if !storedQueue(q) {
 		return q, Commit{}, nil
 	}
@@ -222,6 +225,7 @@ func (v *VHost) dropQueueLocked(q *Queue) ([]string, int, error) {
 	v.topoGen.Add(1)
 	touched := v.router.RemoveQueue(q)
 	n, err := q.markDeleted()
+	v.foldDeletedLocked(q)
 	return touched, n, err
 }
 

@@ -23,6 +23,9 @@ import (
 type Registry struct {
 	mu    sync.RWMutex
 	conns map[uint64]*ConnEntry
+
+	lifecycle    connLifecycle // counters.go
+	closedTotals ChannelTotals // closed connections' channel counts, guarded by mu
 }
 
 // ConnInfo describes an open connection. It does not change once
@@ -54,9 +57,12 @@ type ConnEntry struct {
 	BytesOut atomic.Uint64 // bytes handed to the socket
 
 	close func(reason string)
+	reg   *Registry
 
-	mu       sync.Mutex      // guards channels
+	mu       sync.Mutex      // guards channels and closedChannels
 	channels []*ChannelEntry // in opening order
+
+	closedChannels ChannelTotals // closed channels' counts (counters.go)
 }
 
 // ChannelEntry is one registered channel of a connection.
@@ -71,6 +77,8 @@ type ChannelEntry struct {
 	Delivered atomic.Uint64 // messages delivered or got on the channel
 	Acked     atomic.Uint64 // deliveries acknowledged by the client
 
+	ChannelCounters // the rest of rabbitmq_global_* (counters.go)
+
 	conn      *ConnEntry
 	consumers []*Consumer // guarded by conn.mu
 }
@@ -82,7 +90,8 @@ func (b *Broker) Registry() *Registry { return &b.reg }
 // connection to close with 320 CONNECTION_FORCED and the reason, from any
 // goroutine, without blocking.
 func (r *Registry) Add(e *ConnEntry, info ConnInfo, close func(reason string)) {
-	e.Info, e.close = info, close
+	e.Info, e.close, e.reg = info, close, r
+	r.lifecycle.connsOpened.Add(1)
 	r.mu.Lock()
 	if r.conns == nil {
 		r.conns = make(map[uint64]*ConnEntry)
@@ -95,13 +104,14 @@ func (r *Registry) Add(e *ConnEntry, info ConnInfo, close func(reason string)) {
 // that was never added does nothing.
 func (r *Registry) Remove(e *ConnEntry) {
 	r.mu.Lock()
+	e.mu.Lock()
 	if r.conns[e.Info.ID] == e {
 		delete(r.conns, e.Info.ID)
+		r.foldConnLocked(e)
 	}
-	r.mu.Unlock()
-	e.mu.Lock()
 	e.channels = nil
 	e.mu.Unlock()
+	r.mu.Unlock()
 }
 
 // Conns returns the registered connections, oldest first. The entries stay
@@ -146,6 +156,9 @@ func (e *ConnEntry) AddChannel(ch *ChannelEntry, n uint16) {
 	ch.Number, ch.conn = n, e
 	e.mu.Lock()
 	e.channels = append(e.channels, ch)
+	if e.reg != nil {
+		e.reg.lifecycle.chansOpened.Add(1)
+	}
 	e.mu.Unlock()
 }
 
@@ -154,6 +167,7 @@ func (e *ConnEntry) RemoveChannel(ch *ChannelEntry) {
 	e.mu.Lock()
 	if i := slices.Index(e.channels, ch); i >= 0 {
 		e.channels = slices.Delete(e.channels, i, i+1)
+		e.channelClosedLocked(ch)
 	}
 	ch.consumers = nil
 	e.mu.Unlock()

@@ -21,6 +21,9 @@ type queueSettings struct {
 	maxPriority    int   // x-max-priority, 0 none (declare-time only: policies cannot set it)
 	singleActive   bool  // x-single-active-consumer (declare-time only)
 	queueType      string
+	// consumerTimeout is x-consumer-timeout (ms; <= 0 unset): unacked
+	// deliveries older than this close their channel (netio).
+	consumerTimeout int64
 }
 
 // settingsFromArgs reads the settings a queue's own arguments give, with
@@ -60,6 +63,9 @@ func settingsFromArgs(args frame.Table) queueSettings {
 	}
 	if v, ok := args["x-queue-type"].(string); ok {
 		s.queueType = v
+	}
+	if n, ok := intArg(args["x-consumer-timeout"]); ok {
+		s.consumerTimeout = n
 	}
 	return s
 }

@@ -1,8 +1,11 @@
 package broker
 
 // Stats is a broker-wide summary read from the queues' lock-free counters.
+// Published, Delivered and Acked include the queues deleted since start, so
+// they never fall.
 type Stats struct {
 	Queues    int
+	Consumers int
 	Ready     int64
 	Unacked   int64
 	Published uint64
@@ -17,20 +20,26 @@ func (b *Broker) Stats() Stats {
 	var s Stats
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, v := range b.vhosts {
+	g := b.goneTotals
+	s.Published, s.Delivered, s.Acked = g.Published, g.Delivered, g.Acked
+	s.Got, s.GotNoAck, s.Redelivered = g.Got, g.GotNoAck, g.Redelivered
+	for v := range b.allVHostsLocked() {
 		v.mu.RLock()
+		t := v.deletedTotals
 		for _, q := range v.queues {
 			s.Queues++
+			s.Consumers += q.ConsumerCount()
 			s.Ready += q.Ready()
 			s.Unacked += q.Unacked()
-			s.Published += q.Published.Load()
-			s.Delivered += q.Delivered.Load()
-			s.Acked += q.Acked.Load()
-			s.Got += q.Got.Load()
-			s.GotNoAck += q.GotNoAck.Load()
-			s.Redelivered += q.Redelivered.Load()
+			t.add(q)
 		}
 		v.mu.RUnlock()
+		s.Published += t.Published
+		s.Delivered += t.Delivered
+		s.Acked += t.Acked
+		s.Got += t.Got
+		s.GotNoAck += t.GotNoAck
+		s.Redelivered += t.Redelivered
 	}
 	return s
 }

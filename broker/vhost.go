@@ -33,6 +33,8 @@ type VHost struct {
 	topoGen atomic.Uint64
 	// gone is set, under mu, when the vhost is deleted (vhosts.go).
 	gone atomic.Bool
+	// deletedTotals holds deleted queues' counters (counters.go), guarded by mu.
+	deletedTotals QueueTotals
 }
 
 func newVHost(b *Broker, name string) (*VHost, error) {

@@ -87,6 +87,7 @@ func (b *Broker) DeleteVHost(name string) error {
 	v, ok := b.vhosts[name]
 	if ok {
 		delete(b.vhosts, name)
+		b.deletingVHostLocked(v) // its counts stay in the totals (counters.go)
 	}
 	b.mu.Unlock()
 	if !ok {
@@ -95,6 +96,7 @@ func (b *Broker) DeleteVHost(name string) error {
 	if err := b.saveAccess(); err != nil {
 		b.mu.Lock()
 		b.vhosts[name] = v
+		b.undeletingVHostLocked(v)
 		b.mu.Unlock()
 		return err
 	}
@@ -110,6 +112,7 @@ func (b *Broker) DeleteVHost(name string) error {
 		logErr("delete vhost: drop queue", err, "vhost", name, "queue", q.Name)
 	}
 	v.mu.Unlock()
+	b.foldDeletedVHost(v)
 	v.close()
 	if err := os.RemoveAll(v.dir); err != nil {
 		slog.Error("delete vhost: remove its directory", "vhost", name, "dir", v.dir, "err", err)

@@ -13,10 +13,14 @@ type Config struct {
 	AMQP []NamedListener
 	// Management is management.tcp.{ip,port}; Port 0 disables it.
 	Management Listener
+	// Prometheus is prometheus.tcp.{ip,port} (rabbitmq_prometheus's
+	// listener, /metrics); Port 0 disables it.
+	Prometheus Listener
 
 	Heartbeat        int // seconds offered in connection.tune; 0 disables
 	FrameMax         uint32
 	ChannelMax       uint16
+	ConnectionMax    int // connection_max; 0 = infinity
 	MaxMessageSize   int64
 	HandshakeTimeout time.Duration
 
@@ -83,6 +87,7 @@ func Default() Config {
 	return Config{
 		AMQP:                []NamedListener{{Name: "default", Listener: Listener{Host: "127.0.0.1", Port: 5672}}},
 		Management:          Listener{Host: "127.0.0.1", Port: 15672},
+		Prometheus:          Listener{Host: "127.0.0.1", Port: 15692},
 		Heartbeat:           60,
 		FrameMax:            131072,
 		ChannelMax:          2047,

@@ -180,12 +180,12 @@ cluster_name = prod
 `)
 	keys := strings.Join(l.NotInEffect, " ")
 	for _, k := range []string{"listeners.ssl.default", "ssl_options.cacertfile (line 6)", "ssl_options.versions.1 (line 8)", "ssl_options.versions.1",
-		"vm_memory_high_watermark.absolute", "disk_free_limit.relative", "consumer_timeout", "load_definitions"} {
+		"vm_memory_high_watermark.absolute", "disk_free_limit.relative", "load_definitions"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("%s not reported as not in effect: %v", k, l.NotInEffect)
 		}
 	}
-	for _, k := range []string{"default_vhost", "default_permissions.configure", "default_permissions.read"} {
+	for _, k := range []string{"default_vhost", "default_permissions.configure", "default_permissions.read", "consumer_timeout"} {
 		if strings.Contains(keys, k) {
 			t.Errorf("%s reported although Warren does it: %v", k, l.NotInEffect)
 		}
@@ -228,5 +228,16 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	if l.AMQP[0].Addr() != "127.0.0.1:5672" || l.Management.Addr() != "127.0.0.1:15672" || l.DataDir != "./data" ||
 		!l.LoopbackUsers["guest"] || l.DefaultUser != "guest" || len(l.NotInEffect)+len(l.Ignored) != 0 {
 		t.Errorf("defaults %+v", l)
+	}
+}
+
+// consumer_timeout and connection_max (RabbitMQ's keys) are in effect.
+func TestLimitKeys(t *testing.T) {
+	l := read(t, "consumer_timeout = 900000\nconnection_max = 500\n")
+	if l.Config.ConsumerTimeout != 900*time.Second || l.Config.ConnectionMax != 500 {
+		t.Fatalf("consumer_timeout %v, connection_max %d", l.Config.ConsumerTimeout, l.Config.ConnectionMax)
+	}
+	if l = read(t, "connection_max = infinity\n"); l.Config.ConnectionMax != 0 {
+		t.Fatalf("connection_max = infinity: %d, want 0 (no limit)", l.Config.ConnectionMax)
 	}
 }

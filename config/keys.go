@@ -72,6 +72,8 @@ var rules = []rule{
 	{"channel_max", inEffect, set(intIn(1, math.MaxUint16), func(c *Config, n int64) { c.ChannelMax = uint16(n) })},
 	// RabbitMQ's ceiling for max_message_size is 512 MiB.
 	{"max_message_size", inEffect, set(intIn(1, 512<<20), func(c *Config, n int64) { c.MaxMessageSize = n })},
+	{"connection_max", inEffect, set(parseLimit, func(c *Config, n int64) { c.ConnectionMax = int(n) })},
+	{"consumer_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
 	{"handshake_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.HandshakeTimeout = d })},
 
 	{"default_user", inEffect, set(nonEmpty, func(c *Config, s string) { c.DefaultUser = s })},
@@ -196,14 +198,12 @@ var rules = []rule{
 	})},
 	{"disk_free_limit.relative", notYet, later(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
 	{"disk_free_limit.absolute", notYet, later(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
-	{"consumer_timeout", notYet, later(parseMillis, func(c *Config, d time.Duration) { c.ConsumerTimeout = d })},
 	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {
 		_, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
 		return err
 	})},
-	{"connection_max", notYet, checkOnly(limit)},
 	{"max_connections", notYet, checkOnly(limit)},
 	{"max_channels_per_connection", notYet, checkOnly(limit)},
 	{"vhost_max", notYet, checkOnly(limit)},
@@ -240,6 +240,14 @@ func checkOnly(check func(string) error) func(*Config, string, string) (bool, er
 }
 
 // limit is RabbitMQ's limit type: a count or infinity.
+// parseLimit reads a count or RabbitMQ's `infinity` (0).
+func parseLimit(v string) (int64, error) {
+	if v == "infinity" {
+		return 0, nil
+	}
+	return parseInt(v, 0, math.MaxInt32)
+}
+
 func limit(v string) error {
 	if v == "infinity" {
 		return nil

@@ -33,9 +33,10 @@ type Frame struct {
 // does not yet hold a whole frame: read more and call again with the same
 // bytes. Errors are *Error 501, which close the connection, of two kinds:
 //
-//   - n == 0: the framing is lost (a frame larger than frameMax, header and
-//     frame-end included, 0 = no limit; a bad frame-end octet). Nothing
-//     after it can be read as frames.
+//   - n == 0: the framing is lost (a payload larger than frameMax, 0 = no
+//     limit; a bad frame-end octet). Nothing after it can be read as frames.
+//     frameMax counts header and frame-end, but, as RabbitMQ, the payload
+//     may be up to their 8 bytes larger: clients often get it wrong.
 //   - n > 0: a whole, well-delimited frame that is not acceptable (an
 //     unknown frame type, a heartbeat with a payload: RabbitMQ's
 //     "unknown_frame"). The stream goes on after n bytes, so the peer's
@@ -49,8 +50,8 @@ func Parse(b []byte, frameMax uint32) (f Frame, n int, err error) {
 	}
 	typ := b[0]
 	size := binary.BigEndian.Uint32(b[3:])
-	if frameMax != 0 && uint64(size)+frameOverhead > uint64(frameMax) {
-		return Frame{}, 0, Errorf(FrameError, "frame size %d exceeds frame-max %d", uint64(size)+frameOverhead, frameMax)
+	if frameMax != 0 && uint64(size) > uint64(frameMax) {
+		return Frame{}, 0, Errorf(FrameError, "type %d, all octets = <<>>: {frame_too_large,%d,%d}", typ, size, uint64(frameMax)-frameOverhead)
 	}
 	total := uint64(size) + frameOverhead
 	if uint64(len(b)) < total {

@@ -46,13 +46,20 @@ func TestParseIncremental(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	body := AppendFrame(nil, FrameBody, 1, make([]byte, 100)) // 108 bytes
 
-	// frame-max counts the 8 bytes of header and frame-end.
+	// frame-max counts the 8 bytes of header and frame-end, but as in
+	// RabbitMQ a payload may exceed it by those 8 bytes.
 	if _, n, err := Parse(body, 108); err != nil || n != 108 {
 		t.Fatalf("frame of exactly frame-max: n %d, %v", n, err)
 	}
-	wantCode(t, third(Parse(body, 107)), FrameError)
+	if _, n, err := Parse(body, 100); err != nil || n != 108 {
+		t.Fatalf("payload of exactly frame-max: n %d, %v", n, err)
+	}
+	wantCode(t, third(Parse(body, 99)), FrameError)
+	if _, _, err := Parse(body, 99); err.Error() != "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,100,91}" {
+		t.Errorf("text %q, not RabbitMQ's", err)
+	}
 	// The size is refused from the header alone, before the payload arrives.
-	wantCode(t, third(Parse(body[:7], 107)), FrameError)
+	wantCode(t, third(Parse(body[:7], 99)), FrameError)
 	huge := []byte{FrameBody, 0, 1, 0xff, 0xff, 0xff, 0xff}
 	wantCode(t, third(Parse(huge, 1<<20)), FrameError)
 	if _, n, err := Parse(huge, 0); n != 0 || err != nil {

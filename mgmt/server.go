@@ -5,12 +5,11 @@ package mgmt
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/warrenmq/warren/broker"
 )
@@ -49,11 +48,8 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	registerBrokerMetrics(b)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		metrics.WritePrometheus(w, true)
-	})
+	registerMetrics(mux, b) // metrics.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -84,20 +80,19 @@ func (s *Server) Serve() error {
 	return err
 }
 
+// ServeTLS is Serve over HTTPS with cfg (which may pick its certificate
+// per handshake, for reloads).
+func (s *Server) ServeTLS(cfg *tls.Config) error {
+	err := s.srv.Serve(tls.NewListener(s.ln, cfg))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
 // Shutdown stops the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
 	s.rates.close()
 	return err
-}
-
-func registerBrokerMetrics(b *broker.Broker) {
-	metrics.GetOrCreateGauge("warren_queues", func() float64 { return float64(b.Stats().Queues) })
-	metrics.GetOrCreateGauge("warren_messages_ready", func() float64 { return float64(b.Stats().Ready) })
-	metrics.GetOrCreateGauge("warren_messages_unacked", func() float64 { return float64(b.Stats().Unacked) })
-	metrics.GetOrCreateGauge("warren_messages_published_total", func() float64 { return float64(b.Stats().Published) })
-	metrics.GetOrCreateGauge("warren_messages_delivered_total", func() float64 { return float64(b.Stats().Delivered) })
-	for op := range broker.StorageFaults() {
-		metrics.GetOrCreateGauge(`warren_storage_errors_total{op="`+op+`"}`, func() float64 { return float64(broker.StorageFaults()[op]) })
-	}
 }

@@ -38,7 +38,9 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		nc, err := ln.Accept()
 		if err == nil {
 			backoff = 0
-			s.register(nc)
+			if !s.floodRefused(nc) {
+				s.register(nc)
+			}
 			continue
 		}
 		if errors.Is(err, net.ErrClosed) {

@@ -70,8 +70,8 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 	if err := m.Decode(f.Payload[4:]); err != nil {
 		return err
 	}
-	if f.Channel > c.channelMax {
-		return frame.Errorf(frame.ChannelError, "channel %d exceeds channel_max %d", f.Channel, c.channelMax).WithMethod(id)
+	if n := len(c.channels.open); c.channelMax != 0 && n >= int(c.channelMax) {
+		return frame.Errorf(frame.NotAllowed, "number of channels opened (%d) has reached the negotiated channel_max (%d)", n, c.channelMax)
 	}
 	ch := &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)}
 	c.channels.add(ch)
@@ -391,7 +391,11 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 	} else if _, dup := ch.consumers[tag]; dup || tag == ch.replyTo.tag {
 		return frame.Errorf(frame.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
-	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer}
+	timeout, err := consumerTimeoutArg(m.Arguments)
+	if err != nil {
+		return err
+	}
+	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer, timeout: timeout}
 	k.bc = broker.Consumer{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive, Args: m.Arguments, D: k}
 	err = q.AddConsumer(&k.bc, func() {
 		// Under the queue lock, so consume-ok precedes any delivery a
@@ -421,9 +425,9 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
-		ch.entry.Delivered.Add(1)
-		if !m.NoAck {
-			ch.unacked.push(tag, q, nil, t)
+		ch.entry.CountGet(m.NoAck, d.Redelivered)
+		if !m.NoAck && ch.unacked.push(tag, q, nil, t) {
+			c.noteUnacked()
 		}
 		b := c.lockOut()
 		b = frame.AppendBasicGetOk(b, ch.id, tag, d.Redelivered, d.Exchange, d.RoutingKey, uint32(remaining))
@@ -433,6 +437,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		ch.mu.Unlock()
 	})
 	if !ok {
+		ch.entry.GetEmpty.Add(1)
 		c.sendMethod(ch.id, &frame.BasicGetEmpty{})
 	}
 	return nil

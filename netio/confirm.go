@@ -124,6 +124,7 @@ func (c *Conn) flushChannelConfirms(ch *channel) {
 		return
 	}
 	upTo, multiple := ch.confirmedUpTo, ch.confirmedUpTo-ch.ackedUpTo > 1
+	ch.entry.Confirmed.Add(upTo - ch.ackedUpTo)
 	ch.ackedUpTo = upTo
 	chID := ch.id
 	c.appendLoop(func(b []byte) []byte { return frame.AppendBasicAck(b, chID, upTo, multiple) })

@@ -102,6 +102,15 @@ type Conn struct {
 	// handshakeDeadline is when a peer that has not opened the connection
 	// is dropped (unix nanos; 0 once open).
 	handshakeDeadline atomic.Int64
+	// hasUnacked: some channel may hold unacked deliveries, so the ticker
+	// checks consumer timeouts (limits_consumer_timeout.go) no earlier
+	// than nextTimeoutCheck (unix nanos, the ticker's own).
+	hasUnacked       atomic.Bool
+	nextTimeoutCheck int64
+	// stallSent and stallSince (ticker's own) tell a client that stopped
+	// reading (limits_stall.go).
+	stallSent  uint64
+	stallSince int64
 
 	outMu sync.Mutex
 	out   output
@@ -469,6 +478,8 @@ func (c *Conn) tick(now time.Time) {
 			c.unlockOut(frame.AppendHeartbeat(b))
 		}
 	}
+	c.tickConsumerTimeout(now)
+	c.tickWriteStall(now)
 	if c.needsDrainCheck() {
 		c.t.Wake()
 	} else if now.Sub(time.Unix(0, c.lastSent.Load())) > 2*time.Second {

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
@@ -13,6 +14,7 @@ type consumer struct {
 	ch       *channel
 	prefetch int32 // 0: unlimited (basic.qos global=false at consume time)
 	unacked  atomic.Int32
+	timeout  time.Duration // x-consumer-timeout; 0: the queue's or the server's
 }
 
 // Reserve takes credit for one delivery: the connection must be under its
@@ -55,9 +57,9 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	ch.mu.Lock()
 	ch.deliveryTag++
 	tag := ch.deliveryTag
-	ch.entry.Delivered.Add(1)
-	if !k.bc.NoAck {
-		ch.unacked.push(tag, q, k, t)
+	ch.entry.CountDeliver(k.bc.NoAck, d.Redelivered)
+	if !k.bc.NoAck && ch.unacked.push(tag, q, k, t) {
+		c.noteUnacked()
 	}
 	b := c.lockOut()
 	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, d.Redelivered, d.Exchange, d.RoutingKey)

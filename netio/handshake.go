@@ -47,7 +47,7 @@ func (c *Conn) sendStart() {
 		VersionMajor:     0,
 		VersionMinor:     9,
 		ServerProperties: c.serverProperties(),
-		Mechanisms:       mechanisms,
+		Mechanisms:       c.offeredMechanisms(),
 		Locales:          "en_US",
 	})
 }
@@ -140,16 +140,12 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 	return nil
 }
 
-// mechanisms is what connection.start offers, in the order offered.
-// EXTERNAL (the TLS client certificate's name) joins them with the TLS
-// listener: it is one more case in login, taking the name from the
-// connection's certificate instead of the response.
-const mechanisms = "PLAIN AMQPLAIN"
-
 // login authenticates start-ok's response with the chosen mechanism.
 func (c *Conn) login(mechanism, response string) (*broker.Principal, error) {
 	switch mechanism {
 	case "PLAIN", "AMQPLAIN":
+	case "EXTERNAL":
+		return c.externalLogin() // tls_external.go
 	default:
 		return nil, frame.Errorf(frame.CommandInvalid, "unknown authentication mechanism '%s'", mechanism)
 	}
@@ -220,6 +216,9 @@ func negotiated(field string, v, min, max uint32) error {
 }
 
 func (c *Conn) open(o *frame.ConnectionOpen) error {
+	if err := c.srv.checkConnectionMax(); err != nil {
+		return err
+	}
 	v, ok := c.b.VHost(o.VirtualHost)
 	if !ok {
 		return frame.Errorf(frame.NotAllowed, "vhost %s not found", o.VirtualHost)

@@ -697,6 +697,7 @@ func (r *rawConn) expect(ch, class, method uint16) []byte {
 type handshakeOpts struct {
 	heartbeat uint16
 	frameMax  uint32 // 0: take the server's
+	chanMax   uint16 // 0: take the server's
 	vhost     string
 	mechanism string
 	response  string
@@ -718,7 +719,11 @@ func (r *rawConn) handshake(o handshakeOpts) (uint16, uint32, uint16) {
 	if fm == 0 {
 		fm = fMax
 	}
-	r.sendMethod(0, 10, 31, u16(chMax), u32(fm), u16(o.heartbeat))
+	cm := o.chanMax
+	if cm == 0 {
+		cm = chMax
+	}
+	r.sendMethod(0, 10, 31, u16(cm), u32(fm), u16(o.heartbeat))
 	vh := o.vhost
 	if vh == "" {
 		vh = "/"

@@ -175,10 +175,11 @@ func (ch *channel) publish(m *broker.Message, mandatory bool) error {
 		res, qs, err = c.vhost.Publish(c.principal, m, &ch.pubCache, c.scratchQueues)
 		c.scratchQueues = qs
 	}
-	ch.entry.Published.Add(1)
 	if err != nil {
+		ch.entry.Published.Add(1)
 		return asAMQP(err, frame.InternalError).WithMethod(frame.IDBasicPublish)
 	}
+	ch.entry.CountPublish(ch.confirm, mandatory, res.Routed > 0 || res.Unstored > 0)
 	if ch.txCommit != nil {
 		ch.txCommit.note(res, qs)
 	}

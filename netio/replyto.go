@@ -161,7 +161,7 @@ func (c *Conn) deliverReply(m *broker.Message) bool {
 		return false // cancelled meanwhile
 	}
 	to.deliveryTag++
-	to.entry.Delivered.Add(1)
+	to.entry.CountDeliver(true, false) // direct reply-to is no-ack
 	b := tc.lockOut()
 	b = frame.AppendBasicDeliver(b, to.id, to.replyTo.tag, to.deliveryTag, false, m.Exchange, m.RoutingKey)
 	b = frame.AppendContentHeader(b, to.id, 60, uint64(len(m.Body)), m.Props)

@@ -35,6 +35,18 @@ type Config struct {
 	// frame_max and channel_max); 0 means DefaultFrameMax, DefaultChannelMax.
 	FrameMax   uint32
 	ChannelMax uint16
+	// CertLogin enables EXTERNAL authentication on TLS connections with a
+	// verified client certificate (tls_external.go); nil: not offered.
+	CertLogin *CertLogin
+	// ConsumerTimeout closes a channel whose oldest unacked delivery is
+	// older (RabbitMQ's consumer_timeout); 0 means DefaultConsumerTimeout.
+	ConsumerTimeout time.Duration
+	// ConnectionMax refuses connections past this many (RabbitMQ's
+	// connection_max); 0 means no limit.
+	ConnectionMax int
+	// WriteStallTimeout closes a connection whose pending output has not
+	// moved for this long; 0 means DefaultWriteStallTimeout.
+	WriteStallTimeout time.Duration
 }
 
 // Server is the AMQP listener: a gnet engine whose loops run Conns.
@@ -52,7 +64,10 @@ type Server struct {
 	started   sync.Once    // the first tick starts the accept loop
 	stopping  atomic.Bool  // Stop was called: the engine's exit is expected
 	fdRefused refusals
+	floods    floodLog      // connections closed at accept past ConnectionMax
 	replies   replyRegistry // direct reply-to consumers by reply key
+
+	tlsListeners []net.Listener // ServeTLS's, closed by Stop (under mu)
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -78,6 +93,12 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.ChannelMax == 0 {
 		cfg.ChannelMax = DefaultChannelMax
+	}
+	if cfg.WriteStallTimeout <= 0 {
+		cfg.WriteStallTimeout = DefaultWriteStallTimeout
+	}
+	if cfg.ConsumerTimeout <= 0 {
+		cfg.ConsumerTimeout = DefaultConsumerTimeout
 	}
 	return &Server{cfg: cfg, b: b, conns: make(map[*Conn]struct{}), ready: make(chan struct{}), done: make(chan struct{})}
 }
@@ -179,6 +200,7 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 		close(s.ready)
 	})
 	now := time.Now()
+	advanceTimeoutClock(now)
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -199,6 +221,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		_ = s.ln.Close()
 	}
 	s.mu.Lock()
+	for _, ln := range s.tlsListeners {
+		_ = ln.Close()
+	}
 	for c := range s.conns {
 		c.ForceClose("broker shutdown")
 	}

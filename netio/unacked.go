@@ -21,7 +21,11 @@ type unackedRun struct {
 	t   broker.TicketRun
 	// Deliveries [0, lo) are settled; past lo, those in gone (nil until
 	// the first out-of-order ack) are settled too.
-	lo   uint32
+	lo uint32
+	// at is when the run's first delivery went out (timeoutClock ticks);
+	// a run takes deliveries for at most timeoutSlack, so its oldest
+	// unsettled one left at or after at and before at+timeoutSlack.
+	at   uint32
 	gone *[]uint64
 }
 
@@ -121,14 +125,26 @@ type unackedList struct {
 // is given back, so a burst of unacked deliveries does not pin its memory.
 const keepUnacked = 1024
 
-func (l *unackedList) push(tag uint64, q *broker.Queue, k *consumer, t broker.Ticket) {
-	if n := len(l.r); n > l.head {
+// push adds a delivery; it reports whether the list was empty before.
+func (l *unackedList) push(tag uint64, q *broker.Queue, k *consumer, t broker.Ticket) bool {
+	now := timeoutClock.Load()
+	n := len(l.r)
+	if n > l.head {
 		last := &l.r[n-1]
-		if last.q == q && last.k == k && last.tag+uint64(last.n()) == tag && last.t.Extend(t) {
-			return
+		if last.q == q && last.k == k && last.tag+uint64(last.n()) == tag && now-last.at < timeoutSlack && last.t.Extend(t) {
+			return false
 		}
 	}
-	l.r = append(l.r, unackedRun{tag: tag, q: q, k: k, t: broker.RunOf(t)})
+	l.r = append(l.r, unackedRun{tag: tag, q: q, k: k, t: broker.RunOf(t), at: now})
+	return n == l.head
+}
+
+// oldest is the run holding the oldest unsettled delivery, or nil.
+func (l *unackedList) oldest() *unackedRun {
+	if l.head < len(l.r) {
+		return &l.r[l.head]
+	}
+	return nil
 }
 
 func (l *unackedList) trimFront() {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -38,6 +39,7 @@ type Syncer struct {
 	subs   atomic.Pointer[[]subscriber]
 
 	rounds, syncs atomic.Uint64
+	stats         SyncStats // syncer_stats.go
 
 	failMu  sync.Mutex
 	failed  []failure // generations that failed a file (syncfail.go), by generation
@@ -57,6 +59,7 @@ func NewSyncer() *Syncer {
 		exit: make(chan struct{}),
 	}
 	s.gen.Store(1)
+	s.stats = newSyncStats()
 	go s.run()
 	return s
 }
@@ -161,7 +164,9 @@ func (s *Syncer) round() bool {
 		s.spare = files
 		return false
 	}
+	s.stats.Batch.Observe(float64(len(files)))
 	for i, f := range files {
+		start := time.Now()
 		f.mu.Lock() // also the barrier for mark's fast path
 		f.syncing = g
 		f.mu.Unlock()
@@ -182,6 +187,7 @@ func (s *Syncer) round() bool {
 			s.fail(g, f)
 		}
 		s.syncs.Add(1)
+		s.stats.observeSync(start)
 		f.release()
 		files[i] = nil
 	}

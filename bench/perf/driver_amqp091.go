@@ -20,7 +20,8 @@ type amqpClient struct{}
 func dialAMQP(uri string) (*amqp.Connection, *amqp.Channel, net.Conn, error) {
 	var nc net.Conn
 	conn, err := amqp.DialConfig(uri, amqp.Config{
-		Heartbeat: 0,
+		Heartbeat:       0,
+		TLSClientConfig: TLS,
 		Dial: func(network, addr string) (net.Conn, error) {
 			c, err := net.DialTimeout(network, addr, dialTimeout)
 			nc = c

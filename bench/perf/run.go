@@ -17,6 +17,9 @@ func Run(cfg Config, w io.Writer) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkTLSClient(&cfg); err != nil {
+		return nil, err
+	}
 	cl, err := newClient(cfg.Client)
 	if err != nil {
 		return nil, err

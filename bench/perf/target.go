@@ -15,8 +15,9 @@ import (
 // standard port would otherwise measure whatever happens to listen there.
 func DescribeTarget(uri string) (string, error) {
 	c, err := amqp.DialConfig(uri, amqp.Config{
-		Dial:       amqp.DefaultDial(10 * time.Second),
-		Properties: amqp.Table{"product": "warren-perf", "connection_name": "warren-perf target check"},
+		Dial:            amqp.DefaultDial(10 * time.Second),
+		TLSClientConfig: TLS,
+		Properties:      amqp.Table{"product": "warren-perf", "connection_name": "warren-perf target check"},
 	})
 	if err != nil {
 		return "", fmt.Errorf("connect to %s: %w", redactURI(uri), err)

@@ -132,7 +132,7 @@ func roundTrip(t *testing.T, c *amqp.Connection) {
 func TestListenerStopIsAFailure(t *testing.T) {
 	runErr := make(chan error, 1)
 	runErr <- nil
-	if err := waitForShutdown(make(chan os.Signal), runErr, nil); err == nil {
+	if err := waitForShutdown(make(chan os.Signal), runErr, nil, nil); err == nil {
 		t.Fatal("waitForShutdown returned nil after the listener stopped by itself")
 	}
 }

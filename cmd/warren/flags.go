@@ -24,6 +24,7 @@ type flags struct {
 	bind        string
 	amqpPort    int
 	httpPort    int
+	promPort    int
 	dataDir     string
 	logLevel    string
 	segSize     int64
@@ -32,6 +33,7 @@ type flags struct {
 	pprofAddr   string
 	loops       int
 	showVersion bool
+	tls         *tlsFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -43,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.bind, "bind", d.AMQP[0].Host, "address to listen on (0.0.0.0 for all)")
 	fs.IntVar(&f.amqpPort, "amqp-port", d.AMQP[0].Port, "AMQP 0-9-1 port")
 	fs.IntVar(&f.httpPort, "http-port", d.Management.Port, "management HTTP port (0 disables)")
+	fs.IntVar(&f.promPort, "prometheus-port", d.Prometheus.Port, "Prometheus metrics port, as rabbitmq_prometheus's (0 disables)")
 	fs.StringVar(&f.dataDir, "data-dir", d.DataDir, "where queues and definitions are stored")
 	fs.StringVar(&f.logLevel, "log-level", d.Log.ConsoleLevel, "debug, info, warn or error")
 	fs.Int64Var(&f.segSize, "segment-size", d.SegmentSize, "bytes per queue segment file")
@@ -51,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.IntVar(&f.loops, "loops", d.EventLoops, "event loops (0: one per CPU)")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
+	f.tls = registerTLSFlags(fs)
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("WARREN")); err != nil {
 		return nil, err
 	}
@@ -98,11 +102,13 @@ func (f *flags) settings() (*config.Loaded, error) {
 	f.fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "bind":
-			c.AMQP[0].Host, c.Management.Host = f.bind, f.bind
+			c.AMQP[0].Host, c.Management.Host, c.Prometheus.Host = f.bind, f.bind, f.bind
 		case "amqp-port":
 			c.AMQP[0].Port = f.amqpPort
 		case "http-port":
 			c.Management.Port = f.httpPort
+		case "prometheus-port":
+			c.Prometheus.Port = f.promPort
 		case "data-dir":
 			c.DataDir = f.dataDir
 		case "log-level":

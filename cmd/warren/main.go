@@ -77,6 +77,10 @@ func run(args []string) error {
 	if len(loaded.Ignored) > 0 {
 		slog.Warn("config: RabbitMQ settings Warren ignores", "keys", strings.Join(loaded.Ignored, ", "))
 	}
+	tlsSet, err := f.tls.load()
+	if err != nil {
+		return usageError{err}
+	}
 
 	// Signals are caught from here on: a SIGHUP or SIGTERM sent as soon as
 	// the start line appears must find the handler in place.
@@ -102,6 +106,9 @@ func run(args []string) error {
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
+		CertLogin:        tlsSet.login,
+		ConsumerTimeout:  cfg.ConsumerTimeout,
+		ConnectionMax:    cfg.ConnectionMax,
 	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()
@@ -113,6 +120,16 @@ func run(args []string) error {
 	}
 	if bound, err := srv.Addr(); err == nil {
 		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
+	}
+	tlsCtx, stopTLSWatch := context.WithCancel(context.Background())
+	defer stopTLSWatch()
+	hss, err := tlsSet.serve(tlsCtx, srv, b, cfg.AMQP[0].Host)
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = b.Close()
+		return err
 	}
 	slog.Info("warren started", "amqp", amqpAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
 
@@ -130,6 +147,10 @@ func run(args []string) error {
 			slog.Info("management listening", "http", hs.Addr().String())
 		}
 	}
+	stopPrometheus := func(context.Context) {}
+	if cfg.Prometheus.Port != 0 {
+		stopPrometheus = mgmt.StartPrometheus(cfg.Prometheus.Addr(), b)
+	}
 	if cfg.Pprof != "" {
 		go func() { slog.Error("pprof", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
@@ -137,13 +158,18 @@ func run(args []string) error {
 		slog.Warn("cannot tell systemd the broker is ready", "err", err)
 	}
 
-	listenerErr := waitForShutdown(sig, runErr, logFile)
+	listenerErr := waitForShutdown(sig, runErr, logFile, tlsSet.reloader())
 	_ = sdNotify("STOPPING=1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs != nil {
 		_ = hs.Shutdown(ctx)
 	}
+	if hss != nil {
+		_ = hss.Shutdown(ctx)
+	}
+
+	stopPrometheus(ctx)
 	if err := srv.Stop(ctx); err != nil {
 		slog.Warn("stopping listener", "err", err)
 	}
@@ -163,15 +189,19 @@ func run(args []string) error {
 // waitForShutdown returns on SIGINT or SIGTERM, or when the AMQP listener
 // stops. SIGHUP, which supervisors and logrotate send, must not kill the
 // broker (its default action would): it reopens the log file if there is
-// one (logrotate's postrotate), and the log says what it did. Settings are
+// one (logrotate's postrotate) and reloads the TLS certificates if there
+// are any (reload), and the log says what it did. Other settings are
 // read once, at start. It returns why the listener stopped if it did so by
 // itself (never nil then), or nil after a signal.
-func waitForShutdown(sig <-chan os.Signal, runErr <-chan error, lf *logFile) error {
+func waitForShutdown(sig <-chan os.Signal, runErr <-chan error, lf *logFile, reload func()) error {
 	for {
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				hangup(lf)
+				if reload != nil {
+					reload()
+				}
+				hangup(lf, reload != nil)
 				continue
 			}
 			slog.Info("shutting down", "signal", s.String())
@@ -186,7 +216,10 @@ func waitForShutdown(sig <-chan os.Signal, runErr <-chan error, lf *logFile) err
 	}
 }
 
-func hangup(lf *logFile) {
+func hangup(lf *logFile, reloaded bool) {
+	if lf == nil && reloaded {
+		return
+	}
 	if lf == nil {
 		slog.Info("SIGHUP: nothing to reload (no log file; settings are read at start); still running")
 		return

@@ -150,6 +150,7 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 		"-bind", "127.0.0.1",
 		"-amqp-port", "0",
 		"-http-port", "0",
+		"-prometheus-port", "0",
 		"-data-dir", dataDir,
 	}, o.args...)
 	if o.bare {

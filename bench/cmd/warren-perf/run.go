@@ -34,6 +34,7 @@ func runMain(args []string) int {
 	fs.Int64Var(&c.PMessages, "pmessages", 0, "stop after publishing this many messages in total")
 	fs.IntVar(&c.BrokerPID, "broker-pid", 0, "pid of a local broker: report its CPU and RSS")
 	fs.BoolVar(&c.KeepQueues, "keep-queues", false, "do not delete queues and exchange at the end")
+	tlsCA := fs.String("tls-ca", "", "amqps:// URIs: trust the PEM CA certificates in this file (with -client amqp091)")
 	quiet := fs.Bool("quiet", false, "no per-second progress lines")
 	fs.IntVar(&c.BatchBytes, "batch-bytes", c.BatchBytes, "fast client: bytes of publishes per write")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "with -pmessages: wait at most this long past -duration for deliveries")
@@ -47,6 +48,11 @@ func runMain(args []string) int {
 		c.Keys = strings.Split(*keys, ",")
 	}
 	c.Progress = !*quiet
+	if *tlsCA != "" {
+		if err := perf.TrustCA(*tlsCA); err != nil {
+			return fail(2, "-tls-ca: %v", err)
+		}
+	}
 	if err := announceTarget(fs, c.URI); err != nil {
 		return fail(1, "%v", err)
 	}
