@@ -93,6 +93,8 @@ func (s *Server) ServeTLS(cfg *tls.Config) error {
 // Shutdown stops the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
-	s.rates.close()
+	if s.rates != nil { // the Prometheus-only server has no sampler
+		s.rates.close()
+	}
 	return err
 }
