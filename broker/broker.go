@@ -23,6 +23,8 @@ type Config struct {
 	// Users and DefaultVHost seed a fresh data dir only: once it holds a
 	// definitions.json (vhosts_store.go), that is what opens, as in RabbitMQ.
 	DefaultVHost string
+	// Alarms are the memory and disk thresholds (alarms.go).
+	Alarms AlarmConfig
 }
 
 // DefaultMaxMessageSize is RabbitMQ 3.x's default max_message_size.
@@ -51,6 +53,7 @@ type Broker struct {
 	// Deleted vhosts' queue counts (counters.go), guarded by mu.
 	goneTotals     QueueTotals
 	deletingVHosts []*VHost
+	alarms         *Alarms
 }
 
 // Open creates the broker, recovering durable definitions and queues from
@@ -79,6 +82,7 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost), lock: lock}
 	b.watermark = syncWatermark{b.syncer}
+	b.alarms = newAlarms(cfg.Alarms, cfg.DataDir)
 	if err := b.openVHosts(); err != nil {
 		b.Close()
 		return nil, err
@@ -94,6 +98,9 @@ func (b *Broker) Users() *Users { return b.cfg.Users }
 
 // Watermark is what publisher confirms wait on (PublishResult.CommitGen).
 func (b *Broker) Watermark() Watermark { return b.watermark }
+
+// Alarms is the memory and disk alarms' state (alarms.go).
+func (b *Broker) Alarms() *Alarms { return b.alarms }
 
 // VHost returns a vhost by name.
 func (b *Broker) VHost(name string) (*VHost, bool) {
@@ -124,6 +131,9 @@ func (b *Broker) Close() error {
 	}
 	b.syncer.Close()
 	b.closeTimer()
+	if b.alarms != nil {
+		b.alarms.close()
+	}
 	if b.lock != nil {
 		b.lock.Close()
 		b.lock = nil

@@ -137,7 +137,7 @@ func (v *VHost) close() {
 func (b *Broker) openVHosts() error {
 	users := b.cfg.Users
 	users.persist = nil
-	names, err := b.openAccess()
+	names, fresh, err := b.openAccess()
 	if err != nil {
 		return err
 	}
@@ -149,5 +149,10 @@ func (b *Broker) openVHosts() error {
 		b.vhosts[name] = v
 	}
 	users.persist = b.saveAccess
+	if !fresh {
+		// What is in memory is what the file holds: rewriting it would
+		// only fail a restart on a full disk, which must come up serving.
+		return nil
+	}
 	return b.saveAccess()
 }

@@ -85,27 +85,29 @@ func (t tagList) MarshalJSON() ([]byte, error) {
 // openAccess reads definitions.json into the user table and returns the
 // vhosts to open. A data dir without one starts as RabbitMQ's first boot:
 // the default vhost, and the users the configuration seeded (guest).
-func (b *Broker) openAccess() ([]string, error) {
+// fresh reports a data dir without the file: the names are the default
+// vhost's, and the configured users are what must be stored.
+func (b *Broker) openAccess() (names []string, fresh bool, err error) {
 	data, err := os.ReadFile(filepath.Join(b.cfg.DataDir, accessFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return []string{b.defaultVHost()}, nil
+		return []string{b.defaultVHost()}, true, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", accessFile, err)
+		return nil, false, fmt.Errorf("read %s: %w", accessFile, err)
 	}
 	var d accessDefs
 	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
+		return nil, false, fmt.Errorf("parse %s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
 	}
 	b.cfg.Users.reset()
 	if err := b.cfg.Users.importDefs(d); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
+		return nil, false, fmt.Errorf("%s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
 	}
-	names := make([]string, 0, len(d.VHosts))
+	names = make([]string, 0, len(d.VHosts))
 	for _, v := range d.VHosts {
 		names = append(names, v.Name)
 	}
-	return names, nil
+	return names, false, nil
 }
 
 func (b *Broker) defaultVHost() string {

@@ -190,14 +190,14 @@ var rules = []rule{
 		}
 		return false, tlsOption(c.ManagementTLS, opt, v)
 	}},
-	{"vm_memory_high_watermark.relative", notYet, later(parseRatio, func(c *Config, f float64) {
+	{"vm_memory_high_watermark.relative", inEffect, set(parseRatio, func(c *Config, f float64) {
 		c.MemoryHighWatermark = Watermark{Relative: f}
 	})},
-	{"vm_memory_high_watermark.absolute", notYet, later(parseSize, func(c *Config, n int64) {
+	{"vm_memory_high_watermark.absolute", inEffect, set(parseSize, func(c *Config, n int64) {
 		c.MemoryHighWatermark = Watermark{Absolute: n}
 	})},
-	{"disk_free_limit.relative", notYet, later(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
-	{"disk_free_limit.absolute", notYet, later(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
+	{"disk_free_limit.relative", inEffect, set(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
+	{"disk_free_limit.absolute", inEffect, set(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
 	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"auth_mechanisms.*", notYet, checkOnly(func(v string) error {

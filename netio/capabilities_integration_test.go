@@ -17,7 +17,7 @@ var rabbitCapabilities = []string{"publisher_confirms", "exchange_exchange_bindi
 // RabbitMQ's must not be advertised, since clients act on them.
 var warrenCapabilities = []string{"publisher_confirms", "exchange_exchange_bindings", "basic.nack",
 	"consumer_cancel_notify", "authentication_failure_close", "per_consumer_qos", "direct_reply_to",
-	"consumer_priorities"}
+	"consumer_priorities", "connection.blocked"}
 
 func TestCapabilitiesAdvertised(t *testing.T) {
 	t.Parallel()

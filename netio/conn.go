@@ -122,6 +122,8 @@ type Conn struct {
 	// nothing posted during Feed waits for the next read.
 	work atomic.Bool
 
+	flow blockState // resource alarms (blocked.go)
+
 	confirmSub func() // cancels the commit watermark subscription
 	// holdInput: a reply waits for a definitions commit (afterCommit);
 	// later frames stay unread until it goes out.
@@ -193,7 +195,7 @@ func (c *Conn) Feed(p []byte) int {
 	if c.state == stateDone {
 		return used + len(p)
 	}
-	for len(p) > 0 && c.state < stateDone && !c.holdInput {
+	for len(p) > 0 && c.state < stateDone && !c.holdInput && !c.flow.blocked {
 		f, n, err := frame.Parse(p, c.frameMaxIn())
 		if err != nil && n == 0 {
 			c.frameError(asAMQP(err, frame.FrameError))
@@ -383,6 +385,7 @@ func (c *Conn) giveUp() {
 func (c *Conn) sendClose(e *frame.Error) {
 	c.sendMethod(0, &frame.ConnectionClose{ReplyCode: e.Code, ReplyText: truncText(e.Error()), ClassID: e.ClassID, MethodID: e.MethodID})
 	c.teardownChannels()
+	c.readAgain()
 }
 
 // authFailureClose reports whether the client announced the
@@ -467,7 +470,9 @@ func (c *Conn) tick(now time.Time) {
 		return
 	}
 	hb := time.Duration(c.heartbeat.Load()) * time.Second
-	if hb > 0 {
+	if c.inputBlocked() {
+		c.wakeToMove()
+	} else if hb > 0 {
 		if now.Sub(time.Unix(0, c.lastRecv.Load())) > 2*hb {
 			c.closeFor("missed heartbeats from client, timeout: " + (2 * hb).String())
 			return

@@ -19,6 +19,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/segment/smallfs"
 )
 
@@ -38,6 +39,9 @@ func TestDiskFullNacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := startTestInstance(t, filepath.Join(mnt, "data"))
+	// Below the disk alarm's 50 MB from the start: the alarm would block
+	// the publisher before the disk fills, and here it must really fill.
+	forceAlarm(t, in, broker.AlarmDisk, false)
 	conn, err := amqp.Dial(in.url)
 	if err != nil {
 		t.Fatal(err)

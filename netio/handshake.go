@@ -27,8 +27,7 @@ func (c *Conn) serverProperties() frame.Table {
 
 // capabilities are what connection.start advertises: exactly the
 // features of RabbitMQ 3.10's list that Warren has, since clients act on
-// them. Not yet: connection.blocked (sending connection.blocked/unblocked);
-// it goes in here with its feature.
+// them.
 func capabilities() frame.Table {
 	return frame.Table{
 		"publisher_confirms":           true,
@@ -39,6 +38,7 @@ func capabilities() frame.Table {
 		"per_consumer_qos":             true,
 		"direct_reply_to":              true,
 		"consumer_priorities":          true, // x-priority (broker/consumer_priority.go)
+		"connection.blocked":           true, // resource alarms (blocked.go)
 	}
 }
 

@@ -14,18 +14,33 @@ import (
 // for wake-ups. Writes block that goroutine (deliveries from other loops
 // still only append to the output buffer, bounded by outputBudget).
 func (s *Server) ServeConn(nc net.Conn) {
-	t := &netTransport{nc: nc, wake: make(chan struct{}, 1)}
-	c := s.accept(t)
+	t := newNetTransport(nc)
+	s.runNet(s.accept(t), t, nil)
+}
+
+func newNetTransport(nc net.Conn) *netTransport {
+	return &netTransport{nc: nc, wake: make(chan struct{}, 1)}
+}
+
+// runNet is the loop of c over t, starting with the unused input in.
+// While c is blocked by an alarm it takes nothing from the reader, which
+// then holds one read at most: the socket's receive buffer fills and the
+// peer's writes block (blocked_move.go).
+func (s *Server) runNet(c *Conn, t *netTransport, in []byte) {
 	reads := make(chan []byte)
 	back := make(chan struct{})
 	readErr := make(chan error, 1)
 	quit := make(chan struct{})
 	go t.readLoop(reads, back, readErr, quit)
 
-	var in []byte
+	t.Wake() // work posted while the connection moved here
 	for {
+		r := reads
+		if c.flow.blocked {
+			r = nil
+		}
 		select {
-		case b := <-reads:
+		case b := <-r:
 			in = append(in, b...)
 			back <- struct{}{} // the read buffer is free again
 		case <-t.wake:
@@ -39,7 +54,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 		}
 	}
 	close(quit)
-	_ = nc.Close()
+	_ = t.nc.Close()
 	s.release(c)
 }
 

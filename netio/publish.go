@@ -135,6 +135,10 @@ func (ch *channel) handleBody(payload []byte) error {
 
 func (ch *channel) completePublish(body []byte) error {
 	p := &ch.pub
+	if on := ch.c.b.Alarms().Active(); on != 0 {
+		// Read no further than this message (blocked.go).
+		ch.c.publishedUnderAlarm(on)
+	}
 	p.state = expectMethod
 	m := broker.Message{
 		Exchange:   p.exchange,

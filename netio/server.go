@@ -138,6 +138,8 @@ func (s *Server) Run() error {
 		return err
 	}
 	s.idleDir = idleDir
+	stopAlarms := s.watchAlarms()
+	defer stopAlarms()
 	err = gnet.Run(s, "unix://"+filepath.Join(idleDir, "idle.sock"), opts...)
 	_ = ln.Close()
 	_ = os.RemoveAll(idleDir)
@@ -168,6 +170,14 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	debug.SetPanicOnFault(true)
 	if c, ok := gc.Context().(*Conn); ok {
+		if c.flow.moving {
+			// Only gnet's descriptor closes: the connection goes on, read
+			// by its own goroutine (blocked_move.go).
+			c.flow.moving = false
+			go s.runNet(c, c.t.(*gnetTransport).moved.Load(), c.flow.input)
+			c.flow.input = nil
+			return gnet.None
+		}
 		s.release(c)
 	}
 	return gnet.None
@@ -186,6 +196,9 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 		_, _ = gc.Discard(n)
 	}
 	if err != nil {
+		return gnet.Close
+	}
+	if c.flow.blocked && s.moveOffLoop(gc, c, c.t.(*gnetTransport)) {
 		return gnet.Close
 	}
 	return gnet.None
@@ -254,17 +267,50 @@ func (s *Server) authenticate(user, pass string, remote net.Addr) (*broker.Princ
 }
 
 // gnetTransport adapts a gnet.Conn to Transport.
+// Once its connection moved off gnet (blocked_move.go), it forwards to
+// the connection's netTransport.
 type gnetTransport struct {
 	gc    gnet.Conn
 	local net.Addr
+	moved movedTransport
 }
 
-func (t *gnetTransport) Wake()                { _ = t.gc.Wake(nil) }
-func (t *gnetTransport) Close()               { _ = t.gc.Close() }
-func (t *gnetTransport) RemoteAddr() net.Addr { return t.gc.RemoteAddr() }
-func (t *gnetTransport) LocalAddr() net.Addr  { return t.local }
+func (t *gnetTransport) Wake() {
+	if m := t.moved.Load(); m != nil {
+		m.Wake()
+		return
+	}
+	_ = t.gc.Wake(nil)
+}
+
+func (t *gnetTransport) Close() {
+	if m := t.moved.Load(); m != nil {
+		m.Close()
+		return
+	}
+	_ = t.gc.Close()
+}
+
+func (t *gnetTransport) RemoteAddr() net.Addr {
+	if m := t.moved.Load(); m != nil {
+		return m.RemoteAddr()
+	}
+	return t.gc.RemoteAddr()
+}
+func (t *gnetTransport) LocalAddr() net.Addr { return t.local }
 
 // Write is gnet's synchronous write: on the loop, it copies what the socket
 // does not take into gnet's outbound buffer.
-func (t *gnetTransport) Write(b []byte) (int, error) { return t.gc.Write(b) }
-func (t *gnetTransport) Buffered() int               { return t.gc.OutboundBuffered() }
+func (t *gnetTransport) Write(b []byte) (int, error) {
+	if m := t.moved.Load(); m != nil {
+		return m.Write(b)
+	}
+	return t.gc.Write(b)
+}
+
+func (t *gnetTransport) Buffered() int {
+	if m := t.moved.Load(); m != nil {
+		return m.Buffered()
+	}
+	return t.gc.OutboundBuffered()
+}

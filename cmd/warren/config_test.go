@@ -284,7 +284,6 @@ func TestConfigRabbitMQExampleStarts(t *testing.T) {
 	log := p.log()
 	for _, want := range []string{
 		`msg="config: accepted, not yet in effect"`, "listeners.ssl.default (line", "ssl_options.cacertfile", "ssl_options.verify",
-		"vm_memory_high_watermark.relative", "disk_free_limit.absolute",
 		`msg="config: RabbitMQ settings Warren ignores"`, "cluster_formation.peer_discovery_backend", "cluster_name",
 	} {
 		if !strings.Contains(log, want) {

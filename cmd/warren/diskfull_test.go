@@ -41,7 +41,10 @@ func TestDiskFullKillRestart(t *testing.T) {
 	// The data dir is the mount itself: the harness writes the log next to
 	// it, on a disk with room.
 	dataDir := mnt
-	args := procOptions{args: []string{"-segment-size", "4194304"}}
+	// The disk alarm (50 MB free by default) would block the publishers
+	// before the disk fills: here the disk must really fill.
+	conf := writeConf(t, "disk_free_limit.absolute = 1\n")
+	args := procOptions{args: []string{"-segment-size", "4194304", "-config", conf}}
 	proc := startWarren(t, dataDir, args)
 	declareFullTopology(t, proc.url)
 

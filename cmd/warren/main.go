@@ -93,7 +93,11 @@ func run(args []string) error {
 	if err != nil {
 		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
 	}
-	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost})
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
+		Alarms: broker.AlarmConfig{
+			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,
+			DiskRelative: cfg.DiskFreeLimit.Relative, DiskAbsolute: cfg.DiskFreeLimit.Absolute,
+		}})
 	if err != nil {
 		return err
 	}
