@@ -39,9 +39,12 @@ unit:
 	$(GO) test -count=1 -timeout 600s $(PKGS)
 	$(GO) test -count=1 -race -timeout 600s $(RACE)
 
-# The official Go client's own test suite against a Warren on a spare port.
+# The official Go client's own test suite against a Warren on a spare port,
+# then its connection-recovery tests in a network namespace (they need
+# the management API on localhost:15672).
 compat: build
 	bash .ci/compat/amqp091go.sh
+	bash .ci/compat/recovery.sh
 
 # The external peers check; skipped with a note when ../shared/peers is absent.
 peers: build

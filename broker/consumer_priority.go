@@ -127,6 +127,9 @@ func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 		return false
 	}
 	q.Delivered.Add(1)
+	if d.Redelivered {
+		q.Redelivered.Add(1)
+	}
 	q.forgetLocked(d)
 	if t.returns > 0 {
 		d = q.withDeliveryCountLocked(d, t.returns)

@@ -57,12 +57,18 @@ func (b *Broker) Lifecycle() Lifecycle {
 // QueueTotals are a queue's message counters, or the sum over queues.
 type QueueTotals struct {
 	Published, Delivered, Acked uint64
+	// Gets with and without acknowledgement, redeliveries (management's
+	// message_stats).
+	Got, GotNoAck, Redelivered uint64
 }
 
 func (t *QueueTotals) add(q *Queue) {
 	t.Published += q.Published.Load()
 	t.Delivered += q.Delivered.Load()
 	t.Acked += q.Acked.Load()
+	t.Got += q.Got.Load()
+	t.GotNoAck += q.GotNoAck.Load()
+	t.Redelivered += q.Redelivered.Load()
 }
 
 // foldDeletedLocked keeps a deleted queue's counts in the vhost's totals;
@@ -122,6 +128,9 @@ func (t *QueueTotals) merge(o *QueueTotals) {
 	t.Published += o.Published
 	t.Delivered += o.Delivered
 	t.Acked += o.Acked
+	t.Got += o.Got
+	t.GotNoAck += o.GotNoAck
+	t.Redelivered += o.Redelivered
 }
 
 // ChannelCounters are the per-channel counts behind rabbitmq_global_*

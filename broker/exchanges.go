@@ -193,9 +193,14 @@ func (v *VHost) deleteExchangeLocked(x *Exchange) (Commit, error) {
 		}
 	}
 	x.closeExt(true)
+	var sources []string // exchanges bound to x lose those bindings with it
+	for _, b := range v.router.DestinationBindings(x.Name) {
+		sources = append(sources, b.Source)
+	}
 	v.router.RemoveExchange(x.Name)
 	delete(v.exchanges, x.Name)
 	v.topoGen.Add(1)
+	v.autoDeleteExchangesLocked(sources)
 	return c, nil
 }
 

@@ -40,8 +40,12 @@ type Queue struct {
 	unackedN   atomic.Int64
 	consumersN atomic.Int32
 	Published  atomic.Uint64
-	Delivered  atomic.Uint64
-	Acked      atomic.Uint64
+	Delivered  atomic.Uint64 // deliveries to consumers and gets
+	Acked      atomic.Uint64 // acknowledged by clients (not no-ack deliveries)
+	// For management's message_stats (get, get_no_ack, redeliver).
+	Got         atomic.Uint64 // basic.get deliveries to be acknowledged
+	GotNoAck    atomic.Uint64 // basic.get deliveries without acknowledgement
+	Redelivered atomic.Uint64 // deliveries and gets of redelivered messages
 }
 
 // Ready is the number of messages waiting for a consumer.
@@ -146,6 +150,9 @@ func (q *Queue) dispatchLocked(origin any) {
 		}
 		q.Delivered.Add(1)
 		q.forgetLocked(d)
+		if d.Redelivered {
+			q.Redelivered.Add(1)
+		}
 		if t.returns > 0 {
 			d = q.withDeliveryCountLocked(d, t.returns)
 		}
@@ -162,7 +169,6 @@ func (q *Queue) ackLocked(t Ticket) {
 	if err := q.st.ack(t); err != nil {
 		faultAck.report(q.Name, err)
 	}
-	q.Acked.Add(1)
 }
 
 // Ack marks delivered messages done and delivers more to consumers that got
@@ -174,6 +180,7 @@ func (q *Queue) Ack(tickets ...Ticket) {
 		for _, t := range tickets {
 			q.ackLocked(t)
 		}
+		q.Acked.Add(uint64(len(tickets))) // client acks only, as RabbitMQ's ack count
 		q.unackedN.Add(-int64(len(tickets)))
 		// The acks gave consumers credit back.
 		q.dispatchLocked(nil)
@@ -222,6 +229,14 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 	}
 	q.Delivered.Add(1)
 	q.forgetLocked(d)
+	if noAck {
+		q.GotNoAck.Add(1)
+	} else {
+		q.Got.Add(1)
+	}
+	if d.Redelivered {
+		q.Redelivered.Add(1)
+	}
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
 	if q.quorum() {

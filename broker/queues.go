@@ -195,7 +195,7 @@ func (v *VHost) QueueDeleteAsync(p *Principal, name string, o QueueDeleteOptions
 		return 0, Commit{}, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
 	}
 	if o.IfEmpty && (q.Ready() > 0 || q.Unacked() > 0) {
-		return 0, Commit{}, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' is not empty", name, v.Name)
+		return 0, Commit{}, frame.Errorf(frame.PreconditionFailed, "queue '%s' in vhost '%s' not empty", name, v.Name)
 	}
 	return v.deleteQueueLocked(q)
 }

@@ -38,6 +38,10 @@ type ConnInfo struct {
 	Local            string // our host:port
 	ClientProperties frame.Table
 	ConnectedAt      time.Time
+	// Negotiated in connection.tune-ok.
+	FrameMax   uint32
+	ChannelMax uint16
+	Heartbeat  uint16 // seconds; 0: none
 }
 
 // ConnEntry is one registered connection. The transport owns it (it may be

@@ -11,6 +11,8 @@ type Stats struct {
 	Published uint64
 	Delivered uint64
 	Acked     uint64
+	// Gets with and without acknowledgement, redeliveries.
+	Got, GotNoAck, Redelivered uint64
 }
 
 // Stats sums every queue's counters.
@@ -18,7 +20,9 @@ func (b *Broker) Stats() Stats {
 	var s Stats
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	s.Published, s.Delivered, s.Acked = b.goneTotals.Published, b.goneTotals.Delivered, b.goneTotals.Acked
+	g := b.goneTotals
+	s.Published, s.Delivered, s.Acked = g.Published, g.Delivered, g.Acked
+	s.Got, s.GotNoAck, s.Redelivered = g.Got, g.GotNoAck, g.Redelivered
 	for v := range b.allVHostsLocked() {
 		v.mu.RLock()
 		t := v.deletedTotals
@@ -33,6 +37,9 @@ func (b *Broker) Stats() Stats {
 		s.Published += t.Published
 		s.Delivered += t.Delivered
 		s.Acked += t.Acked
+		s.Got += t.Got
+		s.GotNoAck += t.GotNoAck
+		s.Redelivered += t.Redelivered
 	}
 	return s
 }

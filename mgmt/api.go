@@ -3,9 +3,11 @@ package mgmt
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/warrenmq/warren/broker"
 )
@@ -18,6 +20,11 @@ type api struct {
 	mux *http.ServeMux
 	// allowed collects each path's methods, for the 405 answer.
 	allowed map[string][]string
+
+	cfg     Config
+	http    net.Addr  // the management listener's own address
+	started time.Time // for the node's uptime
+	rates   *rates
 }
 
 // apiHandler serves one request for an authenticated principal.
@@ -78,7 +85,10 @@ func (a *api) handle(method, path string, perm permission, h apiHandler) {
 
 // writeJSON answers 200 with v as RabbitMQ prints it (no HTML escaping of
 // <, > and & inside strings).
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus is writeJSON with another status.
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -88,6 +98,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
@@ -111,7 +122,12 @@ func writeNotFound(w http.ResponseWriter) {
 // 5.0 stays a float, as RabbitMQ's decoder keeps it). An empty body is an
 // empty object, as in RabbitMQ. ok false: the 400 has been written.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
+	return decodeObjectLimit(w, r, maxBody)
+}
+
+// decodeObjectLimit is decodeObject for bodies up to limit bytes.
+func decodeObjectLimit(w http.ResponseWriter, r *http.Request, limit int64) (map[string]any, bool) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	var v any

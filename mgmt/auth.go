@@ -17,6 +17,15 @@ type permission struct {
 }
 
 var (
+	// permManagement: any user with a management tag (is_authorized).
+	permManagement = permission{
+		allows: func(*broker.Principal) bool { return true },
+	}
+	// permMonitor: monitoring and administrators (is_authorized_monitor).
+	permMonitor = permission{
+		allows: func(p *broker.Principal) bool { return p.HasTag("administrator") || p.HasTag("monitoring") },
+		denied: "Not monitor user",
+	}
 	// permPolicies: administrators and policymakers (is_authorized_policies).
 	permPolicies = permission{
 		allows: func(p *broker.Principal) bool { return p.HasTag("administrator") || p.HasTag("policymaker") },
@@ -66,7 +75,7 @@ func (a *api) authenticated(perm permission, h apiHandler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "not_authorised", perm.denied)
 			return
 		}
-		h(w, r, p)
+		h(w, withPrincipal(r, p), p)
 	})
 }
 

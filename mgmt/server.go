@@ -1,6 +1,6 @@
 // Package mgmt serves Warren's HTTP side: /metrics (Prometheus text
-// format), /healthz, and the RabbitMQ-compatible management API (api.go;
-// so far /api/policies and /api/operator-policies).
+// format), /healthz, and the RabbitMQ-compatible management API (api.go
+// and a file per resource: overview, connections, policies).
 package mgmt
 
 import (
@@ -14,15 +14,37 @@ import (
 	"github.com/warrenmq/warren/broker"
 )
 
-// Server is the HTTP listener.
-type Server struct {
-	srv *http.Server
-	ln  net.Listener
+// Config is what the management listener serves and reports.
+type Config struct {
+	Addr string // host:port to listen on
+	// AMQP is the bound AMQP listener, reported in /api/overview's
+	// listeners (clients and test suites look for their port there).
+	AMQP net.Addr
+	// Node names the broker node ("warren@host"); empty: warren@localhost.
+	Node string
+	// Version is the broker's version string.
+	Version string
 }
 
-// Listen binds addr and prepares the handlers.
+// Server is the HTTP listener.
+type Server struct {
+	srv   *http.Server
+	ln    net.Listener
+	rates *rates
+}
+
+// Listen binds addr and prepares the handlers, with no AMQP listener to
+// report.
 func Listen(addr string, b *broker.Broker) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	return ListenConfig(Config{Addr: addr}, b)
+}
+
+// ListenConfig binds cfg.Addr and prepares the handlers.
+func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
+	if cfg.Node == "" {
+		cfg.Node = "warren@localhost"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -31,8 +53,19 @@ func Listen(addr string, b *broker.Broker) (*Server, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	newAPI(b, mux).registerPolicies()
-	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+	a := newAPI(b, mux)
+	a.cfg, a.http, a.started, a.rates = cfg, ln.Addr(), time.Now(), newRates(b)
+	a.registerPolicies()
+	a.registerOverview()
+	a.registerConnections()
+	a.registerQueues()
+	a.registerExchanges()
+	a.registerBindings()
+	a.registerAccess()
+	a.registerChannels()
+	a.registerHealth()
+	a.registerDefinitions()
+	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
 // Addr is the bound address.
@@ -58,4 +91,10 @@ func (s *Server) ServeTLS(cfg *tls.Config) error {
 }
 
 // Shutdown stops the listener.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if s.rates != nil { // the Prometheus-only server has no sampler
+		s.rates.close()
+	}
+	return err
+}

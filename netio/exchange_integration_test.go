@@ -287,3 +287,33 @@ func TestExchangeAutoDelete(t *testing.T) {
 		return ch.ExchangeDeclarePassive(x, "direct", false, true, false, false, nil)
 	})
 }
+
+// TestExchangeAutoDeleteCascade: deleting an exchange removes the
+// exchange-to-exchange bindings into it, so an auto-delete source that had
+// only those goes too, down a chain (outer -> inner -> queue: deleting
+// the queue deletes inner, which deletes outer), as in RabbitMQ.
+func TestExchangeAutoDeleteCascade(t *testing.T) {
+	t.Parallel()
+	c, ch := connChan(t)
+	outer, inner := name(t, "outer"), name(t, "inner")
+	cleanupExchange(t, outer)
+	cleanupExchange(t, inner)
+	for _, x := range []string{outer, inner} {
+		if err := ch.ExchangeDeclare(x, "fanout", false, true, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ch.ExchangeBind(inner, "", outer, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q := declareQueue(t, ch, "")
+	bindQueue(t, ch, q, "", inner, nil)
+	if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []string{inner, outer} {
+		channelFails(t, c, amqp.NotFound, "passive declare of "+x+" after the chain lost its queue", func(ch *amqp.Channel) error {
+			return ch.ExchangeDeclarePassive(x, "fanout", false, true, false, false, nil)
+		})
+	}
+}

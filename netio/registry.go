@@ -25,6 +25,9 @@ func (c *Conn) registerOpened() {
 		Local:            addrString(c.t.LocalAddr()),
 		ClientProperties: c.clientProps,
 		ConnectedAt:      time.Unix(0, c.acceptedAt),
+		FrameMax:         c.frameMax,
+		ChannelMax:       c.channelMax,
+		Heartbeat:        uint16(c.heartbeat.Load()),
 	}, c.closeOnRequest)
 	slog.Info("user authenticated and granted access to vhost", "conn", c.id, "peer", peer, "user", c.principal.User, "vhost", c.vhostName())
 }

@@ -11,8 +11,8 @@
 #   loaded machine; nothing in them talks to Warren. Those alone get one
 #   retry. Integration tests get none.
 # - TestConnectionRecovery* drop their connection through a management
-#   API they hard-code as localhost:15672; Warren does not serve that API
-#   yet, so they are skipped.
+#   API they hard-code as localhost:15672: recovery.sh runs them, in a
+#   network namespace where Warren owns that port.
 # - TestRabbitMQ* and TestIntegrationRecoverNotImplemented test nothing
 #   against another broker: they check that the server's product is
 #   "RabbitMQ" (TestRabbitMQ* through integrationRabbitMQ) and leak the

@@ -17,7 +17,7 @@ var allowedImports = map[string][]string{
 	"index":   {"segment", "golang.org/x/sys"},
 	"broker":  {"router", "segment", "index", "frame"},
 	"netio":   {"frame", "broker", "github.com/panjf2000/gnet/v2"},
-	"mgmt":    {"broker", "github.com/VictoriaMetrics/metrics"},
+	"mgmt":    {"broker", "frame", "github.com/VictoriaMetrics/metrics"},
 	"bench":   {"frame", "github.com/rabbitmq/amqp091-go"},
 	"config":  {},
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof
@@ -138,7 +139,11 @@ func run(args []string) error {
 
 	var hs *mgmt.Server
 	if cfg.Management.Port != 0 {
-		hs, err = mgmt.Listen(cfg.Management.Addr(), b)
+		var bound net.Addr
+		if a, err := srv.Addr(); err == nil {
+			bound = a
+		}
+		hs, err = mgmt.ListenConfig(mgmt.Config{Addr: cfg.Management.Addr(), AMQP: bound, Version: netio.Version}, b)
 		if err != nil {
 			slog.Error("management listener", "err", err)
 		} else {

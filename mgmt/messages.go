@@ -1,0 +1,101 @@
+package mgmt
+
+import (
+	"encoding/base64"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/frame"
+)
+
+// getMessages is POST /api/queues/{vhost}/{name}/get: count, ackmode
+// (ack_requeue_true, reject_requeue_true: look and put back;
+// ack_requeue_false, reject_requeue_false: take), encoding (auto: text
+// when the body is UTF-8, else base64; base64) and an optional truncate.
+// Messages put back are requeued after all are taken, so count gets
+// count distinct messages, as in RabbitMQ.
+func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	_, q, ok := a.queueOr404(w, r)
+	if !ok {
+		return
+	}
+	body, ok := decodeObject(w, r)
+	if !ok || !requireKeys(w, body, "count", "ackmode", "encoding") {
+		return
+	}
+	count, ok := fieldFromJSON(body["count"]).(int64)
+	if !ok || count < 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", "count must be a non-negative integer")
+		return
+	}
+	var requeue bool
+	switch body["ackmode"] {
+	case "ack_requeue_true", "reject_requeue_true":
+		requeue = true
+	case "ack_requeue_false", "reject_requeue_false":
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", "ackmode must be ack_requeue_true, ack_requeue_false, reject_requeue_true or reject_requeue_false")
+		return
+	}
+	enc, _ := body["encoding"].(string)
+	if enc != "auto" && enc != "base64" {
+		writeError(w, http.StatusBadRequest, "bad_request", "encoding must be auto or base64")
+		return
+	}
+	truncate := int64(-1)
+	if t, present := body["truncate"]; present {
+		if truncate, ok = fieldFromJSON(t).(int64); !ok || truncate < 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", "truncate must be a non-negative integer")
+			return
+		}
+	}
+	// As RabbitMQ: messages to put back are got with acknowledgement and
+	// requeued, the others got without (its get and get_no_ack counts).
+	out := []map[string]any{}
+	var held []broker.Ticket
+	for range count {
+		got := q.Get(!requeue, func(t broker.Ticket, d broker.Delivery, remaining int) {
+			if requeue {
+				held = append(held, t)
+			}
+			out = append(out, messageJSON(d, remaining, enc, truncate))
+		})
+		if !got {
+			break
+		}
+	}
+	q.Requeue(held...)
+	writeJSON(w, out)
+}
+
+// messageJSON copies what it needs: d's slices are valid only in Get's
+// callback.
+func messageJSON(d broker.Delivery, remaining int, enc string, truncate int64) map[string]any {
+	body := d.Body
+	if truncate >= 0 && int64(len(body)) > truncate {
+		body = body[:truncate]
+	}
+	payload, payloadEnc := "", "string"
+	if enc == "auto" && utf8.Valid(body) {
+		payload = string(body)
+	} else {
+		payload, payloadEnc = base64.StdEncoding.EncodeToString(body), "base64"
+	}
+	var props any = []any{} // RabbitMQ prints no properties as an empty list
+	if p, err := frame.DecodeProperties(d.Props); err == nil {
+		if m := propertiesJSON(p); len(m) > 0 {
+			props = m
+		}
+	}
+	return map[string]any{
+		"payload_bytes":    len(d.Body),
+		"redelivered":      d.Redelivered,
+		"exchange":         string(d.Exchange),
+		"routing_key":      string(d.RoutingKey),
+		"message_count":    remaining,
+		"properties":       props,
+		"payload":          payload,
+		"payload_encoding": payloadEnc,
+	}
+}

@@ -1,0 +1,161 @@
+package mgmt
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/warrenmq/warren/broker"
+)
+
+// managementVersion is the RabbitMQ management API Warren answers as:
+// tools read it (and rabbitmq_version) to choose request shapes.
+const managementVersion = "3.10.8"
+
+// registerOverview serves /api/overview, /api/whoami and /api/nodes.
+func (a *api) registerOverview() {
+	a.handle("GET", "/api/overview", permManagement, a.overview)
+	a.handle("GET", "/api/whoami", permManagement, a.whoami)
+	a.handle("GET", "/api/nodes", permMonitor, a.nodes)
+	a.handle("GET", "/api/nodes/{$}", permMonitor, a.nodes)
+	a.handle("GET", "/api/nodes/{name}", permMonitor, a.node)
+}
+
+var exchangeTypes = []map[string]any{
+	{"name": "direct", "description": "AMQP direct exchange, as per the AMQP specification", "enabled": true},
+	{"name": "fanout", "description": "AMQP fanout exchange, as per the AMQP specification", "enabled": true},
+	{"name": "headers", "description": "AMQP headers exchange, as per the AMQP specification", "enabled": true},
+	{"name": "topic", "description": "AMQP topic exchange, as per the AMQP specification", "enabled": true},
+	{"name": "x-consistent-hash", "description": "Consistent Hashing Exchange", "enabled": true},
+}
+
+func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
+	st := a.b.Stats()
+	var exchanges int
+	for _, v := range a.b.VHostObjects() {
+		exchanges += v.Counts().Exchanges
+	}
+	var channels, consumers int
+	conns := a.b.Registry().Conns()
+	for _, c := range conns {
+		for _, ch := range c.Channels() {
+			channels++
+			consumers += len(ch.Consumers())
+		}
+	}
+	writeJSON(w, map[string]any{
+		"management_version":  managementVersion,
+		"rates_mode":          "basic",
+		"exchange_types":      exchangeTypes,
+		"product_version":     a.cfg.Version,
+		"product_name":        "Warren",
+		"rabbitmq_version":    managementVersion,
+		"cluster_name":        a.cfg.Node,
+		"node":                a.cfg.Node,
+		"disable_stats":       false,
+		"enable_queue_totals": false,
+		"message_stats":       a.rates.totalStats(st),
+		"queue_totals": map[string]any{
+			"messages":                st.Ready + st.Unacked,
+			"messages_ready":          st.Ready,
+			"messages_unacknowledged": st.Unacked,
+		},
+		"object_totals": map[string]any{
+			"channels":    channels,
+			"connections": len(conns),
+			"consumers":   consumers,
+			"exchanges":   exchanges,
+			"queues":      st.Queues,
+		},
+		"statistics_db_event_queue": 0,
+		"listeners":                 a.listeners(),
+		"contexts": []map[string]any{{
+			"node": a.cfg.Node, "description": "Warren Management", "path": "/", "port": strconv.Itoa(port(a.http)),
+		}},
+	})
+}
+
+// listeners are the AMQP and HTTP listeners as RabbitMQ lists them.
+func (a *api) listeners() []map[string]any {
+	var out []map[string]any
+	add := func(protocol string, addr net.Addr) {
+		if addr == nil {
+			return
+		}
+		host, _, _ := net.SplitHostPort(addr.String())
+		out = append(out, map[string]any{
+			"node": a.cfg.Node, "protocol": protocol, "ip_address": host, "port": port(addr), "socket_opts": map[string]any{},
+		})
+	}
+	add("amqp", a.cfg.AMQP)
+	add("http", a.http)
+	return out
+}
+
+func port(addr net.Addr) int {
+	if t, ok := addr.(*net.TCPAddr); ok {
+		return t.Port
+	}
+	_, p, _ := net.SplitHostPort(addr.String())
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func (a *api) whoami(w http.ResponseWriter, _ *http.Request, p *broker.Principal) {
+	tags := p.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	writeJSON(w, map[string]any{"name": p.User, "tags": tags})
+}
+
+func (a *api) nodes(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
+	writeJSON(w, []map[string]any{a.nodeInfo()})
+}
+
+func (a *api) node(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	if pathValue(r, "name") != a.cfg.Node {
+		writeNotFound(w)
+		return
+	}
+	writeJSON(w, a.nodeInfo())
+}
+
+func (a *api) nodeInfo() map[string]any {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	info := map[string]any{
+		"name":            a.cfg.Node,
+		"type":            "disc",
+		"running":         true,
+		"uptime":          time.Since(a.started).Milliseconds(),
+		"os_pid":          strconv.Itoa(os.Getpid()),
+		"processors":      runtime.NumCPU(),
+		"mem_used":        ms.Sys,
+		"mem_alarm":       false,
+		"disk_free_alarm": false,
+		"partitions":      []string{},
+		"rates_mode":      "basic",
+		"exchange_types":  exchangeTypes,
+		"auth_mechanisms": []map[string]any{
+			{"name": "PLAIN", "description": "SASL PLAIN authentication mechanism", "enabled": true},
+			{"name": "AMQPLAIN", "description": "QPid AMQPLAIN mechanism", "enabled": true},
+		},
+	}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		info["fd_total"] = lim.Cur
+	}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		info["fd_used"] = len(fds)
+	}
+	var fs syscall.Statfs_t
+	if syscall.Statfs(a.b.Config().DataDir, &fs) == nil {
+		info["disk_free"] = fs.Bavail * uint64(fs.Bsize)
+	}
+	return info
+}
