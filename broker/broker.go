@@ -54,6 +54,7 @@ type Broker struct {
 	goneTotals     QueueTotals
 	deletingVHosts []*VHost
 	alarms         *Alarms
+	admit          admissions // per-vhost and per-user limits (resource_limits_admit.go)
 }
 
 // Open creates the broker, recovering durable definitions and queues from

@@ -92,6 +92,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err := checkSupportedQueueArgs(o.Args); err != nil {
 		return nil, Commit{}, err
 	}
+	if err := v.checkQueueLimitLocked(o.Name); err != nil {
+		return nil, Commit{}, err
+	}
 	q, err := v.createQueueLocked(o)
 	if err != nil {
 		return nil, Commit{}, err

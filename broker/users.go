@@ -84,6 +84,8 @@ type Users struct {
 	// gen changes with every change of users or permissions, so a channel
 	// may keep a decision (PublishCache) while it holds.
 	gen atomic.Uint64
+	// limits is the users' max-connections and max-channels (resource_limits.go).
+	limits map[string]Limits
 	// persist writes the table; set by the broker that opened with it.
 	persist func() error
 }
@@ -175,6 +177,7 @@ func (u *Users) Delete(name string) error {
 		return ErrNoSuchUser
 	}
 	delete(u.users, name)
+	delete(u.limits, name)
 	for k := range u.perms {
 		if k.user == name {
 			delete(u.perms, k)

@@ -35,6 +35,8 @@ type VHost struct {
 	gone atomic.Bool
 	// deletedTotals holds deleted queues' counters (counters.go), guarded by mu.
 	deletedTotals QueueTotals
+	// limits is the vhost's max-connections and max-queues (resource_limits.go).
+	limits atomic.Pointer[vhostLimits]
 }
 
 func newVHost(b *Broker, name string) (*VHost, error) {

@@ -137,7 +137,7 @@ func (v *VHost) close() {
 func (b *Broker) openVHosts() error {
 	users := b.cfg.Users
 	users.persist = nil
-	names, fresh, err := b.openAccess()
+	names, params, fresh, err := b.openAccess()
 	if err != nil {
 		return err
 	}
@@ -147,6 +147,9 @@ func (b *Broker) openVHosts() error {
 			return err
 		}
 		b.vhosts[name] = v
+	}
+	if err := b.applyLimitParameters(params); err != nil {
+		return err
 	}
 	users.persist = b.saveAccess
 	if !fresh {

@@ -25,6 +25,7 @@ type accessDefs struct {
 	VHosts           []vhostDef     `json:"vhosts"`
 	Permissions      []permDef      `json:"permissions"`
 	TopicPermissions []topicPermDef `json:"topic_permissions"`
+	Parameters       []parameterDef `json:"parameters,omitempty"` // vhost limits (resource_limits.go)
 }
 
 type userDef struct {
@@ -32,6 +33,7 @@ type userDef struct {
 	PasswordHash     string  `json:"password_hash"`
 	HashingAlgorithm string  `json:"hashing_algorithm"`
 	Tags             tagList `json:"tags"`
+	Limits           Limits  `json:"limits,omitempty"`
 }
 
 type vhostDef struct {
@@ -87,27 +89,27 @@ func (t tagList) MarshalJSON() ([]byte, error) {
 // the default vhost, and the users the configuration seeded (guest).
 // fresh reports a data dir without the file: the names are the default
 // vhost's, and the configured users are what must be stored.
-func (b *Broker) openAccess() (names []string, fresh bool, err error) {
+func (b *Broker) openAccess() (names []string, params []parameterDef, fresh bool, err error) {
 	data, err := os.ReadFile(filepath.Join(b.cfg.DataDir, accessFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return []string{b.defaultVHost()}, true, nil
+		return []string{b.defaultVHost()}, nil, true, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", accessFile, err)
+		return nil, nil, false, fmt.Errorf("read %s: %w", accessFile, err)
 	}
 	var d accessDefs
 	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, false, fmt.Errorf("parse %s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
+		return nil, nil, false, fmt.Errorf("parse %s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
 	}
 	b.cfg.Users.reset()
 	if err := b.cfg.Users.importDefs(d); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
+		return nil, nil, false, fmt.Errorf("%s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
 	}
 	names = make([]string, 0, len(d.VHosts))
 	for _, v := range d.VHosts {
 		names = append(names, v.Name)
 	}
-	return names, false, nil
+	return names, d.Parameters, false, nil
 }
 
 func (b *Broker) defaultVHost() string {
@@ -124,6 +126,7 @@ func (u *Users) reset() {
 	clear(u.users)
 	clear(u.perms)
 	clear(u.topics)
+	clear(u.limits)
 	u.mu.Unlock()
 	u.gen.Add(1)
 }
@@ -141,6 +144,9 @@ func (u *Users) importDefs(d accessDefs) error {
 func (u *Users) importEntries(d accessDefs) error {
 	for _, ud := range d.Users {
 		if err := u.addHashed(ud.Name, ud.PasswordHash, ud.HashingAlgorithm, ud.Tags); err != nil {
+			return err
+		}
+		if err := u.setLimits(ud.Name, ud.Limits); err != nil {
 			return err
 		}
 	}
@@ -170,6 +176,9 @@ func (b *Broker) ImportDefinitions(data []byte) error {
 			return err
 		}
 	}
+	if err := b.applyLimitParameters(d.Parameters); err != nil {
+		return err
+	}
 	return b.cfg.Users.importDefs(d)
 }
 
@@ -177,7 +186,7 @@ func (b *Broker) ImportDefinitions(data []byte) error {
 func (u *Users) exportDefs() accessDefs {
 	var d accessDefs
 	for _, ui := range u.List() {
-		d.Users = append(d.Users, userDef{ui.Name, ui.PasswordHash, ui.HashingAlgorithm, ui.Tags})
+		d.Users = append(d.Users, userDef{ui.Name, ui.PasswordHash, ui.HashingAlgorithm, ui.Tags, u.userLimitsFor(ui.Name)})
 	}
 	for _, p := range u.Permissions() {
 		d.Permissions = append(d.Permissions, permDef(p))
@@ -197,6 +206,7 @@ func (b *Broker) saveAccess() error {
 	for _, n := range b.VHosts() {
 		d.VHosts = append(d.VHosts, vhostDef{n})
 	}
+	d.Parameters = b.limitParameters()
 	data, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err

@@ -17,6 +17,9 @@ type channel struct {
 	id      uint16
 	c       *Conn
 	closing bool // we sent channel.close and wait for close-ok
+	// admitted: the channel holds a slot of its user's max-channels
+	// (limits_vhost_user.go).
+	admitted bool
 
 	pub       publishState
 	pubCache  broker.PublishCache
@@ -73,7 +76,10 @@ func (c *Conn) handleUnopenedChannel(f frame.Frame) error {
 	if n := len(c.channels.open); c.channelMax != 0 && n >= int(c.channelMax) {
 		return frame.Errorf(frame.NotAllowed, "number of channels opened (%d) has reached the negotiated channel_max (%d)", n, c.channelMax)
 	}
-	ch := &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer)}
+	if err := c.b.AdmitChannel(c.principal.User); err != nil {
+		return err
+	}
+	ch := &channel{id: f.Channel, c: c, consumers: make(map[string]*consumer), admitted: true}
 	c.channels.add(ch)
 	ch.register()
 	c.sendMethod(f.Channel, &frame.ChannelOpenOk{})

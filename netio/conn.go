@@ -78,6 +78,9 @@ type Conn struct {
 	closed atomic.Bool
 	// assembly counts the bytes its channels reserved for large bodies.
 	assembly assemblyBudget
+	// admitted: the connection holds a slot of its vhost's and user's
+	// max-connections (limits_vhost_user.go).
+	admitted bool
 
 	// principal is who the connection acts as, from start-ok on; every
 	// broker call on the client's behalf passes it.

@@ -226,6 +226,10 @@ func (c *Conn) open(o *frame.ConnectionOpen) error {
 	if !c.b.Users().CanAccessVHost(c.principal.User, v.Name) {
 		return frame.Errorf(frame.NotAllowed, "access to vhost '%s' refused for user '%s'", v.Name, c.principal.User)
 	}
+	if err := c.b.AdmitConnection(c.principal.User, v); err != nil {
+		return err
+	}
+	c.admitted = true
 	c.vhost = v
 	c.principal.VHost = v.Name
 	c.sendMethod(0, &frame.ConnectionOpenOk{})

@@ -38,7 +38,10 @@ func (c *Conn) closeOnRequest(reason string) {
 	c.ForceClose(reason)
 }
 
-func (c *Conn) unregister() { c.b.Registry().Remove(&c.entry) }
+func (c *Conn) unregister() {
+	c.b.Registry().Remove(&c.entry)
+	c.releaseSlot()
+}
 
 func (c *Conn) countIn(n int) {
 	if n > 0 {
@@ -62,8 +65,11 @@ func (c *Conn) userName() string {
 	return c.principal.User
 }
 
-func (ch *channel) register()   { ch.c.entry.AddChannel(&ch.entry, ch.id) }
-func (ch *channel) unregister() { ch.c.entry.RemoveChannel(&ch.entry) }
+func (ch *channel) register() { ch.c.entry.AddChannel(&ch.entry, ch.id) }
+func (ch *channel) unregister() {
+	ch.c.entry.RemoveChannel(&ch.entry)
+	ch.releaseSlot()
+}
 
 func addrString(a net.Addr) string {
 	if a == nil {
