@@ -65,7 +65,7 @@ fuzz:
 	$(GO) test ./frame -run XXX -fuzz FuzzDecodeTable -fuzztime 60s
 	$(GO) test ./frame -run XXX -fuzz FuzzProperties -fuzztime 60s
 	$(GO) test ./netio -run XXX -fuzz FuzzFeed -fuzztime 90s
-	$(GO) test ./config -run XXX -fuzz FuzzRead -fuzztime 30s
+	$(GO) test ./cmd/warren/config -run XXX -fuzz FuzzRead -fuzztime 30s
 
 clean:
 	rm -rf bin

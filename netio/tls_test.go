@@ -18,7 +18,7 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/internal/testpki"
+	"github.com/warrenmq/warren/netio/testpki"
 	"github.com/warrenmq/warren/netio"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
-	"github.com/warrenmq/warren/config"
+	"github.com/warrenmq/warren/cmd/warren/config"
 )
 
 // flags are the command line. Each flag can also be given as WARREN_<NAME>

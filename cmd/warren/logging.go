@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/warrenmq/warren/config"
+	"github.com/warrenmq/warren/cmd/warren/config"
 )
 
 // logFile is the log.file destination. SIGHUP reopens it, so that

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warrenmq/warren/config"
+	"github.com/warrenmq/warren/cmd/warren/config"
 )
 
 // A relative log.file lives in log.dir; each destination has its level;

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/config"
+	"github.com/warrenmq/warren/cmd/warren/config"
 	"github.com/warrenmq/warren/mgmt"
 	"github.com/warrenmq/warren/netio"
 )

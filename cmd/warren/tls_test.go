@@ -18,7 +18,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/internal/testpki"
+	"github.com/warrenmq/warren/netio/testpki"
 	"github.com/warrenmq/warren/mgmt"
 	"github.com/warrenmq/warren/netio"
 )

@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/config"
+	"github.com/warrenmq/warren/cmd/warren/config"
 )
 
 // users is the user table the config seeds a fresh data dir with:
