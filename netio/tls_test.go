@@ -18,8 +18,8 @@ import (
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame"
-	"github.com/warrenmq/warren/netio/testpki"
 	"github.com/warrenmq/warren/netio"
+	"github.com/warrenmq/warren/netio/testpki"
 )
 
 // tlsInstance is an in-process Warren with an AMQPS listener.

@@ -18,9 +18,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/netio/testpki"
 	"github.com/warrenmq/warren/mgmt"
 	"github.com/warrenmq/warren/netio"
+	"github.com/warrenmq/warren/netio/testpki"
 )
 
 var amqpsLine = regexp.MustCompile(`msg="amqps listening" amqps=(\S+)`)
