@@ -163,7 +163,7 @@ type ChannelTotals struct {
 
 func (t *ChannelTotals) add(ch *ChannelEntry) {
 	t.Published += ch.Published.Load()
-	t.Delivered += ch.Delivered.Load()
+	t.Delivered += ch.DeliveredCount()
 	t.Acked += ch.Acked.Load()
 	t.PublishedConfirm += ch.PublishedConfirm.Load()
 	t.Routed += ch.Routed.Load()
@@ -252,9 +252,14 @@ func (ch *ChannelEntry) CountPublish(confirm, mandatory, routed bool) {
 	}
 }
 
+// DeliveredCount is the messages delivered or got on the channel: the sum
+// of the four kinds, so a delivery costs one counter, not two.
+func (ch *ChannelEntry) DeliveredCount() uint64 {
+	return ch.ConsumeAutoAck.Load() + ch.ConsumeManualAck.Load() + ch.GetAutoAck.Load() + ch.GetManualAck.Load()
+}
+
 // CountDeliver counts one basic.deliver.
 func (ch *ChannelEntry) CountDeliver(noAck, redelivered bool) {
-	ch.Delivered.Add(1)
 	if noAck {
 		ch.ConsumeAutoAck.Add(1)
 	} else {
@@ -267,7 +272,6 @@ func (ch *ChannelEntry) CountDeliver(noAck, redelivered bool) {
 
 // CountGet counts one basic.get-ok.
 func (ch *ChannelEntry) CountGet(noAck, redelivered bool) {
-	ch.Delivered.Add(1)
 	if noAck {
 		ch.GetAutoAck.Add(1)
 	} else {

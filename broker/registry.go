@@ -70,11 +70,10 @@ type ChannelEntry struct {
 	Number uint16
 
 	// Counters, loaded by anyone without locks. Published and Acked are
-	// added to by the connection's goroutine; Delivered by whichever
-	// goroutine delivers to the channel's consumers (publishers' loops), so
-	// it alone may see contention.
+	// added to by the connection's goroutine; the delivery counters (in
+	// ChannelCounters; DeliveredCount sums them) by whichever goroutine
+	// delivers to the channel's consumers.
 	Published atomic.Uint64 // messages published on the channel
-	Delivered atomic.Uint64 // messages delivered or got on the channel
 	Acked     atomic.Uint64 // deliveries acknowledged by the client
 
 	ChannelCounters // the rest of rabbitmq_global_* (counters.go)

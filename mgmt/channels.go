@@ -49,7 +49,7 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 		"consumer_count":     len(ch.Consumers()),
 		"connection_details": map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
 		"message_stats": map[string]any{
-			"publish": ch.Published.Load(), "deliver_get": ch.Delivered.Load(), "ack": ch.Acked.Load(),
+			"publish": ch.Published.Load(), "deliver_get": ch.DeliveredCount(), "ack": ch.Acked.Load(),
 		},
 	}
 }
