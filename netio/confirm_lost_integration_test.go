@@ -3,15 +3,10 @@
 package netio_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
-	"net"
 	"testing"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"golang.org/x/sys/unix"
 )
 
 // TestCommitFailureNacksOnlyItsQueue: when one queue's file fails in the
@@ -42,60 +37,16 @@ func TestCommitFailureNacksOnlyItsQueue(t *testing.T) {
 	if ok, err := dc.WaitContext(ctx); err != nil || !ok {
 		t.Fatalf("first publish: ok=%v err=%v", ok, err)
 	}
-	full, err := unix.Open("/dev/full", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer unix.Close(full)
-	if err := unix.Dup2(full, openSegmentFD(t, in.dir)); err != nil {
-		t.Fatal(err)
-	}
-
-	nc, err := net.DialTimeout("tcp", in.addr, waitTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(3 * waitTimeout))
-	r := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
-	r.handshake(handshakeOpts{})
-	r.openChannel(1)
-	r.sendMethod(1, 85, 10, bits(false))
-	r.expect(1, 85, 11)
+	failSegmentWrites(t, openSegmentFD(t, in.dir))
+	r := confirmChannel(t, in.addr)
 	// One write: the publishes to the good queue are stored while the
 	// broken queue's commit is under way, so their confirms wait on the
 	// generation that fails.
 	targets := []string{broken, good, good, good, good}
-	var b []byte
-	for _, q := range targets {
-		b = append(b, rawFrameBytes(1, 1, methodPayload(60, 40, u16(0), shortstr(""), shortstr(q), bits(false, false)))...)
-		b = append(b, rawFrameBytes(2, 1, persistentHeader(1))...)
-		b = append(b, rawFrameBytes(3, 1, []byte("m"))...)
-	}
-	r.write(b)
-	next := uint64(1)
-	for next <= uint64(len(targets)) {
-		f := r.next()
-		var ack bool
-		switch {
-		case f.isMethod(60, 80):
-			ack = true
-		case f.isMethod(60, 120):
-		default:
-			t.Fatalf("want basic.ack or basic.nack, got %s", f)
-		}
-		tag, multiple := binary.BigEndian.Uint64(f.payload[4:]), f.payload[12]&1 != 0
-		from := tag
-		if multiple {
-			from = next
-		}
-		if from != next || tag < next {
-			t.Fatalf("confirm of %d (multiple %v) out of order: expected %d next", tag, multiple, next)
-		}
-		for ; next <= tag; next++ {
-			if want := targets[next-1] == good; ack != want {
-				t.Fatalf("publish %d to %s: ack=%v, want ack=%v", next, targets[next-1], ack, want)
-			}
+	publishPersistentBatch(r, targets)
+	for i, ack := range readConfirms(t, r, len(targets)) {
+		if want := targets[i] == good; ack != want {
+			t.Fatalf("publish %d to %s: ack=%v, want ack=%v", i+1, targets[i], ack, want)
 		}
 	}
 	ch2, err := amqp.Dial(in.url)

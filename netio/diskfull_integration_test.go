@@ -3,21 +3,19 @@
 package netio_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/segment/smallfs"
@@ -195,14 +193,7 @@ func TestConfirmNackWhenCommitFails(t *testing.T) {
 		t.Fatal("first publish nacked")
 	}
 	fd := openSegmentFD(t, dir)
-	full, err := unix.Open("/dev/full", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer unix.Close(full)
-	if err := unix.Dup2(full, fd); err != nil {
-		t.Fatal(err)
-	}
+	failSegmentWrites(t, fd)
 	if confirm("lost") {
 		t.Fatal("publish acked although its write failed")
 	}
@@ -324,16 +315,9 @@ func TestNackKeepsConfirmOrder(t *testing.T) {
 	if !confirm("x") {
 		t.Fatal("first publish nacked")
 	}
-	full, err := unix.Open("/dev/full", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer unix.Close(full)
 	fd := openSegmentFD(t, dir)
 	blockNewSegments(t, fd)
-	if err := unix.Dup2(full, fd); err != nil {
-		t.Fatal(err)
-	}
+	failSegmentWrites(t, fd)
 	// Its commit fails, and the failed segment is retired at the next
 	// append; no fresh one can be made (stray files hold the next names),
 	// so from now on the queue takes no appends. (Only publishes stored in
@@ -346,51 +330,12 @@ func TestNackKeepsConfirmOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	nc, err := net.DialTimeout("tcp", in.addr, waitTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(3 * waitTimeout))
-	r := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
-	r.handshake(handshakeOpts{})
-	r.openChannel(1)
-	r.sendMethod(1, 85, 10, bits(false))
-	r.expect(1, 85, 11)
+	r := confirmChannel(t, in.addr)
 	// All three in one write: the first is still waiting for its commit
 	// when the second fails.
-	var b []byte
-	for _, q := range []string{good, broken, good} {
-		b = append(b, rawFrameBytes(1, 1, methodPayload(60, 40, u16(0), shortstr(""), shortstr(q), bits(false, false)))...)
-		b = append(b, rawFrameBytes(2, 1, persistentHeader(1))...)
-		b = append(b, rawFrameBytes(3, 1, []byte("m"))...)
-	}
-	r.write(b)
-	want := map[uint64]bool{1: true, 2: false, 3: true} // tag: acked
-	next := uint64(1)
-	for next <= 3 {
-		f := r.next()
-		var ack bool
-		switch {
-		case f.isMethod(60, 80):
-			ack = true
-		case f.isMethod(60, 120):
-		default:
-			t.Fatalf("want basic.ack or basic.nack, got %s", f)
-		}
-		tag, multiple := binary.BigEndian.Uint64(f.payload[4:]), f.payload[12]&1 != 0
-		from := tag
-		if multiple {
-			from = next
-		}
-		if from != next || tag < next {
-			t.Fatalf("confirm of %d (multiple %v) out of order: expected %d next", tag, multiple, next)
-		}
-		for ; next <= tag; next++ {
-			if want[next] != ack {
-				t.Fatalf("publish %d: ack=%v (multiple %v up to %d), want ack=%v", next, ack, multiple, tag, want[next])
-			}
-		}
+	publishPersistentBatch(r, []string{good, broken, good})
+	if got, want := readConfirms(t, r, 3), []bool{true, false, true}; !slices.Equal(got, want) {
+		t.Fatalf("acked %v, want %v", got, want)
 	}
 }
 
