@@ -363,59 +363,27 @@ func (c *crashRun) publisher(ctx context.Context, url string, frameSize int, che
 	if err := ch.Confirm(false); err != nil {
 		return
 	}
-	type pend struct {
-		seq uint64
-		dc  *amqp.DeferredConfirmation
-	}
-	var pending []pend
-	settle := func(p pend) {
-		if p.dc.Acked() {
-			c.tr.set(p.seq, fConfirmed)
+	w := &confirmWindow{ch: ch, size: publishWindow, settle: func(seq uint64, acked bool) {
+		if acked {
+			c.tr.set(seq, fConfirmed)
 		} else if !conn.IsClosed() {
 			c.tr.mu.Lock()
 			c.tr.nacks++
 			c.tr.mu.Unlock()
 		}
-	}
+	}}
+	// After the kill every outstanding confirmation resolves (acked if the
+	// ack made it out before the broker died, else not).
 	defer func() {
-		// After the kill every outstanding confirmation resolves (acked if
-		// the ack made it out before the broker died, else not).
-		timeout := time.After(20 * time.Second)
-		for _, p := range pending {
-			select {
-			case <-p.dc.Done():
-				settle(p)
-			case <-timeout:
-				c.tr.problem("publisher: confirmation of %d never resolved after the broker died", p.seq)
-				return
-			}
+		if left := w.drain(20 * time.Second); len(left) > 0 {
+			c.tr.problem("publisher: confirmation of %d never resolved after the broker died", left[0])
 		}
 	}()
 	for ctx.Err() == nil {
 		seq := c.tr.alloc()
-		msg := genPublishing(c.tr.seed, seq)
 		ex, key := crashRouteOf(c.tr.seed, seq).target()
-		dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), ex, key, false, false, msg)
-		if err != nil {
+		if w.publish(ctx, ex, key, seq, genPublishing(c.tr.seed, seq)) != nil {
 			return
-		}
-		pending = append(pending, pend{seq, dc})
-		for len(pending) > 0 {
-			select {
-			case <-pending[0].dc.Done():
-				settle(pending[0])
-				pending = pending[1:]
-				continue
-			default:
-			}
-			if len(pending) < publishWindow {
-				break
-			}
-			select {
-			case <-pending[0].dc.Done():
-			case <-ctx.Done():
-				return
-			}
 		}
 	}
 }

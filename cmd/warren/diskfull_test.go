@@ -193,26 +193,16 @@ func (r *fullRun) publish(ctx context.Context, url string, nacks *atomic.Int64) 
 		r.t.Errorf("channel: %v", err)
 		return
 	}
-	type pend struct {
-		seq uint64
-		dc  *amqp.DeferredConfirmation
-	}
-	var pending []pend
-	settle := func(p pend) {
-		<-p.dc.Done()
-		if p.dc.Acked() {
+	w := &confirmWindow{ch: ch, size: 16, settle: func(seq uint64, acked bool) {
+		if acked {
 			r.mu.Lock()
-			r.confirmed[p.seq] = true
+			r.confirmed[seq] = true
 			r.mu.Unlock()
 		} else if !conn.IsClosed() {
 			nacks.Add(1)
 		}
-	}
-	defer func() {
-		for _, p := range pending {
-			settle(p) // resolved by the ack, the nack or the connection closing
-		}
-	}()
+	}}
+	defer w.drain(time.Minute) // resolved by the ack, the nack or the connection closing
 	for ctx.Err() == nil {
 		select {
 		case e := <-closed:
@@ -225,14 +215,8 @@ func (r *fullRun) publish(ctx context.Context, url string, nacks *atomic.Int64) 
 		}
 		seq := r.seq.Add(1)
 		ex, key, _ := fullRoute(seq)
-		dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), ex, key, false, false, genPublishing(r.seed, seq))
-		if err != nil {
+		if w.publish(context.Background(), ex, key, seq, genPublishing(r.seed, seq)) != nil {
 			return
-		}
-		pending = append(pending, pend{seq, dc})
-		if len(pending) >= 16 {
-			settle(pending[0])
-			pending = pending[1:]
 		}
 	}
 }

@@ -77,36 +77,20 @@ func TestGracefulShutdown(t *testing.T) {
 		if err := pch.Confirm(false); err != nil {
 			return
 		}
-		type pend struct {
-			seq uint64
-			dc  *amqp.DeferredConfirmation
-		}
-		var pending []pend
-		settle := func(p pend) {
-			<-p.dc.Done()
-			if p.dc.Acked() {
+		w := &confirmWindow{ch: pch, size: 32, settle: func(seq uint64, acked bool) {
+			if acked {
 				mu.Lock()
-				confirmed[p.seq] = true
+				confirmed[seq] = true
 				mu.Unlock()
 			}
-		}
-		defer func() {
-			for _, p := range pending {
-				settle(p)
-			}
-		}()
+		}}
+		defer w.drain(time.Minute)
 		for seq := uint64(before + 1); ; seq++ {
-			dc, err := pch.PublishWithDeferredConfirmWithContext(context.Background(), "", queue, false, false, genPublishing(seed, seq))
-			if err != nil {
-				return
-			}
 			mu.Lock()
 			lastSeq = seq
 			mu.Unlock()
-			pending = append(pending, pend{seq, dc})
-			if len(pending) >= 32 {
-				settle(pending[0])
-				pending = pending[1:]
+			if w.publish(context.Background(), "", queue, seq, genPublishing(seed, seq)) != nil {
+				return
 			}
 		}
 	}()
