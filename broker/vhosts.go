@@ -152,6 +152,7 @@ func (b *Broker) openVHosts() error {
 		return err
 	}
 	users.persist = b.saveAccess
+	users.deleted = b.closeUserConns
 	if !fresh {
 		// What is in memory is what the file holds: rewriting it would
 		// only fail a restart on a full disk, which must come up serving.
