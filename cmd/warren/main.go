@@ -93,13 +93,23 @@ func run(args []string) error {
 	if err != nil {
 		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
 	}
-	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
+	var defs []definitionsFile
+	if cfg.LoadDefinitions != "" {
+		if defs, err = readDefinitions(cfg.LoadDefinitions); err != nil {
+			return usageError{err}
+		}
+	}
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: seedUsers(cfg), DefaultVHost: cfg.DefaultVHost,
 		Alarms: broker.AlarmConfig{
 			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,
 			DiskRelative: cfg.DiskFreeLimit.Relative, DiskAbsolute: cfg.DiskFreeLimit.Absolute,
 		}})
 	if err != nil {
 		return err
+	}
+	if err := importDefinitions(b, defs); err != nil {
+		_ = b.Close()
+		return usageError{err}
 	}
 	amqpAddr := cfg.AMQP[0].Addr()
 	srv := netio.NewServer(netio.Config{
