@@ -135,6 +135,13 @@ func run(args []string) error {
 	if bound, err := srv.Addr(); err == nil {
 		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
 	}
+	if err := serveMoreListeners(srv, cfg.AMQP[1:]); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = b.Close()
+		return err
+	}
 	tlsCtx, stopTLSWatch := context.WithCancel(context.Background())
 	defer stopTLSWatch()
 	hss, err := tlsSet.serve(tlsCtx, srv, b)

@@ -9,7 +9,8 @@ import (
 // them when they land, and Load reports them as not in effect.
 type Config struct {
 	// AMQP is listeners.tcp.*, in file order; a name set twice keeps its
-	// place and takes the new address. Warren serves the first one.
+	// place and takes the new address. Warren serves them all; the flags
+	// (-bind, -amqp-port) and RABBITMQ_NODE_* change the first.
 	AMQP []NamedListener
 	// Management is management.tcp.{ip,port}; Port 0 disables it.
 	Management Listener
@@ -42,8 +43,8 @@ type Config struct {
 	DefaultVHost       string
 	DefaultPermissions Permissions
 
-	// TLS is listeners.ssl.*, in file order: Warren serves the first one
-	// with SSLOptions. SSLOptions and ManagementTLS hold ssl_options.* and
+	// TLS is listeners.ssl.*, in file order: Warren serves them all with
+	// SSLOptions (-amqps-port changes the first). SSLOptions and ManagementTLS hold ssl_options.* and
 	// management.ssl.* by suffix, validated (versions.N and ciphers.N are
 	// lists, in the order of N); a management.ssl.port enables HTTPS.
 	TLS            []NamedListener

@@ -62,18 +62,8 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	if err := l.check(name); err != nil {
 		return nil, err
 	}
-	if len(l.TLS) > 1 {
-		for _, extra := range l.TLS[1:] {
-			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.ssl.%s (a second AMQPS listener: Warren serves %s only)", extra.Name, l.TLS[0].Addr()))
-		}
-	}
 	if len(l.AuthMechanisms) > 0 && !(l.HasMechanism("PLAIN") && l.HasMechanism("AMQPLAIN")) {
 		l.NotInEffect = append(l.NotInEffect, "auth_mechanisms (a list without PLAIN or AMQPLAIN: Warren offers both on every connection)")
-	}
-	if len(l.AMQP) > 1 {
-		for _, extra := range l.AMQP[1:] {
-			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.tcp.%s (a second AMQP listener: Warren serves %s only)", extra.Name, l.AMQP[0].Addr()))
-		}
 	}
 	return l, nil
 }
