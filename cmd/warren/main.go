@@ -121,6 +121,7 @@ func run(args []string) error {
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
 		CertLogin:        tlsSet.login,
+		AuthMechanisms:   authMechanisms(cfg, tlsSet.login != nil),
 		ConsumerTimeout:  cfg.ConsumerTimeout,
 		ConnectionMax:    cfg.ConnectionMax,
 	}, b)

@@ -274,9 +274,12 @@ ssl_cert_login_san_index = 1
 	if d := Default().CertLogin; d.From != "distinguished_name" || d.SANType != "dns" {
 		t.Errorf("default cert login %+v, want RabbitMQ's distinguished_name", d)
 	}
-	only := read(t, "auth_mechanisms.1 = PLAIN\n")
-	if len(only.NotInEffect) != 1 || !strings.HasPrefix(only.NotInEffect[0], "auth_mechanisms (a list without PLAIN or AMQPLAIN") {
-		t.Errorf("PLAIN alone: %v", only.NotInEffect)
+	only := read(t, "auth_mechanisms.10 = AMQPLAIN\nauth_mechanisms.9 = EXTERNAL\nauth_mechanisms.x = PLAIN\n")
+	if len(only.NotInEffect) != 0 || strings.Join(only.Mechanisms(), " ") != "EXTERNAL AMQPLAIN PLAIN" {
+		t.Errorf("a list without PLAIN first: %v, not in effect %v", only.Mechanisms(), only.NotInEffect)
+	}
+	if d := Default(); d.Mechanisms() != nil {
+		t.Errorf("default mechanisms %v, want nil (RabbitMQ's default)", d.Mechanisms())
 	}
 }
 

@@ -190,8 +190,8 @@ var rules = []rule{
 		}
 		return tlsOption(c.ManagementTLS, opt, v)
 	}},
-	// Warren offers PLAIN and AMQPLAIN on every connection; Read reports a
-	// list that leaves either out as not in effect.
+	// What connection.start offers and start-ok may pick (Mechanisms);
+	// RABBIT-CR-DEMO, RabbitMQ's demonstration mechanism, is not in effect.
 	{"auth_mechanisms.*", inEffect, func(c *Config, n, v string) (bool, error) {
 		m, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
 		if err != nil {
