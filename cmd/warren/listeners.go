@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 
 	"github.com/warrenmq/warren/cmd/warren/config"
 	"github.com/warrenmq/warren/netio"
@@ -24,15 +23,4 @@ func serveMoreListeners(srv *netio.Server, ls []config.NamedListener) error {
 		slog.Info("amqp listening", "amqp", ln.Addr().String(), "listener", "listeners.tcp."+l.Name)
 	}
 	return nil
-}
-
-// authMechanisms is auth_mechanisms.* for netio (nil: RabbitMQ's default,
-// PLAIN and AMQPLAIN, with EXTERNAL when certificate login is on). An
-// -auth-external flag beats a file whose list leaves EXTERNAL out.
-func authMechanisms(c *config.Config, external bool) []string {
-	ms := c.Mechanisms()
-	if ms != nil && external && !slices.Contains(ms, "EXTERNAL") {
-		ms = append(ms, "EXTERNAL")
-	}
-	return ms
 }

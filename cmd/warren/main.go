@@ -100,6 +100,7 @@ func run(args []string) error {
 		}
 	}
 	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: seedUsers(cfg), DefaultVHost: cfg.DefaultVHost,
+		DefaultLimits: defaultLimits(cfg),
 		Alarms: broker.AlarmConfig{
 			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,
 			DiskRelative: cfg.DiskFreeLimit.Relative, DiskAbsolute: cfg.DiskFreeLimit.Absolute,

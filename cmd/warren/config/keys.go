@@ -226,7 +226,34 @@ var rules = []rule{
 	{"max_connections", notYet, checkOnly(limit)},
 	{"max_channels_per_connection", notYet, checkOnly(limit)},
 	{"vhost_max", notYet, checkOnly(limit)},
-	{"default_limits.*", notYet, checkOnly(func(string) error { return nil })},
+	// RabbitMQ 3.12's default_limits.vhosts.<id>.{pattern,max_connections,max_queues}.
+	{"default_limits.vhosts.*", inEffect, func(c *Config, suffix, v string) (bool, error) {
+		id, field, ok := strings.Cut(suffix, ".")
+		if !ok || id == "" {
+			return false, fmt.Errorf("want default_limits.vhosts.<id>.pattern, .max_connections or .max_queues")
+		}
+		d := c.vhostDefaults(id)
+		switch field {
+		case "pattern":
+			if _, err := regexp.Compile(v); err != nil {
+				return false, fmt.Errorf("%q is not a regular expression: %v", v, err)
+			}
+			d.Pattern = v
+		case "max_connections", "max_queues":
+			n, err := parseInt(v, -1, math.MaxInt32)
+			if err != nil {
+				return false, err
+			}
+			if field == "max_connections" {
+				d.MaxConnections = &n
+			} else {
+				d.MaxQueues = &n
+			}
+		default:
+			return false, fmt.Errorf("unknown vhost limit %q (pattern, max_connections or max_queues)", field)
+		}
+		return true, nil
+	}},
 }
 
 // sizeIn is parseSize within [min, max] bytes.

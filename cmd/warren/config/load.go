@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -79,17 +78,7 @@ func (c *Config) Mechanisms() []string {
 	for k := range c.AuthMechanisms {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, errA := strconv.Atoi(keys[i])
-		b, errB := strconv.Atoi(keys[j])
-		switch {
-		case errA == nil && errB == nil && a != b:
-			return a < b
-		case (errA == nil) != (errB == nil):
-			return errA == nil
-		}
-		return keys[i] < keys[j]
-	})
+	sort.Slice(keys, func(i, j int) bool { return idLess(keys[i], keys[j]) })
 	out := []string{}
 	for _, k := range keys {
 		if m := c.AuthMechanisms[k]; m != "RABBIT-CR-DEMO" && !slices.Contains(out, m) {
