@@ -267,16 +267,6 @@ func sizeIn(min, max int64) func(string) (int64, error) {
 	}
 }
 
-// later is set for a key whose feature is not built yet: stored, never
-// in effect.
-func later[T any](parse func(string) (T, error), store func(*Config, T)) func(*Config, string, string) (bool, error) {
-	apply := set(parse, store)
-	return func(c *Config, suffix, v string) (bool, error) {
-		_, err := apply(c, suffix, v)
-		return false, err
-	}
-}
-
 func checkOnly(check func(string) error) func(*Config, string, string) (bool, error) {
 	return func(_ *Config, _, v string) (bool, error) { return false, check(v) }
 }
