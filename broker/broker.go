@@ -25,6 +25,9 @@ type Config struct {
 	DefaultVHost string
 	// Alarms are the memory and disk thresholds (alarms.go).
 	Alarms AlarmConfig
+	// DefaultLimits are the limits a new vhost starts with, by name
+	// pattern (vhosts_limits.go).
+	DefaultLimits []DefaultLimits
 }
 
 // DefaultMaxMessageSize is RabbitMQ 3.x's default max_message_size.
@@ -65,6 +68,9 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	if cfg.Users == nil {
 		cfg.Users = DefaultUsers()
+	}
+	if err := ValidateDefaultLimits(cfg.DefaultLimits); err != nil {
+		return nil, err
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "data"

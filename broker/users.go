@@ -88,6 +88,9 @@ type Users struct {
 	limits map[string]Limits
 	// persist writes the table; set by the broker that opened with it.
 	persist func() error
+	// deleted closes a deleted user's connections (users_revoke.go); set
+	// by the broker that opened with the table.
+	deleted func(name string)
 }
 
 type userEntry struct {
@@ -169,7 +172,9 @@ func (u *Users) addHashed(name, passwordHash, algorithm string, tags []string) e
 	return nil
 }
 
-// Delete removes a user and every permission it had.
+// Delete removes a user and every permission it had. Once the table is
+// stored, the user's open connections are closed, as RabbitMQ's
+// (users_revoke.go).
 func (u *Users) Delete(name string) error {
 	u.mu.Lock()
 	if _, ok := u.users[name]; !ok {
@@ -189,7 +194,13 @@ func (u *Users) Delete(name string) error {
 		}
 	}
 	u.mu.Unlock()
-	return u.changed()
+	if err := u.changed(); err != nil {
+		return err
+	}
+	if u.deleted != nil {
+		u.deleted(name)
+	}
+	return nil
 }
 
 // SetTags replaces a user's tags; connections already open keep the old.

@@ -48,6 +48,7 @@ func (b *Broker) AddVHost(name string) error {
 	if err != nil {
 		return err
 	}
+	b.applyDefaultLimits(v) // vhosts_limits.go
 	b.mu.Lock()
 	b.vhosts[name] = v
 	b.mu.Unlock()
@@ -152,6 +153,12 @@ func (b *Broker) openVHosts() error {
 		return err
 	}
 	users.persist = b.saveAccess
+	users.deleted = b.closeUserConns
+	if fresh {
+		for _, v := range b.vhosts {
+			b.applyDefaultLimits(v) // the default vhost is new too
+		}
+	}
 	if !fresh {
 		// What is in memory is what the file holds: rewriting it would
 		// only fail a restart on a full disk, which must come up serving.

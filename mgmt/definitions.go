@@ -211,6 +211,7 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 		access, err := json.Marshal(map[string]any{
 			"vhosts": sections["vhosts"], "users": sections["users"],
 			"permissions": sections["permissions"], "topic_permissions": sections["topic_permissions"],
+			"parameters": sections["parameters"], // vhost-limits, which the broker holds
 		})
 		if err == nil {
 			err = a.b.ImportDefinitions(access)
@@ -219,8 +220,10 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 			return err
 		}
 	}
-	if len(sections["parameters"]) > 0 {
-		return fmt.Errorf("runtime parameters (%s) are not supported", str(sections["parameters"][0], "component"))
+	for _, p := range sections["parameters"] {
+		if c := str(p, "component"); c != "vhost-limits" || vhost != "" {
+			return fmt.Errorf("runtime parameters (%s) are not supported", c)
+		}
 	}
 	for _, g := range sections["global_parameters"] {
 		if n := str(g, "name"); n != "internal_cluster_id" && n != "cluster_name" {

@@ -142,6 +142,9 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 
 // login authenticates start-ok's response with the chosen mechanism.
 func (c *Conn) login(mechanism, response string) (*broker.Principal, error) {
+	if !c.mechanismOffered(mechanism) { // auth_mechanisms.go
+		return nil, frame.Errorf(frame.CommandInvalid, "unknown authentication mechanism '%s'", mechanism)
+	}
 	switch mechanism {
 	case "PLAIN", "AMQPLAIN":
 	case "EXTERNAL":

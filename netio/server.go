@@ -38,6 +38,10 @@ type Config struct {
 	// CertLogin enables EXTERNAL authentication on TLS connections with a
 	// verified client certificate (tls_external.go); nil: not offered.
 	CertLogin *CertLogin
+	// AuthMechanisms is RabbitMQ's auth_mechanisms: what connection.start
+	// offers and start-ok may choose (auth_mechanisms.go); nil means
+	// DefaultAuthMechanisms, with EXTERNAL when CertLogin is set.
+	AuthMechanisms []string
 	// ConsumerTimeout closes a channel whose oldest unacked delivery is
 	// older (RabbitMQ's consumer_timeout); 0 means DefaultConsumerTimeout.
 	ConsumerTimeout time.Duration

@@ -13,20 +13,10 @@ import (
 	"github.com/warrenmq/warren/frame"
 )
 
-// passwordMechanisms are offered on every connection.
-const passwordMechanisms = "PLAIN AMQPLAIN"
-
-// offeredMechanisms is connection.start's list. As RabbitMQ with
-// rabbitmq_auth_mechanism_ssl, EXTERNAL is offered only where it can
-// work: EXTERNAL is enabled and the connection is TLS with a client
-// certificate that verified against the CAs.
-func (c *Conn) offeredMechanisms() string {
-	if c.externalOffered() {
-		return passwordMechanisms + " EXTERNAL"
-	}
-	return passwordMechanisms
-}
-
+// externalOffered is whether EXTERNAL can work on c (auth_mechanisms.go
+// offers it only then): it is enabled and the connection is TLS with a
+// client certificate that verified against the CAs, as RabbitMQ's
+// rabbitmq_auth_mechanism_ssl.
 func (c *Conn) externalOffered() bool {
 	return c.srv.cfg.CertLogin != nil && c.peerCertificate() != nil
 }

@@ -93,13 +93,24 @@ func run(args []string) error {
 	if err != nil {
 		slog.Warn("cannot raise the fd limit", "err", err, "fd_limit", fdLimit)
 	}
-	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
+	var defs []definitionsFile
+	if cfg.LoadDefinitions != "" {
+		if defs, err = readDefinitions(cfg.LoadDefinitions); err != nil {
+			return usageError{err}
+		}
+	}
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: seedUsers(cfg), DefaultVHost: cfg.DefaultVHost,
+		DefaultLimits: defaultLimits(cfg),
 		Alarms: broker.AlarmConfig{
 			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,
 			DiskRelative: cfg.DiskFreeLimit.Relative, DiskAbsolute: cfg.DiskFreeLimit.Absolute,
 		}})
 	if err != nil {
 		return err
+	}
+	if err := importDefinitions(b, defs); err != nil {
+		_ = b.Close()
+		return usageError{err}
 	}
 	amqpAddr := cfg.AMQP[0].Addr()
 	srv := netio.NewServer(netio.Config{
@@ -111,6 +122,7 @@ func run(args []string) error {
 		FrameMax:         cfg.FrameMax,
 		ChannelMax:       cfg.ChannelMax,
 		CertLogin:        tlsSet.login,
+		AuthMechanisms:   authMechanisms(cfg, tlsSet.login != nil),
 		ConsumerTimeout:  cfg.ConsumerTimeout,
 		ConnectionMax:    cfg.ConnectionMax,
 	}, b)
@@ -124,6 +136,13 @@ func run(args []string) error {
 	}
 	if bound, err := srv.Addr(); err == nil {
 		amqpAddr = bound.String() // the port chosen when -amqp-port is 0
+	}
+	if err := serveMoreListeners(srv, cfg.AMQP[1:]); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = b.Close()
+		return err
 	}
 	tlsCtx, stopTLSWatch := context.WithCancel(context.Background())
 	defer stopTLSWatch()

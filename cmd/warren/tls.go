@@ -58,6 +58,7 @@ func registerTLSFlags(fs *flag.FlagSet) *tlsFlags {
 // tlsSetup is what the TLS settings produced: nil parts are disabled.
 type tlsSetup struct {
 	amqpsAddr string
+	amqpsMore []string // more AMQPS listeners, with the same certificate
 	httpsAddr string
 	watch     time.Duration
 	amqps     *netio.TLSCerts
@@ -118,7 +119,7 @@ func (f *tlsFlags) override(o *netio.TLSOptions, set map[string]bool) error {
 // p.amqps is set, management HTTPS when p.https is, the files watched
 // every watch unless 0. run makes its errors exit 2.
 func loadTLSSetup(p *tlsPlan, watch time.Duration) (*tlsSetup, error) {
-	s := &tlsSetup{login: p.login, amqpsAddr: p.amqpsAddr, httpsAddr: p.httpsAddr, watch: watch}
+	s := &tlsSetup{login: p.login, amqpsAddr: p.amqpsAddr, amqpsMore: p.amqpsMore, httpsAddr: p.httpsAddr, watch: watch}
 	if p.login != nil {
 		if err := p.login.Validate(); err != nil {
 			return nil, err
@@ -142,12 +143,14 @@ func loadTLSSetup(p *tlsPlan, watch time.Duration) (*tlsSetup, error) {
 // the watch.
 func (s *tlsSetup) serve(ctx context.Context, srv *netio.Server, b *broker.Broker) (*mgmt.Server, error) {
 	if s.amqps != nil {
-		ln, err := netio.ListenTLS(s.amqpsAddr)
-		if err != nil {
-			return nil, err
+		for _, addr := range append([]string{s.amqpsAddr}, s.amqpsMore...) {
+			ln, err := netio.ListenTLS(addr)
+			if err != nil {
+				return nil, err
+			}
+			go func() { _ = srv.ServeTLS(ln, s.amqps) }()
+			slog.Info("amqps listening", "amqps", ln.Addr().String(), "verify", s.amqps.Options().Verify, "external", s.login != nil)
 		}
-		go func() { _ = srv.ServeTLS(ln, s.amqps) }()
-		slog.Info("amqps listening", "amqps", ln.Addr().String(), "verify", s.amqps.Options().Verify, "external", s.login != nil)
 	}
 	var hs *mgmt.Server
 	if s.https != nil {

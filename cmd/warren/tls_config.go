@@ -59,6 +59,7 @@ func listOption(m map[string]string, name string) []string {
 type tlsPlan struct {
 	amqps, https         *netio.TLSOptions
 	amqpsAddr, httpsAddr string
+	amqpsMore            []string // listeners.ssl.* after the first
 	login                *netio.CertLogin
 }
 
@@ -71,6 +72,9 @@ func (f *tlsFlags) plan(c *config.Config, set map[string]bool) (*tlsPlan, error)
 	if len(c.TLS) > 0 {
 		p.amqps = tlsOptionsFrom(c.SSLOptions)
 		p.amqpsAddr = c.TLS[0].Addr()
+		for _, l := range c.TLS[1:] {
+			p.amqpsMore = append(p.amqpsMore, l.Addr())
+		}
 	}
 	flagTLS := set["tls-cert"] || set["tls-key"]
 	if p.amqps == nil && flagTLS && (*f.cert != "" || *f.key != "") {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"sort"
+	"strconv"
 	"time"
 )
 
@@ -9,7 +11,8 @@ import (
 // them when they land, and Load reports them as not in effect.
 type Config struct {
 	// AMQP is listeners.tcp.*, in file order; a name set twice keeps its
-	// place and takes the new address. Warren serves the first one.
+	// place and takes the new address. Warren serves them all; the flags
+	// (-bind, -amqp-port) and RABBITMQ_NODE_* change the first.
 	AMQP []NamedListener
 	// Management is management.tcp.{ip,port}; Port 0 disables it.
 	Management Listener
@@ -42,8 +45,8 @@ type Config struct {
 	DefaultVHost       string
 	DefaultPermissions Permissions
 
-	// TLS is listeners.ssl.*, in file order: Warren serves the first one
-	// with SSLOptions. SSLOptions and ManagementTLS hold ssl_options.* and
+	// TLS is listeners.ssl.*, in file order: Warren serves them all with
+	// SSLOptions (-amqps-port changes the first). SSLOptions and ManagementTLS hold ssl_options.* and
 	// management.ssl.* by suffix, validated (versions.N and ciphers.N are
 	// lists, in the order of N); a management.ssl.port enables HTTPS.
 	TLS            []NamedListener
@@ -51,6 +54,11 @@ type Config struct {
 	ManagementTLS  map[string]string
 	AuthMechanisms map[string]string // auth_mechanisms.N by N
 	CertLogin      CertLogin
+
+	// DefaultLimits is default_limits.vhosts.<id>.*, in the order of the
+	// ids (numbers first, numerically): a new vhost takes the limits of the
+	// first entry whose pattern its name matches.
+	DefaultLimits []VHostDefaults
 
 	// For features landing later in issue 16: carried, not acted on.
 	MemoryHighWatermark Watermark
@@ -137,4 +145,43 @@ func setListener(ls []NamedListener, name string, l Listener) []NamedListener {
 		}
 	}
 	return append(ls, NamedListener{Name: name, Listener: l})
+}
+
+// VHostDefaults is one default_limits.vhosts.<id>: nil limits are not set.
+type VHostDefaults struct {
+	ID             string
+	Pattern        string // "" matches every name, as RabbitMQ's default .*
+	MaxConnections *int64
+	MaxQueues      *int64
+}
+
+// vhostDefaults is the entry of id, added in id order if new.
+func (c *Config) vhostDefaults(id string) *VHostDefaults {
+	for i := range c.DefaultLimits {
+		if c.DefaultLimits[i].ID == id {
+			return &c.DefaultLimits[i]
+		}
+	}
+	c.DefaultLimits = append(c.DefaultLimits, VHostDefaults{ID: id})
+	sort.SliceStable(c.DefaultLimits, func(i, j int) bool { return idLess(c.DefaultLimits[i].ID, c.DefaultLimits[j].ID) })
+	for i := range c.DefaultLimits {
+		if c.DefaultLimits[i].ID == id {
+			return &c.DefaultLimits[i]
+		}
+	}
+	return nil
+}
+
+// idLess orders list ids as RabbitMQ's lists read: numbers first, in
+// numeric order, then other names sorted.
+func idLess(a, b string) bool {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	switch {
+	case errA == nil && errB == nil && x != y:
+		return x < y
+	case (errA == nil) != (errB == nil):
+		return errA == nil
+	}
+	return a < b
 }

@@ -190,8 +190,8 @@ var rules = []rule{
 		}
 		return tlsOption(c.ManagementTLS, opt, v)
 	}},
-	// Warren offers PLAIN and AMQPLAIN on every connection; Read reports a
-	// list that leaves either out as not in effect.
+	// What connection.start offers and start-ok may pick (Mechanisms);
+	// RABBIT-CR-DEMO, RabbitMQ's demonstration mechanism, is not in effect.
 	{"auth_mechanisms.*", inEffect, func(c *Config, n, v string) (bool, error) {
 		m, err := parseOneOf(v, "PLAIN", "AMQPLAIN", "EXTERNAL", "RABBIT-CR-DEMO")
 		if err != nil {
@@ -221,12 +221,39 @@ var rules = []rule{
 	})},
 	{"disk_free_limit.relative", inEffect, set(parseRatio, func(c *Config, f float64) { c.DiskFreeLimit = Watermark{Relative: f} })},
 	{"disk_free_limit.absolute", inEffect, set(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
-	{"load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
-	{"management.load_definitions", notYet, later(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"load_definitions", inEffect, set(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"management.load_definitions", inEffect, set(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"max_connections", notYet, checkOnly(limit)},
 	{"max_channels_per_connection", notYet, checkOnly(limit)},
 	{"vhost_max", notYet, checkOnly(limit)},
-	{"default_limits.*", notYet, checkOnly(func(string) error { return nil })},
+	// RabbitMQ 3.12's default_limits.vhosts.<id>.{pattern,max_connections,max_queues}.
+	{"default_limits.vhosts.*", inEffect, func(c *Config, suffix, v string) (bool, error) {
+		id, field, ok := strings.Cut(suffix, ".")
+		if !ok || id == "" {
+			return false, fmt.Errorf("want default_limits.vhosts.<id>.pattern, .max_connections or .max_queues")
+		}
+		d := c.vhostDefaults(id)
+		switch field {
+		case "pattern":
+			if _, err := regexp.Compile(v); err != nil {
+				return false, fmt.Errorf("%q is not a regular expression: %v", v, err)
+			}
+			d.Pattern = v
+		case "max_connections", "max_queues":
+			n, err := parseInt(v, -1, math.MaxInt32)
+			if err != nil {
+				return false, err
+			}
+			if field == "max_connections" {
+				d.MaxConnections = &n
+			} else {
+				d.MaxQueues = &n
+			}
+		default:
+			return false, fmt.Errorf("unknown vhost limit %q (pattern, max_connections or max_queues)", field)
+		}
+		return true, nil
+	}},
 }
 
 // sizeIn is parseSize within [min, max] bytes.
@@ -237,16 +264,6 @@ func sizeIn(min, max int64) func(string) (int64, error) {
 			err = fmt.Errorf("%s is out of range [%d, %d] bytes", v, min, max)
 		}
 		return n, err
-	}
-}
-
-// later is set for a key whose feature is not built yet: stored, never
-// in effect.
-func later[T any](parse func(string) (T, error), store func(*Config, T)) func(*Config, string, string) (bool, error) {
-	apply := set(parse, store)
-	return func(c *Config, suffix, v string) (bool, error) {
-		_, err := apply(c, suffix, v)
-		return false, err
 	}
 }
 

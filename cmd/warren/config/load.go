@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,20 +63,29 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	if err := l.check(name); err != nil {
 		return nil, err
 	}
-	if len(l.TLS) > 1 {
-		for _, extra := range l.TLS[1:] {
-			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.ssl.%s (a second AMQPS listener: Warren serves %s only)", extra.Name, l.TLS[0].Addr()))
-		}
-	}
-	if len(l.AuthMechanisms) > 0 && !(l.HasMechanism("PLAIN") && l.HasMechanism("AMQPLAIN")) {
-		l.NotInEffect = append(l.NotInEffect, "auth_mechanisms (a list without PLAIN or AMQPLAIN: Warren offers both on every connection)")
-	}
-	if len(l.AMQP) > 1 {
-		for _, extra := range l.AMQP[1:] {
-			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("listeners.tcp.%s (a second AMQP listener: Warren serves %s only)", extra.Name, l.AMQP[0].Addr()))
-		}
-	}
 	return l, nil
+}
+
+// Mechanisms is auth_mechanisms.* in the order of N (numbers first, in
+// numeric order; other names after, sorted), without the mechanisms Warren
+// does not have (RABBIT-CR-DEMO); nil when the file names none, for
+// RabbitMQ's default.
+func (c *Config) Mechanisms() []string {
+	if len(c.AuthMechanisms) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(c.AuthMechanisms))
+	for k := range c.AuthMechanisms {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return idLess(keys[i], keys[j]) })
+	out := []string{}
+	for _, k := range keys {
+		if m := c.AuthMechanisms[k]; m != "RABBIT-CR-DEMO" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // HasMechanism is whether auth_mechanisms.* names m.
