@@ -30,6 +30,7 @@ run: build
 test: lint unit compat peers
 
 lint:
+	@! git grep -n -E '^(<<<<<<<|>>>>>>>)( |$$)' -- . ':!Makefile' || (echo 'merge conflict markers committed'; exit 1)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) mod tidy -diff
 	$(GO) vet $(PKGS)
