@@ -116,13 +116,12 @@ func (o *options) parse(args []string, stderr io.Writer) ([]string, error) {
 
 // command is one verb-noun of warrenctl.
 type command struct {
-	words   string // "list queues"
-	args    string // positional arguments, for usage
-	min     int    // positional arguments at least
-	max     int    // at most (-1: any)
-	help    string
-	run     func(e *cmdEnv, args []string) error
-	noLogin bool
+	words string // "list queues"
+	args  string // positional arguments, for usage
+	min   int    // positional arguments at least
+	max   int    // at most (-1: any)
+	help  string
+	run   func(e *cmdEnv, args []string) error
 }
 
 // cmdEnv is what a command runs with.
