@@ -50,6 +50,8 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 		"connection_details": map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
 		"message_stats": map[string]any{
 			"publish": ch.Published.Load(), "deliver_get": ch.DeliveredCount(), "ack": ch.Acked.Load(),
+			"confirm": ch.Confirmed.Load(), "deliver": ch.ConsumeManualAck.Load(), "deliver_no_ack": ch.ConsumeAutoAck.Load(),
+			"get": ch.GetManualAck.Load(), "get_no_ack": ch.GetAutoAck.Load(), "get_empty": ch.GetEmpty.Load(), "redeliver": ch.Redelivered.Load(),
 		},
 	}
 }

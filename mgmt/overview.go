@@ -58,7 +58,7 @@ func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Princip
 		"node":                a.cfg.Node,
 		"disable_stats":       false,
 		"enable_queue_totals": false,
-		"message_stats":       a.rates.totalStats(st),
+		"message_stats":       a.rates.overviewStats(st), // rates_channels.go
 		"queue_totals": map[string]any{
 			"messages":                st.Ready + st.Unacked,
 			"messages_ready":          st.Ready,
