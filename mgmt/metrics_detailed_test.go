@@ -83,11 +83,11 @@ func TestMetricsDetailedFamilies(t *testing.T) {
 	})
 	rabbit := rabbitDetailed(t)
 	want := map[string]float64{
-		`rabbitmq_detailed_process_open_tcp_sockets`:                                                     1,
+		`rabbitmq_detailed_process_open_tcp_sockets`:                                                    1,
 		fmt.Sprintf(`rabbitmq_detailed_channel_messages_published_total{channel=%q,vhost="/"}`, chName): 2,
 		fmt.Sprintf(`rabbitmq_detailed_channel_messages_confirmed_total{channel=%q,vhost="/"}`, chName): 2,
-		fmt.Sprintf(`rabbitmq_detailed_channel_get_ack_total{channel=%q,vhost="/"}`, chName):           1,
-		fmt.Sprintf(`rabbitmq_detailed_channel_consumers{channel=%q}`, chName):                         1,
+		fmt.Sprintf(`rabbitmq_detailed_channel_get_ack_total{channel=%q,vhost="/"}`, chName):            1,
+		fmt.Sprintf(`rabbitmq_detailed_channel_consumers{channel=%q}`, chName):                          1,
 		`rabbitmq_detailed_queue_messages_published_total{queue_vhost="/",queue="dq"}`:                  2,
 		`rabbitmq_detailed_queue_messages_bytes{vhost="/",queue="dq"}`:                                  8,
 		`rabbitmq_detailed_queue_messages_unacked_bytes{vhost="/",queue="dq"}`:                          8, // the consumer took "defgh"

@@ -101,6 +101,9 @@ func TestRabbitmqadmin(t *testing.T) {
 	defs := filepath.Join(t.TempDir(), "defs.json")
 	must("Exported definitions", "export", defs)
 	must("binding deleted", "delete", "binding", "source="+x, "destination="+q, "destination_type=queue", "properties_key=k.*")
+	// rabbitmqadmin's default properties_key "~" names the empty routing key.
+	must("binding declared", "declare", "binding", "source=amq.direct", "destination="+q)
+	must("binding deleted", "delete", "binding", "source=amq.direct", "destination="+q, "destination_type=queue")
 	must("exchange deleted", "delete", "exchange", "name="+x)
 	must("queue deleted", "delete", "queue", "name="+q)
 	must("Uploaded definitions", "import", defs)

@@ -29,6 +29,7 @@ func TestConfirmAndChannelCounters(t *testing.T) {
 	if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { tg.guest(t, "DELETE", "/api/queues/%2F/"+q, "") })
 	if err := ch.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
