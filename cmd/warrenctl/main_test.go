@@ -23,6 +23,7 @@ import (
 type warren struct {
 	url  string // management API
 	amqp string // AMQP URL
+	b    *broker.Broker
 }
 
 func startWarren(t *testing.T) *warren {
@@ -56,7 +57,7 @@ func startWarren(t *testing.T) *warren {
 		_ = srv.Stop(ctx)
 		b.Close()
 	})
-	return &warren{url: "http://" + s.Addr().String(), amqp: "amqp://guest:guest@" + amqpAddr.String() + "/"}
+	return &warren{url: "http://" + s.Addr().String(), amqp: "amqp://guest:guest@" + amqpAddr.String() + "/", b: b}
 }
 
 type result struct {
@@ -341,5 +342,33 @@ func TestErrorsAndExitCodes(t *testing.T) {
 	}
 	if r := w.must(t, exitRefused, "declare", "queue", "q", "--arguments", `{"x-max-length": "ten"}`); !strings.Contains(r.err, "refused") {
 		t.Errorf("bad argument: %q", r.err)
+	}
+}
+
+// A memory alarm fails health (exit 7) and shows in status; clearing it
+// passes again.
+func TestHealthAndStatusUnderAnAlarm(t *testing.T) {
+	w := startWarren(t)
+	w.must(t, 0, "health", "alarms")
+	w.b.Alarms().SetMemoryLimit(1)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := w.ctl(t, "", "health")
+		if r.code == exitNegative && strings.Contains(r.out, "alarms\tfailed\tThere are alarms in effect in the cluster\n") &&
+			strings.Contains(r.out, "local-alarms\tfailed\tThere are alarms in effect on the node\n") && strings.Contains(r.out, "virtual-hosts\tok\t\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health under a memory alarm: exit %d\n%s%s", r.code, r.out, r.err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := w.must(t, 0, "status"); !strings.Contains(r.out, "Alarms: memory\n") || !strings.Contains(r.out, "alarm at 1 B\n") {
+		t.Errorf("status under a memory alarm:\n%s", r.out)
+	}
+	w.b.Alarms().SetMemoryLimit(1 << 50)
+	w.eventually(t, "alarms\tok\t\n", "health", "alarms")
+	if r := w.must(t, 0, "status"); !strings.Contains(r.out, "Alarms: none\n") {
+		t.Errorf("status after the alarm:\n%s", r.out)
 	}
 }
