@@ -272,6 +272,8 @@ func accessCommands() []command {
 		{words: "clear policy", args: "NAME", min: 1, max: 1, help: "remove a policy from --vhost", run: (*cmdEnv).clearPolicy},
 		{words: "set vhost_limits", args: "JSON", min: 1, max: 1, help: "replace --vhost's limits: '{\"max-connections\": 10, \"max-queues\": 100}'", run: (*cmdEnv).setVHostLimits},
 		{words: "clear vhost_limits", args: "", min: 0, max: 0, help: "remove --vhost's limits", run: (*cmdEnv).clearVHostLimits},
+		{words: "set user_limits", args: "USER JSON", min: 2, max: 2, help: "set a user's limits: '{\"max-connections\": 10, \"max-channels\": 100}'", run: (*cmdEnv).setUserLimits},
+		{words: "clear user_limits", args: "USER [LIMIT...]", min: 1, max: -1, help: "remove a user's limits (all, or those named)", run: (*cmdEnv).clearUserLimits},
 	}
 }
 
@@ -390,6 +392,47 @@ func (e *cmdEnv) setVHostLimits(args []string) error {
 func (e *cmdEnv) clearVHostLimits([]string) error {
 	if err := e.c.call("DELETE", path("parameters", "vhost-limits", e.o.vhost, "limits"), nil, nil, nil, "limits of "+e.vhostWhat()); err != nil {
 		return err
+	}
+	return e.done("limits cleared")
+}
+
+func (e *cmdEnv) setUserLimits(args []string) error {
+	l, err := jsonObject("limits", args[1])
+	if err != nil {
+		return fail(exitUsage, "set user_limits: want a JSON object such as '{\"max-connections\": 10}': %q", args[1])
+	}
+	names := make([]string, 0, len(l))
+	for k := range l {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := e.c.call("PUT", path("user-limits", args[0], k), nil, map[string]any{"value": l[k]}, nil, "user '"+args[0]+"'"); err != nil {
+			return err
+		}
+	}
+	return e.done("limits set")
+}
+
+func (e *cmdEnv) clearUserLimits(args []string) error {
+	names := args[1:]
+	if len(names) == 0 {
+		var rows []struct {
+			Value map[string]any `json:"value"`
+		}
+		if err := e.c.call("GET", path("user-limits", args[0]), nil, nil, &rows, "user '"+args[0]+"'"); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			for k := range r.Value {
+				names = append(names, k)
+			}
+		}
+	}
+	for _, k := range names {
+		if err := e.c.call("DELETE", path("user-limits", args[0], k), nil, nil, nil, "user '"+args[0]+"'"); err != nil {
+			return err
+		}
 	}
 	return e.done("limits cleared")
 }

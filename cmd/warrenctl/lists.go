@@ -154,6 +154,18 @@ var lists = []listSpec{
 		defaults: []string{"vhost", "name", "pattern", "apply-to", "definition", "priority"},
 		help:     "policies of --vhost",
 	},
+	{
+		noun: "vhost_limits", all: "/vhost-limits", perVHost: func(v string) string { return path("vhost-limits", v) },
+		cols:     []column{field("vhost"), field("value")},
+		defaults: []string{"vhost", "value"},
+		help:     "vhost limits (of --vhost if given)",
+	},
+	{
+		noun: "user_limits", all: "/user-limits",
+		cols:     []column{field("user"), field("value")},
+		defaults: []string{"user", "value"},
+		help:     "users' limits",
+	},
 }
 
 // tagList prints tags as rabbitmqctl 3.10 does: [administrator, monitoring].
@@ -174,7 +186,7 @@ func tagList(v any) string {
 
 // connectionsAllByDefault: rabbitmqctl lists every vhost's connections
 // and channels unless asked for one.
-var connectionsAllByDefault = map[string]bool{"connections": true, "channels": true}
+var connectionsAllByDefault = map[string]bool{"connections": true, "channels": true, "vhost_limits": true}
 
 func listCommands() []command {
 	var out []command

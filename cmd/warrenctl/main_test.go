@@ -257,7 +257,23 @@ func TestUsersVHostsPermissionsPolicies(t *testing.T) {
 	w.must(t, 0, "set", "vhost_limits", "--vhost", "v1", `{"max-queues": 1}`)
 	w.must(t, 0, "declare", "queue", "--vhost", "v1", "first")
 	w.must(t, exitRefused, "declare", "queue", "--vhost", "v1", "second")
+	if r := w.must(t, 0, "list", "vhost_limits"); !strings.Contains(r.out, "v1\t{\"max-queues\":1}\n") {
+		t.Errorf("list vhost_limits:\n%s", r.out)
+	}
 	w.must(t, 0, "clear", "vhost_limits", "--vhost", "v1")
+	if r := w.must(t, 0, "list", "vhost_limits", "--vhost", "v1"); r.out != "vhost\tvalue\n" {
+		t.Errorf("vhost limits left: %q", r.out)
+	}
+	w.must(t, 0, "set_user_limits", "ops", `{"max-connections": 2, "max-channels": 5}`)
+	if r := w.must(t, 0, "list", "user_limits"); !strings.Contains(r.out, "ops\t{\"max-channels\":5,\"max-connections\":2}\n") {
+		t.Errorf("list user_limits:\n%s", r.out)
+	}
+	w.must(t, exitRefused, "set_user_limits", "ops", `{"max-queues": 2}`)
+	w.must(t, 0, "clear_user_limits", "ops", "max-channels")
+	w.must(t, 0, "clear_user_limits", "ops")
+	if r := w.must(t, 0, "list", "user_limits"); r.out != "user\tvalue\n" {
+		t.Errorf("user limits left: %q", r.out)
+	}
 	w.must(t, 0, "declare", "queue", "--vhost", "v1", "second")
 
 	w.must(t, 0, "clear_permissions", "--vhost", "v1", "ops")
