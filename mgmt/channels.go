@@ -116,7 +116,7 @@ func emptyRows(rows []map[string]any) []map[string]any {
 }
 
 func (a *api) consumerJSON(ch *broker.ChannelEntry, c *broker.Consumer) map[string]any {
-	return map[string]any{
+	row := map[string]any{
 		"consumer_tag":    c.Tag,
 		"exclusive":       c.Exclusive,
 		"ack_required":    !c.NoAck,
@@ -126,6 +126,10 @@ func (a *api) consumerJSON(ch *broker.ChannelEntry, c *broker.Consumer) map[stri
 		"channel_details": a.channelDetails(ch),
 		"queue":           map[string]any{"name": c.Queue.Name, "vhost": ch.Conn().Info.VHost},
 	}
+	if p, ok := c.D.(interface{ PrefetchCount() int }); ok { // netio/consumer_info.go
+		row["prefetch_count"] = p.PrefetchCount()
+	}
+	return row
 }
 
 // consumerRows lists every consumer that keep admits.
