@@ -20,6 +20,7 @@ all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/warren
+	$(GO) build -o bin/warrenctl ./cmd/warrenctl
 
 run: build
 	@echo "warren: AMQP on $(BIND):$(AMQP_PORT), HTTP on $(HTTP_PORT), data in $(DATA)"

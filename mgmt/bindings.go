@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/warrenmq/warren/broker"
 )
@@ -31,19 +32,46 @@ func (a *api) registerBindings() {
 }
 
 // propertiesKey names a binding within its source and destination as
-// RabbitMQ does: the routing key, and "~" and a hash of the arguments
+// RabbitMQ does: the routing key quoted as a query value ("~" for the
+// empty key), and "~" and a hash of the arguments
 // when there are any. The hash is Warren's own (RabbitMQ's is of the
 // Erlang term); clients take the key from the listing.
 func propertiesKey(b broker.BindingView) string {
+	key := url.QueryEscape(b.Key) // RabbitMQ's quote_plus of the key
 	if len(b.Args) == 0 {
-		return b.Key
+		if key == "" {
+			return "~" // RabbitMQ's key for the empty routing key
+		}
+		return key
 	}
 	data, _ := json.Marshal(tableJSON(b.Args)) // map keys sorted: canonical
 	h := fnv.New32a()
 	h.Write(data)
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], h.Sum32())
-	return b.Key + "~" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return key + "~" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// propsMatch says whether props names b: its properties_key, or, as
+// RabbitMQ unquotes the key part, the routing key as written ("k.*" for
+// the properties_key "k.%2A").
+func propsMatch(b broker.BindingView, props string) bool {
+	pk := propertiesKey(b)
+	if pk == props {
+		return true
+	}
+	key, hash := props, ""
+	if len(b.Args) > 0 {
+		i := strings.LastIndex(props, "~")
+		if i < 0 {
+			return false
+		}
+		key, hash = props[:i], props[i:]
+	}
+	if k, err := url.QueryUnescape(key); err == nil {
+		key = k
+	}
+	return key == b.Key && strings.HasSuffix(pk, hash) && (hash != "" || len(b.Args) == 0)
 }
 
 func bindingJSON(v *broker.VHost, b broker.BindingView) map[string]any {
@@ -147,7 +175,7 @@ func (h bindingHandlers) find(w http.ResponseWriter, r *http.Request) (*broker.V
 	}
 	props := pathValue(r, "props")
 	for _, b := range bs {
-		if propertiesKey(b) == props {
+		if propsMatch(b, props) {
 			return v, b, true
 		}
 	}

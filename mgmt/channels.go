@@ -50,6 +50,8 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 		"connection_details": map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
 		"message_stats": map[string]any{
 			"publish": ch.Published.Load(), "deliver_get": ch.DeliveredCount(), "ack": ch.Acked.Load(),
+			"confirm": ch.Confirmed.Load(), "deliver": ch.ConsumeManualAck.Load(), "deliver_no_ack": ch.ConsumeAutoAck.Load(),
+			"get": ch.GetManualAck.Load(), "get_no_ack": ch.GetAutoAck.Load(), "get_empty": ch.GetEmpty.Load(), "redeliver": ch.Redelivered.Load(),
 		},
 	}
 }
@@ -114,7 +116,7 @@ func emptyRows(rows []map[string]any) []map[string]any {
 }
 
 func (a *api) consumerJSON(ch *broker.ChannelEntry, c *broker.Consumer) map[string]any {
-	return map[string]any{
+	row := map[string]any{
 		"consumer_tag":    c.Tag,
 		"exclusive":       c.Exclusive,
 		"ack_required":    !c.NoAck,
@@ -124,6 +126,10 @@ func (a *api) consumerJSON(ch *broker.ChannelEntry, c *broker.Consumer) map[stri
 		"channel_details": a.channelDetails(ch),
 		"queue":           map[string]any{"name": c.Queue.Name, "vhost": ch.Conn().Info.VHost},
 	}
+	if p, ok := c.D.(interface{ PrefetchCount() int }); ok { // netio/consumer_info.go
+		row["prefetch_count"] = p.PrefetchCount()
+	}
+	return row
 }
 
 // consumerRows lists every consumer that keep admits.

@@ -100,7 +100,7 @@ func (a *api) exportAll(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 		"rabbit_version": managementVersion, "rabbitmq_version": managementVersion,
 		"product_name": "Warren", "product_version": a.cfg.Version,
 		"users": users, "vhosts": vhosts, "permissions": perms, "topic_permissions": topicPerms,
-		"parameters": []any{}, "global_parameters": []any{}, "policies": policies,
+		"parameters": a.limitsParameters(""), "global_parameters": []any{}, "policies": policies,
 		"queues": nonNilRows(queues), "exchanges": nonNilRows(exchanges), "bindings": nonNilRows(bindings),
 	})
 }
@@ -113,7 +113,7 @@ func (a *api) exportVHost(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	q, x, b, p := vhostDefinitions(v, false)
 	download(w, r)
 	writeJSON(w, map[string]any{
-		"rabbit_version": managementVersion, "parameters": []any{}, "policies": nonNil(p),
+		"rabbit_version": managementVersion, "parameters": a.limitsParameters(v.Name), "policies": nonNil(p),
 		"queues": nonNilRows(q), "exchanges": nonNilRows(x), "bindings": nonNilRows(b),
 	})
 }
@@ -220,10 +220,8 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 			return err
 		}
 	}
-	for _, p := range sections["parameters"] {
-		if c := str(p, "component"); c != "vhost-limits" || vhost != "" {
-			return fmt.Errorf("runtime parameters (%s) are not supported", c)
-		}
+	if err := a.importParameters(sections["parameters"], vhost); err != nil { // parameters.go
+		return err
 	}
 	for _, g := range sections["global_parameters"] {
 		if n := str(g, "name"); n != "internal_cluster_id" && n != "cluster_name" {

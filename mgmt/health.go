@@ -9,22 +9,42 @@ import (
 	"github.com/warrenmq/warren/broker"
 )
 
-// registerHealth serves RabbitMQ's health checks. Warren raises no
-// resource alarms (a full disk refuses writes with a nack instead), has
-// one node and every vhost of it runs, so those checks pass as RabbitMQ's
-// do on a healthy single node; port-listener and aliveness-test look.
+// registerHealth serves RabbitMQ's health checks: alarms and local-alarms
+// fail (503) while a memory or disk alarm is in effect (broker/alarms.go);
+// Warren has one node and every vhost of it runs, so virtual-hosts and
+// node-is-quorum-critical pass as RabbitMQ's do on a healthy single node;
+// port-listener and aliveness-test look.
 func (a *api) registerHealth() {
 	ok := func(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
 		writeJSON(w, map[string]any{"status": "ok"})
 	}
-	a.handle("GET", "/api/health/checks/alarms", permManagement, ok)
-	a.handle("GET", "/api/health/checks/local-alarms", permManagement, ok)
+	a.handle("GET", "/api/health/checks/alarms", permManagement, a.alarmsCheck("There are alarms in effect in the cluster"))
+	a.handle("GET", "/api/health/checks/local-alarms", permManagement, a.alarmsCheck("There are alarms in effect on the node"))
 	a.handle("GET", "/api/health/checks/virtual-hosts", permManagement, ok)
 	a.handle("GET", "/api/health/checks/node-is-quorum-critical", permManagement, func(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
 		writeJSON(w, map[string]any{"status": "ok", "reason": "single node cluster"})
 	})
 	a.handle("GET", "/api/health/checks/port-listener/{port}", permManagement, a.portListener)
 	a.handle("GET", "/api/aliveness-test/{vhost}", permManagement, a.aliveness)
+}
+
+// alarmsCheck answers ok, or RabbitMQ's 503 naming the alarms in effect.
+func (a *api) alarmsCheck(reason string) apiHandler {
+	return func(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
+		st := a.b.Alarms().Status()
+		alarms := []map[string]any{}
+		if st.Memory {
+			alarms = append(alarms, map[string]any{"node": a.cfg.Node, "resource": "memory"})
+		}
+		if st.Disk {
+			alarms = append(alarms, map[string]any{"node": a.cfg.Node, "resource": "disk"})
+		}
+		if len(alarms) == 0 {
+			writeJSON(w, map[string]any{"status": "ok"})
+			return
+		}
+		writeJSONStatus(w, http.StatusServiceUnavailable, map[string]any{"status": "failed", "reason": reason, "alarms": alarms})
+	}
 }
 
 func (a *api) portListener(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {

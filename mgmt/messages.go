@@ -24,7 +24,7 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	if !ok || !requireKeys(w, body, "count", "ackmode", "encoding") {
 		return
 	}
-	count, ok := fieldFromJSON(body["count"]).(int64)
+	count, ok := intParam(body["count"]) // parse_int.go
 	if !ok || count < 0 {
 		writeError(w, http.StatusBadRequest, "bad_request", "count must be a non-negative integer")
 		return
@@ -45,7 +45,7 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	}
 	truncate := int64(-1)
 	if t, present := body["truncate"]; present {
-		if truncate, ok = fieldFromJSON(t).(int64); !ok || truncate < 0 {
+		if truncate, ok = intParam(t); !ok || truncate < 0 {
 			writeError(w, http.StatusBadRequest, "bad_request", "truncate must be a non-negative integer")
 			return
 		}

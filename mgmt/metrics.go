@@ -77,14 +77,15 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	ch, openChannels := b.Registry().ChannelCounts()
 	conns := b.Registry().Len()
 
+	al := b.Alarms().Status()
 	if !perObject { // RabbitMQ's per-object registry has no alarms
-		// Warren raises no resource alarms yet, so 0 is the true state.
+		// Warren has no file descriptor alarm (as RabbitMQ 3.10, which never raises it).
 		t.family("rabbitmq_alarms_file_descriptor_limit", "untyped", "is 1 if file descriptor limit alarm is in effect")
 		t.sample("rabbitmq_alarms_file_descriptor_limit", "", 0)
 		t.family("rabbitmq_alarms_free_disk_space_watermark", "untyped", "is 1 if free disk space watermark alarm is in effect")
-		t.sample("rabbitmq_alarms_free_disk_space_watermark", "", 0)
+		t.sample("rabbitmq_alarms_free_disk_space_watermark", "", b2f(al.Disk))
 		t.family("rabbitmq_alarms_memory_used_watermark", "untyped", "is 1 if VM memory watermark alarm is in effect")
-		t.sample("rabbitmq_alarms_memory_used_watermark", "", 0)
+		t.sample("rabbitmq_alarms_memory_used_watermark", "", b2f(al.Memory))
 	}
 
 	t.counter("rabbitmq_connections_opened_total", "Total number of connections opened", lc.ConnectionsOpened)
@@ -102,9 +103,8 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	t.gauge("rabbitmq_disk_space_available_bytes", "Disk space available in bytes", float64(p.diskFree))
 	t.gauge("rabbitmq_process_max_fds", "Open file descriptors limit", float64(p.maxFDs))
 	t.gauge("rabbitmq_process_max_tcp_sockets", "Open TCP sockets limit", float64(p.maxFDs))
-	// Warren has no memory high watermark yet: the limit is the machine's.
-	t.gauge("rabbitmq_resident_memory_limit_bytes", "Memory high watermark in bytes", float64(p.totalRAM))
-	t.gauge("rabbitmq_disk_space_available_limit_bytes", "Free disk space low watermark in bytes", 0)
+	t.gauge("rabbitmq_resident_memory_limit_bytes", "Memory high watermark in bytes", float64(al.MemoryLimit))
+	t.gauge("rabbitmq_disk_space_available_limit_bytes", "Free disk space low watermark in bytes", float64(al.DiskFreeLimit))
 
 	m.writeQueues(t, st, perObject, perQueue)
 
@@ -167,6 +167,13 @@ func (m *metricsHandler) writeQueues(t *promText, st broker.Stats, perObject boo
 
 // writeInfo writes rabbitmq_build_info and rabbitmq_identity_info, which
 // dashboards join every series with (on(instance) group_left).
+func b2f(on bool) float64 {
+	if on {
+		return 1
+	}
+	return 0
+}
+
 func writeInfo(t *promText, b *broker.Broker) {
 	t.family("rabbitmq_build_info", "untyped", "RabbitMQ & Erlang/OTP version info")
 	t.sample("rabbitmq_build_info", labels(

@@ -58,7 +58,7 @@ func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Princip
 		"node":                a.cfg.Node,
 		"disable_stats":       false,
 		"enable_queue_totals": false,
-		"message_stats":       a.rates.totalStats(st),
+		"message_stats":       a.rates.overviewStats(st), // rates_channels.go
 		"queue_totals": map[string]any{
 			"messages":                st.Ready + st.Unacked,
 			"messages_ready":          st.Ready,
@@ -128,6 +128,10 @@ func (a *api) node(w http.ResponseWriter, r *http.Request, _ *broker.Principal) 
 func (a *api) nodeInfo() map[string]any {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	al := a.b.Alarms().Status()
+	if al.MemoryUsed > 0 { // what the memory alarm compares with mem_limit
+		ms.Sys = uint64(al.MemoryUsed)
+	}
 	info := map[string]any{
 		"name":            a.cfg.Node,
 		"type":            "disc",
@@ -136,8 +140,10 @@ func (a *api) nodeInfo() map[string]any {
 		"os_pid":          strconv.Itoa(os.Getpid()),
 		"processors":      runtime.NumCPU(),
 		"mem_used":        ms.Sys,
-		"mem_alarm":       false,
-		"disk_free_alarm": false,
+		"mem_alarm":       al.Memory,
+		"mem_limit":       al.MemoryLimit,
+		"disk_free_alarm": al.Disk,
+		"disk_free_limit": al.DiskFreeLimit,
 		"partitions":      []string{},
 		"rates_mode":      "basic",
 		"exchange_types":  exchangeTypes,

@@ -24,7 +24,7 @@ func (a *api) registerQueues() {
 // (for sorting on any column and selecting columns).
 func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 	row := a.queueRowOf(v, q)
-	return map[string]any{
+	m := map[string]any{
 		"name":                        row.Name,
 		"vhost":                       row.VHost,
 		"node":                        row.Node,
@@ -43,6 +43,9 @@ func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 		"effective_policy_definition": row.EffectivePolicyDefinition,
 		"message_stats":               row.MessageStats.asMap(),
 	}
+	m["memory"], m["message_bytes"] = row.Memory, row.MessageBytes
+	m["message_bytes_ready"], m["message_bytes_unacknowledged"] = row.MessageBytesReady, row.MessageBytesUnacked
+	return m
 }
 
 func nullIfEmpty(s string) any {
@@ -80,6 +83,10 @@ type queueRow struct {
 	Durable                   bool           `json:"durable"`
 	EffectivePolicyDefinition map[string]any `json:"effective_policy_definition"`
 	Exclusive                 bool           `json:"exclusive"`
+	Memory                    int64          `json:"memory"`
+	MessageBytes              int64          `json:"message_bytes"`
+	MessageBytesReady         int64          `json:"message_bytes_ready"`
+	MessageBytesUnacked       int64          `json:"message_bytes_unacknowledged"`
 	MessageStats              messageStats   `json:"message_stats"`
 	Messages                  int64          `json:"messages"`
 	MessagesReady             int64          `json:"messages_ready"`
@@ -96,6 +103,7 @@ type queueRow struct {
 func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 	policy, opPolicy, def := v.EffectivePolicy(q.Name)
 	ready, unacked := q.Ready(), q.Unacked()
+	qb := q.Bytes() // one lock of the queue for its bytes and memory
 	qtype := "classic"
 	if t, ok := q.Args["x-queue-type"].(string); ok && t != "" {
 		qtype = t
@@ -103,6 +111,7 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 	return queueRow{
 		Arguments: emptyIfNil(tableJSON(q.Args)), AutoDelete: q.AutoDelete, Consumers: q.ConsumerCount(),
 		Durable: q.Durable, EffectivePolicyDefinition: def, Exclusive: q.Exclusive,
+		Memory: qb.Memory, MessageBytes: qb.Ready + qb.Unacked, MessageBytesReady: qb.Ready, MessageBytesUnacked: qb.Unacked,
 		MessageStats: a.rates.queueStats(q),
 		Messages:     ready + unacked, MessagesReady: ready, MessagesUnacknowledged: unacked,
 		Name: q.Name, Node: a.cfg.Node, OperatorPolicy: nullIfEmpty(opPolicy), Policy: nullIfEmpty(policy),

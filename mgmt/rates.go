@@ -76,6 +76,7 @@ type rates struct {
 	q    map[*broker.Queue]*rateRing
 	v    map[string]*rateRing // by vhost name
 	all  rateRing
+	ch   chanRing // the channels' counters (rates_channels.go)
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -125,6 +126,7 @@ func (r *rates) sampleNow(now time.Time) {
 	}
 	var readings []reading
 	perVHost := map[string]counts{}
+	chans := channelCounts(r.b)
 	for _, v := range r.b.VHostObjects() {
 		var vt counts
 		for _, q := range v.Queues() {
@@ -165,6 +167,7 @@ func (r *rates) sampleNow(now time.Time) {
 		}
 	}
 	r.all.add(sample{now, total})
+	r.ch.add(now, chans)
 }
 
 // rate is a counter's *_details.

@@ -65,6 +65,8 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerChannels()
 	a.registerHealth()
 	a.registerDefinitions()
+	a.registerLimits()     // limits.go
+	a.registerParameters() // parameters.go
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
