@@ -36,7 +36,7 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 		return nil, err
 	}
 	l := &Loaded{Config: Default()}
-	tcpSet := false
+	tcpSet, streamSet := false, false
 	for _, s := range settings {
 		rl, suffix, ok := lookup(s.Key)
 		if !ok {
@@ -50,6 +50,9 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 		// A file that names its own AMQP listeners replaces the default one.
 		if strings.HasPrefix(s.Key, "listeners.tcp") && !tcpSet {
 			l.AMQP, tcpSet = nil, true
+		}
+		if strings.HasPrefix(s.Key, "stream.listeners.tcp") && !streamSet {
+			l.Stream, streamSet = nil, true
 		}
 		active, err := rl.apply(&l.Config, suffix, s.Value)
 		if err != nil {
@@ -69,6 +72,11 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	}
 	if len(l.AuthMechanisms) > 0 && !(l.HasMechanism("PLAIN") && l.HasMechanism("AMQPLAIN")) {
 		l.NotInEffect = append(l.NotInEffect, "auth_mechanisms (a list without PLAIN or AMQPLAIN: Warren offers both on every connection)")
+	}
+	if len(l.Stream) > 1 {
+		for _, extra := range l.Stream[1:] {
+			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("stream.listeners.tcp.%s (a second stream listener: Warren serves %s only)", extra.Name, l.Stream[0].Addr()))
+		}
 	}
 	if len(l.AMQP) > 1 {
 		for _, extra := range l.AMQP[1:] {
