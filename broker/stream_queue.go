@@ -296,4 +296,3 @@ func (q *Queue) AddStreamConsumer(c *Consumer, before func()) error {
 	}
 	return nil
 }
-

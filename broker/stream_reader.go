@@ -310,6 +310,7 @@ func (r *streamReader) next() (Chunk, bool, error) {
 		r.nextOffset = c.FirstOffset + uint64(c.Records)
 		if !r.passes(&c.Filter) {
 			r.skipped++
+			s.chunksSkipped.Add(1)
 			continue
 		}
 		if _, _, _, err := chunkAt(r.m, r.off-size, limit, true); err != nil {
@@ -317,6 +318,7 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			continue
 		}
 		r.read++
+		s.chunksRead.Add(1)
 		return c, true, nil
 	}
 }

@@ -49,6 +49,8 @@ type streamStore struct {
 	cfg     StreamConfig
 	gone    error // ErrStreamDeleted once closed or destroyed
 	offsets *offsetStore
+
+	chunksRead, chunksSkipped atomic.Uint64
 }
 
 // streamSeg is one segment as readers see it.
@@ -365,7 +367,6 @@ func (s *streamStore) append(m Message) (uint64, error) {
 	return gen, err
 }
 
-
 // filterValueOf reads x-stream-filter-value from raw properties (a
 // long string, or a short string).
 func filterValueOf(props []byte) ([]byte, bool) {
@@ -426,7 +427,8 @@ func (s *streamStore) stop() {
 func (s *streamStore) stats() StreamStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := StreamStats{Segments: len(s.segs), Readers: len(s.readers), CommittedNext: s.vis.next, LastOffset: s.vis.lastFirst}
+	st := StreamStats{Segments: len(s.segs), Readers: len(s.readers), CommittedNext: s.vis.next, LastOffset: s.vis.lastFirst,
+		ChunksRead: s.chunksRead.Load(), ChunksSkipped: s.chunksSkipped.Load()}
 	for _, g := range s.segs {
 		st.Bytes += int64(g.end)
 	}
