@@ -23,6 +23,8 @@ package broker
 import (
 	"errors"
 	"time"
+
+	"github.com/warrenmq/warren/segment"
 )
 
 // ChunkEncoding says how a chunk's bytes encode its entries.
@@ -244,10 +246,13 @@ type StreamStats struct {
 	CommittedNext  uint64 // one past the last committed message
 	FirstTimestamp int64  // unix ms of the first chunk stored; 0 if empty
 	Messages       uint64 // CommittedNext - FirstOffset
-	Chunks         uint64 // chunks stored
 	Segments       int
 	Bytes          int64 // segment bytes on disk
 	Readers        int   // open readers (0-9-1 consumers and stream subscriptions)
+	// ChunksRead and ChunksSkipped count, over all readers since the
+	// stream was opened, chunk bodies handed out and chunks a filter
+	// passed over on their summary alone.
+	ChunksRead, ChunksSkipped uint64
 	Empty          bool
 }
 
@@ -306,3 +311,24 @@ type AMQP10ChunkDecoder func(data []byte, entries uint32, fn func(i int, m *Stre
 // stream-protocol chunks (netio/streamproto calls it at init). Without
 // one, such chunks are skipped with a log line.
 func SetAMQP10ChunkDecoder(d AMQP10ChunkDecoder) { amqp10Decoder.Store(&d) }
+
+// AMQP10Decoder is the decoder SetAMQP10ChunkDecoder installed, or nil.
+func AMQP10Decoder() AMQP10ChunkDecoder {
+	if d := amqp10Decoder.Load(); d != nil {
+		return *d
+	}
+	return nil
+}
+
+// StreamTicket is the Ticket of a 0-9-1 delivery from a stream at offset:
+// acking it gives credit and deletes nothing.
+func StreamTicket(offset uint64) Ticket {
+	return Ticket{pos: segment.Pos{Seg: uint32(offset >> 32), Off: uint32(offset)}}
+}
+
+// StreamDelivered counts n deliveries of a stream queue to 0-9-1
+// consumers (they are acked through Queue.Ack like any other).
+func (q *Queue) StreamDelivered(n int) {
+	q.Delivered.Add(uint64(n))
+	q.unackedN.Add(int64(n))
+}
