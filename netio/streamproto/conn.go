@@ -19,9 +19,9 @@ import (
 
 // Connection states.
 const (
-	stInit = iota // peer properties, SASL handshake
-	stAuthed      // authenticated, tune sent
-	stOpen        // vhost open
+	stInit   = iota // peer properties, SASL handshake
+	stAuthed        // authenticated, tune sent
+	stOpen          // vhost open
 )
 
 // readBufSize is the reader's buffer: a frame that fits is decoded in
@@ -65,15 +65,15 @@ type conn struct {
 	lastRecv atomic.Int64
 
 	// Reader goroutine only.
-	pubs    map[uint8]*publisher
-	scratch []byte // frames larger than the buffer
-	data    []byte // chunk data being built
-	ids     []uint64
-	dups    []uint64
-	corr    uint32 // server-initiated requests (consumer update)
+	pubs       map[uint8]*publisher
+	scratch    []byte // frames larger than the buffer
+	data       []byte // chunk data being built
+	ids        []uint64
+	dups       []uint64
+	corr       uint32           // server-initiated requests (consumer update)
 	pendCU     map[uint32]uint8 // guarded by mu
 	pendActive map[uint32]bool
-	cancelW func()
+	cancelW    func()
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -313,7 +313,9 @@ func (c *conn) authenticate(r *reader) bool {
 		return true
 	}
 	if string(mech) != "PLAIN" {
-		c.send(func(b []byte) []byte { return AppendResponse(b, KeySaslAuthenticate, corr, CodeSaslMechanismNotSupported) })
+		c.send(func(b []byte) []byte {
+			return AppendResponse(b, KeySaslAuthenticate, corr, CodeSaslMechanismNotSupported)
+		})
 		return true
 	}
 	// PLAIN: authzid NUL authcid NUL password.

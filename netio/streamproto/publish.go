@@ -137,7 +137,9 @@ func (c *conn) queryPublisherSequence(r *reader) {
 		seq = ps.last
 		ps.mu.Unlock()
 	}
-	c.send(func(b []byte) []byte { return AppendI64Response(b, KeyQueryPublisherSequence, corr, CodeOK, int64(seq)) })
+	c.send(func(b []byte) []byte {
+		return AppendI64Response(b, KeyQueryPublisherSequence, corr, CodeOK, int64(seq))
+	})
 }
 
 func (c *conn) deletePublisher(r *reader) {
