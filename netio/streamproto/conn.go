@@ -248,7 +248,7 @@ func (c *conn) handle(f []byte) bool {
 		}
 	case stAuthed:
 		switch key {
-		case KeyTune:
+		case KeyTune, KeyTune | ResponseFlag: // clients send their tune as the answer to ours
 			fm, hb := r.u32(), r.u32()
 			if r.bad {
 				break
