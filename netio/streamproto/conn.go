@@ -44,7 +44,7 @@ type conn struct {
 	principal *broker.Principal
 	vhost     *broker.VHost
 	frameMax  atomic.Uint32
-	heartbeat time.Duration
+	heartbeat atomic.Int64 // negotiated, nanoseconds; 0: none
 	advHost   string
 	advPort   int
 
@@ -153,8 +153,8 @@ func (c *conn) serve() {
 	_ = c.nc.SetReadDeadline(deadline)
 	for {
 		if c.state == stOpen {
-			if c.heartbeat > 0 {
-				_ = c.nc.SetReadDeadline(time.Now().Add(3 * c.heartbeat))
+			if hb := time.Duration(c.heartbeat.Load()); hb > 0 {
+				_ = c.nc.SetReadDeadline(time.Now().Add(3 * hb))
 			} else {
 				_ = c.nc.SetReadDeadline(time.Time{})
 			}
@@ -256,7 +256,7 @@ func (c *conn) handle(f []byte) bool {
 			if fm != 0 && fm < c.frameMax.Load() {
 				c.frameMax.Store(max(fm, minFrameMax))
 			}
-			c.heartbeat = time.Duration(hb) * time.Second
+			c.heartbeat.Store(int64(time.Duration(hb) * time.Second))
 			return true
 		case KeyOpen:
 			return c.open(&r)

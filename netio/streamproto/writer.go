@@ -85,7 +85,7 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		case now := <-tick.C:
-			if c.heartbeat > 0 && now.Sub(time.Unix(0, c.lastSent.Load())) >= c.heartbeat/2 {
+			if hb := time.Duration(c.heartbeat.Load()); hb > 0 && now.Sub(time.Unix(0, c.lastSent.Load())) >= hb/2 {
 				c.mu.Lock()
 				c.out = AppendHeartbeat(c.out)
 				c.mu.Unlock()
