@@ -21,6 +21,8 @@ type publisher struct {
 type pubSeq struct {
 	mu     sync.Mutex
 	last   uint64
+	end    uint64 // one past the last chunk that carried last (0: unknown)
+	saved  uint64 // last as of the last checkpoint
 	loaded bool
 }
 
@@ -48,11 +50,34 @@ func (d *dedupRegistry) get(s *broker.Stream, name string) *pubSeq {
 	d.mu.Unlock()
 	ps.mu.Lock()
 	if !ps.loaded {
-		ps.last = scanSequence(s, name)
+		ps.last, ps.end = scanSequence(s, name)
 		ps.loaded = true
+		ps.checkpointLocked(s, name)
 	}
 	ps.mu.Unlock()
 	return ps
+}
+
+// A named publisher's sequence is checkpointed as two stored offsets (the
+// stream's offset tracking, with references no client sends: they start
+// with NUL), so that finding it again reads the chunks written since the
+// checkpoint, not the whole stream: the sequence, then the offset the
+// scan goes on from. Written in that order, a crash between the two
+// leaves an older offset, which only makes the scan longer.
+const (
+	refSeq = "\x00warren-seq:"
+	refEnd = "\x00warren-end:"
+)
+
+// checkpointLocked stores ps's sequence if it moved. ps.mu is held.
+func (ps *pubSeq) checkpointLocked(s *broker.Stream, name string) {
+	if ps.last == ps.saved || ps.end == 0 || len(name) > 255-len(refSeq) {
+		return
+	}
+	if s.StoreOffset(refSeq+name, ps.last) != nil || s.StoreOffset(refEnd+name, ps.end) != nil {
+		return
+	}
+	ps.saved = ps.last
 }
 
 // forget drops the states of a deleted stream.
@@ -66,18 +91,25 @@ func (d *dedupRegistry) forget(vhost, stream string) {
 	d.mu.Unlock()
 }
 
-// scanSequence finds name's last publishing id in the stream's trailers.
-func scanSequence(s *broker.Stream, name string) uint64 {
-	r, err := s.NewReader(broker.OffsetSpec{Kind: broker.OffsetFirst}, broker.ReaderOptions{})
+// scanSequence finds name's last publishing id: the checkpoint, then the
+// trailers of the chunks written after it. end is one past the last chunk
+// read.
+func scanSequence(s *broker.Stream, name string) (last, end uint64) {
+	spec := broker.OffsetSpec{Kind: broker.OffsetFirst}
+	if seq, ok, err := s.QueryOffset(refSeq + name); err == nil && ok {
+		if at, ok, err := s.QueryOffset(refEnd + name); err == nil && ok {
+			last, spec = seq, broker.OffsetSpec{Kind: broker.OffsetAbsolute, Offset: at}
+		}
+	}
+	r, err := s.NewReader(spec, broker.ReaderOptions{})
 	if err != nil {
-		return 0
+		return last, 0
 	}
 	defer r.Close()
-	var last uint64
 	for {
 		ch, ok, err := r.Next()
 		if err != nil || !ok {
-			return last
+			return last, r.NextOffset()
 		}
 		if ch.Encoding != broker.EncodingAMQP10 {
 			continue
@@ -158,7 +190,16 @@ func (c *conn) deletePublisher(r *reader) {
 	c.send(func(b []byte) []byte { return AppendResponse(b, KeyDeletePublisher, corr, code) })
 }
 
-func (c *conn) dropPublisher(id uint8) { delete(c.pubs, id) }
+// dropPublisher forgets publisher id, checkpointing a named one's sequence.
+func (c *conn) dropPublisher(id uint8) {
+	p := c.pubs[id]
+	delete(c.pubs, id)
+	if p != nil && p.seq != nil {
+		p.seq.mu.Lock()
+		p.seq.checkpointLocked(p.stream, p.name)
+		p.seq.mu.Unlock()
+	}
+}
 
 // maxChunkEntries is the most entries one chunk takes (the chunk header's
 // entry count is 16 bits).
@@ -301,10 +342,13 @@ func skipEntry(r *reader) bool { _, ok := entryRecords(r); return ok }
 func (c *conn) appendChunk(p *publisher, data []byte, entries, records uint32, filter broker.FilterSummary, ids []uint64) {
 	wm := c.s.b.Watermark()
 	from := wm.Committed() + 1
-	_, gen, err := p.stream.AppendChunk(&broker.ChunkIn{
+	first, gen, err := p.stream.AppendChunk(&broker.ChunkIn{
 		Encoding: broker.EncodingAMQP10, Entries: entries, Records: records,
 		Timestamp: time.Now().UnixMilli(), Filter: filter, Data: data,
 	})
+	if err == nil && p.seq != nil {
+		p.seq.end = first + uint64(records) // p.seq.mu is held by publish
+	}
 	pc := pendingConfirm{pub: p.id, gen: gen, from: from, q: p.stream.Queue(), n: len(ids)}
 	if err != nil {
 		pc.gen, pc.errCode = 0, streamCode(err)
