@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&c.pass, "pass", "guest", "password")
 	flag.StringVar(&c.vhost, "vhost", "/", "vhost")
 	flag.StringVar(&c.stream, "stream", "streamperf", "stream (deleted and declared again by publish)")
-	flag.StringVar(&c.mode, "mode", "publish", "publish or consume")
+	flag.StringVar(&c.mode, "mode", "publish", "publish, consume or delete (the stream)")
 	flag.IntVar(&c.size, "size", 16, "message body bytes")
 	flag.IntVar(&c.batch, "batch", 1000, "messages per publish frame")
 	flag.IntVar(&c.window, "window", 20000, "unconfirmed messages in flight")
@@ -94,8 +94,19 @@ func run(c config) (*Result, error) {
 		res, err = publish(c)
 	case "consume":
 		res, err = consume(c)
+	case "delete":
+		cl, err := dial(c)
+		if err != nil {
+			return nil, err
+		}
+		defer cl.nc.Close()
+		code, _, err := cl.rpc(14, func(b []byte) []byte { return str(b, c.stream) })
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Broker: cl.product, Mode: "delete", Messages: int64(code)}, nil
 	default:
-		return nil, fmt.Errorf("-mode %q: publish or consume", c.mode)
+		return nil, fmt.Errorf("-mode %q: publish, consume or delete", c.mode)
 	}
 	if err != nil {
 		return nil, err
