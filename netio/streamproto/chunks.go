@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sync"
 
@@ -18,35 +19,40 @@ import (
 // entries exactly as the publisher sent them, then a trailer that the
 // deliveries leave out:
 //
-//	entries | [last publishing id u64 | name len u16 | name] | trailer len u32
+//	entries | crc u32 | [last publishing id u64 | name len u16 | name] | trailer len u32
 //
-// The trailer length counts the whole trailer with its own 4 bytes (4 when
-// the publisher has no name). It makes deduplication crash-safe: a named
-// publisher's sequence is in the same record as the messages it covers.
+// crc is the CRC-32 (IEEE) of the entries, the chunk header's, computed
+// once at publish rather than per delivery. The trailer length counts the
+// whole trailer (8 when the publisher has no name). The publisher's
+// sequence makes deduplication crash-safe: it is in the same record as the
+// messages it covers.
+const minTrailer = 4 + 4
 
-// chunkEntries returns the entries of an EncodingAMQP10 chunk's data.
-func chunkEntries(data []byte) []byte {
-	if len(data) < 4 {
-		return nil
+// chunkEntries returns the entries of an EncodingAMQP10 chunk's data and
+// their CRC (ok false for data without a valid trailer).
+func chunkEntries(data []byte) (entries []byte, crc uint32, ok bool) {
+	if len(data) < minTrailer {
+		return nil, 0, false
 	}
 	tl := int(binary.BigEndian.Uint32(data[len(data)-4:]))
-	if tl < 4 || tl > len(data) {
-		return nil
+	if tl < minTrailer || tl > len(data) {
+		return nil, 0, false
 	}
-	return data[:len(data)-tl]
+	n := len(data) - tl
+	return data[:n], binary.BigEndian.Uint32(data[n:]), true
 }
 
 // chunkTrailer returns the publisher name and last publishing id in an
 // EncodingAMQP10 chunk's trailer (ok false when it has none).
 func chunkTrailer(data []byte) (name []byte, seq uint64, ok bool) {
-	if len(data) < 4 {
+	if len(data) < minTrailer {
 		return nil, 0, false
 	}
 	tl := int(binary.BigEndian.Uint32(data[len(data)-4:]))
-	if tl < 4+8+2 || tl > len(data) {
+	if tl < minTrailer+8+2 || tl > len(data) {
 		return nil, 0, false
 	}
-	t := data[len(data)-tl : len(data)-4]
+	t := data[len(data)-tl+4 : len(data)-4]
 	seq = binary.BigEndian.Uint64(t)
 	n := int(binary.BigEndian.Uint16(t[8:]))
 	if 10+n != len(t) {
@@ -55,15 +61,17 @@ func chunkTrailer(data []byte) (name []byte, seq uint64, ok bool) {
 	return t[10:], seq, true
 }
 
-// appendTrailer appends the trailer for a named publisher (name != "")
-// or the empty one.
-func appendTrailer(b []byte, name string, seq uint64) []byte {
+// appendTrailer appends the trailer of the entries data[:at] for a named
+// publisher (name != "") or an unnamed one.
+func appendTrailer(data []byte, name string, seq uint64) []byte {
+	crc := crc32.ChecksumIEEE(data)
+	data = appendU32(data, crc)
 	if name == "" {
-		return appendU32(b, 4)
+		return appendU32(data, minTrailer)
 	}
-	b = appendU64(b, seq)
-	b = appendStr(b, name)
-	return appendU32(b, uint32(8+2+len(name)+4))
+	data = appendU64(data, seq)
+	data = appendStr(data, name)
+	return appendU32(data, uint32(minTrailer+8+2+len(name)))
 }
 
 // warrenToAMQP10 converts a 0-9-1 chunk (broker.EncodingWarren) to the
@@ -180,7 +188,11 @@ func decodeForAMQP091(data []byte, entries uint32, fn func(i int, m *broker.Stre
 	var scratch, props []byte
 	var p frame.Properties
 	i := 0
-	return forEachRecord(chunkEntries(data), entries, &scratch, func(msg []byte) bool {
+	ents, _, ok := chunkEntries(data)
+	if !ok {
+		return ErrBadChunk
+	}
+	return forEachRecord(ents, entries, &scratch, func(msg []byte) bool {
 		d, err := amqp10.ToAMQP091(msg, &p)
 		sm := broker.StreamMessage{}
 		if err != nil {

@@ -171,15 +171,19 @@ func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]b
 		if !got {
 			return buf, conv, false, true
 		}
-		entries := ch.Data
+		var entries []byte
+		var crc uint32
 		nEntries := ch.Entries
 		switch ch.Encoding {
 		case broker.EncodingAMQP10:
-			entries = chunkEntries(ch.Data)
+			var valid bool
+			if entries, crc, valid = chunkEntries(ch.Data); !valid {
+				continue
+			}
 		case broker.EncodingWarren:
 			var n uint32
 			conv, n = warrenToAMQP10(conv[:0], ch.Data)
-			entries, nEntries = conv, n
+			entries, nEntries, crc = conv, n, crc32.ChecksumIEEE(conv)
 		default:
 			continue
 		}
@@ -191,7 +195,7 @@ func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]b
 		PutChunkHeader(hdr[DeliverPrefixSize:], ChunkHeader{
 			Magic: ChunkMagic, Type: ChunkTypeUser, Entries: uint16(nEntries), Records: ch.Records,
 			Timestamp: ch.Timestamp, FirstOff: ch.FirstOffset,
-			CRC: crc32.ChecksumIEEE(entries), DataLen: uint32(len(entries)),
+			CRC: crc, DataLen: uint32(len(entries)),
 		})
 		if len(entries) >= largeChunk {
 			if len(buf) > 0 {
