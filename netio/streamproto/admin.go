@@ -67,7 +67,7 @@ func (c *conn) metadata(r *reader) {
 	metas := make([]StreamMeta, 0, len(names))
 	for _, n := range names {
 		m := StreamMeta{Name: n, Code: CodeOK, Leader: 0}
-		if _, err := c.lookupStream(n); err != nil {
+		if _, err := c.vhost.Stream(n); err != nil {
 			m.Code, m.Leader = streamCode(err), 0xffff
 		}
 		metas = append(metas, m)

@@ -13,7 +13,14 @@ import (
 
 func testServer(t testing.TB) (*Server, string) {
 	t.Helper()
-	b, err := broker.Open(broker.Config{DataDir: t.TempDir()})
+	users := broker.DefaultUsers()
+	if err := users.Add(broker.User{Name: "ro", Password: "ro"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.SetPermissions(broker.Permission{User: "ro", VHost: "/", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.Open(broker.Config{DataDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,4 +225,36 @@ func FuzzFrame(f *testing.F) {
 		}
 		c2.nc.Close()
 	})
+}
+
+// A user with read but no write or configure permission may subscribe but
+// not create a stream or declare a publisher (RabbitMQ's code 16).
+func TestPermissions(t *testing.T) {
+	_, addr := testServer(t)
+	admin := dialRaw(t, addr)
+	if code := admin.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatal(code)
+	}
+	admin.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "perm"), 0) })
+	if code, _ := admin.expect(KeyCreate | ResponseFlag); code != CodeOK {
+		t.Fatalf("create: %d", code)
+	}
+	ro := dialRaw(t, addr)
+	if code := ro.handshake("ro", "ro", "/"); code != CodeOK {
+		t.Fatalf("ro handshake: %d", code)
+	}
+	ro.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 2), "perm2"), 0) })
+	if code, _ := ro.expect(KeyCreate | ResponseFlag); code != CodeAccessRefused {
+		t.Fatalf("create without configure: %d", code)
+	}
+	ro.send(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 3), 0), ""), "perm") })
+	if code, _ := ro.expect(KeyDeclarePublisher | ResponseFlag); code != CodeAccessRefused {
+		t.Fatalf("publisher without write: %d", code)
+	}
+	ro.send(KeySubscribe, func(b []byte) []byte {
+		return appendU16(appendU16(appendStr(append(appendU32(b, 4), 1), "perm"), OffsetFirst), 10)
+	})
+	if code, _ := ro.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+		t.Fatalf("subscribe with read: %d", code)
+	}
 }
