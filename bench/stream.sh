@@ -50,9 +50,12 @@ results=$work/results.jsonl
 : >"$results"
 run() { # label addr pid case args...
 	local label=$1 addr=$2 pid=$3 case=$4; shift 4
-	local line
-	line=$("$perf" -addr "$addr" -broker-pid "$pid" "$@" 2>/dev/null | grep '^RESULT ' | cut -c8-) || {
-		echo "$label $case failed" >&2; return 0; }
+	local out line
+	if ! out=$("$perf" -addr "$addr" -broker-pid "$pid" "$@" 2>&1); then
+		echo "$label $case failed: $(echo "$out" | tail -2)" >&2
+		return 0
+	fi
+	line=$(echo "$out" | grep '^RESULT ' | cut -c8-)
 	echo "{\"target\":\"$label\",\"case\":\"$case\",\"r\":$line}" >>"$results"
 }
 for t in $targets; do
@@ -62,7 +65,9 @@ for t in $targets; do
 	sleep 3
 	run "$label" "$addr" "$pid" publish-1KiB -mode publish -size 1024 -batch 200 -window 40000 -duration "$dur" -stream streamperf-1k
 	sleep 3
-	"$perf" -addr "$addr" -mode publish -size 16 -messages "$msgs" -duration 120s -stream streamperf-fan >/dev/null 2>&1
+	if ! out=$("$perf" -addr "$addr" -mode publish -size 16 -messages "$msgs" -duration 120s -stream streamperf-fan 2>&1); then
+		echo "$label: filling streamperf-fan failed: $(echo "$out" | tail -2)" >&2
+	fi
 	sleep 3
 	run "$label" "$addr" "$pid" consume-10x-first -mode consume -consumers 10 -messages "$msgs" -duration 120s -stream streamperf-fan
 	# Leave no streams behind on the shared RabbitMQ.
