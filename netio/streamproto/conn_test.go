@@ -258,3 +258,61 @@ func TestPermissions(t *testing.T) {
 		t.Fatalf("subscribe with read: %d", code)
 	}
 }
+
+// Deleting a stream tells its subscribers and, at their next publish, its
+// publishers: metadata update with code 6 (stream not available).
+func TestStreamDeletedNotifies(t *testing.T) {
+	_, addr := testServer(t)
+	c := dialRaw(t, addr)
+	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatal(code)
+	}
+	c.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "gone"), 0) })
+	if code, _ := c.expect(KeyCreate | ResponseFlag); code != CodeOK {
+		t.Fatalf("create: %d", code)
+	}
+	c.send(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 2), 0), ""), "gone") })
+	if code, _ := c.expect(KeyDeclarePublisher | ResponseFlag); code != CodeOK {
+		t.Fatalf("publisher: %d", code)
+	}
+	c.send(KeySubscribe, func(b []byte) []byte {
+		return appendU16(appendU16(appendStr(append(appendU32(b, 3), 5), "gone"), OffsetNext), 10)
+	})
+	if code, _ := c.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+		t.Fatalf("subscribe: %d", code)
+	}
+	other := dialRaw(t, addr)
+	if code := other.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatal(code)
+	}
+	other.send(KeyDelete, func(b []byte) []byte { return appendStr(appendU32(b, 4), "gone") })
+	if code, _ := other.expect(KeyDelete | ResponseFlag); code != CodeOK {
+		t.Fatalf("delete: %d", code)
+	}
+	k, r, err := c.next()
+	if err != nil || k != KeyMetadataUpdate || r.u16() != CodeStreamNotAvailable || r.str() != "gone" {
+		t.Fatalf("subscriber: %#x %v", k, err)
+	}
+	c.send(KeyPublish, func(b []byte) []byte {
+		return append(appendU32(appendU64(appendU32(append(b, 0), 1), 1), 1), 'x')
+	})
+	var sawError, sawUpdate bool
+	for !(sawError && sawUpdate) {
+		k, r, err := c.next()
+		if err != nil {
+			t.Fatalf("publisher: %v (error %v, update %v)", err, sawError, sawUpdate)
+		}
+		switch k {
+		case KeyPublishError:
+			r.u8()
+			r.u32()
+			r.u64()
+			if code := r.u16(); code != CodeStreamNotAvailable {
+				t.Fatalf("publish error code %d", code)
+			}
+			sawError = true
+		case KeyMetadataUpdate:
+			sawUpdate = true
+		}
+	}
+}

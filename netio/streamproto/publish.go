@@ -16,6 +16,7 @@ type publisher struct {
 	stream *broker.Stream
 	name   string
 	seq    *pubSeq // nil without a name
+	gone   bool    // its stream was deleted
 }
 
 // pubSeq is a named publisher's deduplication state on one stream: the
@@ -349,6 +350,12 @@ func (c *conn) publish(r *reader, version uint16) {
 		c.kick()
 	}
 	c.data, c.ids, c.dups = data, ids, dups
+	if p.gone {
+		// As RabbitMQ: the client drops its producers of that stream.
+		name := p.stream.Name()
+		c.send(func(b []byte) []byte { return AppendMetadataUpdate(b, CodeStreamNotAvailable, name) })
+		delete(c.pubs, pid)
+	}
 	if bad {
 		c.closeWith(CodeUnknownFrame, "malformed publish")
 	}
@@ -393,6 +400,7 @@ func (c *conn) appendChunk(p *publisher, data []byte, entries, records uint32, f
 		pc.gen, pc.errCode = 0, streamCode(err)
 		if pc.errCode == CodeStreamDoesNotExist {
 			pc.errCode = CodeStreamNotAvailable
+			p.gone = true
 		}
 	}
 	c.mu.Lock()
