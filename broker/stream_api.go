@@ -253,7 +253,7 @@ type StreamStats struct {
 	// stream was opened, chunk bodies handed out and chunks a filter
 	// passed over on their summary alone.
 	ChunksRead, ChunksSkipped uint64
-	Empty          bool
+	Empty                     bool
 }
 
 // Stats returns the stream's figures.
@@ -323,7 +323,7 @@ func AMQP10Decoder() AMQP10ChunkDecoder {
 // StreamTicket is the Ticket of a 0-9-1 delivery from a stream at offset:
 // acking it gives credit and deletes nothing.
 func StreamTicket(offset uint64) Ticket {
-	return Ticket{pos: segment.Pos{Seg: uint32(offset >> 32), Off: uint32(offset)}}
+	return Ticket{pos: segment.Pos{Seg: uint32(offset >> 32), Off: uint32(offset)}, size: 1} // consecutive offsets make one run
 }
 
 // StreamDelivered counts n deliveries of a stream queue to 0-9-1
