@@ -9,14 +9,6 @@ import (
 	"github.com/warrenmq/warren/frame"
 )
 
-// streamQueueArgs are the queue arguments a stream takes (RabbitMQ 3.10's
-// rabbit_stream_queue capabilities, plus 3.13's filter size).
-var streamQueueArgs = map[string]bool{
-	"x-queue-type": true, "x-max-length-bytes": true, "x-max-age": true,
-	"x-stream-max-segment-size-bytes": true, "x-initial-cluster-size": true,
-	"x-queue-leader-locator": true, "x-stream-filter-size-bytes": true,
-}
-
 // knownQueueArgs are the arguments of other queue types that RabbitMQ
 // refuses on a stream ("... of queue type rabbit_stream_queue"); others
 // are ignored, as RabbitMQ does.
