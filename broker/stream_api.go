@@ -296,7 +296,14 @@ type StreamMessage struct {
 // in order (fn returns false to stop). For the stream protocol's readers
 // of chunks published over 0-9-1.
 func DecodeWarrenChunk(data []byte, fn func(i int, m *StreamMessage) bool) error {
-	return decodeWarrenChunk(data, fn)
+	var m StreamMessage
+	return decodeWarrenChunk(data, &m, fn)
+}
+
+// DecodeWarrenChunkWith is DecodeWarrenChunk filling the caller's m, so a
+// reader that keeps one allocates nothing per message.
+func DecodeWarrenChunkWith(data []byte, m *StreamMessage, fn func(i int, m *StreamMessage) bool) error {
+	return decodeWarrenChunk(data, m, fn)
 }
 
 // AMQP10ChunkDecoder turns an EncodingAMQP10 chunk (entries as the stream

@@ -35,7 +35,8 @@ type streamSub struct {
 	eachFn func(int, *broker.StreamMessage) bool // deliverChunk's callback, made once
 	more   bool
 	closed bool
-	props  []byte // scratch: a delivery's properties with x-stream-offset
+	props  []byte               // scratch: a delivery's properties with x-stream-offset
+	msg    broker.StreamMessage // scratch: the message being delivered
 }
 
 // consumeStream is basic.consume on a stream queue.
@@ -139,7 +140,7 @@ func (ss *streamSub) deliverChunk() bool {
 	var err error
 	switch c.Encoding {
 	case broker.EncodingWarren:
-		err = broker.DecodeWarrenChunk(c.Data, each)
+		err = broker.DecodeWarrenChunkWith(c.Data, &ss.msg, each)
 	case broker.EncodingAMQP10:
 		if d := broker.AMQP10Decoder(); d != nil {
 			err = d(c.Data, c.Entries, each)
