@@ -26,8 +26,8 @@ import (
 //	  [WARREN_STREAM_RABBITMQ=amqp://guest:guest@localhost:5672/] \
 //	  go test -run TestStreamBench -v -timeout 60m ./cmd/warren
 //
-// Warren: fill a stream with N messages of 100 B (4 publishers with
-// confirms), RSS after the fill; restart (SIGTERM, then SIGKILL) and the
+// Warren: fill a stream (x-max-length-bytes 100 GB) with N messages of
+// 100 B (4 publishers with confirms), RSS after the fill; restart (SIGTERM, then SIGKILL) and the
 // time from exec to the first delivery from "first"; then 0-9-1 consume
 // throughput from first over the whole stream. Against RabbitMQ (if
 // WARREN_STREAM_RABBITMQ is set): the same fill and consume of CMP_N
@@ -41,14 +41,16 @@ func TestStreamBench(t *testing.T) {
 	dir := t.TempDir()
 	p := startWarren(t, dir, procOptions{})
 	const big = "bench-stream"
-	declareBenchStream(t, p.url, big)
+	declareBenchStream(t, p.url, big, amqp.Table{"x-max-length-bytes": int64(100e9)}) // a 100 GB retention window
 	start := time.Now()
 	fillStream(t, p.url, big, n, 100)
 	fill := time.Since(start)
 	t.Logf("warren: filled %d x 100 B in %v (%.0f msg/s)", n, fill, float64(n)/fill.Seconds())
 	t.Logf("warren: RSS after the fill %d MiB; data dir %d MiB", rssMiB(t, p.cmd.Process.Pid), duMiB(dir))
 
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+	// SIGKILL first, right after the fill: the head segment is unsealed
+	// and recovery scans it; then an orderly stop and start.
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		if sig == syscall.SIGKILL {
 			p.kill()
 		} else if _, ok := p.signal(sig, 60*time.Second); !ok {
@@ -73,7 +75,7 @@ func TestStreamBench(t *testing.T) {
 	}
 	for _, b := range []struct{ name, url string }{{"warren", p.url}, {"rabbitmq", rmq}} {
 		q := fmt.Sprintf("bench-stream-cmp-%d", time.Now().UnixNano())
-		declareBenchStream(t, b.url, q)
+		declareBenchStream(t, b.url, q, nil)
 		start := time.Now()
 		fillStream(t, b.url, q, cmpN, 100)
 		fill := time.Since(start)
@@ -92,7 +94,7 @@ func envInt(k string, def int) int {
 	return def
 }
 
-func declareBenchStream(t *testing.T, url, q string) {
+func declareBenchStream(t *testing.T, url, q string, args amqp.Table) {
 	t.Helper()
 	c, err := amqp.Dial(url)
 	if err != nil {
@@ -103,7 +105,11 @@ func declareBenchStream(t *testing.T, url, q string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "stream"}); err != nil {
+	a := amqp.Table{"x-queue-type": "stream"}
+	for k, v := range args {
+		a[k] = v
+	}
+	if _, err := ch.QueueDeclare(q, true, false, false, false, a); err != nil {
 		t.Fatal(err)
 	}
 }
