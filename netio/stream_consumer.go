@@ -215,6 +215,20 @@ func (ss *streamSub) deliver(m *broker.StreamMessage, off uint64) {
 	ch.mu.Unlock()
 }
 
+// streamNackRefused refuses basic.nack and basic.reject of stream
+// deliveries as RabbitMQ does (540, closing the connection); the taken
+// deliveries are settled as acks first so the counters stay right.
+func (ch *channel) streamNackRefused(runs []settledRun) error {
+	for i := range runs {
+		if q := runs[i].q; q != nil && q.IsStream() {
+			ch.settle(runs, false)
+			ch.scratch = clearRuns(runs)
+			return broker.StreamRefused(q, "basic.nack and basic.reject")
+		}
+	}
+	return nil
+}
+
 // propsWithStreamOffset appends to dst the raw properties props with
 // "x-stream-offset" (a signed 64-bit 'l', as RabbitMQ sends it) added at
 // the end of the headers table, creating the table if there is none.

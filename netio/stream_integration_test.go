@@ -422,3 +422,71 @@ func TestStreamRetentionIntegration(t *testing.T) {
 		t.Fatalf("after a policy of 20000 bytes: %+v (before %+v)", st2, st)
 	}
 }
+
+// Redeclares and argument errors, with RabbitMQ 3.10.8's texts.
+func TestStreamDeclareArgs(t *testing.T) {
+	t.Parallel()
+	_, ch := connChan(t)
+	q := declareStream(t, ch, "s", nil)
+	c := dial(t)
+	for _, tc := range []struct {
+		args amqp.Table
+		text string
+	}{
+		{nil, fmt.Sprintf("inequivalent arg 'x-queue-type' for queue '%s' in vhost '/': received none but current is the value 'stream' of type 'longstr'", q)},
+		{amqp.Table{"x-queue-type": "classic"}, fmt.Sprintf("inequivalent arg 'x-queue-type' for queue '%s' in vhost '/': received 'classic' but current is 'stream'", q)},
+		{amqp.Table{"x-queue-type": "stream", "x-max-length-bytes": int32(1000)}, "inequivalent arg 'x-max-length-bytes' for queue '" + q + "' in vhost '/': received the value '1000' of type 'signedint' but current is none"},
+		{amqp.Table{"x-queue-type": "stream", "x-max-age": "1D"}, "inequivalent arg 'x-max-age' for queue '" + q + "' in vhost '/': received the value '1D' of type 'longstr' but current is none"},
+	} {
+		channelFails(t, c, amqp.PreconditionFailed, tc.text, func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclare(q, true, false, false, false, tc.args)
+			wantReason(t, err, tc.text)
+			return err
+		})
+	}
+	if _, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args amqp.Table
+		text string
+	}{
+		{amqp.Table{"x-expires": int32(1000)}, "invalid arg 'x-expires' for queue"},
+		{amqp.Table{"x-single-active-consumer": true}, "invalid arg 'x-single-active-consumer' for queue"},
+		{amqp.Table{"x-stream-max-segment-size-bytes": "x"}, `invalid arg 'x-stream-max-segment-size-bytes' for queue`},
+		{amqp.Table{"x-stream-max-segment-size-bytes": "x"}, "expected integer, got longstr"},
+		{amqp.Table{"x-max-length-bytes": int32(-1)}, "{value_negative,-1}"},
+	} {
+		channelFails(t, c, amqp.PreconditionFailed, tc.text, func(ch *amqp.Channel) error {
+			args := amqp.Table{"x-queue-type": "stream"}
+			for k, v := range tc.args {
+				args[k] = v
+			}
+			qn := name(t, "bad")
+			_, err := ch.QueueDeclare(qn, true, false, false, false, args)
+			if err == nil {
+				cleanupQueue(t, qn)
+			}
+			wantReason(t, err, tc.text)
+			return err
+		})
+	}
+	// basic.nack and basic.reject of a stream delivery: 540.
+	for _, requeue := range []bool{true, false} {
+		streamPublish(t, ch, q, []string{"m"}, nil)
+		connectionFails(t, amqp.NotImplemented, "nack", func(ch *amqp.Channel) error {
+			if err := ch.Qos(1, 0, false); err != nil {
+				return err
+			}
+			ds, err := ch.Consume(q, "", false, false, false, false, amqp.Table{"x-stream-offset": "first"})
+			if err != nil {
+				return err
+			}
+			d := <-ds
+			if requeue {
+				return d.Nack(false, true)
+			}
+			return d.Reject(false)
+		})
+	}
+}
