@@ -207,7 +207,9 @@ func (s *Stream) NewReader(spec OffsetSpec, o ReaderOptions) (*StreamReader, err
 
 // Next returns the next committed chunk that passes the reader's filter.
 // ok is false when there is none yet: wait for Notify (or OnData) and
-// call again. err is ErrStreamDeleted once the stream is gone, or a
+// call again. (After passing over a few thousand filtered-out chunks it
+// also returns ok false, having signalled Notify/OnData already, so a
+// caller on an event loop gets it back.) err is ErrStreamDeleted once the stream is gone, or a
 // storage error (a corrupt record is skipped with a log line).
 func (r *StreamReader) Next() (c Chunk, ok bool, err error) { return r.r.next() }
 
@@ -268,8 +270,9 @@ func (q *Queue) StreamStats() (StreamStats, bool) {
 	return st.stats(), true
 }
 
-// IsStream reports whether q is a stream.
-func (q *Queue) IsStream() bool { return q.cfg.queueType == "stream" }
+// IsStream reports whether q is a stream. It reads the queue's arguments,
+// which never change, so it takes no lock.
+func (q *Queue) IsStream() bool { return isStreamArgs(q.Args) }
 
 // StreamOf returns q's stream handle (ok false if q is not a stream).
 func (q *Queue) StreamOf() (*Stream, bool) {

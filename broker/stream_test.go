@@ -402,3 +402,47 @@ func waitStreamCommitted(t *testing.T, s *Stream, next uint64) StreamStats {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A filtered reader over a long run of chunks it skips returns after a
+// bounded number with "nothing yet" and a signal to call again, so an
+// event loop running it is not held for the whole stream.
+func TestStreamFilteredReaderYields(t *testing.T) {
+	b, v := openStreamBroker(t, t.TempDir())
+	defer b.Close()
+	s, _, _ := v.DeclareStream(nil, "s", StreamConfig{})
+	const n = 3*skipBudget + 10
+	appendN(t, s, n, func(i int) ([]byte, FilterSummary, int64) {
+		var f FilterSummary
+		if i == n-1 {
+			f.Add([]byte("last"))
+		} else {
+			f.Add([]byte("other"))
+		}
+		return []byte("x"), f, 0
+	})
+	waitStreamCommitted(t, s, n)
+	r, _ := s.NewReader(OffsetSpec{Kind: OffsetFirst}, ReaderOptions{Filter: [][]byte{[]byte("last")}})
+	defer r.Close()
+	calls := 0
+	for {
+		calls++
+		c, ok, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			if c.FirstOffset != n-1 {
+				t.Fatalf("got chunk %d", c.FirstOffset)
+			}
+			break
+		}
+		select {
+		case <-r.Notify():
+		default:
+			t.Fatalf("Next returned nothing after %d calls without signalling to call again", calls)
+		}
+	}
+	if calls != 4 || r.ChunksSkipped() < n-1-3 {
+		t.Fatalf("%d calls, %d skipped: want 4 calls of at most %d skips", calls, r.ChunksSkipped(), skipBudget)
+	}
+}

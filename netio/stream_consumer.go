@@ -106,7 +106,11 @@ func (ss *streamSub) close() {
 // On the connection's loop.
 func (ss *streamSub) pump() {
 	ss.posted.Store(false)
-	for !ss.closed {
+	for n := 0; !ss.closed; n++ {
+		if n == pumpBudget {
+			ss.wake() // the rest at the loop's next turn: other connections share it
+			return
+		}
 		if ss.k.ch.consumers[ss.k.bc.Tag] != ss.k {
 			ss.close()
 			return
@@ -130,6 +134,9 @@ func (ss *streamSub) pump() {
 		ss.have = false
 	}
 }
+
+// pumpBudget bounds the chunks one pump handles before it yields the loop.
+const pumpBudget = 1024
 
 // deliverChunk delivers the rest of the current chunk; false when credit
 // ran out first.
