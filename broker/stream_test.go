@@ -446,3 +446,30 @@ func TestStreamFilteredReaderYields(t *testing.T) {
 		t.Fatalf("%d calls, %d skipped: want 4 calls of at most %d skips", calls, r.ChunksSkipped(), skipBudget)
 	}
 }
+
+// A policy's max-age applies to a stream at once, and goes with the policy.
+func TestStreamPolicyMaxAge(t *testing.T) {
+	b, v := openStreamBroker(t, t.TempDir())
+	defer b.Close()
+	s, _, _ := v.DeclareStream(nil, "s", StreamConfig{MaxSegmentSizeBytes: 4096})
+	old := time.Now().Add(-2 * time.Hour).UnixMilli()
+	appendN(t, s, 50, func(int) ([]byte, FilterSummary, int64) { return make([]byte, 300), FilterSummary{}, old })
+	appendN(t, s, 30, func(int) ([]byte, FilterSummary, int64) { return make([]byte, 300), FilterSummary{}, 0 })
+	before := waitStreamCommitted(t, s, 80)
+	if before.FirstOffset != 0 {
+		t.Fatalf("retention without a setting: %+v", before)
+	}
+	if _, err := v.SetPolicy(UserPolicy, Policy{Name: "age", Pattern: "^s$", ApplyTo: "queues", Definition: map[string]any{"max-age": "1h"}}); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.FirstOffset < 40 || st.FirstOffset > 50 || s.Config().MaxAge != time.Hour {
+		t.Fatalf("after a max-age policy: %+v config %+v", st, s.Config())
+	}
+	if _, err := v.DeletePolicy(UserPolicy, "age"); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Config(); c.MaxAge != 0 {
+		t.Fatalf("config after the policy went: %+v", c)
+	}
+}
