@@ -72,7 +72,11 @@ func argsEqual(a, b any) bool {
 
 // checkQueueArgsEquivalent mirrors RabbitMQ's assert_args_equivalence.
 func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
-	for _, k := range comparedQueueArgs {
+	keys := comparedQueueArgs
+	if q.IsStream() {
+		keys = append(keys[:len(keys):len(keys)], streamComparedArgs...) // stream_queue.go
+	}
+	for _, k := range keys {
 		cur, hasCur := q.Args[k]
 		rcv, hasRcv := got[k]
 		if !hasCur && !hasRcv {
@@ -108,7 +112,7 @@ func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
 func validateQueueArgs(args frame.Table) error {
 	for _, k := range []string{"x-max-length", "x-max-length-bytes", "x-message-ttl", "x-expires"} {
 		v, ok := args[k]
-		if !ok {
+		if !ok || isStreamArgs(args) { // a stream's are checked with its type (stream_queue.go)
 			continue
 		}
 		n, isInt := intArg(v)

@@ -207,7 +207,9 @@ func (s *Stream) NewReader(spec OffsetSpec, o ReaderOptions) (*StreamReader, err
 
 // Next returns the next committed chunk that passes the reader's filter.
 // ok is false when there is none yet: wait for Notify (or OnData) and
-// call again. err is ErrStreamDeleted once the stream is gone, or a
+// call again. (After passing over a few thousand filtered-out chunks it
+// also returns ok false, having signalled Notify/OnData already, so a
+// caller on an event loop gets it back.) err is ErrStreamDeleted once the stream is gone, or a
 // storage error (a corrupt record is skipped with a log line).
 func (r *StreamReader) Next() (c Chunk, ok bool, err error) { return r.r.next() }
 
@@ -253,7 +255,7 @@ type StreamStats struct {
 	// stream was opened, chunk bodies handed out and chunks a filter
 	// passed over on their summary alone.
 	ChunksRead, ChunksSkipped uint64
-	Empty          bool
+	Empty                     bool
 }
 
 // Stats returns the stream's figures.
@@ -268,8 +270,9 @@ func (q *Queue) StreamStats() (StreamStats, bool) {
 	return st.stats(), true
 }
 
-// IsStream reports whether q is a stream.
-func (q *Queue) IsStream() bool { return q.cfg.queueType == "stream" }
+// IsStream reports whether q is a stream. It reads the queue's arguments,
+// which never change, so it takes no lock.
+func (q *Queue) IsStream() bool { return isStreamArgs(q.Args) }
 
 // StreamOf returns q's stream handle (ok false if q is not a stream).
 func (q *Queue) StreamOf() (*Stream, bool) {
@@ -296,7 +299,14 @@ type StreamMessage struct {
 // in order (fn returns false to stop). For the stream protocol's readers
 // of chunks published over 0-9-1.
 func DecodeWarrenChunk(data []byte, fn func(i int, m *StreamMessage) bool) error {
-	return decodeWarrenChunk(data, fn)
+	var m StreamMessage
+	return decodeWarrenChunk(data, &m, fn)
+}
+
+// DecodeWarrenChunkWith is DecodeWarrenChunk filling the caller's m, so a
+// reader that keeps one allocates nothing per message.
+func DecodeWarrenChunkWith(data []byte, m *StreamMessage, fn func(i int, m *StreamMessage) bool) error {
+	return decodeWarrenChunk(data, m, fn)
 }
 
 // AMQP10ChunkDecoder turns an EncodingAMQP10 chunk (entries as the stream
@@ -323,7 +333,7 @@ func AMQP10Decoder() AMQP10ChunkDecoder {
 // StreamTicket is the Ticket of a 0-9-1 delivery from a stream at offset:
 // acking it gives credit and deletes nothing.
 func StreamTicket(offset uint64) Ticket {
-	return Ticket{pos: segment.Pos{Seg: uint32(offset >> 32), Off: uint32(offset)}}
+	return Ticket{pos: segment.Pos{Seg: uint32(offset >> 32), Off: uint32(offset)}, size: 1} // consecutive offsets make one run
 }
 
 // StreamDelivered counts n deliveries of a stream queue to 0-9-1

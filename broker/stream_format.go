@@ -127,8 +127,7 @@ func warrenEntryHead(dst []byte, m *Message, filter []byte, hasFilter bool) []by
 	return dst
 }
 
-func decodeWarrenChunk(data []byte, fn func(int, *StreamMessage) bool) error {
-	var m StreamMessage
+func decodeWarrenChunk(data []byte, m *StreamMessage, fn func(int, *StreamMessage) bool) error {
 	for i := 0; len(data) > 0; i++ {
 		if len(data) < 4 {
 			return errBadChunk
@@ -168,7 +167,7 @@ func decodeWarrenChunk(data []byte, fn func(int, *StreamMessage) bool) error {
 			m.HasFilter, m.FilterValue, e = true, e[:fl], e[fl:]
 		}
 		m.Body = e
-		if !fn(i, &m) {
+		if !fn(i, m) {
 			return nil
 		}
 	}

@@ -9,17 +9,13 @@ import (
 	"github.com/warrenmq/warren/frame"
 )
 
-// streamQueueArgs are the queue arguments a stream takes (RabbitMQ 3.10's
-// rabbit_stream_queue capabilities, plus 3.13's filter size).
-var streamQueueArgs = map[string]bool{
-	"x-queue-type": true, "x-max-length-bytes": true, "x-max-age": true,
-	"x-stream-max-segment-size-bytes": true, "x-initial-cluster-size": true,
-	"x-queue-leader-locator": true, "x-stream-filter-size-bytes": true,
-}
-
 // knownQueueArgs are the arguments of other queue types that RabbitMQ
 // refuses on a stream ("... of queue type rabbit_stream_queue"); others
 // are ignored, as RabbitMQ does.
+// streamComparedArgs are the stream arguments RabbitMQ compares on a
+// redeclare, besides x-queue-type and x-max-length-bytes.
+var streamComparedArgs = []string{"x-max-age", "x-stream-max-segment-size-bytes"}
+
 var knownQueueArgs = []string{
 	"x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key",
 	"x-max-length", "x-max-in-memory-length", "x-max-in-memory-bytes", "x-max-priority",
@@ -42,13 +38,32 @@ func validateStreamArgs(v *VHost, name string, args frame.Table) error {
 			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-age' for queue '%s' in vhost '%s': invalid_max_age", name, v.Name)
 		}
 	}
+	if a, ok := args["x-max-length-bytes"]; ok {
+		n, isInt := intArg(a)
+		switch {
+		case !isInt:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-length-bytes' for queue '%s' in vhost '%s': \"expected integer, got %s\"", name, v.Name, tableType(a))
+		case n < 0:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-length-bytes' for queue '%s' in vhost '%s': {value_negative,%d}", name, v.Name, n)
+		}
+	}
 	if a, ok := args["x-stream-max-segment-size-bytes"]; ok {
 		n, isInt := intArg(a)
-		if !isInt || n <= 0 || n > 3_000_000_000 {
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': invalid_segment_size", name, v.Name)
+		switch {
+		case !isInt:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': \"expected integer, got %s\"", name, v.Name, tableType(a))
+		case n < 0:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': {value_negative,%d}", name, v.Name, n)
+		case n > 3_000_000_000:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': {max_value_exceeded,%d}", name, v.Name, n)
 		}
 	}
 	return nil
+}
+
+func isStreamArgs(args frame.Table) bool {
+	t, _ := args["x-queue-type"].(string)
+	return t == "stream"
 }
 
 // validateStreamDeclare refuses the queue properties a stream cannot have,

@@ -140,6 +140,11 @@ func (s *streamStore) newReader(q *Queue, spec OffsetSpec, o ReaderOptions) (*St
 	return R, nil
 }
 
+// skipBudget bounds the chunks one Next passes over (filtered out) before
+// it returns "nothing yet" and signals the reader, so a filtered reader
+// over a long stream does not hold its caller's loop for seconds.
+const skipBudget = 4096
+
 // DataStartOff is where a segment's records start.
 const DataStartOff = 16
 
@@ -246,7 +251,16 @@ func (r *streamReader) next() (Chunk, bool, error) {
 		return Chunk{}, false, ErrStreamDeleted
 	}
 	s := r.s
+	passed := 0
 	for {
+		if passed >= skipBudget {
+			// A long run of chunks the filter passes over: give the
+			// caller its loop back and tell it to call again at once.
+			s.mu.Lock()
+			r.signal()
+			s.mu.Unlock()
+			return Chunk{}, false, nil
+		}
 		s.mu.Lock()
 		if s.gone != nil {
 			s.mu.Unlock()
@@ -305,12 +319,14 @@ func (r *streamReader) next() (Chunk, bool, error) {
 		}
 		r.off += size
 		if padding || c.FirstOffset+uint64(c.Records) <= r.nextOffset {
+			passed++
 			continue
 		}
 		r.nextOffset = c.FirstOffset + uint64(c.Records)
 		if !r.passes(&c.Filter) {
 			r.skipped++
 			s.chunksSkipped.Add(1)
+			passed++
 			continue
 		}
 		if _, _, _, err := chunkAt(r.m, r.off-size, limit, true); err != nil {

@@ -445,6 +445,9 @@ func (s *streamStore) stats() StreamStats {
 }
 
 func (q *Queue) streamStore() (*streamStore, bool) {
+	if !q.IsStream() {
+		return nil, false // no lock for other queues (management lists them all)
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s, ok := q.st.(*streamStore)

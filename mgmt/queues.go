@@ -24,7 +24,7 @@ func (a *api) registerQueues() {
 // (for sorting on any column and selecting columns).
 func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 	row := a.queueRowOf(v, q)
-	return map[string]any{
+	m := map[string]any{
 		"name":                        row.Name,
 		"vhost":                       row.VHost,
 		"node":                        row.Node,
@@ -43,6 +43,10 @@ func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 		"effective_policy_definition": row.EffectivePolicyDefinition,
 		"message_stats":               row.MessageStats.asMap(),
 	}
+	if row.Stream != nil { // stream_stats.go
+		m["members"], m["online"], m["readers"], m["stream"] = row.Members, row.Online, row.Readers, row.Stream
+	}
+	return m
 }
 
 func nullIfEmpty(s string) any {
@@ -80,15 +84,19 @@ type queueRow struct {
 	Durable                   bool           `json:"durable"`
 	EffectivePolicyDefinition map[string]any `json:"effective_policy_definition"`
 	Exclusive                 bool           `json:"exclusive"`
+	Members                   []string       `json:"members,omitempty"` // streams: as RabbitMQ, this node
 	MessageStats              messageStats   `json:"message_stats"`
 	Messages                  int64          `json:"messages"`
 	MessagesReady             int64          `json:"messages_ready"`
 	MessagesUnacknowledged    int64          `json:"messages_unacknowledged"`
 	Name                      string         `json:"name"`
 	Node                      string         `json:"node"`
+	Online                    []string       `json:"online,omitempty"`
 	OperatorPolicy            any            `json:"operator_policy"`
 	Policy                    any            `json:"policy"`
+	Readers                   map[string]int `json:"readers,omitempty"`
 	State                     string         `json:"state"`
+	Stream                    *streamView    `json:"stream,omitempty"` // Warren's: offsets, segments
 	Type                      string         `json:"type"`
 	VHost                     string         `json:"vhost"`
 }
@@ -100,7 +108,7 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 	if t, ok := q.Args["x-queue-type"].(string); ok && t != "" {
 		qtype = t
 	}
-	return queueRow{
+	row := queueRow{
 		Arguments: emptyIfNil(tableJSON(q.Args)), AutoDelete: q.AutoDelete, Consumers: q.ConsumerCount(),
 		Durable: q.Durable, EffectivePolicyDefinition: def, Exclusive: q.Exclusive,
 		MessageStats: a.rates.queueStats(q),
@@ -108,6 +116,10 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 		Name: q.Name, Node: a.cfg.Node, OperatorPolicy: nullIfEmpty(opPolicy), Policy: nullIfEmpty(policy),
 		State: "running", Type: qtype, VHost: v.Name,
 	}
+	if st, ok := q.StreamStats(); ok {
+		a.addStreamView(&row, st)
+	}
+	return row
 }
 
 func (a *api) listQueues(w http.ResponseWriter, r *http.Request, p *broker.Principal) {

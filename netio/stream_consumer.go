@@ -35,7 +35,8 @@ type streamSub struct {
 	eachFn func(int, *broker.StreamMessage) bool // deliverChunk's callback, made once
 	more   bool
 	closed bool
-	props  []byte // scratch: a delivery's properties with x-stream-offset
+	props  []byte               // scratch: a delivery's properties with x-stream-offset
+	msg    broker.StreamMessage // scratch: the message being delivered
 }
 
 // consumeStream is basic.consume on a stream queue.
@@ -105,7 +106,11 @@ func (ss *streamSub) close() {
 // On the connection's loop.
 func (ss *streamSub) pump() {
 	ss.posted.Store(false)
-	for !ss.closed {
+	for n := 0; !ss.closed; n++ {
+		if n == pumpBudget {
+			ss.wake() // the rest at the loop's next turn: other connections share it
+			return
+		}
 		if ss.k.ch.consumers[ss.k.bc.Tag] != ss.k {
 			ss.close()
 			return
@@ -130,6 +135,9 @@ func (ss *streamSub) pump() {
 	}
 }
 
+// pumpBudget bounds the chunks one pump handles before it yields the loop.
+const pumpBudget = 1024
+
 // deliverChunk delivers the rest of the current chunk; false when credit
 // ran out first.
 func (ss *streamSub) deliverChunk() bool {
@@ -139,7 +147,7 @@ func (ss *streamSub) deliverChunk() bool {
 	var err error
 	switch c.Encoding {
 	case broker.EncodingWarren:
-		err = broker.DecodeWarrenChunk(c.Data, each)
+		err = broker.DecodeWarrenChunkWith(c.Data, &ss.msg, each)
 	case broker.EncodingAMQP10:
 		if d := broker.AMQP10Decoder(); d != nil {
 			err = d(c.Data, c.Entries, each)
@@ -212,6 +220,20 @@ func (ss *streamSub) deliver(m *broker.StreamMessage, off uint64) {
 	b = frame.AppendBody(b, ch.id, m.Body, c.frameMax)
 	c.unlockOut(b)
 	ch.mu.Unlock()
+}
+
+// streamNackRefused refuses basic.nack and basic.reject of stream
+// deliveries as RabbitMQ does (540, closing the connection); the taken
+// deliveries are settled as acks first so the counters stay right.
+func (ch *channel) streamNackRefused(runs []settledRun) error {
+	for i := range runs {
+		if q := runs[i].q; q != nil && q.IsStream() {
+			ch.settle(runs, false)
+			ch.scratch = clearRuns(runs)
+			return broker.StreamRefused(q, "basic.nack and basic.reject")
+		}
+	}
+	return nil
 }
 
 // propsWithStreamOffset appends to dst the raw properties props with

@@ -3,11 +3,14 @@ package netio_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/broker"
 )
 
 // Streams over AMQP 0-9-1, checked against RabbitMQ 3.10.8 with
@@ -297,5 +300,193 @@ func wantReason(t *testing.T, err error, text string) {
 	t.Helper()
 	if err != nil && !strings.Contains(err.Error(), text) {
 		t.Errorf("%v, want RabbitMQ's text %q", err, text)
+	}
+}
+
+// sharedStream is the in-process broker's handle on stream q.
+func sharedStream(t *testing.T, q string) *broker.Stream {
+	t.Helper()
+	v, ok := shared.b.VHost("/")
+	if !ok {
+		t.Fatal("no vhost /")
+	}
+	s, err := v.Stream(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A consumer filtering on a value 1% of the messages carry gets exactly
+// those, and the broker reads the bodies of ~1% of the chunks: the rest
+// are skipped on their filter summaries.
+func TestStreamFilter(t *testing.T) {
+	needLocal(t)
+	t.Parallel()
+	_, ch := connChan(t)
+	q := declareStream(t, ch, "s", nil)
+	streamPublish(t, ch, q, bodiesN("m", 2000), func(i int) amqp.Table {
+		switch {
+		case i%100 == 7:
+			return amqp.Table{"x-stream-filter-value": "rare"}
+		case i%100 == 50:
+			return nil // no filter value
+		}
+		return amqp.Table{"x-stream-filter-value": fmt.Sprint("common-", i%5)}
+	})
+	s := sharedStream(t, q)
+	before := s.Stats()
+	_, cch := connChan(t)
+	got := consumeStream(t, cch, q, amqp.Table{"x-stream-offset": "first", "x-stream-filter": "rare"}, 20, 10*time.Second)
+	if len(got) != 20 {
+		t.Fatalf("filtered consumer got %d, want 20", len(got))
+	}
+	for i, m := range got {
+		if m.offset != int64(i*100+7) || m.body != fmt.Sprint("m", i*100+7) {
+			t.Fatalf("filtered message %d: %+v", i, m)
+		}
+	}
+	after := waitStats(t, s, func(st broker.StreamStats) bool { return st.ChunksSkipped-before.ChunksSkipped >= 1900 })
+	if read := after.ChunksRead - before.ChunksRead; read > 30 {
+		t.Fatalf("a 1%% filter read %d chunk bodies of 2000 (skipped %d)", read, after.ChunksSkipped-before.ChunksSkipped)
+	}
+	// x-stream-match-unfiltered adds the messages without a value; an
+	// array of values takes each.
+	_, cch = connChan(t)
+	got = consumeStream(t, cch, q, amqp.Table{"x-stream-offset": "first", "x-stream-filter": []any{"rare", "common-3"}, "x-stream-match-unfiltered": true}, 2000, 2*time.Second)
+	rare, unf, common := 0, 0, 0
+	for _, m := range got {
+		switch n := int(m.offset); {
+		case n%100 == 7:
+			rare++
+		case n%100 == 50:
+			unf++
+		case n%5 == 3:
+			common++
+		default:
+			t.Fatalf("unwanted message %+v", m)
+		}
+	}
+	if rare != 20 || unf != 20 || common != 400 {
+		t.Fatalf("got %d rare, %d unfiltered, %d common-3", rare, unf, common)
+	}
+}
+
+func waitStats(t *testing.T, s *broker.Stream, ok func(broker.StreamStats) bool) broker.StreamStats {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := s.Stats()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream stats %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Retention by x-max-length-bytes deletes whole segments from the head:
+// a consumer from first starts after them.
+func TestStreamRetentionIntegration(t *testing.T) {
+	needLocal(t)
+	t.Parallel()
+	_, ch := connChan(t)
+	q := declareStream(t, ch, "s", amqp.Table{"x-max-length-bytes": int64(40000), "x-stream-max-segment-size-bytes": int64(8192)})
+	body := strings.Repeat("x", 500)
+	bodies := make([]string, 400)
+	for i := range bodies {
+		bodies[i] = fmt.Sprint(i, body)
+	}
+	streamPublish(t, ch, q, bodies, nil)
+	s := sharedStream(t, q)
+	st := waitStats(t, s, func(st broker.StreamStats) bool { return st.CommittedNext == 400 })
+	if st.FirstOffset == 0 || st.Bytes > 40000+8192 {
+		t.Fatalf("retention kept %+v", st)
+	}
+	_, cch := connChan(t)
+	got := consumeStream(t, cch, q, amqp.Table{"x-stream-offset": "first"}, 400, 2*time.Second)
+	if len(got) != 400-int(st.FirstOffset) || got[0].offset != int64(st.FirstOffset) || !strings.HasPrefix(got[0].body, fmt.Sprint(st.FirstOffset, "x")) {
+		t.Fatalf("from first after retention: %d messages from %d, want %d from %d", len(got), got[0].offset, 400-st.FirstOffset, st.FirstOffset)
+	}
+	// A policy can set retention too: a smaller max-length-bytes cuts more.
+	v, _ := shared.b.VHost("/")
+	if _, err := v.SetPolicy(broker.UserPolicy, broker.Policy{Name: q, Pattern: "^" + regexp.QuoteMeta(q) + "$", ApplyTo: "queues", Definition: map[string]any{"max-length-bytes": 20000}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = v.DeletePolicy(broker.UserPolicy, q) })
+	streamPublish(t, ch, q, bodies[:20], nil)
+	st2 := waitStats(t, s, func(st broker.StreamStats) bool { return st.CommittedNext == 420 })
+	if st2.Bytes > 20000+8192 || st2.FirstOffset <= st.FirstOffset {
+		t.Fatalf("after a policy of 20000 bytes: %+v (before %+v)", st2, st)
+	}
+}
+
+// Redeclares and argument errors, with RabbitMQ 3.10.8's texts.
+func TestStreamDeclareArgs(t *testing.T) {
+	t.Parallel()
+	_, ch := connChan(t)
+	q := declareStream(t, ch, "s", nil)
+	c := dial(t)
+	for _, tc := range []struct {
+		args amqp.Table
+		text string
+	}{
+		{nil, fmt.Sprintf("inequivalent arg 'x-queue-type' for queue '%s' in vhost '/': received none but current is the value 'stream' of type 'longstr'", q)},
+		{amqp.Table{"x-queue-type": "classic"}, fmt.Sprintf("inequivalent arg 'x-queue-type' for queue '%s' in vhost '/': received 'classic' but current is 'stream'", q)},
+		{amqp.Table{"x-queue-type": "stream", "x-max-length-bytes": int32(1000)}, "inequivalent arg 'x-max-length-bytes' for queue '" + q + "' in vhost '/': received the value '1000' of type 'signedint' but current is none"},
+		{amqp.Table{"x-queue-type": "stream", "x-max-age": "1D"}, "inequivalent arg 'x-max-age' for queue '" + q + "' in vhost '/': received the value '1D' of type 'longstr' but current is none"},
+	} {
+		channelFails(t, c, amqp.PreconditionFailed, tc.text, func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclare(q, true, false, false, false, tc.args)
+			wantReason(t, err, tc.text)
+			return err
+		})
+	}
+	if _, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args amqp.Table
+		text string
+	}{
+		{amqp.Table{"x-expires": int32(1000)}, "invalid arg 'x-expires' for queue"},
+		{amqp.Table{"x-single-active-consumer": true}, "invalid arg 'x-single-active-consumer' for queue"},
+		{amqp.Table{"x-stream-max-segment-size-bytes": "x"}, `invalid arg 'x-stream-max-segment-size-bytes' for queue`},
+		{amqp.Table{"x-stream-max-segment-size-bytes": "x"}, "expected integer, got longstr"},
+		{amqp.Table{"x-max-length-bytes": int32(-1)}, "{value_negative,-1}"},
+	} {
+		channelFails(t, c, amqp.PreconditionFailed, tc.text, func(ch *amqp.Channel) error {
+			args := amqp.Table{"x-queue-type": "stream"}
+			for k, v := range tc.args {
+				args[k] = v
+			}
+			qn := name(t, "bad")
+			_, err := ch.QueueDeclare(qn, true, false, false, false, args)
+			if err == nil {
+				cleanupQueue(t, qn)
+			}
+			wantReason(t, err, tc.text)
+			return err
+		})
+	}
+	// basic.nack and basic.reject of a stream delivery: 540.
+	for _, requeue := range []bool{true, false} {
+		streamPublish(t, ch, q, []string{"m"}, nil)
+		connectionFails(t, amqp.NotImplemented, "nack", func(ch *amqp.Channel) error {
+			if err := ch.Qos(1, 0, false); err != nil {
+				return err
+			}
+			ds, err := ch.Consume(q, "", false, false, false, false, amqp.Table{"x-stream-offset": "first"})
+			if err != nil {
+				return err
+			}
+			d := <-ds
+			if requeue {
+				return d.Nack(false, true)
+			}
+			return d.Reject(false)
+		})
 	}
 }
