@@ -28,7 +28,7 @@ func withIDs(prefix string, from, to int64) []message.StreamMessage {
 	return out
 }
 
-func consumeAll(t *testing.T, env *stream.Environment, name string, spec stream.OffsetSpecification, n int) *got {
+func spConsumeAll(t *testing.T, env *stream.Environment, name string, spec stream.OffsetSpecification, n int) *got {
 	t.Helper()
 	var g got
 	c, err := env.NewConsumer(name, g.handler, stream.NewConsumerOptions().SetOffset(spec))
@@ -72,7 +72,7 @@ func TestStreamProtoDedupAcrossReconnect(t *testing.T) {
 	}
 	publishConfirmed(t, p, withIDs("m", 51, 150)) // 51..100 again: duplicates, confirmed
 
-	g := consumeAll(t, env, name, stream.OffsetSpecification{}.First(), 150)
+	g := spConsumeAll(t, env, name, stream.OffsetSpecification{}.First(), 150)
 	time.Sleep(300 * time.Millisecond) // nothing more may come
 	g.mu.Lock()
 	if len(g.body) != 150 {
@@ -125,19 +125,19 @@ func TestStreamProtoOffsetSpecs(t *testing.T) {
 		t.Fatal("second chunk not committed at offset 100")
 	}
 
-	g := consumeAll(t, env, name, stream.OffsetSpecification{}.First(), 200)
+	g := spConsumeAll(t, env, name, stream.OffsetSpecification{}.First(), 200)
 	if g.offs[0] != 0 || g.body[0] != "a-0" {
 		t.Fatalf("first: %d %q", g.offs[0], g.body[0])
 	}
-	g = consumeAll(t, env, name, stream.OffsetSpecification{}.Offset(150), 50)
+	g = spConsumeAll(t, env, name, stream.OffsetSpecification{}.Offset(150), 50)
 	if g.offs[0] != 150 || g.body[0] != "b-50" {
 		t.Fatalf("offset 150: %d %q", g.offs[0], g.body[0])
 	}
-	g = consumeAll(t, env, name, stream.OffsetSpecification{}.Last(), 100)
+	g = spConsumeAll(t, env, name, stream.OffsetSpecification{}.Last(), 100)
 	if g.offs[0] != 100 || g.body[0] != "b-0" {
 		t.Fatalf("last: %d %q", g.offs[0], g.body[0])
 	}
-	g = consumeAll(t, env, name, stream.OffsetSpecification{}.Timestamp(mid.UnixMilli()), 100)
+	g = spConsumeAll(t, env, name, stream.OffsetSpecification{}.Timestamp(mid.UnixMilli()), 100)
 	if g.offs[0] != 100 || g.body[0] != "b-0" {
 		t.Fatalf("timestamp: %d %q", g.offs[0], g.body[0])
 	}
@@ -194,7 +194,7 @@ func TestStreamProtoOffsetTracking(t *testing.T) {
 		t.Fatalf("stored offset %d %v", o, err)
 	}
 	_ = c.Close()
-	g2 := consumeAll(t, env, name, stream.OffsetSpecification{}.LastConsumed(), 41)
+	g2 := spConsumeAll(t, env, name, stream.OffsetSpecification{}.LastConsumed(), 41)
 	_ = g2
 	_ = env.Close()
 
@@ -265,7 +265,7 @@ func TestStreamProtoSuperStream(t *testing.T) {
 	}
 	_ = sp.Close()
 	for i, part := range parts {
-		g := consumeAll(t, env, part, stream.OffsetSpecification{}.First(), 30)
+		g := spConsumeAll(t, env, part, stream.OffsetSpecification{}.First(), 30)
 		for j, b := range g.body {
 			if b != fmt.Sprintf("o-%d", 3*j+i) {
 				t.Fatalf("%s[%d] = %q", part, j, b)
@@ -398,7 +398,7 @@ func TestStreamProtoSubEntryCompression(t *testing.T) {
 			}
 			publishConfirmed(t, p, bodies(cc.name, 500))
 			_ = p.Close()
-			g := consumeAll(t, env, name, stream.OffsetSpecification{}.First(), 500)
+			g := spConsumeAll(t, env, name, stream.OffsetSpecification{}.First(), 500)
 			for i := range 500 {
 				if g.body[i] != fmt.Sprintf("%s-%d", cc.name, i) || g.offs[i] != int64(i) {
 					t.Fatalf("%d: %q at %d", i, g.body[i], g.offs[i])
