@@ -13,10 +13,7 @@
 // length + bytes; arrays and maps are u32 count + elements.
 package streamproto
 
-import (
-	"encoding/binary"
-	"errors"
-)
+import "encoding/binary"
 
 // Command keys.
 const (
@@ -105,9 +102,6 @@ const (
 	CompressionLz4    = 3
 	CompressionZstd   = 4
 )
-
-// errShort is a frame that ends before its fields do.
-var errShort = errors.New("streamproto: frame too short")
 
 // reader reads a frame's fields; the first short read makes every later
 // one return zero, and err reports it once at the end. Strings and bytes
@@ -206,13 +200,6 @@ func (r *reader) strList() []string {
 		l = append(l, r.str())
 	}
 	return l
-}
-
-func (r *reader) err() error {
-	if r.bad {
-		return errShort
-	}
-	return nil
 }
 
 // ---- writing: append helpers over a caller's buffer ----

@@ -52,7 +52,6 @@ type conn struct {
 	// pending confirms, subs, closing.
 	mu       sync.Mutex
 	out      []byte
-	spare    []byte
 	confirms []pendingConfirm
 	confIDs  []uint64
 	subs     map[uint8]*subscription
