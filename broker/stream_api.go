@@ -22,6 +22,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/warrenmq/warren/segment"
@@ -84,6 +85,30 @@ type Stream struct {
 // Stream looks up the stream name of vhost v: ErrStreamNotFound when no
 // queue has that name, ErrNotAStream when the queue is not a stream.
 func (v *VHost) Stream(name string) (*Stream, error) { return v.lookupStream(name) }
+
+// StreamFor is Stream for principal p, checked as RabbitMQ checks the
+// stream protocol: verb "read" (subscribe, query an offset or a publisher
+// sequence), "write" (declare a publisher, publish) or "configure" (create,
+// delete) on the stream's name. A refusal is RabbitMQ's 403 *frame.Error
+// ("access to queue ... refused for user ..."), checked before the lookup
+// so that a missing stream is refused alike. nil p is the broker.
+func (v *VHost) StreamFor(p *Principal, name, verb string) (*Stream, error) {
+	var pv permVerb
+	switch verb {
+	case "read":
+		pv = permRead
+	case "write":
+		pv = permWrite
+	case "configure":
+		pv = permConfigure
+	default:
+		return nil, fmt.Errorf("stream: unknown permission verb %q", verb)
+	}
+	if err := v.permitQueue(p, pv, name); err != nil {
+		return nil, err
+	}
+	return v.lookupStream(name)
+}
 
 // DeclareStream declares a durable stream (a queue with
 // x-queue-type=stream and cfg's arguments) as principal p (nil: the
@@ -174,6 +199,10 @@ type ReaderOptions struct {
 	// MatchUnfiltered also takes chunks with messages without a value.
 	Filter          [][]byte
 	MatchUnfiltered bool
+	// NoVerify skips the CRC-32C check of each chunk handed out, for a
+	// reader whose protocol carries a checksum of its own that the client
+	// checks (the stream protocol's). Headers are still checked.
+	NoVerify bool
 	// OnData, if set, is called (on the committer's goroutine; it must be
 	// quick and not call into the broker) each time committed chunks may
 	// be past the reader, and once when the stream is deleted. Either it

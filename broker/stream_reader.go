@@ -21,11 +21,12 @@ type streamReader struct {
 
 	filter          [][]byte
 	matchUnfiltered bool
+	noVerify        bool
 
-	seg        uint32 // segment being read; 0 before the first
-	off        uint32 // next record in it
-	m          []byte // its mapping
-	mSeg       uint32
+	seg        uint32  // segment being read; 0 before the first
+	off        uint32  // next record in it
+	m          []byte  // its mapping (sm.data)
+	sm         *segMap // the mapping, shared with the stream's other readers
 	nextOffset uint64
 	read       uint64
 	skipped    uint64
@@ -100,7 +101,7 @@ func chunkAt(m []byte, off, limit uint32, verify bool) (c Chunk, size uint32, pa
 
 // newReader opens a reader at spec.
 func (s *streamStore) newReader(q *Queue, spec OffsetSpec, o ReaderOptions) (*StreamReader, error) {
-	R := &StreamReader{r: streamReader{s: s, notify: make(chan struct{}, 1), onData: o.OnData, filter: o.Filter, matchUnfiltered: o.MatchUnfiltered}}
+	R := &StreamReader{r: streamReader{s: s, notify: make(chan struct{}, 1), onData: o.OnData, filter: o.Filter, matchUnfiltered: o.MatchUnfiltered, noVerify: o.NoVerify}}
 	r := &R.r
 	s.mu.Lock()
 	if s.gone != nil {
@@ -215,24 +216,74 @@ func (r *streamReader) seekTime(segs []streamSeg, vis streamPos, ts int64) error
 	return r.walk(segs[i:], vis, func(c *Chunk) bool { return c.Timestamp >= ts })
 }
 
-func (r *streamReader) mapSeg(id uint32) error {
-	if r.m != nil && r.mSeg == id {
+func (r *streamReader) mapSeg(id uint32) error { return r.mapSegAtLeast(id, 0) }
+
+// mapSegAtLeast makes r's mapping segment id's, at least need bytes long.
+func (r *streamReader) mapSegAtLeast(id, need uint32) error {
+	if r.sm != nil && r.sm.id == id && len(r.m) >= int(need) {
 		return nil
 	}
 	r.unmap()
-	m, err := mapSegment(segPath(r.s.dir, id))
+	sm, err := r.s.acquireMap(id, need)
 	if err != nil {
 		return err
 	}
-	r.m, r.mSeg = m, id
+	r.sm, r.m = sm, sm.data
 	return nil
 }
 
 func (r *streamReader) unmap() {
-	if r.m != nil {
-		_ = syscall.Munmap(r.m)
-		r.m = nil
+	if r.sm != nil {
+		r.s.releaseMap(r.sm)
+		r.sm, r.m = nil, nil
 	}
+}
+
+// segMap is a read-only mapping of one segment file, shared by the
+// stream's readers on that segment (so an added reader faults no page in
+// again), unmapped when the last one moves on. Guarded by streamStore.mapMu.
+type segMap struct {
+	id   uint32
+	data []byte
+	refs int
+}
+
+// acquireMap returns a mapping of segment id at least need bytes long,
+// shared with other readers when one exists.
+func (s *streamStore) acquireMap(id, need uint32) (*segMap, error) {
+	s.mapMu.Lock()
+	defer s.mapMu.Unlock()
+	if m := s.maps[id]; m != nil && len(m.data) >= int(need) {
+		m.refs++
+		return m, nil
+	}
+	data, err := mapSegment(segPath(s.dir, id))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < int(need) {
+		_ = syscall.Munmap(data)
+		return nil, errBadChunk
+	}
+	m := &segMap{id: id, data: data, refs: 1}
+	if s.maps == nil {
+		s.maps = map[uint32]*segMap{}
+	}
+	s.maps[id] = m // a smaller one stays with its holders until they release it
+	return m, nil
+}
+
+func (s *streamStore) releaseMap(m *segMap) {
+	s.mapMu.Lock()
+	defer s.mapMu.Unlock()
+	if m.refs--; m.refs > 0 {
+		return
+	}
+	if s.maps[m.id] == m {
+		delete(s.maps, m.id)
+	}
+	_ = syscall.Munmap(m.data)
+	m.data = nil
 }
 
 // signal tells the reader there may be more. REQUIRES: s.mu.
@@ -302,14 +353,11 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			r.seg, r.off = next, DataStartOff
 			continue
 		}
-		if err := r.mapSeg(r.seg); err != nil {
-			return Chunk{}, false, err
-		}
-		if int(limit) > len(r.m) { // a head that grew past the mapping
-			r.unmap()
-			if err := r.mapSeg(r.seg); err != nil {
-				return Chunk{}, false, err
+		if err := r.mapSegAtLeast(r.seg, limit); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // retention removed it just now: the list says where to go
 			}
+			return Chunk{}, false, err
 		}
 		c, size, padding, err := chunkAt(r.m, r.off, limit, false)
 		if err != nil {
@@ -329,9 +377,11 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			passed++
 			continue
 		}
-		if _, _, _, err := chunkAt(r.m, r.off-size, limit, true); err != nil {
-			s.logger().Error("stream: chunk with a bad checksum skipped", "segment", r.seg, "off", r.off-size, "first_offset", c.FirstOffset)
-			continue
+		if !r.noVerify {
+			if _, _, _, err := chunkAt(r.m, r.off-size, limit, true); err != nil {
+				s.logger().Error("stream: chunk with a bad checksum skipped", "segment", r.seg, "off", r.off-size, "first_offset", c.FirstOffset)
+				continue
+			}
 		}
 		r.read++
 		s.chunksRead.Add(1)

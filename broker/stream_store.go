@@ -51,6 +51,9 @@ type streamStore struct {
 	offsets *offsetStore
 
 	chunksRead, chunksSkipped atomic.Uint64
+
+	mapMu sync.Mutex         // leaf: the readers' shared mappings
+	maps  map[uint32]*segMap // by segment id (stream_reader.go)
 }
 
 // streamSeg is one segment as readers see it.

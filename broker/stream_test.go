@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warrenmq/warren/frame"
 )
 
 func openStreamBroker(t *testing.T, dir string) (*Broker, *VHost) {
@@ -471,5 +473,56 @@ func TestStreamPolicyMaxAge(t *testing.T) {
 	}
 	if c := s.Config(); c.MaxAge != 0 {
 		t.Fatalf("config after the policy went: %+v", c)
+	}
+}
+
+// Readers on the same segment share one mapping, released with the last.
+func TestStreamReadersShareMappings(t *testing.T) {
+	b, v := openStreamBroker(t, t.TempDir())
+	defer b.Close()
+	s, _, _ := v.DeclareStream(nil, "s", StreamConfig{MaxSegmentSizeBytes: 4096})
+	appendN(t, s, 40, func(int) ([]byte, FilterSummary, int64) { return make([]byte, 300), FilterSummary{}, 0 })
+	waitStreamCommitted(t, s, 40)
+	r1, _ := s.NewReader(OffsetSpec{Kind: OffsetFirst}, ReaderOptions{})
+	r2, _ := s.NewReader(OffsetSpec{Kind: OffsetFirst}, ReaderOptions{NoVerify: true})
+	c1, _, _ := r1.Next()
+	c2, _, _ := r2.Next()
+	if c1.FirstOffset != 0 || c2.FirstOffset != 0 || r1.r.sm != r2.r.sm || r1.r.sm.refs != 2 || len(s.st.maps) != 1 {
+		t.Fatalf("two readers of segment %d: maps %v %v, %d mapped", r1.r.seg, r1.r.sm, r2.r.sm, len(s.st.maps))
+	}
+	readAll(t, r1, 39)
+	if r2.r.sm.refs != 1 || len(s.st.maps) != 2 {
+		t.Fatalf("after r1 moved on: refs %d, %d mapped", r2.r.sm.refs, len(s.st.maps))
+	}
+	r1.Close()
+	r2.Close()
+	if len(s.st.maps) != 0 {
+		t.Fatalf("%d mappings left after both readers closed", len(s.st.maps))
+	}
+}
+
+func TestStreamForPermissions(t *testing.T) {
+	b, v := openStreamBroker(t, t.TempDir())
+	defer b.Close()
+	if _, _, err := v.DeclareStream(nil, "s", StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := v.StreamFor(nil, "s", "write"); err != nil || s.Name() != "s" {
+		t.Fatalf("broker: %v", err)
+	}
+	if _, err := v.StreamFor(guest, "s", "read"); err != nil {
+		t.Fatalf("guest (all permissions): %v", err)
+	}
+	nobody := &Principal{User: "nobody", VHost: "/"}
+	_, err := v.StreamFor(nobody, "s", "read")
+	var fe *frame.Error
+	if !errors.As(err, &fe) || fe.Code != frame.AccessRefused || !strings.Contains(fe.Error(), "access to queue 's' in vhost '/' refused for user 'nobody'") {
+		t.Fatalf("user without permissions: %v", err)
+	}
+	if _, err := v.StreamFor(nil, "s", "bogus"); err == nil {
+		t.Fatal("unknown verb accepted")
+	}
+	if _, err := v.StreamFor(nil, "missing", "read"); !errors.Is(err, ErrStreamNotFound) {
+		t.Fatalf("missing: %v", err)
 	}
 }
