@@ -1,13 +1,10 @@
 package streamproto
 
 import (
-	"errors"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/frame"
 )
 
 // publisher is a declared publisher of the connection.
@@ -125,43 +122,14 @@ func scanSequence(s *broker.Stream, name string) (last, end uint64) {
 }
 
 // lookupStream finds a stream the connection's user may read (subscribe,
-// query offsets) or, with write, publish to. Reading is checked by the
-// broker's queue lookup; writing against the user's write pattern, as
-// RabbitMQ checks a declare publisher.
+// query offsets and sequences) or, with write, publish to, as RabbitMQ
+// checks the stream protocol.
 func (c *conn) lookupStream(name string, write ...bool) (*broker.Stream, error) {
-	if len(write) == 0 || !write[0] {
-		if _, err := c.vhost.Queue(c.principal, name, 0); err != nil {
-			var fe *frame.Error
-			if errors.As(err, &fe) && fe.Code == frame.NotFound {
-				return nil, broker.ErrStreamNotFound
-			}
-			return nil, err
-		}
-		return c.vhost.Stream(name)
+	verb := "read"
+	if len(write) > 0 && write[0] {
+		verb = "write"
 	}
-	s, err := c.vhost.Stream(name)
-	if err != nil {
-		return nil, err
-	}
-	if !c.mayWrite(name) {
-		return nil, &frame.Error{Code: frame.AccessRefused, Text: "write access to stream '" + name + "' refused for user '" + c.principal.User + "'"}
-	}
-	return s, nil
-}
-
-// mayWrite reports whether the user's write permission in the vhost
-// matches name (an empty pattern matches nothing, as in RabbitMQ).
-func (c *conn) mayWrite(name string) bool {
-	for _, p := range c.s.b.Users().Permissions() {
-		if p.User == c.principal.User && p.VHost == c.vhost.Name {
-			if p.Write == "" {
-				return false
-			}
-			re, err := regexp.Compile(p.Write)
-			return err == nil && re.MatchString(name)
-		}
-	}
-	return false
+	return c.vhost.StreamFor(c.principal, name, verb)
 }
 
 func (c *conn) declarePublisher(r *reader) {
