@@ -51,6 +51,7 @@ results=$work/results.jsonl
 run() { # label addr pid case args...
 	local label=$1 addr=$2 pid=$3 case=$4; shift 4
 	local out line
+	sync # the previous case's dirty pages written back: each case starts from a clean page cache
 	if ! out=$("$perf" -addr "$addr" -broker-pid "$pid" "$@" 2>&1); then
 		echo "$label $case failed: $(echo "$out" | tail -2)" >&2
 		return 0
