@@ -206,8 +206,8 @@ func (a *api) deleteQueue(w http.ResponseWriter, r *http.Request, p *broker.Prin
 }
 
 func (a *api) purgeQueue(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	_, q, ok := a.queueOr404(w, r)
-	if !ok {
+	v, q, ok := a.queueOr404(w, r)
+	if !ok || streamRefused(w, v, q, "", "queue.purge") {
 		return
 	}
 	q.Purge()

@@ -1,6 +1,10 @@
 package mgmt
 
-import "github.com/warrenmq/warren/broker"
+import (
+	"net/http"
+
+	"github.com/warrenmq/warren/broker"
+)
 
 // streamView is what the queue views add for a stream: its offsets and
 // storage (Warren's; RabbitMQ 3.10 shows only members, online and readers).
@@ -28,4 +32,15 @@ func (a *api) addStreamView(row *queueRow, st broker.StreamStats) {
 		FirstTimestamp: st.FirstTimestamp, Segments: st.Segments, Bytes: st.Bytes,
 		ChunksRead: st.ChunksRead, ChunksSkipped: st.ChunksSkipped,
 	}
+}
+
+// streamRefused answers RabbitMQ 3.10's 400 for an operation streams do not
+// support (get, purge), with its reason text (the get's carries the AMQP
+// code in front); false for other queues.
+func streamRefused(w http.ResponseWriter, v *broker.VHost, q *broker.Queue, prefix, op string) bool {
+	if !q.IsStream() {
+		return false
+	}
+	writeError(w, http.StatusBadRequest, "bad_request", prefix+op+" not supported by stream queues queue '"+q.Name+"' in vhost '"+v.Name+"'")
+	return true
 }

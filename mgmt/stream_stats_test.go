@@ -18,6 +18,11 @@ func TestStreamQueueView(t *testing.T) {
 	qp := "/api/queues/%2F/" + q
 	tg.deleteAtEnd(t, qp)
 	expect(t, "stream create", tg.guest(t, "PUT", qp, `{"durable":true,"arguments":{"x-queue-type":"stream"}}`), http.StatusCreated, "")
+	// Get and purge are refused as RabbitMQ 3.10's management refuses them.
+	expect(t, "stream get", tg.guest(t, "POST", qp+"/get", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`), http.StatusBadRequest,
+		`{"error":"bad_request","reason":"540 basic.get not supported by stream queues queue '`+q+`' in vhost '/'"}`)
+	expect(t, "stream purge", tg.guest(t, "DELETE", qp+"/contents", ""), http.StatusBadRequest,
+		`{"error":"bad_request","reason":"queue.purge not supported by stream queues queue '`+q+`' in vhost '/'"}`)
 	if tg.external {
 		return
 	}
