@@ -72,7 +72,11 @@ func argsEqual(a, b any) bool {
 
 // checkQueueArgsEquivalent mirrors RabbitMQ's assert_args_equivalence.
 func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
-	for _, k := range comparedQueueArgs {
+	keys := comparedQueueArgs
+	if q.IsStream() {
+		keys = append(keys[:len(keys):len(keys)], streamComparedArgs...) // stream_queue.go
+	}
+	for _, k := range keys {
 		cur, hasCur := q.Args[k]
 		rcv, hasRcv := got[k]
 		if !hasCur && !hasRcv {
@@ -108,7 +112,7 @@ func checkQueueArgsEquivalent(q *Queue, got frame.Table) error {
 func validateQueueArgs(args frame.Table) error {
 	for _, k := range []string{"x-max-length", "x-max-length-bytes", "x-message-ttl", "x-expires"} {
 		v, ok := args[k]
-		if !ok {
+		if !ok || isStreamArgs(args) { // a stream's are checked with its type (stream_queue.go)
 			continue
 		}
 		n, isInt := intArg(v)
@@ -158,8 +162,8 @@ func queueTypeEquivalent(q *Queue, cur any, hasCur bool, rcv any, hasRcv bool) (
 }
 
 // checkQueueTypeArgs checks x-queue-type and x-queue-mode as RabbitMQ 3.10
-// does. classic and quorum queues are served; stream queues are refused
-// until streams land, rather than silently run as classic queues. Warren
+// does: classic, quorum and stream queues are served (a stream's own
+// arguments in stream_queue.go). Warren
 // keeps every backlog on disk, so both queue modes mean the same.
 func checkQueueTypeArgs(v *VHost, name string, args frame.Table) error {
 	invalid := func(arg, why string) error {
@@ -171,7 +175,7 @@ func checkQueueTypeArgs(v *VHost, name string, args frame.Table) error {
 		case !isStr:
 			return invalid("x-queue-type", "{unacceptable_type,"+erlangType(t)+"}")
 		case s == "stream":
-			return invalid("x-queue-type", "\"queue type 'stream' is not supported by this Warren version\"")
+			return validateStreamArgs(v, name, args) // stream_queue.go
 		case s != "classic" && s != "quorum":
 			return invalid("x-queue-type", "\"unsupported queue type '"+s+"'\"")
 		}

@@ -38,6 +38,12 @@ func effectiveSettings(args frame.Table, pol, op map[string]any) queueSettings {
 	limit("max-length-bytes", &s.maxLengthBytes, false)
 	limit("delivery-limit", &s.deliveryLimit, false)
 
+	if v, ok := pol["max-age"].(string); ok && !hasArg(args, "x-max-age") {
+		s.maxAge = v
+	}
+	if n, ok := policyInt(pol["stream-max-segment-size-bytes"]); ok && !hasArg(args, "x-stream-max-segment-size-bytes") {
+		s.streamSegmentSize = n
+	}
 	if v, ok := pol["dead-letter-exchange"].(string); ok && !hasArg(args, "x-dead-letter-exchange") {
 		s.deadLetterX, s.hasDLX = v, true
 	}

@@ -83,6 +83,9 @@ func (v *VHost) QueueDeclareAsync(p *Principal, o QueueDeclareOptions) (*Queue, 
 	if err := validateConsumerSideQueueArgs(v, o.Name, o.Args); err != nil {
 		return nil, Commit{}, err
 	}
+	if err := validateStreamDeclare(o, v.Name); err != nil {
+		return nil, Commit{}, err
+	}
 	if err := validateQuorumDeclare(o, v.Name); err != nil {
 		return nil, Commit{}, err
 	}

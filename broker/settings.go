@@ -21,6 +21,10 @@ type queueSettings struct {
 	maxPriority    int   // x-max-priority, 0 none (declare-time only: policies cannot set it)
 	singleActive   bool  // x-single-active-consumer (declare-time only)
 	queueType      string
+	// A stream's x-max-age ("7D") and x-stream-max-segment-size-bytes
+	// (0: unset), or its policy's (broker/stream_queue.go).
+	maxAge            string
+	streamSegmentSize int64
 	// consumerTimeout is x-consumer-timeout (ms; <= 0 unset): unacked
 	// deliveries older than this close their channel (netio).
 	consumerTimeout int64
@@ -64,6 +68,12 @@ func settingsFromArgs(args frame.Table) queueSettings {
 	if v, ok := args["x-queue-type"].(string); ok {
 		s.queueType = v
 	}
+	if v, ok := args["x-max-age"].(string); ok {
+		s.maxAge = v
+	}
+	if n, ok := intArg(args["x-stream-max-segment-size-bytes"]); ok {
+		s.streamSegmentSize = n
+	}
 	if n, ok := intArg(args["x-consumer-timeout"]); ok {
 		s.consumerTimeout = n
 	}
@@ -86,6 +96,10 @@ func (q *Queue) reconfigure(s queueSettings) {
 // applySettingsLocked brings the queue in line with q.cfg. Each feature
 // adds its reaction here. REQUIRES: q.mu held.
 func (q *Queue) applySettingsLocked() {
+	if s, ok := q.st.(*streamStore); ok {
+		s.reconfigureLocked(streamConfigOf(q))
+		return
+	}
 	if q.limited() {
 		q.dropOverflowLocked()
 	}

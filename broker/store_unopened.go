@@ -26,6 +26,9 @@ var _ store = (*unopenedStore)(nil)
 // openQueueStore returns the store for q: unopened when q's directory does
 // not exist, else the classic store recovering what the directory holds.
 func (v *VHost) openQueueStore(q *Queue) (store, error) {
+	if q.cfg.queueType == "stream" {
+		return v.openStreamStore(q) // stream_store.go
+	}
 	dir := v.b.queueDir(v, q.Name, q.Durable)
 	if !v.hasDir(dir, q.Durable) {
 		return &unopenedStore{q: q}, nil

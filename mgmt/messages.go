@@ -16,8 +16,8 @@ import (
 // Messages put back are requeued after all are taken, so count gets
 // count distinct messages, as in RabbitMQ.
 func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	_, q, ok := a.queueOr404(w, r)
-	if !ok {
+	v, q, ok := a.queueOr404(w, r)
+	if !ok || streamRefused(w, v, q, "540 ", "basic.get") { // stream_stats.go
 		return
 	}
 	body, ok := decodeObject(w, r)

@@ -45,6 +45,9 @@ func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 	}
 	m["memory"], m["message_bytes"] = row.Memory, row.MessageBytes
 	m["message_bytes_ready"], m["message_bytes_unacknowledged"] = row.MessageBytesReady, row.MessageBytesUnacked
+	if row.Stream != nil { // stream_stats.go
+		m["members"], m["online"], m["readers"], m["stream"] = row.Members, row.Online, row.Readers, row.Stream
+	}
 	return m
 }
 
@@ -87,15 +90,19 @@ type queueRow struct {
 	MessageBytes              int64          `json:"message_bytes"`
 	MessageBytesReady         int64          `json:"message_bytes_ready"`
 	MessageBytesUnacked       int64          `json:"message_bytes_unacknowledged"`
+	Members                   []string       `json:"members,omitempty"` // streams: as RabbitMQ, this node
 	MessageStats              messageStats   `json:"message_stats"`
 	Messages                  int64          `json:"messages"`
 	MessagesReady             int64          `json:"messages_ready"`
 	MessagesUnacknowledged    int64          `json:"messages_unacknowledged"`
 	Name                      string         `json:"name"`
 	Node                      string         `json:"node"`
+	Online                    []string       `json:"online,omitempty"`
 	OperatorPolicy            any            `json:"operator_policy"`
 	Policy                    any            `json:"policy"`
+	Readers                   map[string]int `json:"readers,omitempty"`
 	State                     string         `json:"state"`
+	Stream                    *streamView    `json:"stream,omitempty"` // Warren's: offsets, segments
 	Type                      string         `json:"type"`
 	VHost                     string         `json:"vhost"`
 }
@@ -108,7 +115,7 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 	if t, ok := q.Args["x-queue-type"].(string); ok && t != "" {
 		qtype = t
 	}
-	return queueRow{
+	row := queueRow{
 		Arguments: emptyIfNil(tableJSON(q.Args)), AutoDelete: q.AutoDelete, Consumers: q.ConsumerCount(),
 		Durable: q.Durable, EffectivePolicyDefinition: def, Exclusive: q.Exclusive,
 		Memory: qb.Memory, MessageBytes: qb.Ready + qb.Unacked, MessageBytesReady: qb.Ready, MessageBytesUnacked: qb.Unacked,
@@ -117,6 +124,10 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 		Name: q.Name, Node: a.cfg.Node, OperatorPolicy: nullIfEmpty(opPolicy), Policy: nullIfEmpty(policy),
 		State: "running", Type: qtype, VHost: v.Name,
 	}
+	if st, ok := q.StreamStats(); ok {
+		a.addStreamView(&row, st)
+	}
+	return row
 }
 
 func (a *api) listQueues(w http.ResponseWriter, r *http.Request, p *broker.Principal) {
@@ -203,8 +214,8 @@ func (a *api) deleteQueue(w http.ResponseWriter, r *http.Request, p *broker.Prin
 }
 
 func (a *api) purgeQueue(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	_, q, ok := a.queueOr404(w, r)
-	if !ok {
+	v, q, ok := a.queueOr404(w, r)
+	if !ok || streamRefused(w, v, q, "", "queue.purge") {
 		return
 	}
 	q.Purge()

@@ -36,6 +36,9 @@ func (ch *channel) nack(tag uint64, multiple, requeue bool) error {
 	if !ok {
 		return unknownTag(tag)
 	}
+	if err := ch.streamNackRefused(runs); err != nil { // stream_consumer.go
+		return err
+	}
 	if requeue {
 		ch.settle(runs, true)
 	} else {

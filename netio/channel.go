@@ -122,6 +122,9 @@ func (ch *channel) teardown() {
 }
 
 func (ch *channel) removeConsumer(k *consumer) {
+	if k.stream != nil {
+		k.stream.close()
+	}
 	q := k.bc.Queue
 	ch.entry.RemoveConsumer(&k.bc)
 	if q.RemoveConsumer(&k.bc) {
@@ -234,6 +237,9 @@ func (ch *channel) dispatch(m frame.Method) error {
 		q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 		if err != nil {
 			return err
+		}
+		if q.IsStream() {
+			return broker.StreamRefused(q, "queue.purge")
 		}
 		n := q.Purge()
 		ch.reply(m.NoWait, &frame.QueuePurgeOk{MessageCount: uint32(n)})
@@ -401,6 +407,9 @@ func (ch *channel) consume(m *frame.BasicConsume) error {
 	if err != nil {
 		return err
 	}
+	if q.IsStream() {
+		return ch.consumeStream(m, q, tag, timeout) // stream_consumer.go
+	}
 	k := &consumer{ch: ch, prefetch: ch.prefetchConsumer, timeout: timeout}
 	k.bc = broker.Consumer{Tag: tag, NoAck: m.NoAck, Exclusive: m.Exclusive, Args: m.Arguments, D: k}
 	err = q.AddConsumer(&k.bc, func() {
@@ -425,6 +434,9 @@ func (ch *channel) get(m *frame.BasicGet) error {
 	q, err := ch.c.vhost.Queue(ch.c.principal, ch.queueName(m.Queue), ch.c.id)
 	if err != nil {
 		return err
+	}
+	if q.IsStream() {
+		return broker.StreamRefused(q, "basic.get")
 	}
 	c := ch.c
 	ok := q.Get(m.NoAck, func(t broker.Ticket, d broker.Delivery, remaining int) {
@@ -453,6 +465,10 @@ func (ch *channel) get(m *frame.BasicGet) error {
 // after credit came back.
 func (ch *channel) redispatch() {
 	for _, k := range ch.consumers {
+		if k.stream != nil {
+			k.stream.wake()
+			continue
+		}
 		k.bc.Queue.Dispatch()
 	}
 }

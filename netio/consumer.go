@@ -15,6 +15,7 @@ type consumer struct {
 	prefetch int32 // 0: unlimited (basic.qos global=false at consume time)
 	unacked  atomic.Int32
 	timeout  time.Duration // x-consumer-timeout; 0: the queue's or the server's
+	stream   *streamSub    // a stream queue's consumer (stream_consumer.go); nil otherwise
 }
 
 // Reserve takes credit for one delivery: the connection must be under its
@@ -88,4 +89,7 @@ func (k *consumer) Cancelled(*broker.Consumer) {
 // release gives back the credit of acked or requeued deliveries.
 func (k *consumer) release(n int32) {
 	k.unacked.Add(-n)
+	if k.stream != nil {
+		k.stream.wake()
+	}
 }

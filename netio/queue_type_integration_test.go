@@ -72,18 +72,3 @@ func TestQueueTypeAndModeRefused(t *testing.T) {
 		return err
 	})
 }
-
-// Streams are refused until Warren has them, not silently run as classic
-// queues. (RabbitMQ serves them; this checks Warren only.)
-func TestQueueTypeStreamRefused(t *testing.T) {
-	needLocal(t)
-	t.Parallel()
-	c := dial(t)
-	channelFails(t, c, amqp.PreconditionFailed, "declare a stream", func(ch *amqp.Channel) error {
-		_, err := ch.QueueDeclare(name(t, "stream"), true, false, false, false, amqp.Table{"x-queue-type": "stream"})
-		if err != nil && !strings.Contains(err.Error(), "'stream' is not supported") {
-			t.Errorf("%v, want a clear refusal", err)
-		}
-		return err
-	})
-}

@@ -25,6 +25,7 @@ type flags struct {
 	amqpPort    int
 	httpPort    int
 	promPort    int
+	streamPort  int
 	dataDir     string
 	logLevel    string
 	segSize     int64
@@ -46,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.amqpPort, "amqp-port", d.AMQP[0].Port, "AMQP 0-9-1 port")
 	fs.IntVar(&f.httpPort, "http-port", d.Management.Port, "management HTTP port (0 disables)")
 	fs.IntVar(&f.promPort, "prometheus-port", d.Prometheus.Port, "Prometheus metrics port, as rabbitmq_prometheus's (0 disables)")
+	fs.IntVar(&f.streamPort, "stream-port", d.Stream[0].Port, "RabbitMQ stream protocol port (0 disables)")
 	fs.StringVar(&f.dataDir, "data-dir", d.DataDir, "where queues and definitions are stored")
 	fs.StringVar(&f.logLevel, "log-level", d.Log.ConsoleLevel, "debug, info, warn or error")
 	fs.Int64Var(&f.segSize, "segment-size", d.SegmentSize, "bytes per queue segment file")
@@ -103,12 +105,17 @@ func (f *flags) settings() (*config.Loaded, error) {
 		switch fl.Name {
 		case "bind":
 			c.AMQP[0].Host, c.Management.Host, c.Prometheus.Host = f.bind, f.bind, f.bind
+			for i := range c.Stream {
+				c.Stream[i].Host = f.bind
+			}
 		case "amqp-port":
 			c.AMQP[0].Port = f.amqpPort
 		case "http-port":
 			c.Management.Port = f.httpPort
 		case "prometheus-port":
 			c.Prometheus.Port = f.promPort
+		case "stream-port":
+			c.Stream = streamPortFlag(c.Stream, c.AMQP[0].Host, f.streamPort)
 		case "data-dir":
 			c.DataDir = f.dataDir
 		case "log-level":

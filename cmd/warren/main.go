@@ -154,7 +154,9 @@ func run(args []string) error {
 		_ = b.Close()
 		return err
 	}
-	slog.Info("warren started", "amqp", amqpAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
+	stopStream, streamAddr := startStream(cfg, b)
+	defer stopStream()
+	slog.Info("warren started", "amqp", amqpAddr, "stream", streamAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
 
 	var hs *mgmt.Server
 	if cfg.Management.Port != 0 {
@@ -193,6 +195,7 @@ func run(args []string) error {
 	}
 
 	stopPrometheus(ctx)
+	stopStream()
 	if err := srv.Stop(ctx); err != nil {
 		slog.Warn("stopping listener", "err", err)
 	}

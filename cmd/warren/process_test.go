@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,6 +106,9 @@ type procOptions struct {
 	// (for tests where a config file sets them).
 	bare bool
 	env  []string // added to the environment
+	// streamFromConfig leaves the stream listener to the config file
+	// (otherwise -stream-port 0 unless args set it).
+	streamFromConfig bool
 }
 
 var logSeq struct {
@@ -155,6 +159,11 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	}, o.args...)
 	if o.bare {
 		args = o.args
+	}
+	if !slices.Contains(args, "-stream-port") && !o.streamFromConfig {
+		// The stream listener's default, 5552, is RabbitMQ's stream plugin's
+		// on this machine: off unless a test asks for it.
+		args = append(args, "-stream-port", "0")
 	}
 	cmd := exec.Command(bin, args...)
 	if o.nofile > 0 {

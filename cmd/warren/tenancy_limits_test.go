@@ -3,9 +3,9 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +15,6 @@ var mgmtLine = regexp.MustCompile(`msg="management listening" http=(\S+)`)
 
 // freePort is a TCP port nobody listens on now (-http-port 0 turns the
 // management listener off, so its tests need a real port).
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
-
 // mgmtDo sends an HTTP API request as guest and returns the status.
 func mgmtDo(t *testing.T, p *warrenProc, method, path, body string) int {
 	t.Helper()
@@ -59,7 +48,7 @@ default_limits.vhosts.1.max_queues = 2
 default_limits.vhosts.2.pattern = .*
 default_limits.vhosts.2.max_queues = 100
 `)
-	p := startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", conf, "-http-port", freePort(t)}})
+	p := startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", conf, "-http-port", strconv.Itoa(freePort(t))}})
 	if code := mgmtDo(t, p, "PUT", "/api/vhosts/tenant-a", ""); code != http.StatusCreated {
 		t.Fatalf("create vhost: %d", code)
 	}

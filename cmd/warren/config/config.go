@@ -19,6 +19,13 @@ type Config struct {
 	// Prometheus is prometheus.tcp.{ip,port} (rabbitmq_prometheus's
 	// listener, /metrics); Port 0 disables it.
 	Prometheus Listener
+	// Stream is stream.listeners.tcp.* (RabbitMQ's stream plugin): Warren
+	// serves the first; none (or port 0) disables the stream protocol.
+	// StreamAdvertisedHost/Port are stream.advertised_host/port, what
+	// metadata tells clients (empty/0: the address the client reached).
+	Stream               []NamedListener
+	StreamAdvertisedHost string
+	StreamAdvertisedPort int
 
 	Heartbeat        int // seconds offered in connection.tune; 0 disables
 	FrameMax         uint32
@@ -113,6 +120,7 @@ func Default() Config {
 		AMQP:                []NamedListener{{Name: "default", Listener: Listener{Host: "127.0.0.1", Port: 5672}}},
 		Management:          Listener{Host: "127.0.0.1", Port: 15672},
 		Prometheus:          Listener{Host: "127.0.0.1", Port: 15692},
+		Stream:              []NamedListener{{Name: "default", Listener: Listener{Host: "127.0.0.1", Port: 5552}}},
 		Heartbeat:           60,
 		FrameMax:            131072,
 		ChannelMax:          2047,

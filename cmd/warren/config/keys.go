@@ -59,6 +59,24 @@ var rules = []rule{
 		c.AMQP = setListener(c.AMQP, name, l)
 		return true, nil
 	}},
+	// RabbitMQ's stream plugin: its listener and what metadata advertises.
+	{"stream.listeners.tcp", inEffect, func(c *Config, _, v string) (bool, error) {
+		if v != "none" {
+			return false, fmt.Errorf("%q: only `none` may be given here; listeners go in stream.listeners.tcp.<name>", v)
+		}
+		c.Stream = nil
+		return true, nil
+	}},
+	{"stream.listeners.tcp.*", inEffect, func(c *Config, name, v string) (bool, error) {
+		l, err := parseListener(v)
+		if err != nil {
+			return false, err
+		}
+		c.Stream = setListener(c.Stream, name, l)
+		return true, nil
+	}},
+	{"stream.advertised_host", inEffect, set(nonEmpty, func(c *Config, s string) { c.StreamAdvertisedHost = s })},
+	{"stream.advertised_port", inEffect, set(intIn(1, 65535), func(c *Config, p int64) { c.StreamAdvertisedPort = int(p) })},
 	{"management.tcp.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Management.Port = int(p) })},
 	{"management.tcp.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Management.Host = ip })},
 	// RabbitMQ 3.7's names for the same listener.

@@ -37,7 +37,7 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 		return nil, err
 	}
 	l := &Loaded{Config: Default()}
-	tcpSet := false
+	tcpSet, streamSet := false, false
 	for _, s := range settings {
 		rl, suffix, ok := lookup(s.Key)
 		if !ok {
@@ -52,6 +52,9 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 		if strings.HasPrefix(s.Key, "listeners.tcp") && !tcpSet {
 			l.AMQP, tcpSet = nil, true
 		}
+		if strings.HasPrefix(s.Key, "stream.listeners.tcp") && !streamSet {
+			l.Stream, streamSet = nil, true
+		}
 		active, err := rl.apply(&l.Config, suffix, s.Value)
 		if err != nil {
 			return nil, &Error{File: name, Line: s.Line, Key: s.Key, Msg: err.Error()}
@@ -62,6 +65,11 @@ func Read(name string, r io.Reader) (*Loaded, error) {
 	}
 	if err := l.check(name); err != nil {
 		return nil, err
+	}
+	if len(l.Stream) > 1 {
+		for _, extra := range l.Stream[1:] {
+			l.NotInEffect = append(l.NotInEffect, fmt.Sprintf("stream.listeners.tcp.%s (a second stream listener: Warren serves %s only)", extra.Name, l.Stream[0].Addr()))
+		}
 	}
 	return l, nil
 }
