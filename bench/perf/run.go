@@ -127,6 +127,14 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	start := time.Now()
 	runCtx, stopRun := context.WithTimeout(context.Background(), cfg.Duration)
 	defer stopRun()
+	var scr *scraper
+	scrDone := make(chan struct{})
+	if cfg.ScrapeURL != "" {
+		scr = &scraper{url: cfg.ScrapeURL, every: cfg.ScrapeEvery}
+		go func() { defer close(scrDone); scr.run(runCtx) }()
+	} else {
+		close(scrDone)
+	}
 	progCtx, stopProg := context.WithCancel(context.Background())
 	progDone := make(chan struct{})
 	go func() {
@@ -160,6 +168,7 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	stopRun()
 	stopProg()
 	<-progDone
+	<-scrDone
 	published, confirmed, nacked, _ := st.Totals()
 	var warns errList
 	for i, p := range prods {
@@ -190,6 +199,23 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 		delSecs = float64(last-start.UnixNano()) / 1e9
 	}
 	res.DeliverRate = rate(delivered, delSecs)
+	res.Connections = cfg.Producers + cfg.Consumers
+	if scr != nil {
+		scr.fill(res)
+	}
+	if cfg.Queues > 1 && cfg.Consumers >= cfg.Queues {
+		perQ := make([]int64, cfg.Queues)
+		for i, c := range st.cons {
+			perQ[i%cfg.Queues] += c.delivered.Load()
+		}
+		res.QueueMin, res.QueueMax = perQ[0], perQ[0]
+		for _, n := range perQ {
+			res.QueueMin, res.QueueMax = min(res.QueueMin, n), max(res.QueueMax, n)
+		}
+		if res.QueueMin > 0 {
+			res.Fairness = float64(res.QueueMax) / float64(res.QueueMin)
+		}
+	}
 	res.ClientCPU = selfEnd.CPUSeconds - self.CPUSeconds
 	if n := published + delivered; n > 0 {
 		res.ClientUsMsg = res.ClientCPU * 1e6 / float64(n)
