@@ -138,6 +138,9 @@ func (c *Config) Summary() string {
 	if c.PMessages > 0 {
 		s += fmt.Sprintf(" pmessages=%d", c.PMessages)
 	}
+	if c.Client == "fast" && c.BatchBytes != 256<<10 && c.BatchBytes > 0 {
+		s += fmt.Sprintf(" batch-bytes=%d", c.BatchBytes)
+	}
 	if c.QueueTTL >= 0 {
 		s += fmt.Sprintf(" queue-ttl=%dms", c.QueueTTL)
 	}
