@@ -18,6 +18,7 @@ type Result struct {
 	Nacked      int64   `json:"nacked"`
 	Delivered   int64   `json:"delivered"`
 	Stale       int64   `json:"stale,omitempty"` // deliveries from an earlier run, not counted
+	Late        int64   `json:"late,omitempty"`  // deliveries after the measured interval (while connections closed), not in the rate
 	PublishRate float64 `json:"publish_rate"`
 	ConfirmRate float64 `json:"confirm_rate"`
 	DeliverRate float64 `json:"deliver_rate"`
@@ -39,6 +40,7 @@ type Result struct {
 	QueueMin     int64    `json:"queue_delivered_min,omitempty"`
 	QueueMax     int64    `json:"queue_delivered_max,omitempty"`
 	Fairness     float64  `json:"queue_max_over_min,omitempty"`
+	PubFairness  float64  `json:"queue_published_max_over_min,omitempty"` // the same for what was published to each queue
 	Connections  int      `json:"connections,omitempty"`
 	Scrapes      int      `json:"scrapes,omitempty"` // metrics GETs that succeeded
 	ScrapeErrors int      `json:"scrape_errors,omitempty"`
@@ -72,6 +74,9 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "confirmed   %d (%.0f msg/s), nacked %d\n", r.Confirmed, r.ConfirmRate, r.Nacked)
 	}
 	fmt.Fprintf(w, "delivered   %d (%.0f msg/s)\n", r.Delivered, r.DeliverRate)
+	if r.Late > 0 {
+		fmt.Fprintf(w, "late        %d deliveries after the end (while connections closed; not in the rate)\n", r.Late)
+	}
 	if r.Stale > 0 {
 		fmt.Fprintf(w, "stale       %d deliveries published before this run (ignored)\n", r.Stale)
 	}
@@ -84,7 +89,7 @@ func (r *Result) Print(w io.Writer) {
 			r.BrokerPID, r.CPUSeconds, r.CPUUsPerMsg, r.RSSMB, r.RSSPeakMB)
 	}
 	if r.Fairness > 0 {
-		fmt.Fprintf(w, "queues      delivered per queue min %d max %d (max/min %.2f)\n", r.QueueMin, r.QueueMax, r.Fairness)
+		fmt.Fprintf(w, "queues      delivered per queue min %d max %d (max/min %.2f; published max/min %.2f)\n", r.QueueMin, r.QueueMax, r.Fairness, r.PubFairness)
 	}
 	if r.Scrapes > 0 || r.ScrapeErrors > 0 {
 		fmt.Fprintf(w, "scrapes     %d ok, %d failed; avg %.1f ms, max %.1f ms, %d bytes\n", r.Scrapes, r.ScrapeErrors, r.ScrapeAvgMs, r.ScrapeMaxMs, r.ScrapeBytes)

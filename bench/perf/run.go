@@ -169,7 +169,16 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	stopProg()
 	<-progDone
 	<-scrDone
-	published, confirmed, nacked, _ := st.Totals()
+	// Rates, CPU and the machine's load are taken here, at the end of the
+	// measured interval: closing hundreds of connections can take seconds
+	// during which deliveries still arrive, and those must not raise the
+	// rate (they are counted as late).
+	published, confirmed, nacked, delivered := st.Totals()
+	selfEnd, _ := ReadProc(os.Getpid())
+	machine1, _ := machineBusySeconds()
+	if bw != nil {
+		bw.sample()
+	}
 	var warns errList
 	for i, p := range prods {
 		// A broker that is flow-controlling the socket may not read the
@@ -178,12 +187,10 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	}
 	stopCons()
 	consWG.Wait()
-	_, _, _, delivered := st.Totals()
-	selfEnd, _ := ReadProc(os.Getpid())
-	machine1, _ := machineBusySeconds()
+	_, _, _, total := st.Totals()
 
 	res := &Result{Name: cfg.Name, Client: cfg.Client, Summary: cfg.Summary(), Seconds: end.Sub(start).Seconds(),
-		Published: published, Confirmed: confirmed, Nacked: nacked, Delivered: delivered, Errors: errs.errs, Warnings: warns.errs}
+		Published: published, Confirmed: confirmed, Nacked: nacked, Delivered: delivered, Late: total - delivered, Errors: errs.errs, Warnings: warns.errs}
 	pubSecs := pubEnd.Sub(start).Seconds()
 	res.PublishRate = rate(published, pubSecs)
 	res.ConfirmRate = rate(confirmed, pubSecs)
@@ -215,6 +222,20 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 		if res.QueueMin > 0 {
 			res.Fairness = float64(res.QueueMax) / float64(res.QueueMin)
 		}
+		if cfg.Type == "" && cfg.Producers >= cfg.Queues {
+			// Producer i publishes to queue i mod N.
+			pub := make([]int64, cfg.Queues)
+			for i, p := range st.prod {
+				pub[i%cfg.Queues] += p.published.Load()
+			}
+			lo, hi := pub[0], pub[0]
+			for _, n := range pub {
+				lo, hi = min(lo, n), max(hi, n)
+			}
+			if lo > 0 {
+				res.PubFairness = float64(hi) / float64(lo)
+			}
+		}
 	}
 	res.ClientCPU = selfEnd.CPUSeconds - self.CPUSeconds
 	if n := published + delivered; n > 0 {
@@ -225,7 +246,6 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	res.MaxUs = us(h.Max())
 	res.OtherCPU = machine1 - machine0 - res.ClientCPU
 	if bw != nil {
-		bw.sample()
 		res.BrokerPID = bw.pid
 		res.CPUSeconds = bw.last.CPUSeconds - bw.first.CPUSeconds
 		per := delivered
