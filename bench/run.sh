@@ -160,7 +160,7 @@ if [ -z "${BENCH_SKIP_BACKLOG:-}" ]; then
 	wpid=$!
 	wait_port "$bport"
 	(cd "$work" && "$work/warren-backlog" -uri "amqp://guest:guest@127.0.0.1:$bport/" -n "$n" -size 100 \
-		-pid "$wpid" -data-dir "$work/bdata" -restarts 2 -stop-signal TERM,KILL -restart-cmd "exec $bcmd" -label warren) |
+		-pid "$wpid" -data-dir "$work/bdata" -restarts 2 -stop-signal TERM,KILL -restart-cmd "$bcmd" -label warren) |
 		tee "$work/backlog.txt" || echo "(backlog run failed)"
 	# The restarted broker is the tool's child; whatever is still listening goes.
 	kill -TERM "$wpid" 2>/dev/null || true
@@ -201,7 +201,9 @@ out=$work/bench
 	fi
 	if [ -s "$work/backlog.txt" ]; then
 		echo
-		grep -v '^$' "$work/backlog.txt" | grep -E '^(###|\|)' | sed 's/^### /Backlog: /'
+		echo "Backlog (\`warren-backlog\`, restarts timed after SIGTERM and SIGKILL): $(grep -m1 '^### ' "$work/backlog.txt" | sed 's/^### backlog: //')"
+		echo
+		grep '^|' "$work/backlog.txt"
 	fi
 	echo "<!-- bench:end -->"
 } >"$work/section.md"

@@ -18,6 +18,9 @@ type Case struct {
 	// "metrics" (MetricsURL). Without it the case is reported as skipped.
 	Needs string
 	Group string // "base", "crosscheck", "features", "clients", "latency"
+	// Search: instead of one run, paced trials of SearchTrial each find the
+	// highest rate the broker sustains (see SearchRate).
+	Search bool
 }
 
 // Permission-checked user of case 11 (created and deleted by the matrix).
@@ -51,9 +54,11 @@ func StandardCases() []Case {
 		{ID: "1", Name: "1p/1c 16 B transient autoack", Set: oneToOne(16), Group: "base"},
 		{ID: "1a", Name: "case 1 via amqp091-go", Set: with(oneToOne(16), amqp091), Group: "crosscheck"},
 		{ID: "1b", Name: "case 1 via the fast client, 4 KiB writes", Set: with(oneToOne(16), smallWrites), Group: "crosscheck"},
+		{ID: "1s", Name: "case 1 at the highest sustained rate (paced trials)", Set: oneToOne(16), Group: "crosscheck", Search: true},
 		{ID: "2", Name: "1p/1c 1 KiB transient autoack", Set: oneToOne(1024), Group: "base"},
 		{ID: "2a", Name: "case 2 via amqp091-go", Set: with(oneToOne(1024), amqp091), Group: "crosscheck"},
 		{ID: "2b", Name: "case 2 via the fast client, 4 KiB writes", Set: with(oneToOne(1024), smallWrites), Group: "crosscheck"},
+		{ID: "2s", Name: "case 2 at the highest sustained rate (paced trials)", Set: oneToOne(1024), Group: "crosscheck", Search: true},
 		{ID: "3", Name: "1p/1c 1 KiB persistent durable confirm 256 ack/100", Set: func(c *Config, d time.Duration) {
 			c.Size, c.Persistent, c.Durable, c.Confirm, c.Prefetch, c.MultiAck, c.Duration = 1024, true, true, 256, 1000, 100, d
 		}, Group: "base"},
@@ -190,7 +195,9 @@ func RunMatrix(opts MatrixOptions) ([]Result, error) {
 			if cs.Needs == "mgmt" {
 				undo, err = CreatePermUser(opts.MgmtURL)
 			}
-			if err == nil {
+			if err == nil && cs.Search {
+				res, err = SearchRate(cfg, opts.Log)
+			} else if err == nil {
 				res, err = Run(cfg, opts.Log)
 			}
 			if undo != nil {

@@ -80,7 +80,7 @@ func WriteJSON(w io.Writer, meta map[string]string, sets []Labeled) error {
 
 // crossChecks are the cases measured through more than one client path:
 // the base case and its variants.
-var crossChecks = [][]string{{"1", "1a", "1b"}, {"2", "2a", "2b"}}
+var crossChecks = [][]string{{"1", "1a", "1b", "1s"}, {"2", "2a", "2b", "2s"}}
 
 // CrossCheck writes, for the cases measured through several client paths,
 // each path's delivered rate on both brokers, and the ratio of a's path to
@@ -136,6 +136,9 @@ func clientPath(x, y Result, okA bool) string {
 	r := y
 	if okA {
 		r = x
+	}
+	if r.Search != "" {
+		return "fast, paced: highest sustained rate"
 	}
 	if r.Client == "amqp091" {
 		return "amqp091-go, one write per publish"
@@ -226,7 +229,7 @@ func WriteSVG(w io.Writer, title string, sets []Labeled) error {
 		}
 	}
 	panel(x0t, tmin, tmax, "throughput, msg/s (delivered; published if no consumer)", fmtShortRate)
-	panel(x0l, lmin, lmax, "latency, publish to delivery", func(v float64) string { return fmtUs(v) })
+	panel(x0l, lmin, lmax, "latency, publish to delivery", decadeUs)
 	barH := float64(rowH-6) / float64(len(sets))
 	for row, id := range ids {
 		y := float64(top + row*rowH)
@@ -296,6 +299,17 @@ func axisRange(ids []string, idx []map[string]Result, vals ...func(Result) float
 		hi = lo * 10
 	}
 	return lo, hi
+}
+
+// decadeUs labels a power of ten of microseconds: 10µs, 1ms, 10s.
+func decadeUs(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%gs", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%gms", us/1e3)
+	}
+	return fmt.Sprintf("%gµs", us)
 }
 
 func fmtShortRate(v float64) string {

@@ -17,8 +17,9 @@ type Result struct {
 	Confirmed   int64   `json:"confirmed"`
 	Nacked      int64   `json:"nacked"`
 	Delivered   int64   `json:"delivered"`
-	Stale       int64   `json:"stale,omitempty"` // deliveries from an earlier run, not counted
-	Late        int64   `json:"late,omitempty"`  // deliveries after the measured interval (while connections closed), not in the rate
+	Stale       int64   `json:"stale,omitempty"`  // deliveries from an earlier run, not counted
+	Late        int64   `json:"late,omitempty"`   // deliveries after the measured interval (while connections closed), not in the rate
+	Search      string  `json:"search,omitempty"` // sustained-rate search: the paced trials
 	PublishRate float64 `json:"publish_rate"`
 	ConfirmRate float64 `json:"confirm_rate"`
 	DeliverRate float64 `json:"deliver_rate"`
@@ -74,6 +75,9 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "confirmed   %d (%.0f msg/s), nacked %d\n", r.Confirmed, r.ConfirmRate, r.Nacked)
 	}
 	fmt.Fprintf(w, "delivered   %d (%.0f msg/s)\n", r.Delivered, r.DeliverRate)
+	if r.Search != "" {
+		fmt.Fprintf(w, "search      %s\n", r.Search)
+	}
 	if r.Late > 0 {
 		fmt.Fprintf(w, "late        %d deliveries after the end (while connections closed; not in the rate)\n", r.Late)
 	}
