@@ -46,6 +46,7 @@ type Config struct {
 	DeadLetter  bool          // queues dead-letter at once (x-message-ttl 0) into PREFIX-dlq-i, which the consumers read
 	ScrapeURL   string        // GET this URL (Prometheus /metrics) every ScrapeEvery during the run
 	ScrapeEvery time.Duration // scrape period (1 s)
+	SyncURL     string        // Prometheus URL read before and after the run for the count of fdatasyncs
 }
 
 // Defaults returns the configuration the command line starts from.

@@ -62,6 +62,15 @@ func StandardCases() []Case {
 		{ID: "3", Name: "1p/1c 1 KiB persistent durable confirm 256 ack/100", Set: func(c *Config, d time.Duration) {
 			c.Size, c.Persistent, c.Durable, c.Confirm, c.Prefetch, c.MultiAck, c.Duration = 1024, true, true, 256, 1000, 100, d
 		}, Group: "base"},
+		{ID: "3s", Name: "1p/1c 16 B persistent durable confirm 256 ack/100", Set: func(c *Config, d time.Duration) {
+			c.Size, c.Persistent, c.Durable, c.Confirm, c.Prefetch, c.MultiAck, c.Duration = 16, true, true, 256, 1000, 100, d
+		}, Group: "base"},
+		{ID: "3p", Name: "4p/4c over 4 queues 16 B persistent durable confirm 1024 ack/100", Set: func(c *Config, d time.Duration) {
+			c.Producers, c.Consumers, c.Queues, c.Size, c.Persistent, c.Durable, c.Confirm, c.Prefetch, c.MultiAck, c.Duration = 4, 4, 4, 16, true, true, 1024, 2000, 100, d
+		}, Group: "base"},
+		{ID: "3q", Name: "4p publish-only over 4 queues 16 B persistent durable confirm 1024", Set: func(c *Config, d time.Duration) {
+			c.Producers, c.Consumers, c.Queues, c.Size, c.Persistent, c.Durable, c.Confirm, c.Duration = 4, 0, 4, 16, true, true, 1024, d
+		}, Group: "base"},
 		{ID: "4", Name: "publish-only 1M x 100 B persistent durable", Set: func(c *Config, d time.Duration) {
 			c.Consumers, c.Size, c.Persistent, c.Durable, c.PMessages = 0, 100, true, true, 1_000_000
 			c.Duration = d + d/2 // a bound, the run stops at 1M
@@ -144,6 +153,9 @@ func CaseConfig(cs Case, opts MatrixOptions) Config {
 			u.User = url.UserPassword(PermUser, PermPassword)
 			c.URI = u.String()
 		}
+	}
+	if c.Persistent && c.Confirm > 0 {
+		c.SyncURL = opts.MetricsURL // messages per fdatasync
 	}
 	return c
 }

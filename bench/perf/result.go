@@ -48,7 +48,9 @@ type Result struct {
 	ScrapeAvgMs  float64  `json:"scrape_avg_ms,omitempty"`
 	ScrapeMaxMs  float64  `json:"scrape_max_ms,omitempty"`
 	ScrapeBytes  int64    `json:"scrape_bytes,omitempty"`
-	Skipped      string   `json:"skipped,omitempty"` // why a matrix case did not run
+	Syncs        float64  `json:"syncs,omitempty"`         // data syncs the broker reported during the run (RabbitMQ: node-wide)
+	MsgsPerSync  float64  `json:"msgs_per_sync,omitempty"` // confirmed (or published) messages per sync
+	Skipped      string   `json:"skipped,omitempty"`       // why a matrix case did not run
 	Errors       []string `json:"errors,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"` // e.g. a close the broker did not answer in time
 }
@@ -91,6 +93,9 @@ func (r *Result) Print(w io.Writer) {
 	if r.BrokerPID > 0 {
 		fmt.Fprintf(w, "broker      pid %d: cpu %.2f s (%.2f µs/msg), rss %.1f MB (peak %.1f MB)\n",
 			r.BrokerPID, r.CPUSeconds, r.CPUUsPerMsg, r.RSSMB, r.RSSPeakMB)
+	}
+	if r.Syncs > 0 {
+		fmt.Fprintf(w, "syncs       %.0f data syncs in the broker, %.0f messages per sync\n", r.Syncs, r.MsgsPerSync)
 	}
 	if r.Fairness > 0 {
 		fmt.Fprintf(w, "queues      delivered per queue min %d max %d (max/min %.2f; published max/min %.2f)\n", r.QueueMin, r.QueueMax, r.Fairness, r.PubFairness)

@@ -122,6 +122,11 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	if err != nil {
 		errs.add("broker", err)
 	}
+	var sync0 float64
+	syncOK := false
+	if cfg.SyncURL != "" {
+		sync0, syncOK = readSyncs(cfg.SyncURL)
+	}
 	self, _ := ReadProc(os.Getpid())
 	machine0, _ := machineBusySeconds()
 	start := time.Now()
@@ -179,6 +184,12 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	if bw != nil {
 		bw.sample()
 	}
+	var syncs float64
+	if syncOK {
+		if s1, ok := readSyncs(cfg.SyncURL); ok {
+			syncs = s1 - sync0
+		}
+	}
 	var warns errList
 	for i, p := range prods {
 		// A broker that is flow-controlling the socket may not read the
@@ -207,6 +218,14 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	}
 	res.DeliverRate = rate(delivered, delSecs)
 	res.Connections = cfg.Producers + cfg.Consumers
+	if syncs > 0 {
+		res.Syncs = syncs
+		n := confirmed
+		if n == 0 {
+			n = published
+		}
+		res.MsgsPerSync = float64(n) / syncs
+	}
 	if scr != nil {
 		scr.fill(res)
 	}

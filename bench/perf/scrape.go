@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -91,4 +93,41 @@ func (s *scraper) fill(r *Result) {
 	if s.errs > 0 {
 		r.Errors = append(r.Errors, "scrape "+s.url+": "+s.lastEr)
 	}
+}
+
+// syncCounters are the Prometheus counters of data syncs: Warren's
+// fdatasync histogram count, RabbitMQ's io sync operations (node-wide).
+var syncCounters = []string{"warren_fsync_duration_seconds_count", "rabbitmq_io_sync_ops_total"}
+
+// readSyncs GETs url and sums the sync counters in it; ok is false when
+// the endpoint fails or has none of them.
+func readSyncs(url string) (n float64, ok bool) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, name := range syncCounters {
+			if !strings.HasPrefix(line, name) {
+				continue
+			}
+			rest := line[len(name):]
+			if rest != "" && rest[0] != ' ' && rest[0] != '{' {
+				continue
+			}
+			f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+			if len(f) == 0 {
+				continue
+			}
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+				n, ok = n+v, true
+			}
+		}
+	}
+	return n, ok
 }
