@@ -181,15 +181,10 @@ func RunMatrix(opts MatrixOptions) ([]Result, error) {
 	}
 	fmt.Fprintln(opts.Table, TableHeader())
 	var out []Result
-	first := true
 	for _, cs := range StandardCases() {
 		if len(want) > 0 && !want[cs.ID] {
 			continue
 		}
-		if !first {
-			time.Sleep(opts.Pause)
-		}
-		first = false
 		if opts.Settle > 0 {
 			msg := Settle(opts.BrokerPID, opts.Settle)
 			if opts.Log != nil {
@@ -223,6 +218,14 @@ func RunMatrix(opts MatrixOptions) ([]Result, error) {
 			}
 		}
 		res.Name = cs.ID + " " + cs.Name
+		// The broker's RSS once the case's clients are gone (after the
+		// pause between cases): memory that stays after the load.
+		time.Sleep(opts.Pause)
+		if opts.BrokerPID > 0 && res.Skipped == "" {
+			if p, err := ReadProc(opts.BrokerPID); err == nil {
+				res.RSSAfterMB = float64(p.RSSBytes) / (1 << 20)
+			}
+		}
 		if opts.Log != nil {
 			res.Print(opts.Log)
 		}
@@ -237,7 +240,7 @@ func RunMatrix(opts MatrixOptions) ([]Result, error) {
 
 // TableHeader is the markdown header of the matrix table.
 func TableHeader() string {
-	return "| case | client | publish/s | deliver/s | p50 / p99 latency | broker CPU µs/msg | broker RSS MB | client CPU µs/msg | other load (cores) |\n" +
+	return "| case | client | publish/s | deliver/s | p50 / p99 latency | broker CPU µs/msg | broker RSS MB peak / after | client CPU µs/msg | other load (cores) |\n" +
 		"|---|---|---:|---:|---:|---:|---:|---:|---:|"
 }
 
@@ -256,6 +259,9 @@ func TableRow(r *Result) string {
 	if r.BrokerPID > 0 {
 		cpu = fmt.Sprintf("%.2f", r.CPUUsPerMsg)
 		rss = fmt.Sprintf("%.0f", r.RSSPeakMB)
+		if r.RSSAfterMB > 0 {
+			rss += fmt.Sprintf(" / %.0f", r.RSSAfterMB)
+		}
 	}
 	errs := ""
 	if len(r.Errors) > 0 {

@@ -38,7 +38,7 @@ func Throughput(r *Result) float64 {
 }
 
 var csvHeader = []string{"broker", "case", "name", "client", "seconds", "publish_rate", "confirm_rate", "deliver_rate",
-	"latency_p50_us", "latency_p99_us", "latency_p999_us", "latency_max_us", "broker_cpu_us_per_msg", "broker_rss_peak_mb",
+	"latency_p50_us", "latency_p99_us", "latency_p999_us", "latency_max_us", "broker_cpu_us_per_msg", "broker_rss_peak_mb", "broker_rss_after_mb",
 	"client_cpu_us_per_msg", "other_cpu_cores", "connections", "queue_max_over_min", "queue_published_max_over_min", "scrapes", "scrape_max_ms", "msgs_per_sync", "skipped", "errors"}
 
 // WriteCSV writes one row per broker and case.
@@ -57,7 +57,7 @@ func WriteCSV(w io.Writer, sets []Labeled) error {
 			}
 			row := []string{s.Label, CaseID(r), caseTitle(r), r.Client, f(r.Seconds, 2), f(r.PublishRate, 0), f(r.ConfirmRate, 0),
 				f(r.DeliverRate, 0), f(r.P50Us, 1), f(r.P99Us, 1), f(r.P999Us, 1), f(r.MaxUs, 1), f(r.CPUUsPerMsg, 3),
-				f(r.RSSPeakMB, 1), f(r.ClientUsMsg, 3), f(other, 2), strconv.Itoa(r.Connections), f(r.Fairness, 3), f(r.PubFairness, 3),
+				f(r.RSSPeakMB, 1), f(r.RSSAfterMB, 1), f(r.ClientUsMsg, 3), f(other, 2), strconv.Itoa(r.Connections), f(r.Fairness, 3), f(r.PubFairness, 3),
 				strconv.Itoa(r.Scrapes), f(r.ScrapeMaxMs, 1), f(r.MsgsPerSync, 1), r.Skipped, strings.Join(r.Errors, "; ")}
 			if err := cw.Write(row); err != nil {
 				return err

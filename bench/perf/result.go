@@ -33,9 +33,10 @@ type Result struct {
 	CPUUsPerMsg float64 `json:"broker_cpu_us_per_msg,omitempty"`
 	RSSMB       float64 `json:"broker_rss_mb,omitempty"`
 	RSSPeakMB   float64 `json:"broker_rss_peak_mb,omitempty"`
-	ClientCPU   float64 `json:"client_cpu_s"`          // this process, all connections
-	ClientUsMsg float64 `json:"client_cpu_us_per_msg"` // per published + delivered message
-	OtherCPU    float64 `json:"other_cpu_s"`           // machine CPU used by processes other than broker and client
+	RSSAfterMB  float64 `json:"broker_rss_after_mb,omitempty"` // matrix: RSS a pause after the case ended
+	ClientCPU   float64 `json:"client_cpu_s"`                  // this process, all connections
+	ClientUsMsg float64 `json:"client_cpu_us_per_msg"`         // per published + delivered message
+	OtherCPU    float64 `json:"other_cpu_s"`                   // machine CPU used by processes other than broker and client
 	// Per-queue deliveries (runs with several queues and consumers):
 	// the least and most delivered from one queue, and their ratio.
 	QueueMin     int64    `json:"queue_delivered_min,omitempty"`
