@@ -8,7 +8,7 @@
 # docs/bench-matrix.svg are rewritten.
 #   env: BENCH_QUICK=1 (a 3-minute check: 2 s cases, a subset, no go test
 #        -bench, no backlog, docs/ left alone unless BENCH_WRITE_DOCS=1),
-#        BENCH_DURATION (8s), BENCH_SETTLE (5s), BENCH_CASES (all),
+#        BENCH_DURATION (6s), BENCH_SETTLE (4s), BENCH_CASES (all),
 #        BENCH_SKIP_GO=1, BENCH_SKIP_BACKLOG=1, BENCH_BACKLOG_N (10000000),
 #        BENCH_WRITE_DOCS=0 to leave docs/ alone.
 set -euo pipefail
@@ -26,8 +26,8 @@ if [ -n "$quick" ]; then
 	BENCH_SKIP_BACKLOG=${BENCH_SKIP_BACKLOG:-1}
 	write_docs=${BENCH_WRITE_DOCS:-0}
 else
-	dur=${BENCH_DURATION:-8s}
-	settle=${BENCH_SETTLE:-5s}
+	dur=${BENCH_DURATION:-6s}
+	settle=${BENCH_SETTLE:-4s}
 	cases=${BENCH_CASES:-}
 	write_docs=${BENCH_WRITE_DOCS:-1}
 fi
@@ -176,6 +176,18 @@ out=$work/bench
 "$work/warren-perf" report -out "$out" -title "warren-perf matrix, $started_at, $machine (shared)" \
 	-meta "date=$started_at" -meta "machine=$machine" -meta "duration=$dur" -meta "rabbitmq=${ver:-none}" \
 	"${rep[@]}" >"$work/crosscheck.md"
+# A PNG beside the SVG when a converter is at hand.
+png_of() {
+	local h
+	h=$(grep -o 'height="[0-9]*"' "$1" | head -1 | tr -dc 0-9)
+	if command -v rsvg-convert >/dev/null; then
+		rsvg-convert -o "$2" "$1"
+	elif command -v chromium >/dev/null; then
+		timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --screenshot="$2" \
+			--window-size="1140,$((${h:-800} + 20))" "file://$1" >/dev/null 2>&1
+	fi
+}
+png_of "$out-matrix.svg" "$out-matrix.png" || true
 
 {
 	echo "<!-- bench:start (written by bench/run.sh; edit outside these markers) -->"
@@ -225,9 +237,10 @@ if [ "$write_docs" = 1 ]; then
 		cat "$work/section.md" >>"$doc"
 	fi
 	cp "$out-results.csv" "$out-results.json" "$out-matrix.svg" docs/
-	echo "== wrote $doc, docs/bench-results.csv, docs/bench-results.json, docs/bench-matrix.svg"
+	[ -s "$out-matrix.png" ] && cp "$out-matrix.png" docs/
+	echo "== wrote $doc, docs/bench-results.csv, docs/bench-results.json, docs/bench-matrix.svg (and .png)"
 else
-	cp "$out-results.csv" "$out-results.json" "$out-matrix.svg" bench/results/ 2>/dev/null || true
+	cp "$out-results.csv" "$out-results.json" "$out-matrix.svg" "$out-matrix.png" bench/results/ 2>/dev/null || true
 	echo "== quick run: docs/ left alone; tables and plot in bench/results/ (make-bench-$stamp*.md, bench-matrix.svg)"
 	cat "$work/section.md"
 fi

@@ -35,7 +35,7 @@ func sustained(r *Result, rate float64) (bool, string) {
 	return true, ""
 }
 
-// SearchRate doubles a paced rate from 10k msg/s until a trial does not
+// SearchRate doubles a paced rate from 5k msg/s until a trial does not
 // keep up, then bisects twice between the last good and the first bad
 // rate. The result is the best sustained trial, its Search field the list
 // of trials.
@@ -62,7 +62,7 @@ func SearchRate(cfg Config, w io.Writer) (*Result, error) {
 		return ok, nil
 	}
 	lo, hi := 0.0, 0.0
-	for rate := 10000.0; rate <= 8e6; rate *= 2 {
+	for rate := 5000.0; rate <= 8e6; rate *= 2 {
 		ok, err := try(rate)
 		if err != nil {
 			return nil, err
@@ -86,7 +86,7 @@ func SearchRate(cfg Config, w io.Writer) (*Result, error) {
 		}
 	}
 	if best == nil {
-		best = &Result{Client: cfg.Client, Summary: cfg.Summary(), Errors: []string{"no paced trial kept up, from 10k msg/s"}}
+		best = &Result{Client: cfg.Client, Summary: cfg.Summary(), Errors: []string{"no paced trial kept up, from 5k msg/s"}}
 	}
 	best.Search = strings.Join(log, ", ")
 	return best, nil
