@@ -16,8 +16,10 @@ type PublisherConfig struct {
 	Keys       []string // routing keys, used in turn
 	Size       int      // body bytes; the first 8 carry the send time when Size >= 8
 	Persistent bool
-	Confirms   int // confirm window; 0 = no confirm mode
-	BatchBytes int // target bytes per write; default 256 KiB
+	Priorities int    // > 0: message priorities 0..Priorities-1 in turn
+	Expiration string // per-message TTL (ms, decimal), "" = none
+	Confirms   int    // confirm window; 0 = no confirm mode
+	BatchBytes int    // target bytes per write; default 256 KiB
 }
 
 // Publisher writes pre-encoded publishes in batches: a template of M
@@ -51,11 +53,13 @@ func NewPublisher(c *Conn, cfg PublisherConfig) (*Publisher, error) {
 	if batch <= 0 {
 		batch = 256 << 10
 	}
-	var mode uint8
+	var props wire.Props
 	if cfg.Persistent {
-		mode = wire.DeliveryPersistent
+		props.DeliveryMode = wire.DeliveryPersistent
 	}
-	per := wire.PublishSize(cfg.Exchange, keys[0], cfg.Size, mode, c.FrameMax)
+	props.Expiration = cfg.Expiration
+	props.HasPriority = cfg.Priorities > 0
+	per := wire.PublishSizeProps(cfg.Exchange, keys[0], cfg.Size, props, c.FrameMax)
 	m := max(1, batch/per)
 	if len(keys) > 1 && m >= len(keys) {
 		m -= m % len(keys) // every key equally often
@@ -69,7 +73,10 @@ func NewPublisher(c *Conn, cfg PublisherConfig) (*Publisher, error) {
 	for i := 0; i < 2*m; i++ {
 		p.offs = append(p.offs, len(p.tmpl))
 		var off int
-		p.tmpl, off = wire.AppendPublish(p.tmpl, Channel, cfg.Exchange, keys[i%m%len(keys)], body, mode, c.FrameMax)
+		if cfg.Priorities > 0 {
+			props.Priority = uint8(i % m % cfg.Priorities)
+		}
+		p.tmpl, off = wire.AppendPublishProps(p.tmpl, Channel, cfg.Exchange, keys[i%m%len(keys)], body, props, c.FrameMax)
 		if cfg.Size < 8 {
 			off = -1
 		}

@@ -56,7 +56,12 @@ func (c *Conn) DeleteExchange(name string) error {
 
 // DeclareQueue declares a queue and returns its message count.
 func (c *Conn) DeclareQueue(name string, durable bool) (uint32, error) {
-	args, err := c.Call(wire.AppendQueueDeclare(nil, Channel, name, false, durable, false, false), wire.QueueDeclareOk)
+	return c.DeclareQueueArgs(name, durable, nil)
+}
+
+// DeclareQueueArgs declares a queue with arguments and returns its message count.
+func (c *Conn) DeclareQueueArgs(name string, durable bool, qargs wire.Table) (uint32, error) {
+	args, err := c.Call(wire.AppendQueueDeclareArgs(nil, Channel, name, false, durable, false, false, qargs), wire.QueueDeclareOk)
 	if err != nil {
 		return 0, wrap(err, "queue.declare", name)
 	}

@@ -37,6 +37,16 @@ type Config struct {
 	Progress    bool          // print a line per second
 	BatchBytes  int           // fast client: bytes per publish write
 	Drain       time.Duration // after publishing stops (pmessages), wait this long at most for deliveries
+
+	// Feature paths.
+	QueueTTL    int           // x-message-ttl on the queues, ms; < 0 = none
+	MaxPriority int           // x-max-priority on the queues; 0 = none
+	Priorities  int           // > 0: publish priorities 0..Priorities-1 in turn
+	Expiration  string        // per-message expiration (ms), "" = none
+	DeadLetter  bool          // queues dead-letter at once (x-message-ttl 0) into PREFIX-dlq-i, which the consumers read
+	ScrapeURL   string        // GET this URL (Prometheus /metrics) every ScrapeEvery during the run
+	ScrapeEvery time.Duration // scrape period (1 s)
+	SyncURL     string        // Prometheus URL read before and after the run for the count of fdatasyncs
 }
 
 // Defaults returns the configuration the command line starts from.
@@ -46,7 +56,7 @@ func Defaults() Config {
 		Producers: 1, Consumers: 1, Queues: 1, QueuePrefix: "perf",
 		Size: 16, Prefetch: 1000, MultiAck: 100, Type: "",
 		Duration: 10 * time.Second, Progress: true, BatchBytes: 256 << 10,
-		Drain: 3 * time.Second,
+		Drain: 3 * time.Second, QueueTTL: -1, ScrapeEvery: time.Second,
 	}
 }
 
@@ -87,6 +97,15 @@ func (c *Config) Validate() error {
 	case c.Rate < 0 || c.PMessages < 0:
 		return errors.New("rate and pmessages must be >= 0")
 	}
+	if c.MaxPriority < 0 || c.MaxPriority > 255 || c.Priorities < 0 || c.Priorities > 256 {
+		return errors.New("max-priority must be 0..255 and priorities 0..256")
+	}
+	if c.DeadLetter && c.Type != "" {
+		return errors.New("dead-letter runs use the default exchange")
+	}
+	if c.ScrapeURL != "" && c.ScrapeEvery <= 0 {
+		c.ScrapeEvery = time.Second
+	}
 	if c.Type == "" && c.Bindings > 0 {
 		return errors.New("bindings need an exchange type")
 	}
@@ -119,6 +138,24 @@ func (c *Config) Summary() string {
 	}
 	if c.PMessages > 0 {
 		s += fmt.Sprintf(" pmessages=%d", c.PMessages)
+	}
+	if c.Client == "fast" && c.BatchBytes != 256<<10 && c.BatchBytes > 0 {
+		s += fmt.Sprintf(" batch-bytes=%d", c.BatchBytes)
+	}
+	if c.QueueTTL >= 0 {
+		s += fmt.Sprintf(" queue-ttl=%dms", c.QueueTTL)
+	}
+	if c.MaxPriority > 0 {
+		s += fmt.Sprintf(" max-priority=%d priorities=%d", c.MaxPriority, c.Priorities)
+	}
+	if c.Expiration != "" {
+		s += " expiration=" + c.Expiration + "ms"
+	}
+	if c.DeadLetter {
+		s += " dead-letter(ttl 0 -> dlq)"
+	}
+	if c.ScrapeURL != "" {
+		s += fmt.Sprintf(" scrape=%s/%s", c.ScrapeURL, c.ScrapeEvery)
 	}
 	return s + fmt.Sprintf(" duration=%s", c.Duration)
 }

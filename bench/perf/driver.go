@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/warrenmq/warren/bench/wire"
 )
 
 // producer is one publishing connection of either client.
@@ -22,7 +24,7 @@ type producer interface {
 type admin interface {
 	DeclareExchange(name, kind string, durable bool) error
 	DeleteExchange(name string) error
-	DeclareQueue(name string, durable bool) error
+	DeclareQueue(name string, durable bool, args wire.Table) error
 	DeleteQueue(name string) error
 	BindQueue(queue, exchange, key string) error
 	Close() error
@@ -55,11 +57,19 @@ func newClient(name string) (client, error) {
 // setupTopology deletes leftovers (so durability and type changes apply),
 // then declares the exchange, queues and bindings.
 func setupTopology(a admin, cfg *Config, t *Topology) error {
-	for _, q := range t.Queues {
+	for _, q := range t.DLQs {
 		if err := a.DeleteQueue(q); err != nil {
 			return err
 		}
-		if err := a.DeclareQueue(q, cfg.Durable); err != nil {
+		if err := a.DeclareQueue(q, cfg.Durable, nil); err != nil {
+			return err
+		}
+	}
+	for i, q := range t.Queues {
+		if err := a.DeleteQueue(q); err != nil {
+			return err
+		}
+		if err := a.DeclareQueue(q, cfg.Durable, t.QueueArgs(cfg, i)); err != nil {
 			return err
 		}
 	}
@@ -82,7 +92,7 @@ func setupTopology(a admin, cfg *Config, t *Topology) error {
 
 // teardownTopology deletes the run's queues and exchange.
 func teardownTopology(a admin, cfg *Config, t *Topology) error {
-	for _, q := range t.Queues {
+	for _, q := range append(t.Queues[:len(t.Queues):len(t.Queues)], t.DLQs...) {
 		if err := a.DeleteQueue(q); err != nil {
 			return err
 		}

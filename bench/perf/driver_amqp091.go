@@ -9,6 +9,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/bench/wire"
 )
 
 // amqpClient drives the broker with github.com/rabbitmq/amqp091-go used the
@@ -58,8 +60,15 @@ func (a amqpAdmin) DeclareExchange(name, kind string, durable bool) error {
 func (a amqpAdmin) DeleteExchange(name string) error {
 	return a.ch.ExchangeDelete(name, false, false)
 }
-func (a amqpAdmin) DeclareQueue(name string, durable bool) error {
-	_, err := a.ch.QueueDeclare(name, durable, false, false, false, nil)
+func (a amqpAdmin) DeclareQueue(name string, durable bool, args wire.Table) error {
+	var t amqp.Table
+	if len(args) > 0 {
+		t = amqp.Table{}
+		for _, f := range args {
+			t[f.Key] = f.Value
+		}
+	}
+	_, err := a.ch.QueueDeclare(name, durable, false, false, false, t)
 	return err
 }
 func (a amqpAdmin) DeleteQueue(name string) error {
@@ -78,6 +87,8 @@ type amqpProducer struct {
 	exchange string
 	keys     []string
 	next     int
+	prios    int // > 0: priorities 0..prios-1 in turn
+	nprio    int
 	msg      amqp.Publishing
 	settled  atomic.Uint64
 	nacked   atomic.Uint64
@@ -103,6 +114,8 @@ func (amqpClient) Producer(cfg *Config, keys []string) (producer, error) {
 	if cfg.Persistent {
 		p.msg.DeliveryMode = amqp.Persistent
 	}
+	p.msg.Expiration = cfg.Expiration
+	p.prios = cfg.Priorities
 	if cfg.Confirm > 0 {
 		if err := ch.Confirm(false); err != nil {
 			conn.Close()
@@ -131,6 +144,12 @@ func (p *amqpProducer) Publish(n int) error {
 	for i := 0; i < n; i++ {
 		if len(p.msg.Body) >= 8 {
 			binary.BigEndian.PutUint64(p.msg.Body, uint64(time.Now().UnixNano()))
+		}
+		if p.prios > 0 {
+			p.msg.Priority = uint8(p.nprio)
+			if p.nprio++; p.nprio == p.prios {
+				p.nprio = 0
+			}
 		}
 		key := p.keys[p.next]
 		if p.next++; p.next == len(p.keys) {

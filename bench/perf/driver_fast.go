@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/warrenmq/warren/bench/fast"
+	"github.com/warrenmq/warren/bench/wire"
 )
 
 // fastClient drives the broker with the raw-frame client in package fast.
@@ -11,8 +12,8 @@ type fastClient struct{}
 
 type fastAdmin struct{ *fast.Conn }
 
-func (a fastAdmin) DeclareQueue(name string, durable bool) error {
-	_, err := a.Conn.DeclareQueue(name, durable)
+func (a fastAdmin) DeclareQueue(name string, durable bool, args wire.Table) error {
+	_, err := a.Conn.DeclareQueueArgs(name, durable, args)
 	return err
 }
 
@@ -31,7 +32,7 @@ func (fastClient) Producer(cfg *Config, keys []string) (producer, error) {
 	}
 	p, err := fast.NewPublisher(c, fast.PublisherConfig{
 		Exchange: cfg.Exchange, Keys: keys, Size: cfg.Size, Persistent: cfg.Persistent,
-		Confirms: cfg.Confirm, BatchBytes: cfg.BatchBytes,
+		Confirms: cfg.Confirm, BatchBytes: cfg.BatchBytes, Priorities: cfg.Priorities, Expiration: cfg.Expiration,
 	})
 	if err != nil {
 		c.Abort()

@@ -122,11 +122,24 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	if err != nil {
 		errs.add("broker", err)
 	}
+	var sync0 float64
+	syncOK := false
+	if cfg.SyncURL != "" {
+		sync0, syncOK = readSyncs(cfg.SyncURL)
+	}
 	self, _ := ReadProc(os.Getpid())
 	machine0, _ := machineBusySeconds()
 	start := time.Now()
 	runCtx, stopRun := context.WithTimeout(context.Background(), cfg.Duration)
 	defer stopRun()
+	var scr *scraper
+	scrDone := make(chan struct{})
+	if cfg.ScrapeURL != "" {
+		scr = &scraper{url: cfg.ScrapeURL, every: cfg.ScrapeEvery}
+		go func() { defer close(scrDone); scr.run(runCtx) }()
+	} else {
+		close(scrDone)
+	}
 	progCtx, stopProg := context.WithCancel(context.Background())
 	progDone := make(chan struct{})
 	go func() {
@@ -160,7 +173,23 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	stopRun()
 	stopProg()
 	<-progDone
-	published, confirmed, nacked, _ := st.Totals()
+	<-scrDone
+	// Rates, CPU and the machine's load are taken here, at the end of the
+	// measured interval: closing hundreds of connections can take seconds
+	// during which deliveries still arrive, and those must not raise the
+	// rate (they are counted as late).
+	published, confirmed, nacked, delivered := st.Totals()
+	selfEnd, _ := ReadProc(os.Getpid())
+	machine1, _ := machineBusySeconds()
+	if bw != nil {
+		bw.sample()
+	}
+	var syncs float64
+	if syncOK {
+		if s1, ok := readSyncs(cfg.SyncURL); ok {
+			syncs = s1 - sync0
+		}
+	}
 	var warns errList
 	for i, p := range prods {
 		// A broker that is flow-controlling the socket may not read the
@@ -169,12 +198,10 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	}
 	stopCons()
 	consWG.Wait()
-	_, _, _, delivered := st.Totals()
-	selfEnd, _ := ReadProc(os.Getpid())
-	machine1, _ := machineBusySeconds()
+	_, _, _, total := st.Totals()
 
 	res := &Result{Name: cfg.Name, Client: cfg.Client, Summary: cfg.Summary(), Seconds: end.Sub(start).Seconds(),
-		Published: published, Confirmed: confirmed, Nacked: nacked, Delivered: delivered, Errors: errs.errs, Warnings: warns.errs}
+		Published: published, Confirmed: confirmed, Nacked: nacked, Delivered: delivered, Late: total - delivered, Errors: errs.errs, Warnings: warns.errs}
 	pubSecs := pubEnd.Sub(start).Seconds()
 	res.PublishRate = rate(published, pubSecs)
 	res.ConfirmRate = rate(confirmed, pubSecs)
@@ -190,6 +217,45 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 		delSecs = float64(last-start.UnixNano()) / 1e9
 	}
 	res.DeliverRate = rate(delivered, delSecs)
+	res.Connections = cfg.Producers + cfg.Consumers
+	if syncs > 0 {
+		res.Syncs = syncs
+		n := confirmed
+		if n == 0 {
+			n = published
+		}
+		res.MsgsPerSync = float64(n) / syncs
+	}
+	if scr != nil {
+		scr.fill(res)
+	}
+	if cfg.Queues > 1 && cfg.Consumers >= cfg.Queues {
+		perQ := make([]int64, cfg.Queues)
+		for i, c := range st.cons {
+			perQ[i%cfg.Queues] += c.delivered.Load()
+		}
+		res.QueueMin, res.QueueMax = perQ[0], perQ[0]
+		for _, n := range perQ {
+			res.QueueMin, res.QueueMax = min(res.QueueMin, n), max(res.QueueMax, n)
+		}
+		if res.QueueMin > 0 {
+			res.Fairness = float64(res.QueueMax) / float64(res.QueueMin)
+		}
+		if cfg.Type == "" && cfg.Producers >= cfg.Queues {
+			// Producer i publishes to queue i mod N.
+			pub := make([]int64, cfg.Queues)
+			for i, p := range st.prod {
+				pub[i%cfg.Queues] += p.published.Load()
+			}
+			lo, hi := pub[0], pub[0]
+			for _, n := range pub {
+				lo, hi = min(lo, n), max(hi, n)
+			}
+			if lo > 0 {
+				res.PubFairness = float64(hi) / float64(lo)
+			}
+		}
+	}
 	res.ClientCPU = selfEnd.CPUSeconds - self.CPUSeconds
 	if n := published + delivered; n > 0 {
 		res.ClientUsMsg = res.ClientCPU * 1e6 / float64(n)
@@ -199,7 +265,6 @@ func execute(cl client, cfg *Config, topo *Topology, w io.Writer, setupNs int64)
 	res.MaxUs = us(h.Max())
 	res.OtherCPU = machine1 - machine0 - res.ClientCPU
 	if bw != nil {
-		bw.sample()
 		res.BrokerPID = bw.pid
 		res.CPUSeconds = bw.last.CPUSeconds - bw.first.CPUSeconds
 		per := delivered

@@ -1,10 +1,15 @@
 package perf
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/warrenmq/warren/bench/wire"
+)
 
 // Topology is the queues, bindings and routing keys a run uses.
 type Topology struct {
 	Queues   []string
+	DLQs     []string  // dead-letter targets, one per queue (DeadLetter runs)
 	Bindings []Binding // empty for the default exchange
 	Keys     []string  // publish routing keys; producer i starts at key i
 }
@@ -22,6 +27,9 @@ func BuildTopology(c *Config) Topology {
 	var t Topology
 	for i := 0; i < c.Queues; i++ {
 		t.Queues = append(t.Queues, fmt.Sprintf("%s-%d", c.QueuePrefix, i))
+		if c.DeadLetter {
+			t.DLQs = append(t.DLQs, fmt.Sprintf("%s-dlq-%d", c.QueuePrefix, i))
+		}
 	}
 	nb := c.Bindings
 	if nb == 0 {
@@ -69,4 +77,27 @@ func (t *Topology) ProducerKeys(c *Config, i int) []string {
 }
 
 // ConsumerQueue is the queue consumer i reads.
-func (t *Topology) ConsumerQueue(i int) string { return t.Queues[i%len(t.Queues)] }
+// In a dead-letter run consumers read the dead-letter queues.
+func (t *Topology) ConsumerQueue(i int) string {
+	if len(t.DLQs) > 0 {
+		return t.DLQs[i%len(t.DLQs)]
+	}
+	return t.Queues[i%len(t.Queues)]
+}
+
+// QueueArgs are the declare arguments of queue i.
+func (t *Topology) QueueArgs(c *Config, i int) wire.Table {
+	var a wire.Table
+	if c.QueueTTL >= 0 && !c.DeadLetter {
+		a = append(a, wire.Field{Key: "x-message-ttl", Value: int32(c.QueueTTL)})
+	}
+	if c.MaxPriority > 0 {
+		a = append(a, wire.Field{Key: "x-max-priority", Value: int32(c.MaxPriority)})
+	}
+	if c.DeadLetter {
+		a = append(a, wire.Field{Key: "x-message-ttl", Value: int32(0)},
+			wire.Field{Key: "x-dead-letter-exchange", Value: ""},
+			wire.Field{Key: "x-dead-letter-routing-key", Value: t.DLQs[i]})
+	}
+	return a
+}

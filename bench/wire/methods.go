@@ -84,11 +84,16 @@ func AppendExchangeDelete(dst []byte, ch uint16, name string) []byte {
 
 // AppendQueueDeclare appends queue.declare.
 func AppendQueueDeclare(dst []byte, ch uint16, name string, passive, durable, exclusive, autoDelete bool) []byte {
+	return AppendQueueDeclareArgs(dst, ch, name, passive, durable, exclusive, autoDelete, nil)
+}
+
+// AppendQueueDeclareArgs appends queue.declare with arguments (x-message-ttl, ...).
+func AppendQueueDeclareArgs(dst []byte, ch uint16, name string, passive, durable, exclusive, autoDelete bool, args Table) []byte {
 	dst, s := AppendMethodHeader(dst, ch, QueueDeclare)
 	dst = AppendShort(dst, 0)
 	dst = AppendShortstr(dst, name)
 	dst = append(dst, Bits(passive, durable, exclusive, autoDelete, false))
-	dst = AppendTable(dst, nil)
+	dst = AppendTable(dst, args)
 	return EndFrame(dst, s)
 }
 

@@ -4,6 +4,7 @@
 //	warren-perf [run flags]              one run (see -h)
 //	warren-perf matrix [matrix flags]    the standard benchmark matrix
 //	warren-perf compare A.jsonl B.jsonl  ratios between two matrix outputs
+//	warren-perf report L=A.jsonl L=B.jsonl  CSV, JSON and SVG plot of matrix outputs
 //	warren-perf sink [-listen ADDR]      a null broker, to measure the clients alone
 package main
 
@@ -20,6 +21,8 @@ func main() {
 		code = matrixMain(args[1:])
 	case len(args) > 0 && args[0] == "compare":
 		code = compareMain(args[1:])
+	case len(args) > 0 && args[0] == "report":
+		code = reportMain(args[1:])
 	case len(args) > 0 && args[0] == "sink":
 		code = sinkMain(args[1:])
 	case len(args) > 0 && args[0] == "run":

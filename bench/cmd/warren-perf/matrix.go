@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -19,7 +20,11 @@ func matrixMain(args []string) int {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "duration of each time-bounded case")
 	fs.DurationVar(&o.Pause, "pause", 2*time.Second, "pause between cases")
 	fs.DurationVar(&o.Settle, "settle", 30*time.Second, "before each case wait up to this long for an idle broker and machine (0 = no wait)")
-	cases := fs.String("cases", "", "comma-separated case ids (default all: 1,2,3,4,5,6,7a,7b)")
+	cases := fs.String("cases", "", "comma-separated case ids (default all; see -list)")
+	fs.StringVar(&o.TLSURI, "tls-uri", "", "amqps:// URI of the same broker, for the TLS cases")
+	tlsCA := fs.String("tls-ca", "", "PEM CA that signed the broker's certificate (with -tls-uri)")
+	fs.StringVar(&o.MgmtURL, "mgmt", "", "management API http://user:pass@host:port, to create the permission case's user")
+	fs.StringVar(&o.MetricsURL, "metrics", "", "Prometheus URL the metrics case scrapes every second")
 	out := fs.String("out", "", "also write RESULT lines to this file")
 	quiet := fs.Bool("quiet", false, "no progress or summaries on stderr")
 	list := fs.Bool("list", false, "list the cases and exit")
@@ -32,6 +37,11 @@ func matrixMain(args []string) int {
 			os.Stdout.WriteString(c.ID + "\t" + c.Name + "\n\t" + cfg.Summary() + "\n")
 		}
 		return 0
+	}
+	if *tlsCA != "" {
+		if err := perf.TrustCA(*tlsCA); err != nil {
+			return fail(2, "-tls-ca: %v", err)
+		}
 	}
 	if *cases != "" {
 		o.Cases = strings.Split(*cases, ",")
@@ -55,12 +65,14 @@ func matrixMain(args []string) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	code := 0
 	for _, r := range res {
 		if len(r.Errors) > 0 {
-			return 1
+			fmt.Fprintf(os.Stderr, "warren-perf matrix: case %s: %s\n", r.Name, r.Errors[0])
+			code = 1
 		}
 	}
-	return 0
+	return code
 }
 
 func compareMain(args []string) int {

@@ -38,6 +38,13 @@ func runMain(args []string) int {
 	quiet := fs.Bool("quiet", false, "no per-second progress lines")
 	fs.IntVar(&c.BatchBytes, "batch-bytes", c.BatchBytes, "fast client: bytes of publishes per write")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "with -pmessages: wait at most this long past -duration for deliveries")
+	fs.IntVar(&c.QueueTTL, "queue-ttl", c.QueueTTL, "x-message-ttl of the queues, ms (-1 = none)")
+	fs.IntVar(&c.MaxPriority, "max-priority", 0, "x-max-priority of the queues (0 = not a priority queue)")
+	fs.IntVar(&c.Priorities, "priorities", 0, "publish priorities 0..N-1 in turn (0 = no priority property)")
+	fs.StringVar(&c.Expiration, "expiration", "", "per-message expiration, ms")
+	fs.BoolVar(&c.DeadLetter, "dead-letter", false, "queues dead-letter every message at once (x-message-ttl 0) into PREFIX-dlq-i; consumers read those")
+	fs.StringVar(&c.ScrapeURL, "scrape", "", "GET this metrics URL every -scrape-every during the run")
+	fs.DurationVar(&c.ScrapeEvery, "scrape-every", c.ScrapeEvery, "scrape period")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
