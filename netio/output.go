@@ -26,6 +26,7 @@ type output struct {
 	// their use (see releasedLarge).
 	peakBacklog atomic.Int64
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
+	draining    atomic.Bool // queued for the drain poller (write_hold.go)
 }
 
 func (c *Conn) overBudget() bool {
