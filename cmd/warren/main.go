@@ -101,6 +101,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	goMemLimit := applyGoMemoryLimit(cfg.GoMemoryLimit, b.Alarms().Status().MemoryLimit)
 	amqpAddr := cfg.AMQP[0].Addr()
 	srv := netio.NewServer(netio.Config{
 		Addr:             amqpAddr,
@@ -135,7 +136,7 @@ func run(args []string) error {
 		_ = b.Close()
 		return err
 	}
-	slog.Info("warren started", "amqp", amqpAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
+	slog.Info("warren started", "amqp", amqpAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit, "go_memory_limit", goMemLimit)
 
 	var hs *mgmt.Server
 	if cfg.Management.Port != 0 {
