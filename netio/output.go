@@ -5,7 +5,7 @@ import "sync/atomic"
 // outputBudget is how many bytes may wait to be written to one connection
 // (our buffer plus gnet's) before consumers on it stop getting deliveries.
 // It bounds memory per slow consumer; acks and the drained socket restore it.
-const outputBudget = 4 << 20
+const outputBudget = 1 << 20
 
 // maxKeptBuffer is the largest output buffer kept for reuse (append grows a
 // buffer past the budget by up to 2x). Reallocating multi-MB buffers per
