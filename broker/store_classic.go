@@ -51,6 +51,13 @@ type classicStore struct {
 	ready  int // requeued + ahead of the cursor, not done
 	readyB int64
 	closed bool
+
+	// fresh is the message appendFresh just stored, still in the
+	// publisher's buffers, at freshPos (freshSize bytes); nil outside
+	// the publish that stored it (see appendFresh).
+	fresh     *Message
+	freshPos  segment.Pos
+	freshSize uint32
 }
 
 // openClassicStore opens the store in dir, recovering what a durable one
@@ -92,18 +99,70 @@ func (s *classicStore) append(m Message) (commitGen uint64, err error) {
 	return commitGen, err
 }
 
+// appendFresh is append for a publish that may be delivered before it
+// returns: until dropFresh (which the publish calls before it lets go of
+// m), next hands m out from the publisher's own buffers when it is the
+// only ready message, instead of reading back and decoding the record it
+// just wrote (issue 19: deliver straight from the publish buffer when a
+// consumer is waiting and the queue is empty).
+func (s *classicStore) appendFresh(m *Message) (commitGen uint64, err error) {
+	rec := segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	if m.Persistent {
+		rec.Flags = segment.FlagPersistent
+	}
+	pos, size, commitGen, err := s.appendRecordSized(&rec)
+	if err == nil {
+		s.fresh, s.freshPos, s.freshSize = m, pos, size
+	}
+	return commitGen, err
+}
+
+// dropFresh forgets the message appendFresh kept.
+func (s *classicStore) dropFresh() { s.fresh = nil }
+
+// takeFresh hands out the message appendFresh kept if it is the only
+// ready one: everything between the cursor and it is then in flight or
+// done, so the cursor may jump past it.
+func (s *classicStore) takeFresh() (t Ticket, d Delivery, ok bool) {
+	m := s.fresh
+	if m == nil || s.ready != 1 || !s.requeued.empty() || s.closed {
+		return t, d, false
+	}
+	s.fresh = nil
+	q := s.freshPos
+	s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + s.freshSize}
+	t = Ticket{pos: q, size: s.freshSize, body: uint32(len(m.Body)), persistent: m.Persistent}
+	s.ready--
+	s.readyB -= int64(t.body)
+	if err := s.idx.Delivered(q); err != nil {
+		faultHint.report(s.dir, err)
+	}
+	d = Delivery{
+		Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body,
+		Timestamp: m.Timestamp, Persistent: m.Persistent, Redelivered: s.idx.Redelivered(q),
+	}
+	return t, d, true
+}
+
 // appendRecord stores r and says where. syncGen is as append's commitGen.
 func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen uint64, err error) {
+	pos, _, syncGen, err = s.appendRecordSized(r)
+	return pos, syncGen, err
+}
+
+// appendRecordSized is appendRecord that also gives the record's size.
+func (s *classicStore) appendRecordSized(r *segment.Record) (pos segment.Pos, size uint32, syncGen uint64, err error) {
+	s.fresh = nil // whatever the cursor meets now is read from the log
 	if s.closed {
-		return pos, 0, segment.ErrClosed
+		return pos, 0, 0, segment.ErrClosed
 	}
 	prev, _, hadHead := s.log.Head()
-	pos, _, syncGen, err = s.log.Append(r)
+	pos, size, syncGen, err = s.log.Append(r)
 	if s.log.Retired() {
 		s.retrackRetired()
 	}
 	if err != nil {
-		return pos, 0, err
+		return pos, 0, 0, err
 	}
 	s.idx.Added(pos.Seg, len(r.Body))
 	s.ready++
@@ -111,7 +170,7 @@ func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen
 	if hadHead && pos.Seg != prev && s.idx.Complete(prev) {
 		s.removeSegment(prev) // the old head filled up with everything already done
 	}
-	return pos, syncGen, nil
+	return pos, size, syncGen, nil
 }
 
 // next hands out the next ready message, requeued ones first, and moves it
@@ -133,6 +192,11 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 			continue
 		}
 		return e, delivery(&rec, true), true
+	}
+	if s.fresh != nil {
+		if t, d, ok := s.takeFresh(); ok {
+			return t, d, true
+		}
 	}
 	for {
 		q, rec, n, err := s.log.Next(s.cur)
