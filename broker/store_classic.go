@@ -52,12 +52,19 @@ type classicStore struct {
 	readyB int64
 	closed bool
 
-	// fresh is the message appendFresh just stored, still in the
-	// publisher's buffers, at freshPos (freshSize bytes); nil outside
-	// the publish that stored it (see appendFresh).
-	fresh     *Message
-	freshPos  segment.Pos
-	freshSize uint32
+	// fresh is the record appendFresh just stored, still in the
+	// publisher's buffers; allocated on a queue's first appendFresh, so
+	// queues nobody consumes from pay one pointer.
+	fresh *freshRecord
+}
+
+// freshRecord is a record appendFresh stored: ok outside the publish that
+// stored it is false.
+type freshRecord struct {
+	rec  segment.Record
+	pos  segment.Pos
+	size uint32
+	ok   bool
 }
 
 // openClassicStore opens the store in dir, recovering what a durable one
@@ -106,42 +113,47 @@ func (s *classicStore) append(m Message) (commitGen uint64, err error) {
 // just wrote (issue 19: deliver straight from the publish buffer when a
 // consumer is waiting and the queue is empty).
 func (s *classicStore) appendFresh(m *Message) (commitGen uint64, err error) {
-	rec := segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	f := s.fresh
+	if f == nil {
+		f = new(freshRecord)
+		s.fresh = f
+	}
+	f.rec = segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
 	if m.Persistent {
-		rec.Flags = segment.FlagPersistent
+		f.rec.Flags = segment.FlagPersistent
 	}
-	pos, size, commitGen, err := s.appendRecordSized(&rec)
-	if err == nil {
-		s.fresh, s.freshPos, s.freshSize = m, pos, size
-	}
+	f.pos, f.size, commitGen, err = s.appendRecordSized(&f.rec)
+	f.ok = err == nil
 	return commitGen, err
 }
 
-// dropFresh forgets the message appendFresh kept.
-func (s *classicStore) dropFresh() { s.fresh = nil }
+// dropFresh forgets the message appendFresh kept (and its views of the
+// publisher's buffers).
+func (s *classicStore) dropFresh() {
+	if f := s.fresh; f != nil {
+		f.ok = false
+		f.rec = segment.Record{}
+	}
+}
 
 // takeFresh hands out the message appendFresh kept if it is the only
 // ready one: everything between the cursor and it is then in flight or
 // done, so the cursor may jump past it.
 func (s *classicStore) takeFresh() (t Ticket, d Delivery, ok bool) {
-	m := s.fresh
-	if m == nil || s.ready != 1 || !s.requeued.empty() || s.closed {
+	f := s.fresh
+	if f == nil || !f.ok || s.ready != 1 || !s.requeued.empty() || s.closed {
 		return t, d, false
 	}
-	s.fresh = nil
-	q := s.freshPos
-	s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + s.freshSize}
-	t = Ticket{pos: q, size: s.freshSize, body: uint32(len(m.Body)), persistent: m.Persistent}
+	f.ok = false
+	q := f.pos
+	s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + f.size}
+	t = Ticket{pos: q, size: f.size, body: uint32(len(f.rec.Body)), persistent: f.rec.Flags&segment.FlagPersistent != 0}
 	s.ready--
 	s.readyB -= int64(t.body)
 	if err := s.idx.Delivered(q); err != nil {
 		faultHint.report(s.dir, err)
 	}
-	d = Delivery{
-		Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body,
-		Timestamp: m.Timestamp, Persistent: m.Persistent, Redelivered: s.idx.Redelivered(q),
-	}
-	return t, d, true
+	return t, delivery(&f.rec, s.idx.Redelivered(q)), true
 }
 
 // appendRecord stores r and says where. syncGen is as append's commitGen.
@@ -152,7 +164,9 @@ func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen
 
 // appendRecordSized is appendRecord that also gives the record's size.
 func (s *classicStore) appendRecordSized(r *segment.Record) (pos segment.Pos, size uint32, syncGen uint64, err error) {
-	s.fresh = nil // whatever the cursor meets now is read from the log
+	if s.fresh != nil {
+		s.fresh.ok = false // whatever the cursor meets now is read from the log
+	}
 	if s.closed {
 		return pos, 0, 0, segment.ErrClosed
 	}
@@ -193,7 +207,7 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 		}
 		return e, delivery(&rec, true), true
 	}
-	if s.fresh != nil {
+	if s.fresh != nil && s.fresh.ok {
 		if t, d, ok := s.takeFresh(); ok {
 			return t, d, true
 		}
