@@ -39,6 +39,7 @@ type Syncer struct {
 	subs   atomic.Pointer[[]subscriber]
 
 	rounds, syncs atomic.Uint64
+	records       atomic.Uint64 // marks covered by finished rounds
 	stats         SyncStats // syncer_stats.go
 
 	failMu  sync.Mutex
@@ -97,6 +98,11 @@ func (s *Syncer) Done() uint64 { return s.done.Load() }
 // Stats counts rounds and fdatasync calls so far, for metrics and tests.
 func (s *Syncer) Stats() (rounds, syncs uint64) { return s.rounds.Load(), s.syncs.Load() }
 
+// Records is how many appends (records, and directory entries of new
+// segments) the fdatasyncs so far covered: Records over the syncs of
+// Stats is the messages per fdatasync of group commit.
+func (s *Syncer) Records() uint64 { return s.records.Load() }
+
 // Close runs a last round for what is dirty and stops the goroutine. Close
 // the logs first: appends after Close are never synced.
 func (s *Syncer) Close() {
@@ -115,6 +121,7 @@ func (s *Syncer) mark(f *syncFile) uint64 {
 	f.mu.Lock()
 	g := s.gen.Load()
 	in := f.gen == g
+	f.marks++
 	f.mu.Unlock()
 	if in {
 		return g
@@ -169,7 +176,10 @@ func (s *Syncer) round() bool {
 		start := time.Now()
 		f.mu.Lock() // also the barrier for mark's fast path
 		f.syncing = g
+		marks := f.marks
+		f.marks = 0
 		f.mu.Unlock()
+		s.records.Add(uint64(marks))
 		if w := f.w.Load(); w != nil {
 			// Staged records first, then the fdatasync.
 			if err := w.flushFor(f); err != nil {
@@ -217,6 +227,7 @@ type syncFile struct {
 	gen uint64 // generation whose list holds f; guarded by mu
 	// syncing is the generation of the last round that synced f; guarded by mu.
 	syncing uint64
+	marks   uint32 // appends marked since the last round took them; guarded by mu
 	refs    atomic.Int32
 	err     atomic.Pointer[error]
 	w       atomic.Pointer[wbuf] // the log's staging buffer while f is its head
