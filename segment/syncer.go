@@ -40,7 +40,7 @@ type Syncer struct {
 
 	rounds, syncs atomic.Uint64
 	records       atomic.Uint64 // marks covered by finished rounds
-	stats         SyncStats // syncer_stats.go
+	stats         SyncStats     // syncer_stats.go
 
 	failMu  sync.Mutex
 	failed  []failure // generations that failed a file (syncfail.go), by generation
