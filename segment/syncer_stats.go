@@ -63,4 +63,3 @@ var (
 func newSyncStats() SyncStats {
 	return SyncStats{Latency: newHistogram(fsyncBounds), Batch: newHistogram(batchBounds)}
 }
-
