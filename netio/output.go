@@ -27,6 +27,7 @@ type output struct {
 	peakBacklog atomic.Int64
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 	draining    atomic.Bool // queued for the drain poller (write_hold.go)
+	drainStalls uint8       // polls in a row that found no progress; on the loop
 }
 
 func (c *Conn) overBudget() bool {

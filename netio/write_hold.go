@@ -2,6 +2,7 @@ package netio
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,14 +23,28 @@ import (
 // held bytes are written. The socket's send buffer (megabytes on loopback)
 // covers the poll interval.
 
-// drainPoll is how often connections with held output are woken.
-const drainPoll = time.Millisecond
+// drainPoll is how soon a connection with held output is woken while its
+// socket drains; a connection whose backlog did not shrink since the last
+// poll waits twice as long each time, up to drainPollMax, so clients that
+// stopped reading cost a wake-up every 64 ms, not every millisecond.
+const (
+	drainPoll    = time.Millisecond
+	drainPollMax = 64 * time.Millisecond
+)
+
+type drainEntry struct {
+	c   *Conn
+	due int64 // unix nanoseconds
+}
+
+// drainWakes counts the poller's wake-ups (tests).
+var drainWakes atomic.Uint64
 
 var drains struct {
-	once  sync.Once
-	mu    sync.Mutex
-	conns []*Conn
-	kick  chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	entries []drainEntry
+	kick    chan struct{}
 }
 
 // holdOutput keeps the pending output for a later flush: the transport
@@ -39,18 +54,22 @@ func (c *Conn) holdOutput(backlog int) {
 	c.outMu.Lock()
 	c.out.scheduled = false // later output wakes the loop again
 	c.outMu.Unlock()
-	c.out.backlog.Store(int64(backlog))
+	if prev := c.out.backlog.Swap(int64(backlog)); int64(backlog) < prev {
+		c.out.drainStalls = 0
+	} else if c.out.drainStalls < 6 {
+		c.out.drainStalls++
+	}
 	if int64(backlog) > c.out.peakBacklog.Load() {
 		c.out.peakBacklog.Store(int64(backlog))
 	}
 	if c.work.Load() || len(c.afterFlush) > 0 {
 		c.kick()
 	}
-	c.drainLater()
+	c.drainLater(drainPoll << c.out.drainStalls)
 }
 
-// drainLater has the drain poller wake c soon, once per hold.
-func (c *Conn) drainLater() {
+// drainLater has the drain poller wake c in about d, once per hold.
+func (c *Conn) drainLater(d time.Duration) {
 	if c.out.draining.Swap(true) {
 		return
 	}
@@ -59,7 +78,7 @@ func (c *Conn) drainLater() {
 		go drainPoller()
 	})
 	drains.mu.Lock()
-	drains.conns = append(drains.conns, c)
+	drains.entries = append(drains.entries, drainEntry{c: c, due: time.Now().Add(d).UnixNano()})
 	drains.mu.Unlock()
 	select {
 	case drains.kick <- struct{}{}:
@@ -67,25 +86,40 @@ func (c *Conn) drainLater() {
 	}
 }
 
-// drainPoller wakes every connection that held output, each drainPoll,
-// and sleeps while there are none.
+// drainPoller wakes each connection that held output when its time
+// comes, and sleeps while there are none.
 func drainPoller() {
-	var batch []*Conn
+	var batch, keep []drainEntry
+	timer := time.NewTimer(drainPollMax)
 	for {
 		drains.mu.Lock()
-		batch, drains.conns = drains.conns, batch[:0]
+		batch, drains.entries = append(batch[:0], drains.entries...), drains.entries[:0]
 		drains.mu.Unlock()
-		if len(batch) == 0 {
+		if len(batch) == 0 && len(keep) == 0 {
 			<-drains.kick
 			continue
 		}
-		time.Sleep(drainPoll)
-		for i, c := range batch {
-			c.out.draining.Store(false)
-			if !c.closed.Load() {
-				c.t.Wake()
+		batch = append(batch, keep...)
+		keep = keep[:0]
+		now := time.Now().UnixNano()
+		next := now + int64(drainPollMax)
+		for _, e := range batch {
+			if e.due > now {
+				keep = append(keep, e)
+				next = min(next, e.due)
+				continue
 			}
-			batch[i] = nil
+			e.c.out.draining.Store(false)
+			if !e.c.closed.Load() {
+				drainWakes.Add(1)
+				e.c.t.Wake()
+			}
+		}
+		clear(batch)
+		timer.Reset(time.Duration(max(next-now, int64(drainPoll))))
+		select {
+		case <-timer.C:
+		case <-drains.kick:
 		}
 	}
 }
