@@ -312,6 +312,13 @@ func (b *Broker) SyncStats() (latency, batch Histogram) {
 	return histogramOf(&st.Latency), histogramOf(&st.Batch)
 }
 
+// SyncCounts are the group-commit syncer's totals: fdatasync calls and
+// the appends they covered (records/syncs is messages per fdatasync).
+func (b *Broker) SyncCounts() (syncs, records uint64) {
+	_, syncs = b.syncer.Stats()
+	return syncs, b.syncer.Records()
+}
+
 func histogramOf(h *segment.Histogram) Histogram {
 	c, sum, n := h.Snapshot()
 	return Histogram{Bounds: h.Bounds, Cumulative: c, Sum: sum, Count: n}

@@ -74,7 +74,19 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 		q.mu.Unlock()
 		return 0, true, nil // a duplicate is routed, not enqueued
 	}
-	gen, err := q.st.append(*m)
+	// With a consumer waiting, the message may go out before publish
+	// returns: the classic store then hands it over from m's buffers.
+	// Not with a length limit or TTLs, whose paths drop or expire
+	// messages between the append and the dispatch.
+	cs, fresh := q.st.(*classicStore)
+	fresh = fresh && len(q.consumers) > 0 && q.exp == nil && !q.limited() && !hasExpiration(m.Props)
+	var gen uint64
+	var err error
+	if fresh {
+		gen, err = cs.appendFresh(m)
+	} else {
+		gen, err = q.st.append(*m)
+	}
 	if err != nil {
 		q.mu.Unlock()
 		return 0, false, err
@@ -88,6 +100,9 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 	}
 	if len(q.consumers) > 0 {
 		q.dispatchLocked(m.Origin)
+	}
+	if fresh {
+		cs.dropFresh()
 	}
 	if q.exp != nil {
 		q.afterPublishLocked()

@@ -51,6 +51,20 @@ type classicStore struct {
 	ready  int // requeued + ahead of the cursor, not done
 	readyB int64
 	closed bool
+
+	// fresh is the record appendFresh just stored, still in the
+	// publisher's buffers; allocated on a queue's first appendFresh, so
+	// queues nobody consumes from pay one pointer.
+	fresh *freshRecord
+}
+
+// freshRecord is a record appendFresh stored: ok outside the publish that
+// stored it is false.
+type freshRecord struct {
+	rec  segment.Record
+	pos  segment.Pos
+	size uint32
+	ok   bool
 }
 
 // openClassicStore opens the store in dir, recovering what a durable one
@@ -92,18 +106,77 @@ func (s *classicStore) append(m Message) (commitGen uint64, err error) {
 	return commitGen, err
 }
 
+// appendFresh is append for a publish that may be delivered before it
+// returns: until dropFresh (which the publish calls before it lets go of
+// m), next hands m out from the publisher's own buffers when it is the
+// only ready message, instead of reading back and decoding the record it
+// just wrote (issue 19: deliver straight from the publish buffer when a
+// consumer is waiting and the queue is empty).
+func (s *classicStore) appendFresh(m *Message) (commitGen uint64, err error) {
+	f := s.fresh
+	if f == nil {
+		f = new(freshRecord)
+		s.fresh = f
+	}
+	f.rec = segment.Record{Timestamp: m.Timestamp, Exchange: m.Exchange, RoutingKey: m.RoutingKey, Props: m.Props, Body: m.Body}
+	if m.Persistent {
+		f.rec.Flags = segment.FlagPersistent
+	}
+	f.pos, f.size, commitGen, err = s.appendRecordSized(&f.rec)
+	f.ok = err == nil
+	return commitGen, err
+}
+
+// dropFresh forgets the message appendFresh kept (and its views of the
+// publisher's buffers).
+func (s *classicStore) dropFresh() {
+	if f := s.fresh; f != nil {
+		f.ok = false
+		f.rec = segment.Record{}
+	}
+}
+
+// takeFresh hands out the message appendFresh kept if it is the only
+// ready one: everything between the cursor and it is then in flight or
+// done, so the cursor may jump past it.
+func (s *classicStore) takeFresh() (t Ticket, d Delivery, ok bool) {
+	f := s.fresh
+	if f == nil || !f.ok || s.ready != 1 || !s.requeued.empty() || s.closed {
+		return t, d, false
+	}
+	f.ok = false
+	q := f.pos
+	s.cur = segment.Pos{Seg: q.Seg, Off: q.Off + f.size}
+	t = Ticket{pos: q, size: f.size, body: uint32(len(f.rec.Body)), persistent: f.rec.Flags&segment.FlagPersistent != 0}
+	s.ready--
+	s.readyB -= int64(t.body)
+	if err := s.idx.Delivered(q); err != nil {
+		faultHint.report(s.dir, err)
+	}
+	return t, delivery(&f.rec, s.idx.Redelivered(q)), true
+}
+
 // appendRecord stores r and says where. syncGen is as append's commitGen.
 func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen uint64, err error) {
+	pos, _, syncGen, err = s.appendRecordSized(r)
+	return pos, syncGen, err
+}
+
+// appendRecordSized is appendRecord that also gives the record's size.
+func (s *classicStore) appendRecordSized(r *segment.Record) (pos segment.Pos, size uint32, syncGen uint64, err error) {
+	if s.fresh != nil {
+		s.fresh.ok = false // whatever the cursor meets now is read from the log
+	}
 	if s.closed {
-		return pos, 0, segment.ErrClosed
+		return pos, 0, 0, segment.ErrClosed
 	}
 	prev, _, hadHead := s.log.Head()
-	pos, _, syncGen, err = s.log.Append(r)
+	pos, size, syncGen, err = s.log.Append(r)
 	if s.log.Retired() {
 		s.retrackRetired()
 	}
 	if err != nil {
-		return pos, 0, err
+		return pos, 0, 0, err
 	}
 	s.idx.Added(pos.Seg, len(r.Body))
 	s.ready++
@@ -111,7 +184,7 @@ func (s *classicStore) appendRecord(r *segment.Record) (pos segment.Pos, syncGen
 	if hadHead && pos.Seg != prev && s.idx.Complete(prev) {
 		s.removeSegment(prev) // the old head filled up with everything already done
 	}
-	return pos, syncGen, nil
+	return pos, size, syncGen, nil
 }
 
 // next hands out the next ready message, requeued ones first, and moves it
@@ -133,6 +206,11 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 			continue
 		}
 		return e, delivery(&rec, true), true
+	}
+	if s.fresh != nil && s.fresh.ok {
+		if t, d, ok := s.takeFresh(); ok {
+			return t, d, true
+		}
 	}
 	for {
 		q, rec, n, err := s.log.Next(s.cur)

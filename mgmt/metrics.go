@@ -219,6 +219,9 @@ func (m *metricsHandler) writeOwn(t *promText) {
 	latency, batch := m.b.SyncStats()
 	t.histogram("warren_fsync_duration_seconds", "Time per segment fdatasync, with the staged writes before it", &latency)
 	t.histogram("warren_group_commit_files", "Segment files synced per group commit (one fsync round)", &batch)
+	_, records := m.b.SyncCounts()
+	t.family("warren_fsync_records_total", "counter", "Persistent records covered by segment fdatasyncs (over warren_fsync_duration_seconds_count: messages per fdatasync)")
+	t.uint("warren_fsync_records_total", "", records)
 }
 
 // writeSegments writes the per-queue segment families (per-object only:

@@ -152,6 +152,9 @@ func TestMetricsCountAClientOnThePrometheusPort(t *testing.T) {
 	if n := s.series["warren_group_commit_files_count"]; n < 1 {
 		t.Errorf("no group commit observed: %v", n)
 	}
+	if n := s.series["warren_fsync_records_total"]; n < 1 {
+		t.Errorf("no fsynced records counted: %v", n)
+	}
 	per := getMetrics(t, base+"/metrics/per-object")
 	if n := per.series[`warren_queue_segment_files{vhost="/",queue="metrics-client"}`]; n < 1 {
 		t.Errorf("segment files of metrics-client = %v", n)

@@ -5,7 +5,7 @@ import "sync/atomic"
 // outputBudget is how many bytes may wait to be written to one connection
 // (our buffer plus gnet's) before consumers on it stop getting deliveries.
 // It bounds memory per slow consumer; acks and the drained socket restore it.
-const outputBudget = 4 << 20
+const outputBudget = 1 << 20
 
 // maxKeptBuffer is the largest output buffer kept for reuse (append grows a
 // buffer past the budget by up to 2x). Reallocating multi-MB buffers per
@@ -26,6 +26,8 @@ type output struct {
 	// their use (see releasedLarge).
 	peakBacklog atomic.Int64
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
+	draining    atomic.Bool // queued for the drain poller (write_hold.go)
+	drainStalls uint8       // polls in a row that found no progress; on the loop
 }
 
 func (c *Conn) overBudget() bool {

@@ -26,6 +26,16 @@ func (c *Conn) Serve(input []byte) (int, error) {
 	debug.SetPanicOnFault(true)
 	n := c.Feed(input)
 	c.countIn(n)
+	if backlog := c.t.Buffered(); backlog > 0 && c.state < stateClosing {
+		// The socket has not taken the last flush yet: keep this output
+		// in our own buffer (bounded by outputBudget) rather than have the
+		// transport copy it behind the backlog (write_hold.go).
+		c.holdOutput(backlog)
+		if c.state == stateClosed {
+			return n, ErrConnClosed
+		}
+		return n, nil
+	}
 	out := c.TakeOutput()
 	if len(out) > 0 {
 		c.lastSent.Store(time.Now().UnixNano())

@@ -58,7 +58,7 @@ func (l *Log) Next(p Pos) (Pos, Record, uint32, error) {
 		if err != nil {
 			return p, Record{}, 0, err
 		}
-		r, n, err := decode(b)
+		r, n, err := decodeCRC(b, s != l.head || s.recovered)
 		if err != nil {
 			return p, Record{}, 0, &CorruptError{Pos: p, Err: err}
 		}

@@ -3,7 +3,6 @@ package segment
 import (
 	"math"
 	"sync/atomic"
-	"time"
 )
 
 // SyncStats are the syncer's figures for metrics: how long each fdatasync
@@ -64,5 +63,3 @@ var (
 func newSyncStats() SyncStats {
 	return SyncStats{Latency: newHistogram(fsyncBounds), Batch: newHistogram(batchBounds)}
 }
-
-func (st *SyncStats) observeSync(start time.Time) { st.Latency.Observe(time.Since(start).Seconds()) }

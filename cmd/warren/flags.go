@@ -32,6 +32,7 @@ type flags struct {
 	maxMsg      int64
 	heartbeat   uint
 	pprofAddr   string
+	goMemLimit  string
 	loops       int
 	showVersion bool
 	tls         *tlsFlags
@@ -54,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.Int64Var(&f.maxMsg, "max-message-size", d.MaxMessageSize, "largest message body accepted, bytes")
 	fs.UintVar(&f.heartbeat, "heartbeat", uint(d.Heartbeat), "heartbeat seconds offered to clients (0 disables)")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&f.goMemLimit, "go-memory-limit", "", "Go heap soft limit, a size (e.g. 64MiB; 0 for none); default half the memory alarm's limit")
 	fs.IntVar(&f.loops, "loops", d.EventLoops, "event loops (0: one per CPU)")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
 	f.tls = registerTLSFlags(fs)
@@ -130,6 +132,12 @@ func (f *flags) settings() (*config.Loaded, error) {
 			c.Pprof = f.pprofAddr
 		case "loops":
 			c.EventLoops = f.loops
+		case "go-memory-limit":
+			var n int64
+			if n, err = config.ParseSize(f.goMemLimit); err != nil {
+				err = fmt.Errorf("-go-memory-limit: %w", err)
+			}
+			c.GoMemoryLimit = config.Watermark{Absolute: n}
 		}
 	})
 	if err != nil {

@@ -112,6 +112,7 @@ func run(args []string) error {
 		_ = b.Close()
 		return usageError{err}
 	}
+	goMemLimit := applyGoMemoryLimit(cfg.GoMemoryLimit, b.Alarms().Status().MemoryLimit)
 	amqpAddr := cfg.AMQP[0].Addr()
 	srv := netio.NewServer(netio.Config{
 		Addr:             amqpAddr,
@@ -156,7 +157,7 @@ func run(args []string) error {
 	}
 	stopStream, streamAddr := startStream(cfg, b)
 	defer stopStream()
-	slog.Info("warren started", "amqp", amqpAddr, "stream", streamAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit)
+	slog.Info("warren started", "amqp", amqpAddr, "stream", streamAddr, "data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond), "fd_limit", fdLimit, "go_memory_limit", goMemLimit)
 
 	var hs *mgmt.Server
 	if cfg.Management.Port != 0 {

@@ -48,6 +48,11 @@ type Config struct {
 	SegmentSize int64
 	EventLoops  int
 	Pprof       string
+	// GoMemoryLimit is the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit), warren.go_memory_limit.*: absolute bytes, or
+	// relative to the memory alarm's limit (vm_memory_high_watermark).
+	// Relative 0 with no absolute value leaves the runtime's default.
+	GoMemoryLimit Watermark
 
 	DefaultVHost       string
 	DefaultPermissions Permissions
@@ -73,6 +78,12 @@ type Config struct {
 	ConsumerTimeout     time.Duration
 	LoadDefinitions     string
 }
+
+// DefaultGoMemoryLimitRatio puts the Go heap's soft limit at half the
+// memory alarm's limit, as RabbitMQ starts paging queues out at half its
+// watermark (vm_memory_high_watermark_paging_ratio): the collector works
+// harder well before publishers are blocked.
+const DefaultGoMemoryLimitRatio = 0.5
 
 // NamedListener is one listeners.tcp.<name> or listeners.ssl.<name>.
 type NamedListener struct {
@@ -140,6 +151,7 @@ func Default() Config {
 		AuthMechanisms:      map[string]string{},
 		CertLogin:           CertLogin{From: "distinguished_name", SANType: "dns"},
 		MemoryHighWatermark: Watermark{Relative: 0.4},
+		GoMemoryLimit:       Watermark{Relative: DefaultGoMemoryLimitRatio},
 		DiskFreeLimit:       Watermark{Absolute: 50_000_000},
 		ConsumerTimeout:     30 * time.Minute,
 	}

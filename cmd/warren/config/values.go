@@ -215,3 +215,6 @@ func positiveMillis(v string) (time.Duration, error) {
 	}
 	return d, err
 }
+
+// ParseSize reads a size in RabbitMQ's units (for flags that take one).
+func ParseSize(v string) (int64, error) { return parseSize(v) }
