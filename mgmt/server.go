@@ -65,6 +65,7 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerChannels()
 	a.registerHealth()
 	a.registerDefinitions()
+	registerUI(mux) // ui.go: the web UI at /
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
