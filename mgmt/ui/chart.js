@@ -1,7 +1,9 @@
-'use strict';
 // Hand-drawn SVG charts for the management UI: a time-series line chart
 // with axes and a legend, and a sparkline. The API keeps no history, so
 // the series are the samples this page has polled (app.js keeps them).
+
+(function () {
+'use strict';
 
 const SVGNS = 'http://www.w3.org/2000/svg';
 
@@ -115,3 +117,4 @@ function sparkline(values, color) {
 }
 
 window.WarrenChart = { lineChart, sparkline };
+})();
