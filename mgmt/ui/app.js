@@ -60,7 +60,9 @@ function replace(node, ...children) {
 // section is a collapsible panel; its open state survives refreshes.
 function section(title, id, ...body) {
   const key = 'warren.section.' + id;
-  const s = el('section', { class: 'section' + (localStorage.getItem(key) === 'closed' ? ' closed' : ''), id: 'sec-' + id });
+  const saved = localStorage.getItem(key);
+  const closed = saved ? saved === 'closed' : CLOSED_SECTIONS.has(id);
+  const s = el('section', { class: 'section' + (closed ? ' closed' : ''), id: 'sec-' + id });
   const head = el('div', { class: 'section-head', onclick: () => {
     s.classList.toggle('closed');
     localStorage.setItem(key, s.classList.contains('closed') ? 'closed' : 'open');
@@ -69,6 +71,10 @@ function section(title, id, ...body) {
   s.appendChild(el('div', { class: 'section-body' }, ...body));
   return s;
 }
+
+// CLOSED_SECTIONS start closed until opened, as RabbitMQ's UI folds its
+// "Add a new ..." forms.
+const CLOSED_SECTIONS = new Set(['q-add', 'ex-add', 'vh-add', 'conn-props']);
 
 // ---------------------------------------------------------------- format
 
@@ -88,7 +94,7 @@ function fmtBytes(b) {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
-  return (i ? b.toFixed(b < 10 ? 1 : 0) : b) + ' ' + u[i];
+  return (i ? b.toFixed(b < 10 ? 1 : 0) : Math.round(b)) + ' ' + u[i];
 }
 function fmtDuration(ms) {
   if (ms === undefined || ms === null) return '—';
@@ -278,7 +284,7 @@ async function loadVHosts() {
     S.vhosts = [];
   }
   const sel = $('vhost-select');
-  replace(sel, el('option', { value: '', text: 'All' }), S.vhosts.map(v => el('option', { value: v, text: vhostLabel(v) })));
+  replace(sel, el('option', { value: '', text: 'All vhosts' }), S.vhosts.map(v => el('option', { value: v, text: 'vhost ' + vhostLabel(v) })));
   if (S.vhost && !S.vhosts.includes(S.vhost)) S.vhost = '';
   sel.value = S.vhost;
 }
@@ -388,14 +394,14 @@ function queuedChart(hist) {
   return lineChart(hist.map(h => h.t), [
     { name: 'Ready', color: COLORS.ready, values: hist.map(h => h.ready) },
     { name: 'Unacked', color: COLORS.unacked, values: hist.map(h => h.unacked) },
-    { name: 'Total', color: COLORS.total, values: hist.map(h => h.total) },
+    { name: 'Total', color: COLORS.total, dash: '5 3', values: hist.map(h => h.total) },
   ], { format: fmtNum });
 }
 
 function ratesChart(hist, keys) {
   const names = { publish: 'Publish', deliver_get: 'Deliver / get', ack: 'Consumer ack', redeliver: 'Redelivered', get: 'Get' };
   return lineChart(hist.map(h => h.t), (keys || ['publish', 'deliver_get', 'ack', 'redeliver', 'get']).map(k =>
-    ({ name: names[k], color: COLORS[k], values: hist.map(h => h[k] || 0) })), { format: fmtRate });
+    ({ name: names[k], color: COLORS[k], dash: k === 'ack' ? '5 3' : k === 'deliver_get' ? '2 2' : '', values: hist.map(h => h[k] || 0) })), { format: fmtRate });
 }
 
 // pager is the server-side paging, filtering and sorting of a list
@@ -600,7 +606,7 @@ function stateCell(state) {
 }
 function kv(pairs) {
   return el('table', { class: 'kv' }, el('tbody', null, pairs.filter(Boolean).map(([k, v]) =>
-    el('tr', null, el('th', { text: k }), el('td', null, v === undefined || v === null || v === '' ? '—' : v)))));
+    el('tr', null, el('th', { text: k }), el('td', null, v === undefined || v === null || v === '' || (v.nodeType && !v.textContent) ? '—' : v)))));
 }
 function h1(title, sub) { return el('h1', null, title, sub ? el('small', { text: sub }) : null); }
 function queueHref(v, n) { return '#/queues/' + enc(v) + '/' + enc(n); }
@@ -635,7 +641,7 @@ PAGES[''] = function overviewPage(main) {
       replace(nodes, nodeList.length || !isMonitor() ? nodesTable(nodeList) : el('p', { class: 'muted', text: 'No nodes.' }));
       if (!isMonitor()) replace(nodes, el('p', { class: 'muted', text: 'Node details need the monitoring or administrator tag.' }));
       replace(listeners, table([th('Protocol'), th('Bound to'), th('Port', 'num')],
-        (o.listeners || []).map(l => el('tr', null, td(l.protocol), td(l.ip_address), num(l.port)))));
+        (o.listeners || []).map(l => el('tr', null, td(l.protocol), td(l.ip_address), td(String(l.port), 'num')))));
     },
   };
 };
@@ -685,10 +691,11 @@ PAGES.connections = function connectionsPage(main, args) {
       const to = c.send_oct_details ? c.send_oct_details.rate : derivedRate('conn.send\0' + c.name, c.send_oct);
       return el('tr', { 'data-name': c.name },
         S.vhost ? null : td(vhostLabel(c.vhost)),
-        td(el('a', { href: '#/connections/' + enc(c.name), text: c.name }), 'wrap'),
+        td([el('a', { href: '#/connections/' + enc(c.name), text: c.name }),
+          cp.connection_name ? el('div', { class: 'sub', text: cp.connection_name }) : null]),
         td(c.user), stateCell(c.state), td(c.ssl ? '●' : '○'), td(c.protocol), num(c.channels),
         td(from === undefined ? '—' : fmtBytes(from) + '/s', 'num'), td(to === undefined ? '—' : fmtBytes(to) + '/s', 'num'),
-        td([cp.connection_name ? el('b', { text: cp.connection_name + ' ' }) : null, [cp.product, cp.version].filter(Boolean).join(' ')]),
+        td([cp.product, cp.version].filter(Boolean).join(' ')),
         td(fmtTime(c.connected_at)));
     }), 'No connections.'));
   };
@@ -736,9 +743,13 @@ function connectionPage(main, name) {
 
 function channelsTable(rows, withVhost, p) {
   const T = p ? p.th.bind(p) : (l, _k, c) => th(l, c);
+  // Columns the API does not fill are left out rather than shown empty.
+  const hasPrefetch = rows.some(c => c.prefetch_count !== undefined);
+  const hasUnacked = rows.some(c => c.messages_unacknowledged !== undefined);
   return table([
     withVhost ? T('Virtual host', 'vhost') : null, T('Channel', 'name'), T('User', 'user'), T('State', 'state'),
-    T('Consumers', 'consumer_count', 'num'), T('Prefetch', 'prefetch_count', 'num'), T('Unacked', 'messages_unacknowledged', 'num'),
+    T('Consumers', 'consumer_count', 'num'), hasPrefetch ? T('Prefetch', 'prefetch_count', 'num') : null,
+    hasUnacked ? T('Unacked', 'messages_unacknowledged', 'num') : null,
     th('Publish', 'num'), th('Deliver / get', 'num'), th('Ack', 'num'),
   ].filter(Boolean), rows.map(c => {
     const m = c.message_stats || {};
@@ -746,7 +757,8 @@ function channelsTable(rows, withVhost, p) {
     return el('tr', { 'data-name': c.name },
       withVhost ? td(vhostLabel(c.vhost)) : null,
       td(c.connection_details ? el('a', { href: '#/connections/' + enc(c.connection_details.name), text: c.name }) : c.name, 'wrap'),
-      td(c.user), stateCell(c.state), num(c.consumer_count), num(c.prefetch_count), num(c.messages_unacknowledged),
+      td(c.user), stateCell(c.state), num(c.consumer_count), hasPrefetch ? num(c.prefetch_count) : null,
+      hasUnacked ? num(c.messages_unacknowledged) : null,
       rate(r('publish')), rate(r('deliver_get')), rate(r('ack')));
   }), 'No channels.');
 }
@@ -794,16 +806,17 @@ PAGES.exchanges = function exchangesPage(main, args) {
   return {
     async refresh() {
       const rows = await p.fetch('/exchanges' + vhostPath());
+      const hasRates = rows.some(x => x.message_stats);
       replace(body, table([
         S.vhost ? null : p.th('Virtual host', 'vhost'), p.th('Name', 'name'), p.th('Type', 'type'), th('Features'),
-        th('Message rate in', 'num'), th('Message rate out', 'num'),
+        hasRates ? th('Message rate in', 'num') : null, hasRates ? th('Message rate out', 'num') : null,
       ].filter(Boolean), rows.map(x => {
         const m = x.message_stats || {};
         return el('tr', { 'data-name': x.name },
           S.vhost ? null : td(vhostLabel(x.vhost)),
           td(el('a', { href: exchangeHref(x.vhost, x.name), text: exchangeName(x.name) })),
           td(x.type), td(features(x)),
-          rate(rateOf(m, 'publish_in')), rate(rateOf(m, 'publish_out')));
+          hasRates ? rate(rateOf(m, 'publish_in')) : null, hasRates ? rate(rateOf(m, 'publish_out')) : null);
       }), 'No exchanges.'));
     },
   };
@@ -1042,11 +1055,14 @@ function queuePage(main, vhost, name) {
         ['Arguments', el('code', { text: fmtJSON(q.arguments) })], ['Policy', q.policy], ['Operator policy', q.operator_policy],
         ['Effective policy definition', el('code', { text: fmtJSON(q.effective_policy_definition) })],
         ['Node', q.node], q.exclusive_consumer_tag ? ['Exclusive owner', q.exclusive_consumer_tag] : null]));
-      replace(consumers, table([th('Channel'), th('Consumer tag'), th('Ack required'), th('Exclusive'), th('Prefetch', 'num'), th('Active'), th('Arguments')],
-        (q.consumer_details || []).map(c => el('tr', null,
+      const cons = q.consumer_details || [];
+      const hasPrefetch = cons.some(c => c.prefetch_count !== undefined);
+      replace(consumers, table([th('Channel'), th('Consumer tag'), th('Ack required'), th('Exclusive'), hasPrefetch ? th('Prefetch', 'num') : null,
+        th('Active'), th('Arguments')].filter(Boolean),
+        cons.map(c => el('tr', null,
           td(c.channel_details ? el('a', { href: '#/connections/' + enc(c.channel_details.connection_name), text: c.channel_details.name }) : ''),
           td(el('code', { text: c.consumer_tag })), td(c.ack_required ? '●' : '○'), td(c.exclusive ? '●' : '○'),
-          num(c.prefetch_count), td(c.activity_status || (c.active ? 'up' : '')), td(el('code', { text: fmtJSON(c.arguments) })))), 'No consumers.'));
+          hasPrefetch ? num(c.prefetch_count) : null, td(c.activity_status || (c.active ? 'up' : '')), td(el('code', { text: fmtJSON(c.arguments) })))), 'No consumers.'));
       replace(binds, bindingsTable(await GET(base + '/bindings'), 'destination', unbind));
     },
   };

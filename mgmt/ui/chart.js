@@ -68,10 +68,15 @@ function lineChart(times, series, opts) {
       lab.textContent = clockLabel(t);
       svg.appendChild(lab);
     }
-    for (const s of series) {
+    // The first series is drawn last, on top: equal series (publish and
+    // deliver rates of a keeping-up consumer) then still show the first,
+    // and the dashed ones under it.
+    for (const s of series.slice().reverse()) {
       let d = '';
       s.values.forEach((v, i) => { d += (i ? 'L' : 'M') + x(times[i]).toFixed(1) + ' ' + y(v).toFixed(1); });
-      svg.appendChild(svgEl('path', { class: 'line', d: d, stroke: s.color, 'vector-effect': 'non-scaling-stroke' }));
+      const attrs = { class: 'line', d: d, stroke: s.color, 'vector-effect': 'non-scaling-stroke' };
+      if (s.dash) attrs['stroke-dasharray'] = s.dash;
+      svg.appendChild(svgEl('path', attrs));
     }
   } else {
     const t = svgEl('text', { class: 'nodata', x: (L + W) / 2, y: H / 2, 'text-anchor': 'middle' });
@@ -101,7 +106,7 @@ function lineChart(times, series, opts) {
 // sparkline is a small line of values (oldest first), scaled to its own
 // maximum, with the last point marked.
 function sparkline(values, color) {
-  const W = 80, H = 18;
+  const W = 100, H = 18;
   const svg = svgEl('svg', { class: 'spark', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H });
   if (values.length < 2) return svg;
   let max = 0;
