@@ -182,6 +182,9 @@ func TestUIScreenshots(t *testing.T) {
 	b.open(t, "#/exchanges/%2F/events")
 	b.wait(t, "the exchange", `document.querySelector('#sec-ex-src tr[data-key]')`)
 	shot("exchange")
+	b.open(t, "#/users")
+	b.wait(t, "the users", `document.querySelector('#sec-u-list tr[data-name="guest"]')`)
+	shot("users")
 	b.check(t, "screenshots")
 }
 

@@ -291,6 +291,8 @@ async function loadVHosts() {
 
 // ---------------------------------------------------------------- tabs, routing, refresh
 
+// TABS are the pages of the header; those of the admin group sit under
+// one Admin tab with its own row of links, as in RabbitMQ's UI.
 const TABS = [
   ['', 'Overview', () => true],
   ['connections', 'Connections', () => true],
@@ -298,16 +300,20 @@ const TABS = [
   ['exchanges', 'Exchanges', () => true],
   ['queues', 'Queues', () => true],
   ['bindings', 'Bindings', () => true],
-  ['vhosts', 'Virtual hosts', isAdmin],
-  ['users', 'Users', isAdmin],
-  ['permissions', 'Permissions', isAdmin],
-  ['policies', 'Policies', isPolicymaker],
-  ['limits', 'Limits', isAdmin],
-  ['definitions', 'Definitions', isAdmin],
+  ['users', 'Users', isAdmin, 'admin'],
+  ['vhosts', 'Virtual hosts', isAdmin, 'admin'],
+  ['permissions', 'Permissions', isAdmin, 'admin'],
+  ['policies', 'Policies', isPolicymaker, 'admin'],
+  ['limits', 'Limits', isAdmin, 'admin'],
+  ['definitions', 'Definitions', isAdmin, 'admin'],
 ];
 
 function buildTabs() {
-  replace($('tabs'), TABS.filter(t => t[2]()).map(t => el('a', { href: '#/' + t[0], 'data-tab': t[0], text: t[1] })));
+  const shown = TABS.filter(t => t[2]());
+  const admin = shown.filter(t => t[3] === 'admin');
+  replace($('tabs'), shown.filter(t => !t[3]).map(t => el('a', { href: '#/' + t[0], 'data-tab': t[0], text: t[1] })),
+    admin.length ? el('a', { href: '#/' + admin[0][0], 'data-tab': 'admin', text: 'Admin' }) : null);
+  replace($('subtabs'), admin.map(t => el('a', { href: '#/' + t[0], 'data-tab': t[0], text: t[1] })));
 }
 
 function parseRoute() {
@@ -321,7 +327,11 @@ const PAGES = {};
 function render() {
   const parts = parseRoute();
   const name = parts[0] || '';
-  for (const a of $('tabs').children) a.classList.toggle('active', a.dataset.tab === name);
+  const tab = TABS.find(t => t[0] === name);
+  const group = tab && tab[3];
+  for (const a of $('tabs').children) a.classList.toggle('active', a.dataset.tab === (group || name));
+  for (const a of $('subtabs').children) a.classList.toggle('active', a.dataset.tab === name);
+  $('subtabs').hidden = group !== 'admin';
   const main = $('main');
   replace(main);
   showBanner('');
