@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -351,6 +352,35 @@ func TestUIInBrowser(t *testing.T) {
 	b.do(t, "export", chromedp.Click(chromedp.CSS(`#export-definitions button[type=submit]`)))
 	b.wait(t, "exported", `document.querySelector('#export-definitions .form-ok') && /Exported 1501 queues/.test(document.querySelector('#export-definitions .form-ok').textContent)`)
 	b.check(t, "definitions")
+
+	// An import uploads a definitions file: its queue appears.
+	defs := filepath.Join(t.TempDir(), "defs.json")
+	imported := "ui-imported-" + tg.id
+	if err := os.WriteFile(defs, []byte(`{"queues":[{"name":"`+imported+`","vhost":"/","durable":true,"auto_delete":false,"arguments":{}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "import", chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{defs}),
+		chromedp.Click(chromedp.CSS(`#import-definitions button[type=submit]`)))
+	b.wait(t, "imported", `document.querySelector('#import-definitions .form-ok') && /imported from defs.json/.test(document.querySelector('#import-definitions .form-ok').textContent)`)
+	if got := tg.guest(t, "GET", "/api/queues/%2F/"+imported, ""); got.status != http.StatusOK {
+		t.Errorf("the imported queue: %d %s", got.status, got.body)
+	}
+	b.check(t, "import")
+
+	// With the limits API (RabbitMQ's /api/vhost-limits), a limit set in
+	// the UI reaches it.
+	if _, ok := pages["#/limits"]; ok {
+		b.open(t, "#/limits")
+		b.wait(t, "the limits form", `document.querySelector('#set-vhost-limit')`)
+		b.eval(t, `document.querySelector('#set-vhost-limit-value').value = '50'`)
+		b.do(t, "set a limit", chromedp.Click(chromedp.CSS(`#set-vhost-limit button[type=submit]`)))
+		b.wait(t, "the limit listed", `document.querySelector('#sec-lim-vhost tr[data-limit="//max-connections"]')`)
+		got := tg.guest(t, "GET", "/api/vhost-limits/%2F", "")
+		if got.status != http.StatusOK || !strings.Contains(got.body, `"max-connections":50`) {
+			t.Errorf("vhost limit from the UI: %d %s", got.status, got.body)
+		}
+		b.check(t, "limits")
+	}
 
 	// Logging out returns to the login form.
 	b.do(t, "log out", chromedp.Click(chromedp.ID("logout")))
