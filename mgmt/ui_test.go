@@ -386,4 +386,23 @@ func TestUIInBrowser(t *testing.T) {
 	b.do(t, "log out", chromedp.Click(chromedp.ID("logout")))
 	b.wait(t, "the login form", `!document.getElementById('login').hidden`)
 	b.check(t, "logout")
+
+	// A user with only the management tag sees the pages it may use, and
+	// the UI asks nothing of the API that it would refuse (no 401s).
+	if got := tg.guest(t, "PUT", "/api/users/ui-viewer", `{"password":"secret","tags":"management"}`); got.status != http.StatusCreated {
+		t.Fatalf("create ui-viewer: %d %s", got.status, got.body)
+	}
+	if got := tg.guest(t, "PUT", "/api/permissions/%2F/ui-viewer", `{"configure":".*","write":".*","read":".*"}`); got.status != http.StatusCreated {
+		t.Fatalf("permit ui-viewer: %d %s", got.status, got.body)
+	}
+	b.login(t, "ui-viewer", "secret")
+	if admin := b.text(t, `#tabs a[data-tab=admin]`); admin != "" {
+		t.Errorf("a management user sees the %q tab", admin)
+	}
+	b.wait(t, "the overview says why there are no nodes", `/monitoring or administrator/.test(document.getElementById('nodes').textContent)`)
+	b.open(t, "#/queues")
+	b.wait(t, "our queue for the viewer", row)
+	b.open(t, "#/connections")
+	b.wait(t, "connections for the viewer", `document.querySelector('#sec-conn-list tbody tr') && document.getElementById('banner').hidden`)
+	b.check(t, "management user")
 }

@@ -468,7 +468,7 @@ function pager(id, opts) {
       const pages = Math.max(res.page_count || 1, 1);
       if (st.page > pages) { st.page = pages; save(); }
       count.textContent = res.filtered_count === res.total_count
-        ? fmtNum(res.total_count) + ' items'
+        ? fmtNum(res.total_count) + (res.total_count === 1 ? ' item' : ' items')
         : fmtNum(res.filtered_count) + ' of ' + fmtNum(res.total_count) + ' items match';
       pageInfo.textContent = 'page ' + st.page + ' of ' + pages;
       prev.disabled = st.page <= 1;
