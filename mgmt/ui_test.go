@@ -269,7 +269,9 @@ func TestUIInBrowser(t *testing.T) {
 	// The queue list pages on the server: 1,501 queues, the filter finds ours.
 	b.open(t, "#/queues")
 	b.wait(t, "the queue list", `document.querySelector('#sec-q-list [data-role=count]').textContent.includes('1,501 items')`)
-	b.wait(t, "page 1 of 16", `document.querySelector('#sec-q-list .pager').textContent.includes('page 1 of 16')`)
+	b.wait(t, "page 1 of 16", `document.querySelector('#sec-q-list input[data-role=page]').value === '1' && document.querySelector('#sec-q-list .pager').textContent.includes('of 16')`)
+	b.eval(t, `const pg = document.querySelector('#sec-q-list input[data-role=page]'); pg.value = '16'; pg.dispatchEvent(new Event('change'))`)
+	b.wait(t, "the last page, of one queue", `document.querySelectorAll('#sec-q-list tbody tr[data-name]').length === 1`)
 	b.do(t, "filter", chromedp.SendKeys(chromedp.CSS(`#sec-q-list input[data-role=filter]`), name))
 	row := `document.querySelector('tr[data-name="` + name + `"]')`
 	b.wait(t, "our queue in the filtered list", row+` && document.querySelectorAll('#sec-q-list tbody tr').length === 1`)

@@ -206,6 +206,8 @@ async function login(user, pass) {
 
 function logout(msg) {
   sessionStorage.removeItem('warren.auth');
+  sessionStorage.removeItem('warren.hist');
+  S.hist = [];
   S.auth = null; S.user = null; S.tags = [];
   stopTimer();
   $('shell').hidden = true;
@@ -270,6 +272,10 @@ async function enter() {
   $('shell').hidden = false;
   $('who-user').textContent = S.user.name;
   S.vhost = sessionStorage.getItem('warren.vhost') || '';
+  try {
+    const h = JSON.parse(sessionStorage.getItem('warren.hist') || '[]');
+    if (Array.isArray(h) && !S.hist.length) S.hist = h.filter(x => x && Date.now() - x.t < 3600e3);
+  } catch (e) { S.hist = []; }
   await loadVHosts();
   buildTabs();
   await pollOverview();
@@ -393,6 +399,9 @@ async function pollOverview() {
     redeliver: rateOf(m, 'redeliver') || 0, get: (rateOf(m, 'get') || 0) + (rateOf(m, 'get_no_ack') || 0),
   });
   if (S.hist.length > HIST_MAX) S.hist.shift();
+  // Kept for a reload of the tab (the API keeps no history).
+  try { sessionStorage.setItem('warren.hist', JSON.stringify(S.hist)); } catch (e) { /* full: the charts restart */ }
+  $('refreshed').textContent = 'Refreshed ' + new Date().toLocaleTimeString('en-GB');
 }
 
 // ---------------------------------------------------------------- shared widgets
@@ -427,7 +436,9 @@ function pager(id, opts) {
   const size = el('select', { 'aria-label': 'Page size' }, [20, 50, 100, 200, 500].map(n => el('option', { value: n, text: n + ' per page' })));
   size.value = String(st.size);
   const count = el('span', { class: 'count', 'data-role': 'count' });
-  const pageInfo = el('span', { class: 'count' });
+  const pageNum = el('input', { type: 'number', min: 1, value: st.page, class: 'page-num', 'aria-label': 'Page', 'data-role': 'page' });
+  const pageCount = el('span', { class: 'count' });
+  const pageInfo = el('span', { class: 'count' }, 'page ', pageNum, ' ', pageCount);
   const prev = el('button', { type: 'button', class: 'small', text: '‹', title: 'Previous page', 'data-role': 'prev' });
   const next = el('button', { type: 'button', class: 'small', text: '›', title: 'Next page', 'data-role': 'next' });
   let debounce = null, onChange = () => {};
@@ -439,6 +450,10 @@ function pager(id, opts) {
   size.addEventListener('change', () => { st.size = +size.value; st.page = 1; save(); onChange(); });
   prev.addEventListener('click', () => { if (st.page > 1) { st.page--; save(); onChange(); } });
   next.addEventListener('click', () => { st.page++; save(); onChange(); });
+  pageNum.addEventListener('change', () => {
+    const n = Math.floor(+pageNum.value);
+    if (n >= 1) { st.page = n; save(); onChange(); }
+  });
   const controls = el('div', { class: 'controls' },
     opts.noFilter ? null : filter, opts.noFilter ? null : el('label', null, regex, ' Regex'),
     count, el('span', { class: 'spacer' }),
@@ -470,7 +485,9 @@ function pager(id, opts) {
       count.textContent = res.filtered_count === res.total_count
         ? fmtNum(res.total_count) + (res.total_count === 1 ? ' item' : ' items')
         : fmtNum(res.filtered_count) + ' of ' + fmtNum(res.total_count) + ' items match';
-      pageInfo.textContent = 'page ' + st.page + ' of ' + pages;
+      if (document.activeElement !== pageNum) pageNum.value = st.page;
+      pageNum.max = pages;
+      pageCount.textContent = 'of ' + fmtNum(pages);
       prev.disabled = st.page <= 1;
       next.disabled = st.page >= pages;
       return res.items || [];
