@@ -217,6 +217,7 @@ func TestUIInBrowser(t *testing.T) {
 	tg := newAMQPTarget(t)
 	name := "ui-test-" + tg.id
 	c := tg.dial(t, "ui-test-client")
+	closed := c.NotifyClose(make(chan *amqp.Error, 1))
 	ch, err := c.Channel()
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +369,32 @@ func TestUIInBrowser(t *testing.T) {
 		t.Errorf("the imported queue: %d %s", got.status, got.body)
 	}
 	b.check(t, "import")
+
+	// The queue page deletes it again.
+	b.open(t, "#/queues/%2F/"+imported)
+	b.wait(t, "the imported queue's page", `document.querySelector('#queue-counts [data-tile=messages]')`)
+	b.do(t, "delete", chromedp.Click(chromedp.CSS(`#delete button.danger`)))
+	b.do(t, "confirm delete", chromedp.Click(chromedp.CSS(`#delete .confirm button.primary`)))
+	b.wait(t, "back at the queue list", `location.hash === '#/queues'`)
+	poll(t, "the queue deleted", func() bool { return tg.guest(t, "GET", "/api/queues/%2F/"+imported, "").status == http.StatusNotFound })
+
+	// The connection page shows the test's client and closes it.
+	b.open(t, "#/connections")
+	b.wait(t, "the client's connection", `[...document.querySelectorAll('#sec-conn-list td .sub')].some(e => e.textContent === 'ui-test-client')`)
+	b.eval(t, `[...document.querySelectorAll('#sec-conn-list td .sub')].find(e => e.textContent === 'ui-test-client').parentNode.querySelector('a').click()`)
+	b.wait(t, "the connection page", `document.querySelector('#sec-conn-details table.kv') && document.querySelector('#sec-conn-channels tbody tr[data-name]')`)
+	b.do(t, "close", chromedp.Click(chromedp.CSS(`#sec-conn-close button.danger`)))
+	b.do(t, "confirm close", chromedp.Click(chromedp.CSS(`#sec-conn-close .confirm button.primary`)))
+	b.wait(t, "closed", `document.querySelector('#sec-conn-close .form-ok') && document.querySelector('#sec-conn-close .form-ok').textContent === 'Connection closed.'`)
+	select {
+	case err := <-closed:
+		if err == nil || err.Code != amqp.ConnectionForced {
+			t.Errorf("closed from the UI: %v, want CONNECTION_FORCED", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the connection closed from the UI is still open")
+	}
+	b.check(t, "connection page")
 
 	// With the limits API (RabbitMQ's /api/vhost-limits), a limit set in
 	// the UI reaches it.
