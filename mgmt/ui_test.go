@@ -171,7 +171,7 @@ func (b *browser) text(t *testing.T, sel string) string {
 
 func (b *browser) eval(t *testing.T, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](js+`; null`)); err != nil {
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](`{ `+js+` }; null`)); err != nil {
 		t.Fatalf("%s: %v", js, err)
 	}
 }
@@ -274,13 +274,31 @@ func TestUIInBrowser(t *testing.T) {
 	b.eval(t, `const pg = document.querySelector('#sec-q-list input[data-role=page]'); pg.value = '16'; pg.dispatchEvent(new Event('change'))`)
 	b.wait(t, "the last page, of one queue", `document.querySelectorAll('#sec-q-list tbody tr[data-name]').length === 1`)
 	b.do(t, "filter", chromedp.SendKeys(chromedp.CSS(`#sec-q-list input[data-role=filter]`), name))
-	row := `document.querySelector('tr[data-name="` + name + `"]')`
+	b.wait(t, "the server's filter", `document.querySelector('#sec-q-list [data-role=count]').textContent === '1 of 1,501 items match'`)
+	row := `document.querySelector('tr[data-vhost="/"][data-name="` + name + `"]')`
 	b.wait(t, "our queue in the filtered list", row+` && document.querySelectorAll('#sec-q-list tbody tr').length === 1`)
 	b.wait(t, "its count of 3", row+`.querySelector('td.c-messages').textContent === '3'`)
 	b.check(t, "queues")
 
+	// The vhost menu narrows the list to one vhost (the API's
+	// /api/queues/{vhost}) and drops the vhost column.
+	if got := tg.guest(t, "PUT", "/api/vhosts/ui-vh", ""); got.status != http.StatusCreated {
+		t.Fatalf("create vhost: %d %s", got.status, got.body)
+	}
+	if got := tg.guest(t, "PUT", "/api/queues/ui-vh/"+name, `{"durable":true}`); got.status != http.StatusCreated {
+		t.Fatalf("declare in ui-vh: %d %s", got.status, got.body)
+	}
+	b.eval(t, `location.reload()`)
+	b.wait(t, "the vhost in the menu", `document.querySelector('#vhost-select option[value="ui-vh"]')`)
+	b.wait(t, "both queues of the name", `document.querySelectorAll('tr[data-name="`+name+`"]').length === 2`)
+	b.eval(t, `const vs = document.getElementById('vhost-select'); vs.value = 'ui-vh'; vs.dispatchEvent(new Event('change'))`)
+	b.wait(t, "only ui-vh's queue", `document.querySelectorAll('#sec-q-list tbody tr[data-name]').length === 1 && document.querySelector('tr[data-name="`+name+`"]').dataset.vhost === 'ui-vh' && ![...document.querySelectorAll('#sec-q-list th')].some(h => h.textContent === 'Virtual host')`)
+	b.eval(t, `const vs = document.getElementById('vhost-select'); vs.value = ''; vs.dispatchEvent(new Event('change'))`)
+	b.wait(t, "all vhosts again", `document.querySelectorAll('tr[data-name="`+name+`"]').length === 2`)
+	b.check(t, "vhost menu")
+
 	// The queue page: publish, see the count change, get, purge.
-	b.do(t, "open the queue", chromedp.Click(chromedp.CSS(`tr[data-name="`+name+`"] a`)))
+	b.do(t, "open the queue", chromedp.Click(chromedp.CSS(`tr[data-vhost="/"][data-name="`+name+`"] a`)))
 	b.wait(t, "the queue page", `document.querySelector('#queue-counts [data-tile=messages] .n')`)
 	if n := b.text(t, "#queue-counts [data-tile=messages] .n"); n != "3" {
 		t.Errorf("queue page messages %q, want 3", n)
@@ -353,7 +371,7 @@ func TestUIInBrowser(t *testing.T) {
 	b.open(t, "#/definitions")
 	b.wait(t, "the export form", `document.querySelector('#export-definitions')`)
 	b.do(t, "export", chromedp.Click(chromedp.CSS(`#export-definitions button[type=submit]`)))
-	b.wait(t, "exported", `document.querySelector('#export-definitions .form-ok') && /Exported 1501 queues/.test(document.querySelector('#export-definitions .form-ok').textContent)`)
+	b.wait(t, "exported", `document.querySelector('#export-definitions .form-ok') && /Exported 1502 queues/.test(document.querySelector('#export-definitions .form-ok').textContent)`)
 	b.check(t, "definitions")
 
 	// An import uploads a definitions file: its queue appears.

@@ -243,6 +243,17 @@ async function start() {
   $('vhost-select').addEventListener('change', ev => {
     S.vhost = ev.target.value;
     sessionStorage.setItem('warren.vhost', S.vhost);
+    // Another vhost's list starts at its first page (the page may not
+    // exist there).
+    for (let i = sessionStorage.length - 1; i >= 0; i--) {
+      const k = sessionStorage.key(i);
+      if (!k.startsWith('warren.list.')) continue;
+      try {
+        const st = JSON.parse(sessionStorage.getItem(k));
+        st.page = 1;
+        sessionStorage.setItem(k, JSON.stringify(st));
+      } catch (e) { sessionStorage.removeItem(k); }
+    }
     render();
   });
   window.addEventListener('hashchange', () => { if (S.user) render(); });
@@ -733,6 +744,7 @@ PAGES.connections = function connectionsPage(main, args) {
 function connectionPage(main, name) {
   const info = el('div'), props = el('div'), chans = el('div');
   const res = resultLine();
+  let gone = false;
   const reason = el('input', { value: 'Closed via management UI', size: 40, 'aria-label': 'Reason' });
   main.append(h1('Connection', name),
     section('Details', 'conn-details', info),
@@ -742,14 +754,18 @@ function connectionPage(main, name) {
       confirmButton('Close', 'Close the connection? ', async () => {
         try {
           await api('DELETE', '/connections/' + enc(name), undefined, { 'X-Reason': reason.value });
+          gone = true; // no more polling of a connection that is not there
+          replace(info, el('p', { class: 'muted', text: 'This connection is closed.' }));
+          replace(chans);
           res.ok('Connection closed.');
         } catch (e) { res.err(e); }
       })), res.node));
   return {
     async refresh() {
+      if (gone) return;
       let c;
       try { c = await GET('/connections/' + enc(name)); } catch (e) {
-        if (e.status === 404) { replace(info, el('p', { class: 'muted', text: 'This connection is closed.' })); replace(chans); return; }
+        if (e.status === 404) { gone = true; replace(info, el('p', { class: 'muted', text: 'This connection is closed.' })); replace(chans); return; }
         throw e;
       }
       replace(info, kv([
