@@ -67,6 +67,7 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerDefinitions()
 	a.registerLimits()     // limits.go
 	a.registerParameters() // parameters.go
+	registerUI(mux)        // ui.go: the web UI at /
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
