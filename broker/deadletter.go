@@ -174,7 +174,7 @@ func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, 
 	// The first routing key is the publish's; the others are its CC and
 	// BCC headers (BCC is gone by now: it is stripped before storing).
 	keys := [][]byte{append([]byte(nil), d.RoutingKey...)}
-	rks := []any{string(d.RoutingKey)}
+	rks := []string{string(d.RoutingKey)}
 	for _, hk := range [...]string{"CC", "BCC"} {
 		if a, ok := h[hk].([]any); ok {
 			for _, v := range a {
@@ -185,64 +185,22 @@ func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, 
 			}
 		}
 	}
-	info := frame.Table{
-		"reason":       r.String(),
-		"queue":        q.Name,
-		"time":         time.Now().UTC().Truncate(time.Second),
-		"exchange":     string(d.Exchange),
-		"routing-keys": rks,
+	info := deathInfo{
+		reason: r.String(), queue: q.Name, exchange: string(d.Exchange),
+		time: time.Now().UTC().Truncate(time.Second), routingKeys: rks, expiration: p.Expiration,
 	}
-	if p.Expiration != "" {
-		info["original-expiration"] = p.Expiration
+	props, deaths, err := deadLetterProps(d.Props, p, &info, q.cfg.hasDLRK)
+	if err != nil {
+		slog.Error("dead letter: message headers unreadable; dropping it", "queue", q.Name, "err", err)
+		return deadMessage{}, false
 	}
-	deaths := updateXDeath(h, info)
 	if q.cfg.hasDLRK {
 		keys = [][]byte{[]byte(q.cfg.deadLetterRK)}
-		delete(h, "CC")
 	}
-	p.Headers = h
-	p.Expiration = ""
 	return deadMessage{
-		t: t, props: frame.AppendProperties(nil, &p), body: append([]byte(nil), d.Body...),
+		t: t, props: props, body: append([]byte(nil), d.Body...),
 		keys: keys, persistent: d.Persistent, deaths: deaths, rejected: r == reasonRejected,
 	}, true
-}
-
-// updateXDeath adds info to h's x-death as rabbit_dead_letter's
-// update_x_death_header does: the entry for the same queue and reason gets
-// its count raised and moves to the front, else a new entry with count 1
-// goes in front; the first death also sets the x-first-death-* headers.
-// It returns the new x-death.
-func updateXDeath(h frame.Table, info frame.Table) []any {
-	old, ok := h["x-death"].([]any)
-	if !ok {
-		h["x-first-death-reason"] = info["reason"]
-		h["x-first-death-queue"] = info["queue"]
-		h["x-first-death-exchange"] = info["exchange"]
-		info["count"] = int64(1)
-		deaths := []any{info}
-		h["x-death"] = deaths
-		return deaths
-	}
-	deaths := make([]any, 1, len(old)+1)
-	var match frame.Table
-	for _, e := range old {
-		if t, ok := e.(frame.Table); ok && match == nil && t["queue"] == info["queue"] && t["reason"] == info["reason"] {
-			match = t
-			continue
-		}
-		deaths = append(deaths, e)
-	}
-	if match != nil {
-		n, _ := intArg(match["count"])
-		match["count"] = n + 1
-		deaths[0] = match
-	} else {
-		info["count"] = int64(1)
-		deaths[0] = info
-	}
-	h["x-death"] = deaths
-	return deaths
 }
 
 // isCycle says whether dead lettering into queue would go round a cycle
