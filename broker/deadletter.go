@@ -2,6 +2,7 @@ package broker
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -250,10 +251,17 @@ func (b *deadBatch) move() {
 	for i := range b.msgs {
 		dm := &b.msgs[i]
 		targets = targets[:0]
-		if x != nil {
+		switch {
+		case x == nil:
+		case x.Name == "":
 			for _, k := range dm.keys {
 				targets = b.route(x, k, dm, targets)
 			}
+		default:
+			// All keys at once, as RabbitMQ routes them: the exchange's
+			// alternate is asked only when none has a destination.
+			headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
+			targets = v.router.RouteKeys(x.Name, dm.keys, headers, targets)
 		}
 		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now}
 		ok := true
@@ -318,36 +326,17 @@ func (b *deadBatch) retry(ts []Ticket) {
 	b.q.vhost.b.Timer().After(time.Second, nb.move)
 }
 
-// route appends the queues key routes dm to from x, without duplicates.
+// route appends the queue the default exchange routes key to, without
+// duplicates.
 func (b *deadBatch) route(x *Exchange, key []byte, dm *deadMessage, dst []*Queue) []*Queue {
 	v := b.q.vhost
-	n := len(dst)
-	if x.Name == "" {
-		v.mu.RLock()
-		tq := v.queues[string(key)]
-		v.mu.RUnlock()
-		if tq != nil {
-			dst = append(dst, tq)
-		}
-	} else {
-		headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
-		dst = v.router.Route(x.Name, key, headers, dst)
+	v.mu.RLock()
+	tq := v.queues[string(key)]
+	v.mu.RUnlock()
+	if tq != nil && !slices.Contains(dst, tq) {
+		dst = append(dst, tq)
 	}
-	// Drop queues an earlier key already routed to.
-	out := dst[:n]
-	for _, tq := range dst[n:] {
-		dup := false
-		for _, p := range dst[:n] {
-			if p == tq {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, tq)
-		}
-	}
-	return out
+	return dst
 }
 
 // settleDead marks dead-lettered source messages done.

@@ -269,13 +269,6 @@ const (
 
 func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
 
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = fnvByte(h, s[i])
-	}
-	return h
-}
-
 // forgetLocked lets a deduplicating queue accept d's value again: d left
 // the queue (delivered or dropped). REQUIRES: q.mu held.
 func (q *Queue) forgetLocked(d Delivery) {

@@ -140,6 +140,10 @@ func (r *Router[Q]) RouteHashed(exchange string, h uint32, routingKey []byte, he
 	}
 	s := x.snap.Load()
 	if s.ring == nil {
+		if r.alt != nil { // no bucket: the alternate is asked
+			keys := [1][]byte{routingKey}
+			return r.routeKeys(x, s, keys[:], headers, dst)
+		}
 		return dst
 	}
 	e := s.ring.pickHash(h)
