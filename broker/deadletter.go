@@ -59,6 +59,7 @@ type deadMessage struct {
 	keys       [][]byte // routing keys to route with
 	persistent bool
 	deaths     []any // the new x-death, for cycle detection
+	bcc        bool  // props keep the BCC header (storeBCCFlag), for the next dead lettering
 	rejected   bool
 	unstored   bool // never stored in the source (reject-publish-dlx): nothing to settle
 }
@@ -153,11 +154,14 @@ type ticketStore interface {
 	readTicket(t Ticket) (Delivery, bool)
 }
 
+// readTicket reads an in-flight message for dead lettering: as stored,
+// with a BCC header kept (storeBCCFlag), whose keys route the dead letter.
 func (s *classicStore) readTicket(t Ticket) (Delivery, bool) {
 	rec, err := s.read(t.pos)
 	if err != nil {
 		return Delivery{}, false
 	}
+	rec.Flags &^= storeBCCFlag
 	return delivery(&rec, false), true
 }
 
@@ -173,15 +177,22 @@ func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, 
 		h = frame.Table{}
 	}
 	// The first routing key is the publish's; the others are its CC and
-	// BCC headers (BCC is gone by now: it is stripped before storing).
+	// BCC headers, as RabbitMQ's message keeps them in its routing keys.
+	// The BCC header is in the stored copy only (storeBCCFlag: no
+	// delivery shows it), so x-death's routing-keys, which RabbitMQ takes
+	// from the headers it delivers, leave its keys out.
 	keys := [][]byte{append([]byte(nil), d.RoutingKey...)}
 	rks := []string{string(d.RoutingKey)}
+	hasBCC := false
 	for _, hk := range [...]string{"CC", "BCC"} {
 		if a, ok := h[hk].([]any); ok {
+			hasBCC = hasBCC || hk == "BCC"
 			for _, v := range a {
 				if s, ok := v.(string); ok {
 					keys = append(keys, []byte(s))
-					rks = append(rks, s)
+					if hk == "CC" {
+						rks = append(rks, s)
+					}
 				}
 			}
 		}
@@ -197,9 +208,11 @@ func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, 
 	}
 	if q.cfg.hasDLRK {
 		keys = [][]byte{[]byte(q.cfg.deadLetterRK)}
+		hasBCC = false // cut with CC (deadLetterProps): only the key routes it
 	}
 	return deadMessage{
-		t: t, props: props, body: append([]byte(nil), d.Body...),
+		bcc: hasBCC,
+		t:   t, props: props, body: append([]byte(nil), d.Body...),
 		keys: keys, persistent: d.Persistent, deaths: deaths, rejected: r == reasonRejected,
 	}, true
 }
@@ -263,7 +276,7 @@ func (b *deadBatch) move() {
 			headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
 			targets = v.router.RouteKeys(x.Name, dm.keys, headers, targets)
 		}
-		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now}
+		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now, bcc: dm.bcc}
 		ok := true
 		for _, tq := range targets {
 			if !dm.rejected && isCycle(tq.Name, dm.deaths) {

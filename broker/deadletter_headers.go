@@ -382,7 +382,7 @@ func deadLetterProps(raw []byte, p frame.Properties, d *deathInfo, dropCC bool) 
 		return nil, nil, err
 	}
 	if dropCC {
-		h = slices.DeleteFunc(h, func(f rawField) bool { return f.name == "CC" })
+		h = slices.DeleteFunc(h, func(f rawField) bool { return f.name == "CC" || f.name == "BCC" })
 	}
 	p.Headers = nil
 	p.Expiration = ""
@@ -403,4 +403,21 @@ func deadLetterProps(raw []byte, p frame.Properties, d *deathInfo, dropCC bool) 
 	}
 	deaths, _ := t["x-death"].([]any)
 	return res, deaths, nil
+}
+
+// storeBCCFlag marks a record whose properties still hold the BCC header
+// its publisher sent (segment records leave bits 1-6 of Flags to their
+// user). RabbitMQ strips BCC from what it delivers but keeps its keys in
+// the message's routing keys, and a dead letter without a dead-letter
+// routing key is routed with all of them; so the header is kept in the
+// store and cut out of every delivery.
+const storeBCCFlag uint8 = 1 << 1
+
+// withoutBCC is props without its BCC header (a copy), or props when it
+// has none.
+func withoutBCC(props []byte) []byte {
+	if f, ok := frame.PropsHeaderField(props, "BCC"); ok {
+		return frame.PropsWithoutHeaderField(props, f)
+	}
+	return props
 }

@@ -92,6 +92,13 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	default:
 		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}
+	if keys.withBCC != nil {
+		// Stored with its BCC header, flagged; everything else (a
+		// basic.return, the confirm) sees it without.
+		stripped := m.Props
+		m.Props, m.bcc = keys.withBCC, true
+		defer func() { m.Props, m.bcc = stripped, false }()
+	}
 	for _, q := range scratch {
 		gen, stored, err := q.publish(m)
 		if errors.Is(err, segment.ErrClosed) {
