@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/warrenmq/warren/frame"
 	"github.com/warrenmq/warren/router"
@@ -12,11 +11,6 @@ import (
 // alternateExchangeArg is the exchange argument naming where messages the
 // exchange cannot route go (RabbitMQ's alternate exchanges).
 const alternateExchangeArg = "alternate-exchange"
-
-// maxAlternateChain bounds how many alternates one publish follows; a
-// longer chain is a cycle or a misconfiguration, and RabbitMQ also stops
-// at the first exchange it has seen before.
-const maxAlternateChain = 16
 
 // validateExchangeArgs refuses argument values RabbitMQ refuses at
 // exchange.declare.
@@ -79,37 +73,48 @@ func featuresFromArgs(kind router.Kind, args frame.Table) *exchangeFeatures {
 	return &f
 }
 
-// routeAlternates follows x's alternate exchanges, as RabbitMQ does for a
-// message x routed nowhere: the first alternate that routes it somewhere
-// ends the chain, an exchange seen before ends it too (cycles are
-// harmless), and a missing alternate is logged once and routes nowhere.
-// Only unroutable messages on exchanges that have an alternate get here.
-func (v *VHost) routeAlternates(x *Exchange, m *Message, keys *senderKeys, dst []*Queue) []*Queue {
-	var seenBuf [maxAlternateChain]*Exchange
-	seen := append(seenBuf[:0], x)
-	for len(seen) < maxAlternateChain {
-		name, ok := x.alternateExchange()
-		if !ok {
-			return dst
-		}
-		v.mu.RLock()
-		ae := v.exchanges[name]
-		v.mu.RUnlock()
-		if ae == nil {
-			warnMissingAlternate(v, x, name)
-			return dst
-		}
-		if slices.Contains(seen, ae) {
-			return dst
-		}
-		seen = append(seen, ae)
-		dst = v.routeAll(ae, m, keys, dst)
-		if len(dst) > 0 {
-			return dst
-		}
-		x = ae
+// alternateOf is the router's Alternates: the effective alternate
+// exchange of the exchange named, if it has one that exists; a missing
+// alternate is logged once and routes nowhere. The router asks only for
+// exchanges that routed a message nowhere.
+func (v *VHost) alternateOf(name string) (string, bool) {
+	v.mu.RLock()
+	x := v.exchanges[name]
+	v.mu.RUnlock()
+	if x == nil {
+		return "", false
 	}
-	return dst
+	ae, ok := x.alternateExchange()
+	if !ok {
+		return "", false
+	}
+	v.mu.RLock()
+	a := v.exchanges[ae]
+	v.mu.RUnlock()
+	if a == nil {
+		warnMissingAlternate(v, x, ae)
+		return "", false
+	}
+	return ae, true
+}
+
+// maxRouteKeys is how many routing keys a publish routes with a buffer on
+// the stack; a message with more CC and BCC keys costs an allocation.
+const maxRouteKeys = 16
+
+// routeKeys appends the queues x routes m to with its routing key and its
+// CC and BCC keys, all at once, as RabbitMQ routes a message's keys.
+func (v *VHost) routeKeys(x *Exchange, m *Message, k *senderKeys, dst []*Queue) []*Queue {
+	var buf [maxRouteKeys][]byte
+	keys := append(buf[:0], m.RoutingKey)
+	add := func(key []byte) { keys = append(keys, key) }
+	if k.cc.Tag == 'A' {
+		frame.ArrayStrings(k.cc.Value, add)
+	}
+	if k.bcc.Tag == 'A' {
+		frame.ArrayStrings(k.bcc.Value, add)
+	}
+	return v.router.RouteKeys(x.Name, keys, m.headers, dst)
 }
 
 // routeOne appends the queues x routes key to: the default exchange routes
@@ -133,13 +138,4 @@ func warnMissingAlternate(v *VHost, x *Exchange, name string) {
 	}
 	slog.Warn("alternate exchange does not exist; unroutable messages are dropped",
 		"exchange", x.Name, "alternate_exchange", name, "vhost", v.Name)
-}
-
-// routeAll appends the queues x routes m to, CC and BCC keys included.
-func (v *VHost) routeAll(x *Exchange, m *Message, keys *senderKeys, dst []*Queue) []*Queue {
-	dst = v.routeOne(x, m.RoutingKey, m, dst)
-	if keys.any() {
-		dst = v.routeSenderSelected(x, m, keys, dst)
-	}
-	return dst
 }

@@ -131,6 +131,7 @@ func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 		q.Redelivered.Add(1)
 	}
 	q.forgetLocked(d)
+	q.restoreCountLocked(&t)
 	if t.returns > 0 {
 		d = q.withDeliveryCountLocked(d, t.returns)
 	}

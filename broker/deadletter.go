@@ -2,6 +2,7 @@ package broker
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,7 @@ type deadMessage struct {
 	keys       [][]byte // routing keys to route with
 	persistent bool
 	deaths     []any // the new x-death, for cycle detection
+	bcc        bool  // props keep the BCC header (storeBCCFlag), for the next dead lettering
 	rejected   bool
 	unstored   bool // never stored in the source (reject-publish-dlx): nothing to settle
 }
@@ -152,11 +154,14 @@ type ticketStore interface {
 	readTicket(t Ticket) (Delivery, bool)
 }
 
+// readTicket reads an in-flight message for dead lettering: as stored,
+// with a BCC header kept (storeBCCFlag), whose keys route the dead letter.
 func (s *classicStore) readTicket(t Ticket) (Delivery, bool) {
 	rec, err := s.read(t.pos)
 	if err != nil {
 		return Delivery{}, false
 	}
+	rec.Flags &^= storeBCCFlag
 	return delivery(&rec, false), true
 }
 
@@ -172,77 +177,44 @@ func (q *Queue) deadMessage(t Ticket, d *Delivery, r deathReason) (deadMessage, 
 		h = frame.Table{}
 	}
 	// The first routing key is the publish's; the others are its CC and
-	// BCC headers (BCC is gone by now: it is stripped before storing).
+	// BCC headers, as RabbitMQ's message keeps them in its routing keys.
+	// The BCC header is in the stored copy only (storeBCCFlag: no
+	// delivery shows it), so x-death's routing-keys, which RabbitMQ takes
+	// from the headers it delivers, leave its keys out.
 	keys := [][]byte{append([]byte(nil), d.RoutingKey...)}
-	rks := []any{string(d.RoutingKey)}
+	rks := []string{string(d.RoutingKey)}
+	hasBCC := false
 	for _, hk := range [...]string{"CC", "BCC"} {
 		if a, ok := h[hk].([]any); ok {
+			hasBCC = hasBCC || hk == "BCC"
 			for _, v := range a {
 				if s, ok := v.(string); ok {
 					keys = append(keys, []byte(s))
-					rks = append(rks, s)
+					if hk == "CC" {
+						rks = append(rks, s)
+					}
 				}
 			}
 		}
 	}
-	info := frame.Table{
-		"reason":       r.String(),
-		"queue":        q.Name,
-		"time":         time.Now().UTC().Truncate(time.Second),
-		"exchange":     string(d.Exchange),
-		"routing-keys": rks,
+	info := deathInfo{
+		reason: r.String(), queue: q.Name, exchange: string(d.Exchange),
+		time: time.Now().UTC().Truncate(time.Second), routingKeys: rks, expiration: p.Expiration,
 	}
-	if p.Expiration != "" {
-		info["original-expiration"] = p.Expiration
+	props, deaths, err := deadLetterProps(d.Props, p, &info, q.cfg.hasDLRK)
+	if err != nil {
+		slog.Error("dead letter: message headers unreadable; dropping it", "queue", q.Name, "err", err)
+		return deadMessage{}, false
 	}
-	deaths := updateXDeath(h, info)
 	if q.cfg.hasDLRK {
 		keys = [][]byte{[]byte(q.cfg.deadLetterRK)}
-		delete(h, "CC")
+		hasBCC = false // cut with CC (deadLetterProps): only the key routes it
 	}
-	p.Headers = h
-	p.Expiration = ""
 	return deadMessage{
-		t: t, props: frame.AppendProperties(nil, &p), body: append([]byte(nil), d.Body...),
+		bcc: hasBCC,
+		t:   t, props: props, body: append([]byte(nil), d.Body...),
 		keys: keys, persistent: d.Persistent, deaths: deaths, rejected: r == reasonRejected,
 	}, true
-}
-
-// updateXDeath adds info to h's x-death as rabbit_dead_letter's
-// update_x_death_header does: the entry for the same queue and reason gets
-// its count raised and moves to the front, else a new entry with count 1
-// goes in front; the first death also sets the x-first-death-* headers.
-// It returns the new x-death.
-func updateXDeath(h frame.Table, info frame.Table) []any {
-	old, ok := h["x-death"].([]any)
-	if !ok {
-		h["x-first-death-reason"] = info["reason"]
-		h["x-first-death-queue"] = info["queue"]
-		h["x-first-death-exchange"] = info["exchange"]
-		info["count"] = int64(1)
-		deaths := []any{info}
-		h["x-death"] = deaths
-		return deaths
-	}
-	deaths := make([]any, 1, len(old)+1)
-	var match frame.Table
-	for _, e := range old {
-		if t, ok := e.(frame.Table); ok && match == nil && t["queue"] == info["queue"] && t["reason"] == info["reason"] {
-			match = t
-			continue
-		}
-		deaths = append(deaths, e)
-	}
-	if match != nil {
-		n, _ := intArg(match["count"])
-		match["count"] = n + 1
-		deaths[0] = match
-	} else {
-		info["count"] = int64(1)
-		deaths[0] = info
-	}
-	h["x-death"] = deaths
-	return deaths
 }
 
 // isCycle says whether dead lettering into queue would go round a cycle
@@ -292,12 +264,19 @@ func (b *deadBatch) move() {
 	for i := range b.msgs {
 		dm := &b.msgs[i]
 		targets = targets[:0]
-		if x != nil {
+		switch {
+		case x == nil:
+		case x.Name == "":
 			for _, k := range dm.keys {
 				targets = b.route(x, k, dm, targets)
 			}
+		default:
+			// All keys at once, as RabbitMQ routes them: the exchange's
+			// alternate is asked only when none has a destination.
+			headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
+			targets = v.router.RouteKeys(x.Name, dm.keys, headers, targets)
 		}
-		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now}
+		m := Message{Exchange: []byte(b.exchange), RoutingKey: dm.keys[0], Props: dm.props, Body: dm.body, Persistent: dm.persistent, Timestamp: now, bcc: dm.bcc}
 		ok := true
 		for _, tq := range targets {
 			if !dm.rejected && isCycle(tq.Name, dm.deaths) {
@@ -360,36 +339,17 @@ func (b *deadBatch) retry(ts []Ticket) {
 	b.q.vhost.b.Timer().After(time.Second, nb.move)
 }
 
-// route appends the queues key routes dm to from x, without duplicates.
+// route appends the queue the default exchange routes key to, without
+// duplicates.
 func (b *deadBatch) route(x *Exchange, key []byte, dm *deadMessage, dst []*Queue) []*Queue {
 	v := b.q.vhost
-	n := len(dst)
-	if x.Name == "" {
-		v.mu.RLock()
-		tq := v.queues[string(key)]
-		v.mu.RUnlock()
-		if tq != nil {
-			dst = append(dst, tq)
-		}
-	} else {
-		headers := func() frame.Table { t, _ := frame.PropsHeaders(dm.props); return t }
-		dst = v.router.Route(x.Name, key, headers, dst)
+	v.mu.RLock()
+	tq := v.queues[string(key)]
+	v.mu.RUnlock()
+	if tq != nil && !slices.Contains(dst, tq) {
+		dst = append(dst, tq)
 	}
-	// Drop queues an earlier key already routed to.
-	out := dst[:n]
-	for _, tq := range dst[n:] {
-		dup := false
-		for _, p := range dst[:n] {
-			if p == tq {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, tq)
-		}
-	}
-	return out
+	return dst
 }
 
 // settleDead marks dead-lettered source messages done.

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/warrenmq/warren/frame"
@@ -114,20 +113,19 @@ func newDedupCache(size int, ttl int64, header string) *dedupCache {
 }
 
 // seen reports whether a message with props is a duplicate; if it is not
-// and it has a deduplication value, the value is remembered.
+// and it has a deduplication value, the value is remembered. The headers
+// are read in place (frame.PropsHeaderField), so this allocates nothing.
 func (c *dedupCache) seen(props []byte) bool {
-	h, err := frame.PropsHeaders(props)
-	if err != nil || h == nil {
-		return false
-	}
-	v, ok := h[c.header]
+	v, ok := frame.PropsHeaderField(props, c.header)
 	if !ok {
 		return false
 	}
-	key := dedupKey(v)
+	key := dedupKeyRaw(v.Tag, v.Value)
 	ttl := c.ttl
-	if n, ok := intArg(h["x-cache-ttl"]); ok && n >= 0 {
-		ttl = n
+	if f, ok := frame.PropsHeaderField(props, "x-cache-ttl"); ok {
+		if n, ok := rawInt(f.Tag, f.Value); ok && n >= 0 {
+			ttl = n
+		}
 	}
 	now := nowMs()
 	c.mu.Lock()
@@ -163,15 +161,11 @@ func (c *dedupCache) insertLocked(key uint64, exp int64) {
 
 // forget drops the value of the message with props, which left the queue.
 func (c *dedupCache) forget(props []byte) {
-	h, err := frame.PropsHeaders(props)
-	if err != nil || h == nil {
-		return
-	}
-	v, ok := h[c.header]
+	v, ok := frame.PropsHeaderField(props, c.header)
 	if !ok {
 		return
 	}
-	key := dedupKey(v)
+	key := dedupKeyRaw(v.Tag, v.Value)
 	c.mu.Lock()
 	if i, ok := c.index[key]; ok {
 		c.removeLocked(i)
@@ -200,24 +194,72 @@ func (c *dedupCache) removeLocked(i int32) {
 	c.ring[i] = dedupSlot{}
 }
 
-// dedupKey hashes a header value with its kind (FNV-1a, 64 bits), so the
-// string "1" and the number 1 differ while integers of different widths are
-// the same value.
-func dedupKey(v any) uint64 {
-	switch x := v.(type) {
-	case string:
-		return fnvString(fnvByte(fnvOffset, 'S'), x)
-	case []byte:
-		return fnvString(fnvByte(fnvOffset, 'x'), string(x))
+// dedupKeyRaw hashes a header value, given as its field-table tag and
+// bytes, with its kind (FNV-1a, 64 bits), so the string "1" and the
+// number 1 differ while integers of different widths are the same value.
+// Strings and integers hash as they did when the cache decoded the table
+// (x-cache-persistence files stay valid).
+func dedupKeyRaw(tag byte, v []byte) uint64 {
+	switch tag {
+	case 'S', 'x':
+		h := fnvByte(fnvOffset, tag)
+		for _, b := range v[min(4, len(v)):] {
+			h = fnvByte(h, b)
+		}
+		return h
 	}
-	if n, ok := intArg(v); ok {
+	if n, ok := rawInt(tag, v); ok {
 		h := fnvByte(fnvOffset, 'l')
 		for i := range 8 {
 			h = fnvByte(h, byte(uint64(n)>>(8*i)))
 		}
 		return h
 	}
-	return fnvString(fnvByte(fnvOffset, '?'), fmt.Sprintf("%T:%v", v, v))
+	h := fnvByte(fnvByte(fnvOffset, '?'), tag)
+	for _, b := range v {
+		h = fnvByte(h, b)
+	}
+	return h
+}
+
+// rawInt is an integer field's value from its tag and big-endian bytes.
+func rawInt(tag byte, v []byte) (int64, bool) {
+	be := func(n int) (uint64, bool) {
+		if len(v) < n {
+			return 0, false
+		}
+		var x uint64
+		for _, c := range v[:n] {
+			x = x<<8 | uint64(c)
+		}
+		return x, true
+	}
+	var x uint64
+	var ok bool
+	switch tag {
+	case 'b':
+		x, ok = be(1)
+		return int64(int8(x)), ok
+	case 'B':
+		x, ok = be(1)
+		return int64(x), ok
+	case 's':
+		x, ok = be(2)
+		return int64(int16(x)), ok
+	case 'u':
+		x, ok = be(2)
+		return int64(x), ok
+	case 'I':
+		x, ok = be(4)
+		return int64(int32(x)), ok
+	case 'i':
+		x, ok = be(4)
+		return int64(x), ok
+	case 'l':
+		x, ok = be(8)
+		return int64(x), ok
+	}
+	return 0, false
 }
 
 const (
@@ -226,13 +268,6 @@ const (
 )
 
 func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = fnvByte(h, s[i])
-	}
-	return h
-}
 
 // forgetLocked lets a deduplicating queue accept d's value again: d left
 // the queue (delivered or dropped). REQUIRES: q.mu held.

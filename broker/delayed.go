@@ -53,6 +53,7 @@ import (
 type delayedExchange struct {
 	v       *VHost
 	name    string
+	nameB   []byte // name, as fired messages' exchange (shared: routing only reads it)
 	dir     string
 	durable bool
 
@@ -61,6 +62,7 @@ type delayedExchange struct {
 	waiting  bucketHeap // buckets not yet read, earliest start first
 	due      dueHeap    // messages of the read buckets, earliest due first
 	loaded   []*delayBucket
+	reading  *delayBucket // being read into the due heap, a chunk per run (in loaded)
 	entry    *TimerEntry
 	entryAt  int64 // unix ms the entry is due
 	closed   bool
@@ -77,16 +79,20 @@ type delayBucket struct {
 	start   int64
 	dir     string
 	st      *classicStore // nil until needed (a bucket found at restart)
-	loaded  bool          // its messages are in the due heap
-	left    int           // loaded: entries in the due heap not yet fired
+	loaded  bool          // its messages are in the due heap (all of them: reading is done)
+	left    int           // entries in the due heap not yet fired
+	readAt  segment.Pos   // reading: where the next chunk starts
+	counted bool          // reading: its messages are in pending already
+	arena   []byte        // copies of the records read, so firing does not fault the mapping again
 	firedTo int64         // every message due before this fired
 	firedF  *os.File      // where firedTo is kept (durable, once it moved)
 }
 
 type dueEntry struct {
-	due int64
-	pos segment.Pos
-	b   *delayBucket
+	due   int64
+	pos   segment.Pos
+	b     *delayBucket
+	arena uint32 // 1 + the record's offset in b.arena; 0: read it from the log
 }
 
 // Tuning. Variables so tests can make them small.
@@ -96,8 +102,17 @@ var (
 	// that memory (24 bytes per message due within one width).
 	delayBucketWidth int64 = 1000
 	// delayLoadAhead is how long before its start a bucket is read, in
-	// ms, so its first messages fire on time.
-	delayLoadAhead int64 = 200
+	// ms, so its first messages fire on time. Reading goes a chunk at a
+	// time between firings (delayLoadChunk), so it may take most of that.
+	delayLoadAhead int64 = 1000
+	// delayLoadChunk is the most records one timer run reads into the due
+	// heap. Reading a bucket is page faults on its mapping (15-100 us
+	// each on these VMs): a whole bucket of 33,000 messages at once held
+	// the timer, and so the firing of the bucket before, for up to 85 ms.
+	delayLoadChunk = 2048
+	// delayArenaMax bounds the copies of a bucket's records kept for
+	// firing (beyond it they are read from the log again when due).
+	delayArenaMax = 16 << 20
 	// delayFireBatch is the most messages one timer run fires; then the
 	// timer's other entries get their turn.
 	delayFireBatch = 256
@@ -117,7 +132,7 @@ func nowMs() int64 { return time.Now().UnixMilli() }
 // openDelayedExchange opens (or, for a durable exchange after a restart,
 // finds again) the buckets of exchange name.
 func openDelayedExchange(v *VHost, name string, durable bool) (*delayedExchange, error) {
-	d := &delayedExchange{v: v, name: name, durable: durable, buckets: make(map[int64]*delayBucket)}
+	d := &delayedExchange{v: v, name: name, nameB: []byte(name), durable: durable, buckets: make(map[int64]*delayBucket)}
 	if durable {
 		d.dir = filepath.Join(v.dir, "delayed", nameDir(name))
 	} else {
@@ -172,7 +187,7 @@ func (d *delayedExchange) delay(m *Message, delay int64) (PublishResult, error) 
 		faultAppend.report("delayed exchange "+d.name, err)
 		return res, nil
 	}
-	if b.loaded {
+	if b.loaded { // (while it is being read, the reading finds it)
 		heap.Push(&d.due, dueEntry{due: due, pos: pos, b: b})
 		b.left++
 	}
@@ -268,44 +283,111 @@ func (b *delayBucket) close(destroy bool) error {
 	return errors.Join(errs...)
 }
 
-// loadLocked reads b's messages that are not done into the due heap.
-func (d *delayedExchange) loadLocked(b *delayBucket) {
-	b.loaded = true
+// startReadLocked begins reading b into the due heap.
+func (d *delayedExchange) startReadLocked(b *delayBucket) {
 	d.loaded = append(d.loaded, b)
-	counted := b.st != nil // opened by a publish since the start: counted then
+	b.counted = b.st != nil // opened by a publish since the start: counted then
 	if b.st == nil {
 		if err := d.openBucketLocked(b); err != nil {
 			slog.Error("delayed exchange: cannot open bucket; its messages stay on disk", "exchange", d.name, "bucket", b.start, "err", err)
+			b.loaded = true // nothing to read: it goes when its span has passed
 			return
 		}
 	}
-	if !counted {
-		defer func(before int) { d.pending.Add(int64(b.left - before)) }(b.left)
-	}
+	d.reading, b.readAt = b, segment.Pos{}
+}
+
+// readChunkLocked reads up to max more of the bucket being read into the
+// due heap, and returns how many it read. At the end of the bucket's data
+// the bucket is loaded: publishes push into the heap from then on (they
+// hold d.mu, as this does, so none is missed or read twice).
+func (d *delayedExchange) readChunkLocked(max int) int {
+	b := d.reading
 	s := b.st
-	var cur segment.Pos
-	for {
-		q, rec, n, err := s.log.Next(cur)
+	n := 0
+	before := b.left
+	defer func() {
+		if !b.counted {
+			d.pending.Add(int64(b.left - before))
+		}
+	}()
+	for n < max {
+		q, rec, size, err := s.log.Next(b.readAt)
 		if err == segment.ErrEnd {
-			return
+			b.loaded = true
+			d.reading = nil
+			return n
 		}
 		if err != nil {
 			if !s.recover(q, err) {
 				slog.Error("delayed exchange: bucket unreadable", "exchange", d.name, "bucket", b.start, "err", err)
-				return
+				b.loaded = true
+				d.reading = nil
+				return n
 			}
 			continue
 		}
+		n++
 		if end, done := s.idx.Skip(q); done {
-			cur = segment.Pos{Seg: q.Seg, Off: end}
+			b.readAt = segment.Pos{Seg: q.Seg, Off: end}
 			continue
 		}
-		cur = segment.Pos{Seg: q.Seg, Off: q.Off + n}
+		b.readAt = segment.Pos{Seg: q.Seg, Off: q.Off + size}
 		if rec.Timestamp < b.firedTo {
 			continue // fired before a restart
 		}
-		heap.Push(&d.due, dueEntry{due: rec.Timestamp, pos: q, b: b})
+		e := dueEntry{due: rec.Timestamp, pos: q, b: b}
+		if len(b.arena)+arenaRecordSize(&rec) <= delayArenaMax {
+			e.arena = uint32(len(b.arena)) + 1
+			b.arena = appendArenaRecord(b.arena, &rec)
+		}
+		heap.Push(&d.due, e)
 		b.left++
+	}
+	return n
+}
+
+// A record's copy in a bucket's arena: flags, routing key length, props
+// length (u32 LE), body length (u32 LE), then the bytes. The exchange is
+// the delayed exchange's own.
+func arenaRecordSize(r *segment.Record) int {
+	return 10 + len(r.RoutingKey) + len(r.Props) + len(r.Body)
+}
+
+func appendArenaRecord(a []byte, r *segment.Record) []byte {
+	a = append(a, r.Flags, byte(len(r.RoutingKey)))
+	a = binary.LittleEndian.AppendUint32(a, uint32(len(r.Props)))
+	a = binary.LittleEndian.AppendUint32(a, uint32(len(r.Body)))
+	a = append(a, r.RoutingKey...)
+	a = append(a, r.Props...)
+	return append(a, r.Body...)
+}
+
+// arenaRecord reads back a record appendArenaRecord wrote at off; its
+// slices alias the arena.
+func arenaRecord(a []byte, off uint32) (flags uint8, key, props, body []byte) {
+	a = a[off:]
+	flags, kl := a[0], int(a[1])
+	pl, bl := int(binary.LittleEndian.Uint32(a[2:])), int(binary.LittleEndian.Uint32(a[6:]))
+	a = a[10:]
+	return flags, a[:kl:kl], a[kl : kl+pl : kl+pl], a[kl+pl : kl+pl+bl : kl+pl+bl]
+}
+
+// readLocked reads the buckets whose time has come into the due heap, at
+// most delayLoadChunk records per call, in start order.
+func (d *delayedExchange) readLocked(now int64) {
+	budget := delayLoadChunk
+	for budget > 0 {
+		if d.reading == nil {
+			if len(d.waiting) == 0 || d.waiting[0].start-delayLoadAhead > now || len(d.due) >= delayLoadLimit {
+				return
+			}
+			d.startReadLocked(heap.Pop(&d.waiting).(*delayBucket))
+			if d.reading == nil {
+				continue
+			}
+		}
+		budget -= max(d.readChunkLocked(budget), 1)
 	}
 }
 
@@ -324,6 +406,9 @@ func (d *delayedExchange) scheduleLocked() {
 	}
 	if len(d.due) > 0 {
 		consider(d.due[0].due)
+	}
+	if d.reading != nil {
+		consider(0) // more to read: at once, behind the timer's other work
 	}
 	if len(d.waiting) > 0 && len(d.due) < delayLoadLimit {
 		consider(d.waiting[0].start - delayLoadAhead)
@@ -365,9 +450,7 @@ func (d *delayedExchange) fire() {
 		return
 	}
 	now := nowMs()
-	for len(d.waiting) > 0 && d.waiting[0].start-delayLoadAhead <= now && len(d.due) < delayLoadLimit {
-		d.loadLocked(heap.Pop(&d.waiting).(*delayBucket))
-	}
+	d.readLocked(now)
 	batch := d.takeDueLocked(now)
 	d.mu.Unlock()
 
@@ -390,6 +473,12 @@ func (d *delayedExchange) fire() {
 		f := &batch[i]
 		f.b.left--
 		d.pending.Add(-1)
+		if !f.b.loaded {
+			// Fired before its bucket was read to the end (the timer fell
+			// behind): what it has not read may be due earlier, so
+			// nothing is recorded; after a crash these fire again.
+			continue
+		}
 		if i+1 == len(batch) || batch[i+1].b != f.b {
 			to := f.due + 1
 			if len(d.due) > 0 && d.due[0].b == f.b && d.due[0].due == f.due {
@@ -402,8 +491,8 @@ func (d *delayedExchange) fire() {
 		}
 	}
 	d.dropDrainedLocked(nowMs())
-	if len(d.due) > 0 && d.due[0].due <= nowMs() {
-		// More are due: let the timer's other entries run first.
+	if (len(d.due) > 0 && d.due[0].due <= nowMs()) || d.reading != nil {
+		// More are due, or to read: let the timer's other entries run first.
 		if d.entry != nil {
 			d.entry.Cancel() // one a publish added meanwhile
 		}
@@ -421,20 +510,31 @@ func (d *delayedExchange) takeDueLocked(now int64) []firedMessage {
 	var batch []firedMessage
 	for len(d.due) > 0 && d.due[0].due <= now && len(batch) < delayFireBatch {
 		e := heap.Pop(&d.due).(dueEntry)
-		rec, _, err := e.b.st.log.Read(e.pos)
-		if err != nil {
-			slog.Error("delayed exchange: due message unreadable; dropping it", "exchange", d.name, "pos", e.pos, "err", err)
-			e.b.left--
-			d.pending.Add(-1)
-			continue
+		var flags uint8
+		var key, props, body []byte
+		if e.arena > 0 {
+			// The copy the reading kept: no page fault on the mapping,
+			// and no copy either (the arena lives until the bucket goes,
+			// after this batch).
+			flags, key, props, body = arenaRecord(e.b.arena, e.arena-1)
+		} else {
+			rec, _, err := e.b.st.log.Read(e.pos)
+			if err != nil {
+				slog.Error("delayed exchange: due message unreadable; dropping it", "exchange", d.name, "pos", e.pos, "err", err)
+				e.b.left--
+				d.pending.Add(-1)
+				continue
+			}
+			flags = rec.Flags
+			key, body = append([]byte(nil), rec.RoutingKey...), append([]byte(nil), rec.Body...)
+			props = rec.Props
 		}
-		persistent := rec.Flags&segment.FlagPersistent != 0
 		m := Message{
-			Exchange:   []byte(d.name),
-			RoutingKey: append([]byte(nil), rec.RoutingKey...),
-			Props:      negateDelay(rec.Props),
-			Body:       append([]byte(nil), rec.Body...),
-			Persistent: persistent,
+			Exchange:   d.nameB,
+			RoutingKey: key,
+			Props:      negateDelay(props),
+			Body:       body,
+			Persistent: flags&segment.FlagPersistent != 0,
 			Timestamp:  now,
 			fired:      true,
 		}
@@ -451,11 +551,12 @@ func (d *delayedExchange) dropDrainedLocked(now int64) {
 	kept := d.loaded[:0]
 	var drop []*delayBucket
 	for _, b := range d.loaded {
-		if b.left > 0 || now < b.start+delayBucketWidth {
+		if b.left > 0 || now < b.start+delayBucketWidth || b == d.reading {
 			kept = append(kept, b)
 			continue
 		}
 		drop = append(drop, b)
+		b.arena = nil
 		delete(d.buckets, b.start)
 	}
 	if len(drop) > 0 {
@@ -492,7 +593,7 @@ func (d *delayedExchange) close(destroy bool) error {
 	for _, b := range d.buckets {
 		errs = append(errs, b.close(false))
 	}
-	d.buckets, d.due, d.waiting, d.loaded = nil, nil, nil, nil
+	d.buckets, d.due, d.waiting, d.loaded, d.reading = nil, nil, nil, nil, nil
 	if destroy {
 		errs = append(errs, os.RemoveAll(d.dir))
 	}

@@ -9,7 +9,8 @@ import (
 
 // The consistent-hash exchange hashes the routing key, or what its
 // hash-header or hash-property argument names (router/hash.go has the
-// ring). The broker picks that input; the router hashes it.
+// ring, router/hash_erlang.go the plugin's hash). The broker picks that
+// input; the router hashes it.
 
 type hashSource uint8
 
@@ -50,31 +51,88 @@ func hashFeatures(f *exchangeFeatures, kind router.Kind, args frame.Table) bool 
 }
 
 // routeHashed routes m on a consistent-hash exchange that hashes a header
-// or a property. A message without it hashes as the empty key, so all such
-// messages go to one queue, as in the plugin (where it hashes undefined).
+// or a property, by the erlang:phash2 of the value the plugin hashes: a
+// header as its field-table tuple ({longstr, <<"v">>}, {signedint, 5}),
+// a property as a binary (timestamp in decimal), and a message without it
+// as the atom undefined, so all such messages go to one queue, as there.
 func (v *VHost) routeHashed(x *Exchange, m *Message, dst []*Queue) []*Queue {
 	var buf [20]byte
-	var key []byte
+	h := router.Phash2Atom("undefined")
 	f := x.features
 	switch f.hashOn {
 	case hashHeader:
-		if h, ok := frame.PropsHeaderField(m.Props, f.hashName); ok {
-			key = h.Value
-			if h.Tag == 'S' && len(key) >= 4 {
-				key = key[4:] // a longstr hashes as its text
-			}
+		if hf, ok := frame.PropsHeaderField(m.Props, f.hashName); ok {
+			h = phash2Field(hf.Tag, hf.Value)
 		}
 	case hashProperty:
+		var key []byte
+		ok := false
 		switch f.hashName {
 		case "message_id":
-			key, _ = frame.PropsShortstr(m.Props, frame.PropMessageID)
+			key, ok = frame.PropsShortstr(m.Props, frame.PropMessageID)
 		case "correlation_id":
-			key, _ = frame.PropsShortstr(m.Props, frame.PropCorrelationID)
+			key, ok = frame.PropsShortstr(m.Props, frame.PropCorrelationID)
 		case "timestamp":
-			if ts, ok := frame.PropsTimestamp(m.Props); ok {
+			var ts uint64
+			if ts, ok = frame.PropsTimestamp(m.Props); ok {
 				key = strconv.AppendUint(buf[:0], ts, 10)
 			}
 		}
+		if ok {
+			h = router.Phash2Binary(key)
+		}
 	}
-	return v.router.Route(x.Name, key, m.headers, dst)
+	return v.router.RouteHashed(x.Name, h, m.RoutingKey, m.headers, dst)
+}
+
+// phash2Field is erlang:phash2 of a header value as RabbitMQ decodes it,
+// {Type, Value}; v is the value's bytes after its tag. Values the plugin
+// would hash as floats, bignums or nested terms (rare as hash keys) hash
+// as their bytes instead, which spreads them as well but not onto the
+// plugin's queue.
+func phash2Field(tag byte, v []byte) uint32 {
+	be := func(n int) uint64 {
+		var x uint64
+		for _, c := range v[:n] {
+			x = x<<8 | uint64(c)
+		}
+		return x
+	}
+	var n int64
+	var name string
+	switch tag {
+	case 'S':
+		return router.Phash2TaggedBinary("longstr", v[min(4, len(v)):])
+	case 'x':
+		return router.Phash2TaggedBinary("binary", v[min(4, len(v)):])
+	case 't':
+		if v[0] != 0 {
+			return router.Phash2TaggedAtom("bool", "true")
+		}
+		return router.Phash2TaggedAtom("bool", "false")
+	case 'V':
+		return router.Phash2TaggedAtom("void", "undefined")
+	case 'b':
+		n, name = int64(int8(v[0])), "byte"
+	case 'B':
+		n, name = int64(v[0]), "unsignedbyte"
+	case 's':
+		n, name = int64(int16(be(2))), "short"
+	case 'u':
+		n, name = int64(be(2)), "unsignedshort"
+	case 'I':
+		n, name = int64(int32(be(4))), "signedint"
+	case 'i':
+		n, name = int64(be(4)), "unsignedint"
+	case 'l':
+		n, name = int64(be(8)), "long"
+	case 'T':
+		n, name = int64(be(8)), "timestamp"
+	default:
+		return router.Phash2Binary(v)
+	}
+	if h, ok := router.Phash2TaggedInt(name, n); ok {
+		return h
+	}
+	return router.Phash2Binary(v)
 }

@@ -14,8 +14,9 @@ import "github.com/warrenmq/warren/frame"
 // one node with these semantics.
 //
 // The count is in the Ticket (an in-flight or requeued message's handle),
-// so it costs no memory for the backlog; it starts again from 0 after a
-// restart (RabbitMQ keeps it in its Raft log).
+// so it costs no memory for the backlog; a durable queue also journals it
+// so that it survives a restart, as RabbitMQ's Raft log keeps it
+// (limits_delivery_counts.go).
 
 // defaultDeliveryLimit is RabbitMQ 4's default x-delivery-limit.
 const defaultDeliveryLimit = 20
@@ -39,6 +40,9 @@ func (q *Queue) returnLocked(t Ticket) {
 		t.returns++
 	}
 	if int64(t.returns) <= q.deliveryLimitLocked() {
+		if q.counts != nil {
+			q.counts.record(t.pos, t.returns)
+		}
 		q.st.requeue(t)
 		return
 	}

@@ -13,6 +13,7 @@ type Message struct {
 	// the deliveries this publish causes (netio batches wake-ups with it).
 	Origin any
 	fired  bool // routed by a delayed exchange once due: not delayed or deduplicated again
+	bcc    bool // Props still hold a BCC header, stripped at delivery (sender_selected.go)
 }
 
 // PublishResult says what became of a publish.

@@ -75,22 +75,29 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if q != nil {
 		scratch = append(scratch, q)
 	}
-	switch {
-	case x.Name == "":
-	case x.features != nil && x.features.hashOn != hashRoutingKey:
-		scratch = v.routeHashed(x, m, scratch)
-	default:
-		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
-	}
 	keys, err := m.senderSelected()
 	if err != nil {
 		return res, scratch, err
 	}
-	if keys.any() {
-		scratch = v.routeSenderSelected(x, m, &keys, scratch)
+	// The router asks alternate exchanges itself (router/alternate.go).
+	switch {
+	case x.Name == "":
+		if keys.any() {
+			scratch = v.routeSenderSelected(x, m, &keys, scratch)
+		}
+	case x.features != nil && x.features.hashOn != hashRoutingKey:
+		scratch = v.routeHashed(x, m, scratch)
+	case keys.any():
+		scratch = v.routeKeys(x, m, &keys, scratch)
+	default:
+		scratch = v.router.Route(x.Name, m.RoutingKey, m.headers, scratch)
 	}
-	if len(scratch) == 0 && (x.features != nil || x.policy.Load() != nil) {
-		scratch = v.routeAlternates(x, m, &keys, scratch)
+	if keys.withBCC != nil {
+		// Stored with its BCC header, flagged; everything else (a
+		// basic.return, the confirm) sees it without.
+		stripped := m.Props
+		m.Props, m.bcc = keys.withBCC, true
+		defer func() { m.Props, m.bcc = stripped, false }()
 	}
 	for _, q := range scratch {
 		gen, stored, err := q.publish(m)

@@ -27,13 +27,14 @@ type Queue struct {
 	cgroups     []consumerGroup // consumer priorities in use (consumer_priority.go); nil if all equal
 	hadConsumer bool
 	deleted     bool
-	exclusiveC  bool          // a consumer holds exclusive access
-	deferred    Deferred      // run by unlock once mu is released (deferred.go)
-	cfg         queueSettings // guarded by mu (settings.go)
-	dedup       *dedupCache   // x-message-deduplication (dedup.go); nil: off
-	exp         *queueExpiry  // message and queue TTL; nil when unused (expiry.go)
-	dead        *deadBatch    // dead letters gathered under mu, moved after it (deadletter.go)
-	propsBuf    []byte        // a redelivery's properties with x-delivery-count (limits_delivery.go)
+	exclusiveC  bool            // a consumer holds exclusive access
+	deferred    Deferred        // run by unlock once mu is released (deferred.go)
+	cfg         queueSettings   // guarded by mu (settings.go)
+	dedup       *dedupCache     // x-message-deduplication (dedup.go); nil: off
+	exp         *queueExpiry    // message and queue TTL; nil when unused (expiry.go)
+	dead        *deadBatch      // dead letters gathered under mu, moved after it (deadletter.go)
+	propsBuf    []byte          // a redelivery's properties with x-delivery-count (limits_delivery.go)
+	counts      *deliveryCounts // a durable quorum queue's delivery counts on disk (limits_delivery_counts.go)
 
 	// Counters readable without the lock (stats, management).
 	readyN     atomic.Int64
@@ -168,6 +169,7 @@ func (q *Queue) dispatchLocked(origin any) {
 		if d.Redelivered {
 			q.Redelivered.Add(1)
 		}
+		q.restoreCountLocked(&t)
 		if t.returns > 0 {
 			d = q.withDeliveryCountLocked(d, t.returns)
 		}
@@ -255,6 +257,7 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 	remaining := q.st.readyCount()
 	q.readyN.Store(int64(remaining))
 	if q.quorum() {
+		q.restoreCountLocked(&t)
 		d = q.withDeliveryCountLocked(d, t.returns) // RabbitMQ 3.10 sends it on every basic.get
 	}
 	fn(t, d, remaining)

@@ -146,6 +146,7 @@ func (v *VHost) createQueueLocked(o QueueDeclareOptions) (*Queue, error) {
 		return nil, frame.Errorf(frame.InternalError, "cannot open queue storage: %v", err)
 	}
 	q.st = st
+	q.openDeliveryCountsLocked() // limits_delivery_counts.go
 	if o.Exclusive {
 		q.Owner = o.Owner
 	}

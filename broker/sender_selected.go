@@ -13,8 +13,13 @@ import (
 // but neither key, a scan of the table that allocates nothing.
 
 // senderKeys are a message's CC and BCC arrays (Tag 'A' when present).
+// withBCC is the message's properties with its BCC header when it had one
+// (Message.Props is then without): what the queues store, flagged, so that
+// dead lettering can route with the BCC keys as RabbitMQ does (they stay in
+// its message's routing keys); deliveries strip it again (storeBCCFlag).
 type senderKeys struct {
 	cc, bcc frame.HeaderField
+	withBCC []byte
 }
 
 func (k *senderKeys) any() bool { return k.cc.Tag == 'A' || k.bcc.Tag == 'A' }
@@ -37,6 +42,7 @@ func (m *Message) senderSelected() (k senderKeys, err error) {
 	if hasBCC {
 		// bcc.Value still points into the original properties, which
 		// stay alive until the publish is done.
+		k.withBCC = m.Props
 		m.Props = frame.PropsWithoutHeaderField(m.Props, bcc)
 		k.bcc = bcc
 	}

@@ -102,6 +102,9 @@ func (s *classicStore) append(m Message) (commitGen uint64, err error) {
 	if m.Persistent {
 		rec.Flags = segment.FlagPersistent
 	}
+	if m.bcc {
+		rec.Flags |= storeBCCFlag
+	}
 	_, commitGen, err = s.appendRecord(&rec)
 	return commitGen, err
 }
@@ -258,10 +261,15 @@ func (s *classicStore) retrackRetired() {
 	}
 }
 
-// delivery is the view of r that a queue hands out.
+// delivery is the view of r that a queue hands out (without a BCC header
+// kept for dead lettering: withoutBCC).
 func delivery(r *segment.Record, redelivered bool) Delivery {
+	props := r.Props
+	if r.Flags&storeBCCFlag != 0 {
+		props = withoutBCC(props)
+	}
 	return Delivery{
-		Exchange: r.Exchange, RoutingKey: r.RoutingKey, Props: r.Props, Body: r.Body,
+		Exchange: r.Exchange, RoutingKey: r.RoutingKey, Props: props, Body: r.Body,
 		Timestamp: r.Timestamp, Persistent: r.Flags&segment.FlagPersistent != 0, Redelivered: redelivered,
 	}
 }

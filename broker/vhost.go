@@ -48,6 +48,7 @@ func newVHost(b *Broker, name string) (*VHost, error) {
 		exchanges: make(map[string]*Exchange),
 		queues:    make(map[string]*Queue),
 	}
+	v.router.SetAlternates(v.alternateOf)
 	for i := range defaultExchanges {
 		d := &defaultExchanges[i]
 		k, _ := router.ParseKind(d.Type)

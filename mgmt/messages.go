@@ -11,7 +11,9 @@ import (
 
 // getMessages is POST /api/queues/{vhost}/{name}/get: count, ackmode
 // (ack_requeue_true, reject_requeue_true: look and put back;
-// ack_requeue_false, reject_requeue_false: take), encoding (auto: text
+// ack_requeue_false: take; reject_requeue_false: take and reject without
+// requeue, so a queue with a dead-letter exchange dead letters them with
+// reason rejected, as RabbitMQ's basic.get + basic.reject), encoding (auto: text
 // when the body is UTF-8, else base64; base64) and an optional truncate.
 // Messages put back are requeued after all are taken, so count gets
 // count distinct messages, as in RabbitMQ.
@@ -29,11 +31,13 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 		writeError(w, http.StatusBadRequest, "bad_request", "count must be a non-negative integer")
 		return
 	}
-	var requeue bool
+	var requeue, reject bool
 	switch body["ackmode"] {
 	case "ack_requeue_true", "reject_requeue_true":
 		requeue = true
-	case "ack_requeue_false", "reject_requeue_false":
+	case "reject_requeue_false":
+		reject = true
+	case "ack_requeue_false":
 	default:
 		writeError(w, http.StatusBadRequest, "bad_request", "ackmode must be ack_requeue_true, ack_requeue_false, reject_requeue_true or reject_requeue_false")
 		return
@@ -50,13 +54,14 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 			return
 		}
 	}
-	// As RabbitMQ: messages to put back are got with acknowledgement and
-	// requeued, the others got without (its get and get_no_ack counts).
+	// As RabbitMQ: messages to put back or reject are got with
+	// acknowledgement and then requeued or rejected, the others got
+	// without (its get and get_no_ack counts).
 	out := []map[string]any{}
 	var held []broker.Ticket
 	for range count {
-		got := q.Get(!requeue, func(t broker.Ticket, d broker.Delivery, remaining int) {
-			if requeue {
+		got := q.Get(!requeue && !reject, func(t broker.Ticket, d broker.Delivery, remaining int) {
+			if requeue || reject {
 				held = append(held, t)
 			}
 			out = append(out, messageJSON(d, remaining, enc, truncate))
@@ -65,7 +70,11 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 			break
 		}
 	}
-	q.Requeue(held...)
+	if reject {
+		q.Reject(held...)
+	} else {
+		q.Requeue(held...)
+	}
 	writeJSON(w, out)
 }
 

@@ -156,6 +156,9 @@ func (ch *channel) completePublish(body []byte) error {
 		return err
 	}
 	if ch.tx {
+		if isReply(&m) && ch.txReply(&m, p.mandatory) {
+			return nil
+		}
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
 		return nil
 	}

@@ -184,3 +184,22 @@ func (ch *channel) declareReplyTo(m *frame.QueueDeclare) error {
 func isReplyQueueName(name string) bool {
 	return name == replyToQueue || strings.HasPrefix(name, replyToPrefix)
 }
+
+// txReply is a reply published on a transactional channel. RabbitMQ 3.10
+// hands a reply to its consumer as it routes it, which for a transaction
+// is at basic.publish, not at tx.commit, and a rollback does not take it
+// back; only the basic.return of a mandatory reply nobody took waits for
+// the commit (and a rollback drops it). It reports whether the reply is
+// done with; when not, the caller keeps it for the commit, which returns
+// it.
+func (ch *channel) txReply(m *broker.Message, mandatory bool) bool {
+	if ch.c.deliverReply(m) {
+		ch.entry.CountPublish(false, mandatory, true)
+		return true
+	}
+	if !mandatory {
+		ch.entry.CountPublish(false, false, false)
+		return true
+	}
+	return false
+}

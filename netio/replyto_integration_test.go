@@ -147,9 +147,10 @@ func TestDirectReplyToCancel(t *testing.T) {
 	}
 }
 
-// A reply published in a transaction goes out at commit, not before.
-// (RabbitMQ 3.10 hands a reply over as it routes it, inside a transaction
-// too; Warren keeps the transaction's promise.)
+// A reply published in a transaction goes to its consumer at once, as
+// RabbitMQ 3.10 hands it over when it routes it (at basic.publish), and a
+// rollback does not take it back; a mandatory reply nobody consumes comes
+// back at the commit, not before, and not at all after a rollback.
 func TestDirectReplyToInTransaction(t *testing.T) {
 	t.Parallel()
 	c, client := connChan(t)
@@ -159,19 +160,50 @@ func TestDirectReplyToInTransaction(t *testing.T) {
 	publish(t, client, "", q, amqp.Publishing{Body: []byte("req"), ReplyTo: replyTo})
 	waitMessages(t, c, q, 1)
 	req := mustGet(t, server, q, true, "req")
+	returns := server.NotifyReturn(make(chan amqp.Return, 4))
 	if err := server.Tx(); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, server, "", req.ReplyTo, amqp.Publishing{Body: []byte("rep")})
-	if !external {
-		noDelivery(t, replies, 200*time.Millisecond)
+	publishOpts(t, server, "", req.ReplyTo+"gone", true, false, amqp.Publishing{Body: []byte("gone")})
+	if d := recv(t, replies); string(d.Body) != "rep" {
+		t.Fatalf("reply %q before the commit", d.Body)
+	}
+	noReturn := func(what string) {
+		t.Helper()
+		select {
+		case r := <-returns:
+			t.Fatalf("%s: return of %q", what, r.Body)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	noReturn("before the commit")
+	if err := server.TxCommit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-returns:
+		if string(r.Body) != "gone" || r.ReplyCode != amqp.NoRoute {
+			t.Fatalf("return %q code %d at the commit, want gone with 312", r.Body, r.ReplyCode)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("mandatory reply to a gone key not returned at the commit")
+	}
+	noDelivery(t, replies, 200*time.Millisecond)
+
+	publish(t, server, "", req.ReplyTo, amqp.Publishing{Body: []byte("rolled back")})
+	publishOpts(t, server, "", req.ReplyTo+"gone", true, false, amqp.Publishing{Body: []byte("gone too")})
+	if d := recv(t, replies); string(d.Body) != "rolled back" {
+		t.Fatalf("reply %q before the rollback", d.Body)
+	}
+	if err := server.TxRollback(); err != nil {
+		t.Fatal(err)
 	}
 	if err := server.TxCommit(); err != nil {
 		t.Fatal(err)
 	}
-	if d := recv(t, replies); string(d.Body) != "rep" {
-		t.Fatalf("reply %q", d.Body)
-	}
+	noReturn("after a rollback")
+	noDelivery(t, replies, 100*time.Millisecond)
 }
 
 // The reply consumer's tag is taken like any consumer's: reusing it is the

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/warrenmq/warren/frame"
 )
 
 // The consistent-hash exchange (RabbitMQ's rabbitmq_consistent_hash_exchange,
@@ -12,12 +14,12 @@ import (
 // a message goes to the owner of bucket jump(hash(key), total buckets):
 // Lamping and Veach's jump consistent hash, as the plugin uses. Adding a
 // binding appends buckets, so only about weight/total of the keys move;
-// removing one closes the gap, as the plugin does. The hash is FNV-1a with
-// a 64-bit finaliser: stable across restarts and machines, though not the
-// plugin's Erlang phash2, so a key may land on another queue than it would
-// in RabbitMQ. Routing on a header or property instead of the routing key
-// is the broker's choice of key (the hash-header and hash-property
-// exchange arguments).
+// removing one closes the gap, as the plugin does. The hash and the jump's
+// random numbers are the plugin's own (erlang:phash2 and rand's exs1024,
+// hash_erlang.go), so a key lands on the same queue as in RabbitMQ 3.10.
+// Routing on a header or property instead of the routing key is the
+// broker's choice of value (the hash-header and hash-property exchange
+// arguments, RouteHashed).
 
 // maxHashWeight is the plugin's largest binding weight.
 const maxHashWeight = 10000
@@ -103,10 +105,17 @@ func (r *hashRing[Q]) reweigh() {
 	}
 }
 
-// pick returns the entry owning key's bucket. It allocates nothing.
+// pick returns the entry owning the bucket of a message routed by key.
+// It allocates nothing.
 func (r *hashRing[Q]) pick(key []byte) *ringEntry[Q] {
+	return r.pickHash(Phash2Binary(key))
+}
+
+// pickHash returns the entry owning the bucket of the value whose
+// erlang:phash2 is h, as the plugin's route picks it.
+func (r *hashRing[Q]) pickHash(h uint32) *ringEntry[Q] {
 	total := r.cum[len(r.cum)-1]
-	b := uint32(jumpHash(hashKey(key), int32(total)))
+	b := erlangJump(h, total)
 	lo, hi := 0, len(r.cum)-1
 	for lo < hi { // the first i with cum[i] > b
 		mid := int(uint(lo+hi) >> 1)
@@ -119,30 +128,27 @@ func (r *hashRing[Q]) pick(key []byte) *ringEntry[Q] {
 	return &r.entries[lo]
 }
 
-// hashKey is 64-bit FNV-1a, finalised (murmur3's fmix64) so that keys
-// differing in their last byte spread over the high bits jumpHash uses.
-func hashKey(key []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range key {
-		h ^= uint64(c)
-		h *= 1099511628211
+// RouteHashed routes on a consistent-hash exchange by h, the
+// erlang:phash2 of the value its hash-header or hash-property names
+// (Phash2TaggedBinary and the others), as the plugin does. An exchange the
+// bucket's owner is routes with routingKey, as any exchange-to-exchange
+// binding does. Another kind of exchange routes routingKey.
+func (r *Router[Q]) RouteHashed(exchange string, h uint32, routingKey []byte, headers func() frame.Table, dst []Q) []Q {
+	x := r.lookup(exchange)
+	if x == nil || x.kind != KindConsistentHash {
+		return r.route(x, routingKey, headers, dst)
 	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
-}
-
-// jumpHash is Lamping and Veach's jump consistent hash: the bucket in
-// [0, buckets) of key; growing buckets by one moves 1/buckets of the keys.
-func jumpHash(key uint64, buckets int32) int32 {
-	var b, j int64 = -1, 0
-	for j < int64(buckets) {
-		b = j
-		key = key*2862933555777941757 + 1
-		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	s := x.snap.Load()
+	if s.ring == nil {
+		if r.alt != nil { // no bucket: the alternate is asked
+			keys := [1][]byte{routingKey}
+			return r.routeKeys(x, s, keys[:], headers, dst)
+		}
+		return dst
 	}
-	return int32(b)
+	e := s.ring.pickHash(h)
+	if e.d.x == nil {
+		return append(dst, e.d.q)
+	}
+	return r.route(e.d.x, routingKey, headers, dst)
 }

@@ -31,23 +31,32 @@ func (r *Router[Q]) route(x *exchange[Q], key []byte, headers func() frame.Table
 	// Fast path: one duplicate-free set with no exchange in it is a plain
 	// append, with neither scratch space nor dedupe.
 	if d, ok := x.single(s, key); ok {
-		if d == nil {
+		switch {
+		case d.empty() && r.alt == nil:
 			return dst
-		}
-		if len(d.xs) == 0 {
+		case d.empty(): // the slow path asks for an alternate
+		case len(d.xs) == 0:
 			return append(dst, d.qs...)
 		}
 	}
 	if x.kind == KindConsistentHash {
-		if s.ring == nil {
+		if s.ring == nil && r.alt == nil {
 			return dst
 		}
-		if e := s.ring.pick(key); e.d.x == nil {
-			return append(dst, e.d.q)
+		if s.ring != nil {
+			if e := s.ring.pick(key); e.d.x == nil {
+				return append(dst, e.d.q)
+			}
 		}
 	}
+	keys := [1][]byte{key}
+	return r.routeKeys(x, s, keys[:], headers, dst)
+}
+
+// routeKeys is the general route of one or more routing keys.
+func (r *Router[Q]) routeKeys(x *exchange[Q], s *snapshot[Q], keys [][]byte, headers func() frame.Table, dst []Q) []Q {
 	sc := r.pool.Get().(*scratch[Q])
-	dst = sc.route(x, s, key, headers, dst)
+	dst = sc.route(r, x, s, keys, headers, dst)
 	r.pool.Put(sc)
 	return dst
 }
@@ -81,6 +90,10 @@ type scratch[Q comparable] struct {
 	// exchanges reached so far (work list and visited set in one)
 	visited []*exchange[Q]
 
+	// the exchange being routed had a destination for the message (so
+	// its alternate exchange is not asked)
+	matched bool
+
 	// queue dedupe across exchanges, which have unrelated queue ids: a
 	// linear scan of what was routed so far, or this set once that is long
 	cross bool
@@ -92,7 +105,7 @@ type scratch[Q comparable] struct {
 // a map for cross-exchange dedupe.
 const linearDedupe = 32
 
-func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers func() frame.Table, dst []Q) []Q {
+func (sc *scratch[Q]) route(r *Router[Q], x *exchange[Q], s *snapshot[Q], keys [][]byte, headers func() frame.Table, dst []Q) []Q {
 	start := len(dst)
 	sc.visited = append(sc.visited[:0], x)
 	var h frame.Table
@@ -104,22 +117,28 @@ func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers 
 		}
 		sc.cross = i > 0
 		sc.newQueueGen(s.maxQID)
+		sc.matched = false
 		switch x.kind {
 		case KindFanout:
 			dst = sc.emit(dst, start, s.fanout)
 		case KindDirect:
-			dst = sc.emit(dst, start, x.keys.get(key))
+			for _, key := range keys {
+				dst = sc.emit(dst, start, x.keys.get(key))
+			}
 		case KindTopic:
-			dst = sc.emit(dst, start, x.keys.get(key))
-			if s.root != nil {
-				sc.matchTopic(s.root, s.maxNode, key)
-				for _, n := range sc.cur {
-					dst = sc.emit(dst, start, n.d)
+			for _, key := range keys {
+				dst = sc.emit(dst, start, x.keys.get(key))
+				if s.root != nil {
+					sc.matchTopic(s.root, s.maxNode, key)
+					for _, n := range sc.cur {
+						dst = sc.emit(dst, start, n.d)
+					}
 				}
 			}
 		case KindConsistentHash:
 			if s.ring != nil {
-				if e := s.ring.pick(key); e.d.x != nil {
+				// The plugin hashes the first routing key only.
+				if e := s.ring.pick(keys[0]); e.d.x != nil {
 					sc.visit(e.d.x)
 				} else {
 					dst = sc.emitQueue(dst, start, e.d.q, e.qid)
@@ -145,6 +164,9 @@ func (sc *scratch[Q]) route(x *exchange[Q], s *snapshot[Q], key []byte, headers 
 				}
 			}
 		}
+		if !sc.matched && r.alt != nil {
+			sc.visitAlternate(r, x)
+		}
 	}
 	if sc.seenN > 0 {
 		clear(sc.seen)
@@ -167,6 +189,7 @@ func (sc *scratch[Q]) emit(dst []Q, start int, d *dests[Q]) []Q {
 }
 
 func (sc *scratch[Q]) emitQueue(dst []Q, start int, q Q, id int32) []Q {
+	sc.matched = true
 	if int(id) >= len(sc.qstamp) {
 		// keys changed in place after s was loaded: a queue bound since
 		// has an id beyond s.maxQID
@@ -201,6 +224,7 @@ func (sc *scratch[Q]) routed(dst []Q, start int, q Q) bool {
 // visit queues exchange y for routing unless it was reached before. The
 // linear scan is fine: exchange-to-exchange topologies are small.
 func (sc *scratch[Q]) visit(y *exchange[Q]) {
+	sc.matched = true
 	if !slices.Contains(sc.visited, y) {
 		sc.visited = append(sc.visited, y)
 	}

@@ -42,6 +42,8 @@ type Router[Q comparable] struct {
 	xmu sync.Mutex // guards exchange.in
 
 	pool sync.Pool // *scratch[Q]
+
+	alt Alternates // set once, before routing (alternate.go); nil: none
 }
 
 // queueExchanges is the set of exchanges a queue has bindings on. Most
