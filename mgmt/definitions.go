@@ -211,7 +211,7 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 		access, err := json.Marshal(map[string]any{
 			"vhosts": sections["vhosts"], "users": sections["users"],
 			"permissions": sections["permissions"], "topic_permissions": sections["topic_permissions"],
-			"parameters": sections["parameters"], // vhost-limits, which the broker holds
+			"parameters": sections["parameters"], // vhost-limits, which the broker sets and stores (not again in importParameters)
 		})
 		if err == nil {
 			err = a.b.ImportDefinitions(access)

@@ -146,9 +146,12 @@ func (a *api) limitsParameters(vhost string) []any {
 	return out
 }
 
-// importParameters sets the vhost limits of a definitions document's
-// "parameters" (vhost: a per-vhost import's vhost, else each entry's).
-// Other components are refused by name: Warren has nothing to hold them.
+// importParameters checks a definitions document's "parameters" and, in a
+// per-vhost import (vhost not empty), sets the vhost limits they hold. A
+// whole-broker import has set and stored them already, in the broker's
+// ImportDefinitions (importDefinitions passes it the parameters), so they
+// are only checked here. Other components are refused by name: Warren has
+// nothing to hold them.
 func (a *api) importParameters(params []map[string]any, vhost string) error {
 	type set struct {
 		vhost string
@@ -180,6 +183,9 @@ func (a *api) importParameters(params []map[string]any, vhost string) error {
 			l[k] = n
 		}
 		sets = append(sets, set{v, l})
+	}
+	if vhost == "" {
+		return nil
 	}
 	for _, s := range sets {
 		if err := a.b.SetVHostLimits(s.vhost, s.l); err != nil {
