@@ -31,7 +31,8 @@ func limitsParameter(vhost string, l broker.Limits) map[string]any {
 }
 
 // parameterRows are the parameters of component (all if empty) in the
-// vhosts p sees (vhost only, if not empty).
+// vhosts p sees (all for nil, as a definitions export wants; vhost only,
+// if not empty).
 func (a *api) parameterRows(p *broker.Principal, component, vhost string) []map[string]any {
 	rows := []map[string]any{}
 	if component != "" && component != limitsComponent {
@@ -134,16 +135,6 @@ func (a *api) deleteParameter(w http.ResponseWriter, r *http.Request, _ *broker.
 		return
 	}
 	a.setVHostLimits(w, vhost, broker.Limits{})
-}
-
-// limitsParameters is the vhost limits as a definitions export's
-// "parameters" (vhost only, if not empty).
-func (a *api) limitsParameters(vhost string) []any {
-	out := []any{}
-	for _, row := range a.parameterRows(nil, limitsComponent, vhost) {
-		out = append(out, row)
-	}
-	return out
 }
 
 // importParameters checks a definitions document's "parameters" and, in a
