@@ -100,7 +100,7 @@ func (a *api) exportAll(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 		"rabbit_version": managementVersion, "rabbitmq_version": managementVersion,
 		"product_name": "Warren", "product_version": a.cfg.Version,
 		"users": users, "vhosts": vhosts, "permissions": perms, "topic_permissions": topicPerms,
-		"parameters": a.limitsParameters(""), "global_parameters": []any{}, "policies": policies,
+		"parameters": a.parameterRows(nil, limitsComponent, ""), "global_parameters": []any{}, "policies": policies,
 		"queues": nonNilRows(queues), "exchanges": nonNilRows(exchanges), "bindings": nonNilRows(bindings),
 	})
 }
@@ -113,7 +113,7 @@ func (a *api) exportVHost(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	q, x, b, p := vhostDefinitions(v, false)
 	download(w, r)
 	writeJSON(w, map[string]any{
-		"rabbit_version": managementVersion, "parameters": a.limitsParameters(v.Name), "policies": nonNil(p),
+		"rabbit_version": managementVersion, "parameters": a.parameterRows(nil, limitsComponent, v.Name), "policies": nonNil(p),
 		"queues": nonNilRows(q), "exchanges": nonNilRows(x), "bindings": nonNilRows(b),
 	})
 }
@@ -211,7 +211,7 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 		access, err := json.Marshal(map[string]any{
 			"vhosts": sections["vhosts"], "users": sections["users"],
 			"permissions": sections["permissions"], "topic_permissions": sections["topic_permissions"],
-			"parameters": sections["parameters"], // vhost-limits, which the broker holds
+			"parameters": sections["parameters"], // vhost-limits, which the broker sets and stores (not again in importParameters)
 		})
 		if err == nil {
 			err = a.b.ImportDefinitions(access)

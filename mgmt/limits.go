@@ -157,9 +157,17 @@ func (a *api) putVHostLimit(w http.ResponseWriter, r *http.Request, _ *broker.Pr
 }
 
 func (a *api) setVHostLimits(w http.ResponseWriter, vhost string, l broker.Limits) {
-	switch err := a.b.SetVHostLimits(vhost, l); {
-	case errors.Is(err, broker.ErrNoSuchVHost):
+	limitsSet(w, a.b.SetVHostLimits(vhost, l), broker.ErrNoSuchVHost, func(w http.ResponseWriter) {
 		writeError(w, http.StatusNotFound, "not_found", "vhost_not_found")
+	})
+}
+
+// limitsSet answers a change of limits that ended with err: notFound's
+// answer for missing (no such vhost or user), else 400 or 204.
+func limitsSet(w http.ResponseWriter, err, missing error, notFound func(http.ResponseWriter)) {
+	switch {
+	case errors.Is(err, missing):
+		notFound(w)
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
@@ -170,18 +178,24 @@ func (a *api) setVHostLimits(w http.ResponseWriter, vhost string, l broker.Limit
 // deleteVHostLimit removes one limit; a limit that is not set is already
 // removed (204, as RabbitMQ).
 func (a *api) deleteVHostLimit(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	vhost, name := pathValue(r, "vhost"), pathValue(r, "name")
+	vhost := pathValue(r, "vhost")
 	l, ok := a.b.VHostLimits(vhost)
+	deleteLimit(w, pathValue(r, "name"), l, ok, func(l broker.Limits) { a.setVHostLimits(w, vhost, l) })
+}
+
+// deleteLimit removes limit name from l, the limits of a vhost or user
+// (ok false: there is none), storing the rest with set.
+func deleteLimit(w http.ResponseWriter, name string, l broker.Limits, ok bool, set func(broker.Limits)) {
 	if !ok {
 		writeNotFound(w) // RabbitMQ 3.10 answers 500 here
 		return
 	}
-	if _, set := l[name]; !set {
+	if _, isSet := l[name]; !isSet {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	delete(l, name)
-	a.setVHostLimits(w, vhost, l)
+	set(l)
 }
 
 func (a *api) listUserLimits(w http.ResponseWriter, _ *http.Request, _ *broker.Principal) {
@@ -233,27 +247,11 @@ func (a *api) putUserLimit(w http.ResponseWriter, r *http.Request, _ *broker.Pri
 }
 
 func (a *api) setUserLimits(w http.ResponseWriter, user string, l broker.Limits) {
-	switch err := a.b.SetUserLimits(user, l); {
-	case errors.Is(err, broker.ErrNoSuchUser):
-		writeNotFound(w)
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+	limitsSet(w, a.b.SetUserLimits(user, l), broker.ErrNoSuchUser, writeNotFound)
 }
 
 func (a *api) deleteUserLimit(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	user, name := pathValue(r, "user"), pathValue(r, "name")
+	user := pathValue(r, "user")
 	l, ok := a.b.UserLimits(user)
-	if !ok {
-		writeNotFound(w) // RabbitMQ 3.10 answers 500 here
-		return
-	}
-	if _, set := l[name]; !set {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	delete(l, name)
-	a.setUserLimits(w, user, l)
+	deleteLimit(w, pathValue(r, "name"), l, ok, func(l broker.Limits) { a.setUserLimits(w, user, l) })
 }

@@ -31,7 +31,8 @@ func limitsParameter(vhost string, l broker.Limits) map[string]any {
 }
 
 // parameterRows are the parameters of component (all if empty) in the
-// vhosts p sees (vhost only, if not empty).
+// vhosts p sees (all for nil, as a definitions export wants; vhost only,
+// if not empty).
 func (a *api) parameterRows(p *broker.Principal, component, vhost string) []map[string]any {
 	rows := []map[string]any{}
 	if component != "" && component != limitsComponent {
@@ -136,19 +137,12 @@ func (a *api) deleteParameter(w http.ResponseWriter, r *http.Request, _ *broker.
 	a.setVHostLimits(w, vhost, broker.Limits{})
 }
 
-// limitsParameters is the vhost limits as a definitions export's
-// "parameters" (vhost only, if not empty).
-func (a *api) limitsParameters(vhost string) []any {
-	out := []any{}
-	for _, row := range a.parameterRows(nil, limitsComponent, vhost) {
-		out = append(out, row)
-	}
-	return out
-}
-
-// importParameters sets the vhost limits of a definitions document's
-// "parameters" (vhost: a per-vhost import's vhost, else each entry's).
-// Other components are refused by name: Warren has nothing to hold them.
+// importParameters checks a definitions document's "parameters" and, in a
+// per-vhost import (vhost not empty), sets the vhost limits they hold. A
+// whole-broker import has set and stored them already, in the broker's
+// ImportDefinitions (importDefinitions passes it the parameters), so they
+// are only checked here. Other components are refused by name: Warren has
+// nothing to hold them.
 func (a *api) importParameters(params []map[string]any, vhost string) error {
 	type set struct {
 		vhost string
@@ -180,6 +174,9 @@ func (a *api) importParameters(params []map[string]any, vhost string) error {
 			l[k] = n
 		}
 		sets = append(sets, set{v, l})
+	}
+	if vhost == "" {
+		return nil
 	}
 	for _, s := range sets {
 		if err := a.b.SetVHostLimits(s.vhost, s.l); err != nil {

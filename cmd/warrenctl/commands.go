@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -36,6 +37,15 @@ func (e *cmdEnv) done(format string, args ...any) error {
 	return nil
 }
 
+// act makes the change a command asks for (call's method, path, query and
+// body; what names the object for a 404) and then says done.
+func (e *cmdEnv) act(method, p string, query url.Values, body any, what, done string) error {
+	if err := e.c.call(method, p, query, body, nil, what); err != nil {
+		return err
+	}
+	return e.done(done)
+}
+
 func objectCommands() []command {
 	return []command{
 		{words: "declare queue", args: "NAME", min: 1, max: 1, help: "declare a queue (--durable --auto-delete --type --arguments)", run: (*cmdEnv).declareQueue},
@@ -60,10 +70,7 @@ func (e *cmdEnv) declareQueue(args []string) error {
 		a["x-queue-type"] = e.o.typ
 	}
 	body := map[string]any{"durable": e.o.durable, "auto_delete": e.o.autoDelete, "arguments": a}
-	if err := e.c.call("PUT", path("queues", e.o.vhost, args[0]), nil, body, nil, e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("queue declared")
+	return e.act("PUT", path("queues", e.o.vhost, args[0]), nil, body, e.vhostWhat(), "queue declared")
 }
 
 func (e *cmdEnv) declareExchange(args []string) error {
@@ -76,10 +83,7 @@ func (e *cmdEnv) declareExchange(args []string) error {
 		return fail(exitUsage, "declare exchange: --type is required (direct, fanout, topic, headers...)")
 	}
 	body := map[string]any{"type": typ, "durable": e.o.durable, "auto_delete": e.o.autoDelete, "internal": e.o.internal, "arguments": a}
-	if err := e.c.call("PUT", path("exchanges", e.o.vhost, args[0]), nil, body, nil, e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("exchange declared")
+	return e.act("PUT", path("exchanges", e.o.vhost, args[0]), nil, body, e.vhostWhat(), "exchange declared")
 }
 
 func (e *cmdEnv) deleteQueue(args []string) error {
@@ -90,10 +94,7 @@ func (e *cmdEnv) deleteQueue(args []string) error {
 	if e.o.ifUnused {
 		q["if-unused"] = []string{"true"}
 	}
-	if err := e.c.call("DELETE", path("queues", e.o.vhost, args[0]), q, nil, nil, "queue '"+args[0]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("queue deleted")
+	return e.act("DELETE", path("queues", e.o.vhost, args[0]), q, nil, "queue '"+args[0]+"' in "+e.vhostWhat(), "queue deleted")
 }
 
 func (e *cmdEnv) deleteExchange(args []string) error {
@@ -101,17 +102,11 @@ func (e *cmdEnv) deleteExchange(args []string) error {
 	if e.o.ifUnused {
 		q["if-unused"] = []string{"true"}
 	}
-	if err := e.c.call("DELETE", path("exchanges", e.o.vhost, args[0]), q, nil, nil, "exchange '"+args[0]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("exchange deleted")
+	return e.act("DELETE", path("exchanges", e.o.vhost, args[0]), q, nil, "exchange '"+args[0]+"' in "+e.vhostWhat(), "exchange deleted")
 }
 
 func (e *cmdEnv) purgeQueue(args []string) error {
-	if err := e.c.call("DELETE", path("queues", e.o.vhost, args[0], "contents"), nil, nil, nil, "queue '"+args[0]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("queue purged")
+	return e.act("DELETE", path("queues", e.o.vhost, args[0], "contents"), nil, nil, "queue '"+args[0]+"' in "+e.vhostWhat(), "queue purged")
 }
 
 func (e *cmdEnv) bindingPath(src, dst string) (string, error) {
@@ -134,10 +129,7 @@ func (e *cmdEnv) bind(args []string) error {
 		return err
 	}
 	body := map[string]any{"routing_key": e.o.routingKey, "arguments": a}
-	if err := e.c.call("POST", p, nil, body, nil, "exchange '"+args[0]+"' or "+e.o.destType+" '"+args[1]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("binding created")
+	return e.act("POST", p, nil, body, "exchange '"+args[0]+"' or "+e.o.destType+" '"+args[1]+"' in "+e.vhostWhat(), "binding created")
 }
 
 // unbind finds the binding's properties key among the bindings between
@@ -161,10 +153,7 @@ func (e *cmdEnv) unbind(args []string) error {
 		got, _ := json.Marshal(normalize(b["arguments"]))
 		if b["routing_key"] == e.o.routingKey && bytes.Equal(got, want) {
 			key, _ := b["properties_key"].(string)
-			if err := e.c.call("DELETE", p+path(key), nil, nil, nil, "binding"); err != nil {
-				return err
-			}
-			return e.done("binding deleted")
+			return e.act("DELETE", p+path(key), nil, nil, "binding", "binding deleted")
 		}
 	}
 	return fail(exitNotFound, "not found: binding of %s to %s '%s' with routing key %q and arguments %s in %s", args[0], e.o.destType, args[1], e.o.routingKey, want, e.vhostWhat())
@@ -287,17 +276,11 @@ func (e *cmdEnv) addUser(args []string) error {
 	if ce, ok := err.(*cliError); !ok || ce.code != exitNotFound {
 		return err
 	}
-	if err := e.c.call("PUT", path("users", args[0]), nil, body, nil, "user '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("user added")
+	return e.act("PUT", path("users", args[0]), nil, body, "user '"+args[0]+"'", "user added")
 }
 
 func (e *cmdEnv) deleteUser(args []string) error {
-	if err := e.c.call("DELETE", path("users", args[0]), nil, nil, nil, "user '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("user deleted")
+	return e.act("DELETE", path("users", args[0]), nil, nil, "user '"+args[0]+"'", "user deleted")
 }
 
 func (e *cmdEnv) user(name string) (map[string]any, error) {
@@ -312,10 +295,7 @@ func (e *cmdEnv) changePassword(args []string) error {
 		return err
 	}
 	body := map[string]any{"password": args[1], "tags": strings.Trim(strings.ReplaceAll(tagList(u["tags"]), ", ", ","), "[]")}
-	if err := e.c.call("PUT", path("users", args[0]), nil, body, nil, "user '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("password changed")
+	return e.act("PUT", path("users", args[0]), nil, body, "user '"+args[0]+"'", "password changed")
 }
 
 func (e *cmdEnv) setUserTags(args []string) error {
@@ -324,39 +304,24 @@ func (e *cmdEnv) setUserTags(args []string) error {
 		return err
 	}
 	body := map[string]any{"password_hash": u["password_hash"], "hashing_algorithm": u["hashing_algorithm"], "tags": strings.Join(args[1:], ",")}
-	if err := e.c.call("PUT", path("users", args[0]), nil, body, nil, "user '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("tags set")
+	return e.act("PUT", path("users", args[0]), nil, body, "user '"+args[0]+"'", "tags set")
 }
 
 func (e *cmdEnv) addVHost(args []string) error {
-	if err := e.c.call("PUT", path("vhosts", args[0]), nil, nil, nil, "vhost '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("vhost added")
+	return e.act("PUT", path("vhosts", args[0]), nil, nil, "vhost '"+args[0]+"'", "vhost added")
 }
 
 func (e *cmdEnv) deleteVHost(args []string) error {
-	if err := e.c.call("DELETE", path("vhosts", args[0]), nil, nil, nil, "vhost '"+args[0]+"'"); err != nil {
-		return err
-	}
-	return e.done("vhost deleted")
+	return e.act("DELETE", path("vhosts", args[0]), nil, nil, "vhost '"+args[0]+"'", "vhost deleted")
 }
 
 func (e *cmdEnv) setPermissions(args []string) error {
 	body := map[string]any{"configure": args[1], "write": args[2], "read": args[3]}
-	if err := e.c.call("PUT", path("permissions", e.o.vhost, args[0]), nil, body, nil, "user '"+args[0]+"' or "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("permissions set")
+	return e.act("PUT", path("permissions", e.o.vhost, args[0]), nil, body, "user '"+args[0]+"' or "+e.vhostWhat(), "permissions set")
 }
 
 func (e *cmdEnv) clearPermissions(args []string) error {
-	if err := e.c.call("DELETE", path("permissions", e.o.vhost, args[0]), nil, nil, nil, "permissions of user '"+args[0]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("permissions cleared")
+	return e.act("DELETE", path("permissions", e.o.vhost, args[0]), nil, nil, "permissions of user '"+args[0]+"' in "+e.vhostWhat(), "permissions cleared")
 }
 
 func (e *cmdEnv) setPolicy(args []string) error {
@@ -365,17 +330,11 @@ func (e *cmdEnv) setPolicy(args []string) error {
 		return fail(exitUsage, "set policy: DEFINITION must be a JSON object such as '{\"max-length\": 100}': %q", args[2])
 	}
 	body := map[string]any{"pattern": args[1], "definition": def, "priority": e.o.priority, "apply-to": e.o.applyTo}
-	if err := e.c.call("PUT", path("policies", e.o.vhost, args[0]), nil, body, nil, e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("policy set")
+	return e.act("PUT", path("policies", e.o.vhost, args[0]), nil, body, e.vhostWhat(), "policy set")
 }
 
 func (e *cmdEnv) clearPolicy(args []string) error {
-	if err := e.c.call("DELETE", path("policies", e.o.vhost, args[0]), nil, nil, nil, "policy '"+args[0]+"' in "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("policy cleared")
+	return e.act("DELETE", path("policies", e.o.vhost, args[0]), nil, nil, "policy '"+args[0]+"' in "+e.vhostWhat(), "policy cleared")
 }
 
 func (e *cmdEnv) setVHostLimits(args []string) error {
@@ -383,17 +342,11 @@ func (e *cmdEnv) setVHostLimits(args []string) error {
 	if err != nil {
 		return fail(exitUsage, "set vhost_limits: want a JSON object such as '{\"max-queues\": 100}': %q", args[0])
 	}
-	if err := e.c.call("PUT", path("parameters", "vhost-limits", e.o.vhost, "limits"), nil, map[string]any{"value": l}, nil, e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("limits set")
+	return e.act("PUT", path("parameters", "vhost-limits", e.o.vhost, "limits"), nil, map[string]any{"value": l}, e.vhostWhat(), "limits set")
 }
 
 func (e *cmdEnv) clearVHostLimits([]string) error {
-	if err := e.c.call("DELETE", path("parameters", "vhost-limits", e.o.vhost, "limits"), nil, nil, nil, "limits of "+e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("limits cleared")
+	return e.act("DELETE", path("parameters", "vhost-limits", e.o.vhost, "limits"), nil, nil, "limits of "+e.vhostWhat(), "limits cleared")
 }
 
 func (e *cmdEnv) setUserLimits(args []string) error {
@@ -488,10 +441,7 @@ func (e *cmdEnv) importDefs(args []string) error {
 	if !json.Valid(data) {
 		return fail(exitUsage, "%s is not JSON", args[0])
 	}
-	if err := e.c.call("POST", e.definitionsPath(), nil, data, nil, e.vhostWhat()); err != nil {
-		return err
-	}
-	return e.done("definitions imported")
+	return e.act("POST", e.definitionsPath(), nil, data, e.vhostWhat(), "definitions imported")
 }
 
 func (e *cmdEnv) status([]string) error {
