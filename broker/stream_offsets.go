@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // offsetStore is a stream's server-side offset tracking: reference ->
@@ -44,7 +46,7 @@ func (o *offsetStore) load() error {
 			break // a torn last record
 		}
 		rec := b[4 : 5+n+8]
-		if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(b) {
+		if crc32.Checksum(rec, sysfile.Castagnoli) != binary.LittleEndian.Uint32(b) {
 			break
 		}
 		o.m[string(rec[1:1+n])] = binary.LittleEndian.Uint64(rec[1+n:])
@@ -59,7 +61,7 @@ func appendOffsetRecord(dst []byte, ref string, off uint64) []byte {
 	dst = append(dst, 0, 0, 0, 0, byte(len(ref)))
 	dst = append(dst, ref...)
 	dst = binary.LittleEndian.AppendUint64(dst, off)
-	binary.LittleEndian.PutUint32(dst[at:], crc32.Checksum(dst[at+4:], castagnoli))
+	binary.LittleEndian.PutUint32(dst[at:], crc32.Checksum(dst[at+4:], sysfile.Castagnoli))
 	return dst
 }
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sort"
 	"syscall"
+
+	"github.com/warrenmq/warren/segment/sysfile"
 )
 
 // streamReader reads committed chunks through a read-only mapping of its
@@ -32,8 +34,6 @@ type streamReader struct {
 	skipped    uint64
 	closed     bool
 }
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func mapSegment(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -79,8 +79,8 @@ func chunkAt(m []byte, off, limit uint32, verify bool) (c Chunk, size uint32, pa
 	}
 	rec := b[:8+n]
 	if verify {
-		x := crc32.Update(0, castagnoli, rec[0:4])
-		if crc32.Update(x, castagnoli, rec[8:]) != binary.LittleEndian.Uint32(b[4:]) {
+		x := crc32.Update(0, sysfile.Castagnoli, rec[0:4])
+		if crc32.Update(x, sysfile.Castagnoli, rec[8:]) != binary.LittleEndian.Uint32(b[4:]) {
 			return c, size, false, errBadChunk
 		}
 	}
