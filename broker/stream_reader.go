@@ -1,14 +1,12 @@
 package broker
 
 import (
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"os"
 	"sort"
 	"syscall"
 
-	"github.com/warrenmq/warren/segment/sysfile"
+	"github.com/warrenmq/warren/segment"
 )
 
 // streamReader reads committed chunks through a read-only mapping of its
@@ -62,40 +60,30 @@ func syscallMunmap(b []byte) error {
 // the chunk (Data a view into m), the record's aligned size, and whether
 // it is padding left by recovery. verify checks the record's CRC.
 func chunkAt(m []byte, off, limit uint32, verify bool) (c Chunk, size uint32, padding bool, err error) {
-	if int(limit) > len(m) || off+24 > limit {
+	if int(limit) > len(m) || off+segment.HeaderSize > limit {
 		return c, 0, false, errBadChunk
 	}
-	b := m[off:limit]
-	n := binary.LittleEndian.Uint32(b)
-	if n < 16 || int(n) > len(b)-8 {
+	rec, n, err := segment.DecodeRecord(m[off:limit], verify)
+	if err != nil {
 		return c, 0, false, errBadChunk
 	}
-	size = (8 + n + 7) &^ 7
-	if b[8] != 1 {
-		return c, 0, false, errBadChunk
-	}
-	if b[9]&0x80 != 0 {
+	size = uint32(n)
+	if rec.Padding() {
 		return c, size, true, nil
 	}
-	rec := b[:8+n]
-	if verify {
-		x := crc32.Update(0, sysfile.Castagnoli, rec[0:4])
-		if crc32.Update(x, sysfile.Castagnoli, rec[8:]) != binary.LittleEndian.Uint32(b[4:]) {
-			return c, size, false, errBadChunk
-		}
-	}
-	ex, rk := uint32(b[10]), uint32(b[11])
-	props := binary.LittleEndian.Uint32(b[12:])
-	start := 24 + ex + rk
-	if props < chunkHeaderSize || uint64(start)+uint64(props) > uint64(len(rec)) {
+	if len(rec.Props) < chunkHeaderSize {
 		return c, size, false, errBadChunk
 	}
-	meta, err := readChunkHeader(rec[start : start+chunkHeaderSize])
+	meta, err := readChunkHeader(rec.Props[:chunkHeaderSize])
 	if err != nil {
 		return c, size, false, err
 	}
-	c = Chunk{FirstOffset: meta.first, Timestamp: int64(binary.LittleEndian.Uint64(b[16:])), Entries: meta.entries,
-		Records: meta.records, Encoding: meta.encoding, Filter: meta.filter, Data: rec[start+chunkHeaderSize:]}
+	// The chunk's data is the rest of the record: what follows the chunk
+	// header in the props field, and the body, which follows it in place.
+	start := off + segment.HeaderSize + uint32(len(rec.Exchange)+len(rec.RoutingKey))
+	end := start + uint32(len(rec.Props)+len(rec.Body))
+	c = Chunk{FirstOffset: meta.first, Timestamp: rec.Timestamp, Entries: meta.entries,
+		Records: meta.records, Encoding: meta.encoding, Filter: meta.filter, Data: m[start+chunkHeaderSize : end]}
 	return c, size, false, nil
 }
 

@@ -130,6 +130,16 @@ func checksum(rec []byte) uint32 {
 // comes back with flagPadding set and no fields.
 func decode(b []byte) (r Record, size int, err error) { return decodeCRC(b, true) }
 
+// DecodeRecord is decode for a reader that maps a segment's bytes itself
+// (the stream store's readers): b starts at a record and ends at the end
+// of the segment's data; verify checks the CRC. A padding record comes
+// back with Padding() set and no fields.
+func DecodeRecord(b []byte, verify bool) (r Record, size int, err error) { return decodeCRC(b, verify) }
+
+// Padding reports whether r is a filler record recovery wrote over bytes
+// it could not read.
+func (r *Record) Padding() bool { return r.Flags&flagPadding != 0 }
+
 // decodeCRC is decode that checks the record's CRC only when verify is set:
 // Log.Next leaves it out for the head segment this process is writing,
 // whose bytes it wrote itself (most still in the staging buffer), where a
