@@ -23,6 +23,12 @@ type Config struct {
 	// Users and DefaultVHost seed a fresh data dir only: once it holds a
 	// definitions.json (vhosts_store.go), that is what opens, as in RabbitMQ.
 	DefaultVHost string
+	// DefinitionsToLoad is RabbitMQ's has_configured_definitions_to_load:
+	// a node with definitions to import at boot seeds neither the default
+	// vhost nor the users of Users on a fresh data dir (its users stay
+	// only as the loopback list), since the file says what exists
+	// (rabbit:maybe_insert_default_data).
+	DefinitionsToLoad bool
 	// Alarms are the memory and disk thresholds (alarms.go).
 	Alarms AlarmConfig
 	// DefaultLimits are the limits a new vhost starts with, by name

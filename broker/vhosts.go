@@ -142,6 +142,11 @@ func (b *Broker) openVHosts() error {
 	if err != nil {
 		return err
 	}
+	if fresh && b.cfg.DefinitionsToLoad {
+		slog.Info("will not seed default virtual host and user: have definitions to load")
+		names = nil
+		users.reset()
+	}
 	for _, name := range names {
 		v, err := b.openVHost(name)
 		if err != nil {

@@ -85,9 +85,13 @@ func (t tagList) MarshalJSON() ([]byte, error) {
 }
 
 // openAccess reads definitions.json into the user table and returns the
-// vhosts to open. A data dir without one starts as RabbitMQ's first boot:
-// the default vhost, and the users the configuration seeded (guest).
-// fresh reports a data dir without the file: the names are the default
+// vhosts to open. A data dir without one, or whose file holds no user, no
+// vhost and no permission, starts as RabbitMQ's first boot
+// (rabbit_table:needs_default_data, which asks the same of its three
+// tables): the default vhost, and the users the configuration seeded
+// (guest). So a start whose definitions import failed, leaving an empty
+// file, seeds the defaults on the next start without load_definitions, as
+// RabbitMQ does. fresh reports that case: the names are the default
 // vhost's, and the configured users are what must be stored.
 func (b *Broker) openAccess() (names []string, params []parameterDef, fresh bool, err error) {
 	data, err := os.ReadFile(filepath.Join(b.cfg.DataDir, accessFile))
@@ -100,6 +104,9 @@ func (b *Broker) openAccess() (names []string, params []parameterDef, fresh bool
 	var d accessDefs
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, nil, false, fmt.Errorf("parse %s: %w", filepath.Join(b.cfg.DataDir, accessFile), err)
+	}
+	if len(d.Users) == 0 && len(d.VHosts) == 0 && len(d.Permissions) == 0 {
+		return []string{b.defaultVHost()}, nil, true, nil
 	}
 	b.cfg.Users.reset()
 	if err := b.cfg.Users.importDefs(d); err != nil {

@@ -9,17 +9,18 @@ import (
 	"strings"
 
 	"github.com/warrenmq/warren/broker"
-	"github.com/warrenmq/warren/cmd/warren/config"
 	"github.com/warrenmq/warren/mgmt"
 )
 
 // RabbitMQ's load_definitions (and management.load_definitions, its older
 // name): a definitions export, or a directory of them, imported at every
 // start by the management import (mgmt.ImportDefinitions), so that a
-// second start with the same file changes nothing. As in RabbitMQ, a node
-// that has definitions to load does not seed default_user on a fresh data
-// dir: the file says who may log in. A file that cannot be read or
-// imported stops the start with the file and the reason.
+// second start with the same file changes nothing. As in RabbitMQ
+// (rabbit:maybe_insert_default_data), a node that has definitions to load
+// seeds neither default_vhost nor default_user on a fresh data dir
+// (broker.Config.DefinitionsToLoad): the file says what exists and who may
+// log in. A file that cannot be read or imported stops the start with the
+// file and the reason.
 
 // definitionsFile is one file to import.
 type definitionsFile struct {
@@ -68,16 +69,4 @@ func importDefinitions(b *broker.Broker, files []definitionsFile) error {
 		slog.Info("definitions imported", "file", f.path)
 	}
 	return nil
-}
-
-// seedUsers is the user table a fresh data dir starts with: the default
-// user's, or with definitions to load none but the loopback list.
-func seedUsers(c *config.Config) *broker.Users {
-	u := users(c)
-	if c.LoadDefinitions == "" {
-		return u
-	}
-	slog.Info("will not seed the default user: have definitions to load", "load_definitions", c.LoadDefinitions)
-	_ = u.Delete(c.DefaultUser)
-	return u
 }

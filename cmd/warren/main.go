@@ -99,8 +99,9 @@ func run(args []string) error {
 			return usageError{err}
 		}
 	}
-	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: seedUsers(cfg), DefaultVHost: cfg.DefaultVHost,
-		DefaultLimits: defaultLimits(cfg),
+	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
+		DefinitionsToLoad: cfg.LoadDefinitions != "",
+		DefaultLimits:     defaultLimits(cfg),
 		Alarms: broker.AlarmConfig{
 			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,
 			DiskRelative: cfg.DiskFreeLimit.Relative, DiskAbsolute: cfg.DiskFreeLimit.Absolute,

@@ -62,6 +62,13 @@ func TestLoadDefinitionsAtBoot(t *testing.T) {
 		_ = c.Close()
 		t.Error("guest logs in: with definitions to load the default user must not be seeded")
 	}
+	// Nor the default vhost: the file has none named "/".
+	if c, err := dialAMQP(vhostURL(p, "ops", "ops-secret", "/"), 0); err == nil {
+		_ = c.Close()
+		t.Error("ops opens vhost /: with definitions to load the default vhost must not be seeded")
+	} else if !strings.Contains(err.Error(), "vhost / not found") {
+		t.Errorf("ops opening vhost /: %v, want 530 vhost / not found", err)
+	}
 	// The vhost limit of the file: max-connections 2 on telemetry.
 	var open []*amqp.Connection
 	for range 2 {
