@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,5 +63,59 @@ func TestAlarmRaiseAndClear(t *testing.T) {
 	expect(0)
 	if s := a.Status(); s.Disk || s.Memory {
 		t.Fatalf("status %+v after clearing", s)
+	}
+}
+
+// The monitor reads the disk every second, and ten times a second while
+// free space is within twice the limit, as RabbitMQ checks more often when
+// close; a reading far from the limit goes back to once a second.
+func TestAlarmDiskCheckInterval(t *testing.T) {
+	var reads atomic.Int64
+	var free atomic.Int64
+	free.Store(10 << 30)
+	a := &Alarms{
+		dir:      t.TempDir(),
+		readMem:  func() int64 { return 1 },
+		readDisk: func(string) (int64, error) { reads.Add(1); return free.Load(), nil },
+		subs:     make(map[int]func(uint32)),
+		check:    make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	a.memLimit.Store(1 << 40)
+	a.diskLimit.Store(1 << 30)
+	a.poll()
+	go a.run()
+	defer a.close()
+	count := func(d time.Duration) int64 {
+		start := reads.Load()
+		time.Sleep(d)
+		return reads.Load() - start
+	}
+	// Far (10 GiB free, limit 1 GiB): about 3 reads in 3 s; a loaded
+	// machine only makes fewer.
+	if n := count(3 * time.Second); n < 1 || n > 4 {
+		t.Errorf("%d disk reads in 3 s far from the limit, want about 3 (every second)", n)
+	}
+	free.Store(1<<30 + 1<<29) // 1.5 GiB: within twice the limit
+	a.Recheck()
+	// Near: about 30 reads in 3 s; at least 10 even on a busy machine.
+	if n := count(3 * time.Second); n < 10 {
+		t.Errorf("%d disk reads in 3 s close to the limit, want about 30 (every 100 ms)", n)
+	}
+	if a.Active() != 0 {
+		t.Errorf("alarm %b above the limit", a.Active())
+	}
+	free.Store(1 << 29) // under the limit: the alarm, still checked often
+	a.Recheck()
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Active() != AlarmDisk && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.Active() != AlarmDisk {
+		t.Fatalf("alarms %b under the limit, want disk", a.Active())
+	}
+	if n := count(time.Second); n < 3 {
+		t.Errorf("%d disk reads in 1 s under the limit, want about 10", n)
 	}
 }
