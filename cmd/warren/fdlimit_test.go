@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -135,4 +136,26 @@ func TestListenerStopIsAFailure(t *testing.T) {
 	if err := waitForShutdown(make(chan os.Signal), runErr, nil, nil); err == nil {
 		t.Fatal("waitForShutdown returned nil after the listener stopped by itself")
 	}
+}
+
+// The soft fd limit is raised to the hard one at start (a unit without
+// LimitNOFILE= inherits a soft 1,024), and the start line says so.
+func TestFDLimitRaisedAtStart(t *testing.T) {
+	p := startWarren(t, t.TempDir()+"/data", procOptions{nofile: 2048, nofileSoft: 256})
+	if !strings.Contains(p.log(), "fd_limit=2048") {
+		t.Errorf("start line does not report fd_limit=2048 (hard 2048, soft 256):\n%s", tail(p.log(), 2000))
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(limits), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "Max open files")); strings.HasPrefix(line, "Max open files") {
+			if len(f) < 2 || f[0] != "2048" || f[1] != "2048" {
+				t.Errorf("process limits %q, want soft and hard 2048", line)
+			}
+			return
+		}
+	}
+	t.Errorf("no open files line in\n%s", limits)
 }

@@ -102,6 +102,7 @@ type procOptions struct {
 	readyTimeout time.Duration // default 30 s
 	noWait       bool          // return right after exec, without waiting for readiness
 	nofile       int           // if > 0, RLIMIT_NOFILE (soft and hard) for the process
+	nofileSoft   int           // if > 0 with nofile, the soft limit alone (nofile is the hard one)
 	// bare passes only args: no -bind, -amqp-port, -http-port, -data-dir
 	// (for tests where a config file sets them).
 	bare bool
@@ -169,6 +170,9 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 	if o.nofile > 0 {
 		// The shell's ulimit sets soft and hard limits; exec keeps the pid.
 		cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.nofile), bin}, args...)...)
+		if o.nofileSoft > 0 {
+			cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -Sn %d && ulimit -Hn %d && exec "$0" "$@"`, o.nofileSoft, o.nofile), bin}, args...)...)
+		}
 	}
 	cmd.Stdout = lf
 	cmd.Stderr = lf

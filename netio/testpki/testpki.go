@@ -28,6 +28,7 @@ type CA struct {
 	Key      *ecdsa.PrivateKey
 	CertFile string
 	dir      string
+	chain    []*x509.Certificate // the intermediates from this CA up, for Pair.Chain
 }
 
 // Pair is an issued certificate's files.
@@ -35,6 +36,9 @@ type Pair struct {
 	CertFile, KeyFile string
 	Cert              *x509.Certificate
 	Key               *ecdsa.PrivateKey
+	// Chain is the intermediates between Cert and the root, leaf side
+	// first: what a peer sends after its certificate.
+	Chain []*x509.Certificate
 }
 
 // NewCA makes a CA named name in dir.
@@ -58,6 +62,31 @@ func NewCA(t testing.TB, dir, name string) *CA {
 	ca := &CA{Cert: cert, Key: key, CertFile: filepath.Join(dir, name+"-ca.pem"), dir: dir}
 	writePEM(t, ca.CertFile, "CERTIFICATE", der)
 	return ca
+}
+
+// Intermediate issues an intermediate CA named name under ca; what it
+// issues chains through it (Pair.Chain holds its certificate).
+func (ca *CA) Intermediate(t testing.TB, name string) *CA {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(t),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"Warren tests"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	in := &CA{Cert: cert, Key: key, CertFile: filepath.Join(ca.dir, name+"-ca.pem"), dir: ca.dir}
+	in.chain = append([]*x509.Certificate{cert}, ca.chain...)
+	writePEM(t, in.CertFile, "CERTIFICATE", der)
+	return in
 }
 
 // Server issues a server certificate for localhost / 127.0.0.1.
@@ -92,7 +121,7 @@ func (ca *CA) issue(t testing.TB, file string, subject pkix.Name, usage x509.Ext
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	p := Pair{CertFile: filepath.Join(ca.dir, file+".pem"), KeyFile: filepath.Join(ca.dir, file+"-key.pem"), Cert: cert, Key: key}
+	p := Pair{CertFile: filepath.Join(ca.dir, file+".pem"), KeyFile: filepath.Join(ca.dir, file+"-key.pem"), Cert: cert, Key: key, Chain: ca.chain}
 	writePEM(t, p.CertFile, "CERTIFICATE", der)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
