@@ -369,7 +369,10 @@ func TestUserIDValidation(t *testing.T) {
 	}
 }
 
-// Deleting a vhost closes its connections with RabbitMQ's 320.
+// Deleting a vhost closes its connections with RabbitMQ's 320. RabbitMQ
+// 3.10.8 races two closes (rabbit_connection_tracking: "is deleted" on
+// vhost_deleted, "is down" when the vhost's supervisor stops first) and
+// sends either; Warren sends the first.
 func TestDeleteVHostClosesConnections(t *testing.T) {
 	tn := newTenant(t, broker.Permission{Configure: ".*", Write: ".*", Read: ".*"})
 	c := tn.dial(t)
@@ -380,7 +383,11 @@ func TestDeleteVHostClosesConnections(t *testing.T) {
 		must(t, shared.b.DeleteVHost(tn.vhost))
 	}
 	e := waitClosed(t, closes, 320, "connection to the deleted vhost")
-	if want := "CONNECTION_FORCED - vhost '" + tn.vhost + "' is deleted"; e.Reason != want {
+	want := "CONNECTION_FORCED - vhost '" + tn.vhost + "' is deleted"
+	if external && e.Reason == "CONNECTION_FORCED - vhost '"+tn.vhost+"' is down" {
+		return
+	}
+	if e.Reason != want {
 		t.Fatalf("reason %q, want %q", e.Reason, want)
 	}
 }
