@@ -66,6 +66,25 @@ func TestAlarmRaiseAndClear(t *testing.T) {
 	}
 }
 
+func TestDiskCheckInterval(t *testing.T) {
+	for _, c := range []struct {
+		free, limit int64
+		want        time.Duration
+	}{
+		{10 << 30, 50_000_000, time.Second},                    // far
+		{150_000_000, 50_000_000, 800 * time.Millisecond},      // 100 MB above: 2 × 0.4 s at 250 MB/s
+		{75_000_000, 25_000_000, 400 * time.Millisecond},       // 50 MB above, not within twice
+		{90_000_000, 50_000_000, 100 * time.Millisecond},       // within twice the limit
+		{1_010_000_000, 1_000_000_000, 100 * time.Millisecond}, // within twice
+		{40_000_000, 50_000_000, 100 * time.Millisecond},       // alarmed
+		{3_000_000, 1_000_000, 100 * time.Millisecond},         // 2 MB above: the floor
+	} {
+		if got := diskCheckInterval(c.free, c.limit); got != c.want {
+			t.Errorf("free %d, limit %d: interval %v, want %v", c.free, c.limit, got, c.want)
+		}
+	}
+}
+
 // The monitor reads the disk every second, and ten times a second while
 // free space is within twice the limit, as RabbitMQ checks more often when
 // close; a reading far from the limit goes back to once a second.
