@@ -103,6 +103,7 @@ type procOptions struct {
 	noWait       bool          // return right after exec, without waiting for readiness
 	nofile       int           // if > 0, RLIMIT_NOFILE (soft and hard) for the process
 	nofileSoft   int           // if > 0 with nofile, the soft limit alone (nofile is the hard one)
+	cgroupProcs  string        // if set, a cgroup.procs file the process joins before exec
 	// bare passes only args: no -bind, -amqp-port, -http-port, -data-dir
 	// (for tests where a config file sets them).
 	bare bool
@@ -173,6 +174,11 @@ func tryStartWarren(t testing.TB, bin, dataDir string, o procOptions) (*warrenPr
 		if o.nofileSoft > 0 {
 			cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -Sn %d && ulimit -Hn %d && exec "$0" "$@"`, o.nofileSoft, o.nofile), bin}, args...)...)
 		}
+	}
+	if o.cgroupProcs != "" {
+		// The shell joins the cgroup, then becomes warren (same pid).
+		cmd = exec.Command("sh", append([]string{"-c", `echo $$ > "$WARREN_TEST_CGROUP_PROCS" && exec "$0" "$@"`, bin}, args...)...)
+		o.env = append(o.env, "WARREN_TEST_CGROUP_PROCS="+o.cgroupProcs)
 	}
 	cmd.Stdout = lf
 	cmd.Stderr = lf
