@@ -297,3 +297,33 @@ func TestPrometheusKeys(t *testing.T) {
 		t.Fatalf("prometheus.tcp.port = 0 should disable it: %+v", l.Config.Prometheus)
 	}
 }
+
+// RabbitMQ 3.10's newer definitions keys: definitions.local.path with the
+// local_filesystem backend is load_definitions; what Warren does not
+// build (an HTTPS source, skip_if_unchanged = true) is reported, never
+// refused, and bad values are.
+func TestDefinitionsKeys(t *testing.T) {
+	l := read(t, "definitions.import_backend = local_filesystem\ndefinitions.local.path = testdata/definitions.json\ndefinitions.skip_if_unchanged = false\n")
+	if l.Config.LoadDefinitions != "testdata/definitions.json" || len(l.NotInEffect) != 0 || len(l.Ignored) != 0 {
+		t.Errorf("local import: load %q, not in effect %v, ignored %v", l.Config.LoadDefinitions, l.NotInEffect, l.Ignored)
+	}
+	l = read(t, "definitions.import_backend = https\ndefinitions.https.url = https://example.com/defs.json\ndefinitions.tls.verify = verify_peer\ndefinitions.skip_if_unchanged = true\ndefinitions.hashing.algorithm = sha256\n")
+	if l.Config.LoadDefinitions != "" {
+		t.Errorf("an HTTPS source set load_definitions %q", l.Config.LoadDefinitions)
+	}
+	if got := strings.Join(l.NotInEffect, " "); !strings.Contains(got, "definitions.import_backend (line 1)") || !strings.Contains(got, "definitions.skip_if_unchanged (line 4)") {
+		t.Errorf("not in effect %v, want import_backend and skip_if_unchanged", l.NotInEffect)
+	}
+	if len(l.Ignored) != 3 {
+		t.Errorf("ignored %v, want the https, tls and hashing keys", l.Ignored)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"definitions.import_backend = ftp\n", `test.conf:1: definitions.import_backend: "ftp" is not a definitions import backend`},
+		{"definitions.local.path = /nonexistent/defs.json\n", "test.conf:1: definitions.local.path: cannot read /nonexistent/defs.json"},
+		{"definitions.skip_if_unchanged = maybe\n", `test.conf:1: definitions.skip_if_unchanged: "maybe" is not true or false`},
+	} {
+		if _, err := Read("test.conf", strings.NewReader(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.text, err, c.want)
+		}
+	}
+}

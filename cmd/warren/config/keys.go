@@ -247,6 +247,25 @@ var rules = []rule{
 	{"disk_free_limit.absolute", inEffect, set(parseSize, func(c *Config, n int64) { c.DiskFreeLimit = Watermark{Absolute: n} })},
 	{"load_definitions", inEffect, set(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
 	{"management.load_definitions", inEffect, set(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
+	// RabbitMQ 3.10's newer syntax for the same local import
+	// (rabbit.schema: definitions.local.path, definitions.import_backend).
+	{"definitions.local.path", inEffect, set(parseDefinitions, func(c *Config, p string) { c.LoadDefinitions = p })},
+	{"definitions.import_backend", inEffect, func(_ *Config, _, v string) (bool, error) {
+		switch v {
+		case "local_filesystem", "local", "rabbit_definitions_import_local_filesystem", "rabbitmq_definitions_import_local_filesystem":
+			return true, nil
+		case "https", "http", "rabbit_definitions_import_https", "rabbitmq_definitions_import_http":
+			return false, nil // an import over HTTPS: not built; reported at start
+		}
+		return false, fmt.Errorf("%q is not a definitions import backend (local_filesystem or https)", v)
+	}},
+	// Warren imports at every start, idempotently: what skip_if_unchanged
+	// = false asks for. true (skip an unchanged file, so objects deleted
+	// since stay deleted) is not built.
+	{"definitions.skip_if_unchanged", inEffect, func(_ *Config, _, v string) (bool, error) {
+		skip, err := parseBool(v)
+		return !skip, err
+	}},
 	{"max_connections", notYet, checkOnly(limit)},
 	{"max_channels_per_connection", notYet, checkOnly(limit)},
 	{"vhost_max", notYet, checkOnly(limit)},
@@ -388,6 +407,9 @@ var rabbitOnly = []string{
 	"initial_frame_max", "link_max_per_session", "session_max_per_connection", "log.user.*",
 	"management.credential_encryption_secret", "management.definitions.*", "management.http.*",
 	"metadata_store.*", "motd_file", "product.*",
+	// Definitions over HTTPS (definitions.import_backend = https) and the
+	// hash skip_if_unchanged compares with: not built.
+	"definitions.https.*", "definitions.tls.*", "definitions.hashing.algorithm",
 }
 
 // lookup finds the rule for key: an exact key first, then the longest
