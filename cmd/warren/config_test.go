@@ -100,6 +100,20 @@ func TestConfigDefaultUser(t *testing.T) {
 		_ = c.Close()
 		t.Fatal("guest still logs in although default_user replaced it")
 	}
+
+	// RABBITMQ_DEFAULT_USER, _PASS and _VHOST beat the file, as in
+	// RabbitMQ (the official Docker image's way to set them).
+	env := []string{"RABBITMQ_DEFAULT_USER=envuser", "RABBITMQ_DEFAULT_PASS=envpass", "RABBITMQ_DEFAULT_VHOST=envhost"}
+	p = startWarren(t, t.TempDir()+"/data", procOptions{args: []string{"-config", conf}, env: env})
+	c, err = dialAMQP("amqp://envuser:envpass@"+p.addr+"/envhost", 0)
+	if err != nil {
+		t.Fatalf("RABBITMQ_DEFAULT_USER envuser cannot open RABBITMQ_DEFAULT_VHOST envhost: %v", err)
+	}
+	_ = c.Close()
+	if c, err := dialAMQP(withUser(p.url, "ops", "s3cret"), 0); err == nil {
+		_ = c.Close()
+		t.Fatal("the file's default_user logs in although RABBITMQ_DEFAULT_USER replaced it")
+	}
 }
 
 // nonLoopbackIP is an address of this machine that is not loopback, for

@@ -82,7 +82,7 @@ func (f *flags) configPath() string {
 
 // settings loads the config file (or the defaults without one) and lays
 // the environment and the flags over it: defaults < file < RABBITMQ_NODE_*
-// < WARREN_* and flags.
+// and RABBITMQ_DEFAULT_* < WARREN_* and flags.
 func (f *flags) settings() (*config.Loaded, error) {
 	l := &config.Loaded{Config: config.Default()}
 	if p := f.configPath(); p != "" {
@@ -101,6 +101,18 @@ func (f *flags) settings() (*config.Loaded, error) {
 			return nil, fmt.Errorf("RABBITMQ_NODE_PORT=%q is not a port", v)
 		}
 		c.AMQP[0].Port = p
+	}
+	// RabbitMQ's RABBITMQ_DEFAULT_USER, _PASS and _VHOST (rabbit_env):
+	// what the default data of a fresh node is seeded with, over the
+	// file's default_user, default_pass and default_vhost. Empty is unset,
+	// as there.
+	for _, e := range []struct {
+		name string
+		to   *string
+	}{{"RABBITMQ_DEFAULT_USER", &c.DefaultUser}, {"RABBITMQ_DEFAULT_PASS", &c.DefaultPass}, {"RABBITMQ_DEFAULT_VHOST", &c.DefaultVHost}} {
+		if v := os.Getenv(e.name); v != "" {
+			*e.to = v
+		}
 	}
 	var err error
 	f.fs.Visit(func(fl *flag.Flag) {
