@@ -31,6 +31,10 @@ type Config struct {
 	// connection.open; a peer still short of it is dropped without a word.
 	// 0 means DefaultHandshakeTimeout (RabbitMQ's handshake_timeout).
 	HandshakeTimeout time.Duration
+	// TLSHandshakeTimeout is how long an AMQPS peer has for the TLS
+	// handshake, before HandshakeTimeout starts (RabbitMQ's
+	// ssl_handshake_timeout); 0 means DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
 	// FrameMax and ChannelMax are offered in connection.tune (RabbitMQ's
 	// frame_max and channel_max); 0 means DefaultFrameMax, DefaultChannelMax.
 	FrameMax   uint32
@@ -91,6 +95,9 @@ func NewServer(cfg Config, b *broker.Broker) *Server {
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.TLSHandshakeTimeout == 0 {
+		cfg.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
 	if cfg.FrameMax == 0 {
 		cfg.FrameMax = DefaultFrameMax

@@ -47,7 +47,7 @@ func (s *Server) ServeTLS(ln net.Listener, certs *TLSCerts) error {
 }
 
 func (s *Server) serveTLSConn(tc *tls.Conn) {
-	_ = tc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	_ = tc.SetDeadline(time.Now().Add(s.cfg.TLSHandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
 		slog.Warn("TLS handshake failed", "peer", addrString(tc.RemoteAddr()), "err", err)
 		_ = tc.Close()

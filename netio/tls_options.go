@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // TLSOptions are RabbitMQ's ssl_options.* for one TLS listener, in the
@@ -38,6 +39,9 @@ type TLSOptions struct {
 	// defaults. TLS 1.3 suites may be named but Go always enables all three.
 	Ciphers []string
 }
+
+// DefaultTLSHandshakeTimeout is RabbitMQ's ssl_handshake_timeout default.
+const DefaultTLSHandshakeTimeout = 5 * time.Second
 
 // DefaultTLSDepth is Erlang ssl's default verification depth.
 const DefaultTLSDepth = 10

@@ -33,6 +33,13 @@ type tlsInstance struct {
 // instance whose users are guest and "tlsuser".
 func startTLSInstance(t *testing.T, opts netio.TLSOptions, login *netio.CertLogin) *tlsInstance {
 	t.Helper()
+	return startTLSInstanceWith(t, opts, netio.Config{CertLogin: login})
+}
+
+// startTLSInstanceWith is startTLSInstance with more of netio.Config (its
+// Addr and Heartbeat are set here).
+func startTLSInstanceWith(t *testing.T, opts netio.TLSOptions, cfg netio.Config) *tlsInstance {
+	t.Helper()
 	needLocal(t)
 	users := broker.DefaultUsers()
 	if err := users.Add(broker.User{Name: "tlsuser", Password: "not-used-by-external"}); err != nil {
@@ -45,7 +52,8 @@ func startTLSInstance(t *testing.T, opts netio.TLSOptions, login *netio.CertLogi
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := netio.NewServer(netio.Config{Addr: "127.0.0.1:0", Heartbeat: 60, CertLogin: login}, b)
+	cfg.Addr, cfg.Heartbeat = "127.0.0.1:0", 60
+	srv := netio.NewServer(cfg, b)
 	in := &instance{b: b, srv: srv, errc: make(chan error, 1)}
 	go func() { in.errc <- srv.Run() }()
 	select {
@@ -506,10 +514,37 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	defer nc.Close()
 	// Send nothing: the server gives up on the TLS handshake after the
 	// handshake timeout and closes the socket.
-	_ = nc.SetReadDeadline(time.Now().Add(netio.DefaultHandshakeTimeout + waitTimeout))
+	_ = nc.SetReadDeadline(time.Now().Add(netio.DefaultTLSHandshakeTimeout + waitTimeout))
 	if _, err := io.ReadAll(nc); err != nil {
 		t.Fatalf("socket not closed by the server: %v", err)
 	}
+}
+
+// ssl_handshake_timeout bounds the TLS handshake on its own: a peer that
+// sends nothing is dropped after it, long before handshake_timeout.
+func TestTLSHandshakeTimeoutConfigured(t *testing.T) {
+	p := newTestPKI(t)
+	in := startTLSInstanceWith(t, p.options(false, false), netio.Config{TLSHandshakeTimeout: 300 * time.Millisecond, HandshakeTimeout: time.Minute})
+	nc, err := net.Dial("tcp", in.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	start := time.Now()
+	_ = nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadAll(nc); err != nil {
+		t.Fatalf("socket not closed by the server within 20 s: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("closed after %v: the 300 ms ssl_handshake_timeout was not applied", d)
+	}
+	// A client that does shake hands still has handshake_timeout for AMQP.
+	c, err := amqp.DialTLS("amqps://guest:guest@"+in.tlsAddr+"/", p.clientConfig(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsRoundTrip(t, c)
+	_ = c.Close()
 }
 
 func TestTLSExternalLoginFromDN(t *testing.T) {

@@ -116,17 +116,18 @@ func run(args []string) error {
 	goMemLimit := applyGoMemoryLimit(cfg.GoMemoryLimit, b.Alarms().Status().MemoryLimit)
 	amqpAddr := cfg.AMQP[0].Addr()
 	srv := netio.NewServer(netio.Config{
-		Addr:             amqpAddr,
-		Heartbeat:        uint16(cfg.Heartbeat),
-		NoHeartbeat:      cfg.Heartbeat == 0,
-		Loops:            cfg.EventLoops,
-		HandshakeTimeout: cfg.HandshakeTimeout,
-		FrameMax:         cfg.FrameMax,
-		ChannelMax:       cfg.ChannelMax,
-		CertLogin:        tlsSet.login,
-		AuthMechanisms:   authMechanisms(cfg, tlsSet.login != nil),
-		ConsumerTimeout:  cfg.ConsumerTimeout,
-		ConnectionMax:    cfg.ConnectionMax,
+		Addr:                amqpAddr,
+		Heartbeat:           uint16(cfg.Heartbeat),
+		NoHeartbeat:         cfg.Heartbeat == 0,
+		Loops:               cfg.EventLoops,
+		HandshakeTimeout:    cfg.HandshakeTimeout,
+		TLSHandshakeTimeout: cfg.SSLHandshakeTimeout,
+		FrameMax:            cfg.FrameMax,
+		ChannelMax:          cfg.ChannelMax,
+		CertLogin:           tlsSet.login,
+		AuthMechanisms:      authMechanisms(cfg, tlsSet.login != nil),
+		ConsumerTimeout:     cfg.ConsumerTimeout,
+		ConnectionMax:       cfg.ConnectionMax,
 	}, b)
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run() }()

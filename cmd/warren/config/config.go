@@ -33,6 +33,9 @@ type Config struct {
 	ConnectionMax    int // connection_max; 0 = infinity
 	MaxMessageSize   int64
 	HandshakeTimeout time.Duration
+	// SSLHandshakeTimeout is ssl_handshake_timeout: the TLS handshake of
+	// an AMQPS connection, before handshake_timeout's AMQP one.
+	SSLHandshakeTimeout time.Duration
 
 	DefaultUser     string
 	DefaultPass     string
@@ -137,6 +140,7 @@ func Default() Config {
 		ChannelMax:          2047,
 		MaxMessageSize:      128 << 20,
 		HandshakeTimeout:    10 * time.Second,
+		SSLHandshakeTimeout: 5 * time.Second,
 		DefaultUser:         "guest",
 		DefaultPass:         "guest",
 		DefaultUserTags:     []string{"administrator"},

@@ -98,8 +98,12 @@ log.file.formatter = json
 warren.data_dir = /var/lib/warren
 warren.segment_size = 16MiB
 warren.event_loops = 2
+ssl_handshake_timeout = 1500
 `)
 	c := l.Config
+	if c.SSLHandshakeTimeout != 1500*time.Millisecond {
+		t.Errorf("ssl_handshake_timeout %v, want 1.5s", c.SSLHandshakeTimeout)
+	}
 	if len(c.AMQP) != 2 || c.AMQP[0].Addr() != "127.0.0.1:5673" || c.AMQP[1].Addr() != "[::1]:5673" {
 		t.Errorf("AMQP listeners %+v (the default must be replaced)", c.AMQP)
 	}

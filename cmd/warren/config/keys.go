@@ -233,10 +233,7 @@ var rules = []rule{
 	{"ssl_cert_login_san_index", inEffect, set(intIn(0, math.MaxInt32), func(c *Config, n int64) { c.CertLogin.SANIndex = int(n) })},
 
 	// Accepted now, acted on by features landing later in issue 16.
-	{"ssl_handshake_timeout", notYet, func(c *Config, _, v string) (bool, error) {
-		_, err := parseMillis(v)
-		return false, err
-	}},
+	{"ssl_handshake_timeout", inEffect, set(positiveMillis, func(c *Config, d time.Duration) { c.SSLHandshakeTimeout = d })},
 	{"vm_memory_high_watermark.relative", inEffect, set(parseRatio, func(c *Config, f float64) {
 		c.MemoryHighWatermark = Watermark{Relative: f}
 	})},
