@@ -226,6 +226,28 @@ func TestRabbitMQExampleKeysKnown(t *testing.T) {
 	}
 }
 
+// Every key RabbitMQ 3.10.8's own schemas map (rabbit, rabbitmq_prelaunch,
+// rabbitmq_management, rabbitmq_management_agent, rabbitmq_prometheus,
+// rabbitmq_stream; `$name` variables as x1) is known: in effect, carried
+// or listed as ignored, never refused as unknown. Generated with
+//
+//	git show v3.10.8:deps/<app>/priv/schema/<app>.schema | grep -o '{mapping, "[^"]*"'
+func TestRabbitMQ3108SchemaKeysKnown(t *testing.T) {
+	data, err := os.ReadFile("testdata/rabbitmq-3.10.8-schema-keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := strings.Fields(string(data))
+	if len(keys) < 400 {
+		t.Fatalf("only %d keys read", len(keys))
+	}
+	for _, k := range keys {
+		if _, _, ok := lookup(k); !ok {
+			t.Errorf("RabbitMQ 3.10.8 key %s is unknown to Warren", k)
+		}
+	}
+}
+
 func TestDefaultsWithoutFile(t *testing.T) {
 	l := read(t, "# nothing but a comment\n")
 	if l.AMQP[0].Addr() != "127.0.0.1:5672" || l.Management.Addr() != "127.0.0.1:15672" || l.DataDir != "./data" ||
@@ -329,5 +351,21 @@ func TestDefinitionsKeys(t *testing.T) {
 		if _, err := Read("test.conf", strings.NewReader(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want %q", c.text, err, c.want)
 		}
+	}
+}
+
+// management.listener.ssl, the older HTTPS switch, is reported when it
+// asks for HTTPS (management.ssl.* is what Warren serves), and its
+// ssl_opts are validated like ssl_options.
+func TestManagementListenerSSLReported(t *testing.T) {
+	l := read(t, "management.listener.port = 15671\nmanagement.listener.ssl = true\nmanagement.listener.ssl_opts.verify = verify_none\n")
+	if got := strings.Join(l.NotInEffect, " "); !strings.Contains(got, "management.listener.ssl (line 2)") || !strings.Contains(got, "management.listener.ssl_opts.verify (line 3)") {
+		t.Errorf("not in effect %v", l.NotInEffect)
+	}
+	if l := read(t, "management.listener.ssl = false\n"); len(l.NotInEffect) != 0 {
+		t.Errorf("ssl = false reported: %v", l.NotInEffect)
+	}
+	if _, err := Read("t.conf", strings.NewReader("management.listener.ssl_opts.verify = maybe\n")); err == nil || !strings.Contains(err.Error(), "t.conf:1:") {
+		t.Errorf("bad ssl_opts value: %v", err)
 	}
 }

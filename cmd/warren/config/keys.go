@@ -82,6 +82,16 @@ var rules = []rule{
 	// RabbitMQ 3.7's names for the same listener.
 	{"management.listener.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Management.Port = int(p) })},
 	{"management.listener.ip", inEffect, set(parseIP, func(c *Config, ip string) { c.Management.Host = ip })},
+	// The older way to serve the management port over HTTPS: not wired
+	// (management.ssl.* is); reported at start unless it asks for plain.
+	{"management.listener.ssl", notYet, func(_ *Config, _, v string) (bool, error) {
+		on, err := parseBool(v)
+		return !on, err
+	}},
+	{"management.listener.ssl_opts.*", notYet, func(_ *Config, opt, v string) (bool, error) {
+		_, err := tlsOption(map[string]string{}, opt, v)
+		return false, err
+	}},
 	// rabbitmq_prometheus's listener (/metrics); the rest of prometheus.*
 	// (path, return_per_object_metrics, ssl) is RabbitMQ-only.
 	{"prometheus.tcp.port", inEffect, set(intIn(0, 65535), func(c *Config, p int64) { c.Prometheus.Port = int(p) })},
@@ -407,6 +417,19 @@ var rabbitOnly = []string{
 	// Definitions over HTTPS (definitions.import_backend = https) and the
 	// hash skip_if_unchanged compares with: not built.
 	"definitions.https.*", "definitions.tls.*", "definitions.hashing.algorithm",
+	// The rest of RabbitMQ 3.10.8's rabbit, rabbitmq_prelaunch,
+	// rabbitmq_management(_agent), rabbitmq_prometheus and rabbitmq_stream
+	// schemas (testdata/rabbitmq-3.10.8-schema-keys.txt): Erlang VM and
+	// per-category log sinks, cowboy and UAA options, old-style
+	// `ssl_options = none`.
+	"default_worker_pool_size", "hipe_compile", "message_store_shutdown_timeout",
+	"mirroring_sync_max_throughput", "ssl_allow_poodle_attack", "sysmon_handler.*",
+	"ssl_options", "tcp_listen_options",
+	"log.channel.*", "log.connection.*", "log.federation.*", "log.mirroring.*", "log.queue.*",
+	"log.ra.*", "log.upgrade.*", "log.default.*", "log.console.color_esc_seqs.*",
+	"log.console.use_colors", "log.console.stdio", "log.journald", "log.journald.*",
+	"management.db_cache_multiplier", "management.disable_basic_auth", "management.enable_uaa",
+	"management.uaa_*", "management.listener.server.*", "management.listener.ssl_opts",
 }
 
 // lookup finds the rule for key: an exact key first, then the longest
