@@ -417,9 +417,8 @@ var rabbitOnly = []string{
 	// Definitions over HTTPS (definitions.import_backend = https) and the
 	// hash skip_if_unchanged compares with: not built.
 	"definitions.https.*", "definitions.tls.*", "definitions.hashing.algorithm",
-	// The rest of RabbitMQ 3.10.8's rabbit, rabbitmq_prelaunch,
-	// rabbitmq_management(_agent), rabbitmq_prometheus and rabbitmq_stream
-	// schemas (testdata/rabbitmq-3.10.8-schema-keys.txt): Erlang VM and
+	// The rest of the schemas of RabbitMQ 3.10.8 and its bundled plugins
+	// (testdata/rabbitmq-3.10.8-schema-keys.txt): Erlang VM and
 	// per-category log sinks, cowboy and UAA options, old-style
 	// `ssl_options = none`.
 	"default_worker_pool_size", "hipe_compile", "message_store_shutdown_timeout",
@@ -430,6 +429,7 @@ var rabbitOnly = []string{
 	"log.console.use_colors", "log.console.stdio", "log.journald", "log.journald.*",
 	"management.db_cache_multiplier", "management.disable_basic_auth", "management.enable_uaa",
 	"management.uaa_*", "management.listener.server.*", "management.listener.ssl_opts",
+	"amqp1_0.*", "aws.*", "event_exchange.*",
 }
 
 // lookup finds the rule for key: an exact key first, then the longest
