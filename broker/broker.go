@@ -15,8 +15,12 @@ import (
 
 // Config holds the broker's settings.
 type Config struct {
-	DataDir        string
-	SegmentSize    int64  // bytes per segment file; 0 means the default
+	DataDir     string
+	SegmentSize int64 // bytes per segment file; 0 means the default
+	// SyncPolicy is what a persistent publish's confirm waits for: an
+	// fdatasync (segment.SyncData, the default) or the write alone
+	// (segment.SyncWrite, warren.fsync = write).
+	SyncPolicy     segment.SyncPolicy
 	MaxMessageSize int64  // largest body accepted; 0 means 128 MiB
 	Users          *Users // who may log in; nil means DefaultUsers
 	// DefaultVHost is the vhost a fresh data dir starts with ("" is "/").
@@ -93,7 +97,7 @@ func Open(cfg Config) (*Broker, error) {
 		lock.Close()
 		return nil, fmt.Errorf("clear transient queues: %w", err)
 	}
-	b := &Broker{cfg: cfg, syncer: segment.NewSyncer(), vhosts: make(map[string]*VHost), lock: lock}
+	b := &Broker{cfg: cfg, syncer: segment.NewSyncerPolicy(cfg.SyncPolicy), vhosts: make(map[string]*VHost), lock: lock}
 	b.watermark = syncWatermark{b.syncer}
 	b.alarms = newAlarms(cfg.Alarms, cfg.DataDir)
 	if err := b.openVHosts(); err != nil {

@@ -29,6 +29,7 @@ type flags struct {
 	dataDir     string
 	logLevel    string
 	segSize     int64
+	fsync       bool
 	maxMsg      int64
 	heartbeat   uint
 	pprofAddr   string
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.dataDir, "data-dir", d.DataDir, "where queues and definitions are stored")
 	fs.StringVar(&f.logLevel, "log-level", d.Log.ConsoleLevel, "debug, info, warn or error")
 	fs.Int64Var(&f.segSize, "segment-size", d.SegmentSize, "bytes per queue segment file")
+	fs.BoolVar(&f.fsync, "fsync", !d.NoFsync, "confirm persistent publishes after fdatasync (false: once written to the kernel)")
 	fs.Int64Var(&f.maxMsg, "max-message-size", d.MaxMessageSize, "largest message body accepted, bytes")
 	fs.UintVar(&f.heartbeat, "heartbeat", uint(d.Heartbeat), "heartbeat seconds offered to clients (0 disables)")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
@@ -136,6 +138,8 @@ func (f *flags) settings() (*config.Loaded, error) {
 			c.Log.ConsoleLevel, err = flagLogLevel(f.logLevel)
 		case "segment-size":
 			c.SegmentSize = f.segSize
+		case "fsync":
+			c.NoFsync = !f.fsync
 		case "max-message-size":
 			c.MaxMessageSize = f.maxMsg
 		case "heartbeat":

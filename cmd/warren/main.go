@@ -101,6 +101,7 @@ func run(args []string) error {
 	}
 	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
 		DefinitionsToLoad: cfg.LoadDefinitions != "",
+		SyncPolicy:        syncPolicy(cfg.NoFsync),
 		DefaultLimits:     defaultLimits(cfg),
 		Alarms: broker.AlarmConfig{
 			MemoryRelative: cfg.MemoryHighWatermark.Relative, MemoryAbsolute: cfg.MemoryHighWatermark.Absolute,

@@ -49,8 +49,11 @@ type Config struct {
 	// Warren's own keys (warren.*).
 	DataDir     string
 	SegmentSize int64
-	EventLoops  int
-	Pprof       string
+	// NoFsync is warren.fsync = false: confirm a persistent publish once
+	// it is written to the kernel, without waiting for an fdatasync.
+	NoFsync    bool
+	EventLoops int
+	Pprof      string
 	// GoMemoryLimit is the Go runtime's soft memory limit
 	// (debug.SetMemoryLimit), warren.go_memory_limit.*: absolute bytes, or
 	// relative to the memory alarm's limit (vm_memory_high_watermark).

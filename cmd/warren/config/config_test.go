@@ -98,6 +98,7 @@ log.file.formatter = json
 warren.data_dir = /var/lib/warren
 warren.segment_size = 16MiB
 warren.event_loops = 2
+warren.fsync = false
 ssl_handshake_timeout = 1500
 `)
 	c := l.Config
@@ -122,8 +123,8 @@ ssl_handshake_timeout = 1500
 	if c.Log.ConsoleLevel != "warn" || c.Log.File != "/tmp/w.log" || c.Log.FileFormatter != "json" || c.Log.FileLevel != "info" {
 		t.Errorf("log %+v", c.Log)
 	}
-	if c.DataDir != "/var/lib/warren" || c.SegmentSize != 16<<20 || c.EventLoops != 2 {
-		t.Errorf("warren.* %q %d %d", c.DataDir, c.SegmentSize, c.EventLoops)
+	if c.DataDir != "/var/lib/warren" || c.SegmentSize != 16<<20 || c.EventLoops != 2 || !c.NoFsync {
+		t.Errorf("warren.* %q %d %d no fsync %v", c.DataDir, c.SegmentSize, c.EventLoops, c.NoFsync)
 	}
 	if len(l.NotInEffect) != 0 {
 		t.Errorf("not in effect: %v, want none (Warren serves every listener)", l.NotInEffect)

@@ -158,6 +158,7 @@ var rules = []rule{
 
 	{"warren.data_dir", inEffect, set(nonEmpty, func(c *Config, p string) { c.DataDir = p })},
 	{"warren.segment_size", inEffect, set(sizeIn(4096, 1<<32-1<<16), func(c *Config, n int64) { c.SegmentSize = n })},
+	{"warren.fsync", inEffect, set(parseBool, func(c *Config, b bool) { c.NoFsync = !b })},
 	{"warren.event_loops", inEffect, set(intIn(0, 1024), func(c *Config, n int64) { c.EventLoops = int(n) })},
 	{"warren.go_memory_limit.relative", inEffect, set(parseRatio, func(c *Config, f float64) {
 		c.GoMemoryLimit = Watermark{Relative: f}
