@@ -23,6 +23,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/warrenmq/warren/segment"
@@ -221,6 +222,11 @@ type Chunk struct {
 	// Data is the chunk's bytes, a view straight into the segment
 	// mapping: valid until the reader's next call (Next, Close).
 	Data []byte
+	// File and FileOff are where Data lies in its segment file, for a
+	// writer that sends it with sendfile(2) instead of copying it out of
+	// the mapping; valid as Data. Not to be closed or read with Read.
+	File    *os.File
+	FileOff int64
 }
 
 // StreamReader reads a stream's committed chunks in order, whole. Used by
@@ -254,6 +260,13 @@ func (r *StreamReader) NextOffset() uint64 { return r.r.nextOffset }
 // over by the filter without touching their bodies.
 func (r *StreamReader) ChunksRead() uint64    { return r.r.read }
 func (r *StreamReader) ChunksSkipped() uint64 { return r.r.skipped }
+
+// BytesRead counts the segment bytes the reader has read: every chunk's
+// record and chunk headers, and the whole record of each chunk handed
+// out. A chunk the filter skips costs its headers only. (The page cache
+// is shared and cannot be dropped here, so this is the reader's own
+// count, not the disk's: a cold read faults whole pages around them.)
+func (r *StreamReader) BytesRead() uint64 { return r.r.bytesRead }
 
 // Close releases the reader's mapping and its notification.
 func (r *StreamReader) Close() { r.r.close() }

@@ -30,23 +30,40 @@ type streamReader struct {
 	nextOffset uint64
 	read       uint64
 	skipped    uint64
+	bytesRead  uint64 // segment bytes this reader's chunks took (see BytesRead)
 	closed     bool
 }
 
 func mapSegment(path string) ([]byte, error) {
+	f, m, err := openSegment(path)
+	if f != nil {
+		f.Close()
+	}
+	return m, err
+}
+
+// openSegment opens and maps a segment file read-only; the file stays
+// open for sendfile (Chunk.File). On error nothing is left open.
+func openSegment(path string) (*os.File, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, nil, err
 	}
 	if fi.Size() == 0 {
-		return nil, errors.New("stream: empty segment file")
+		f.Close()
+		return nil, nil, errors.New("stream: empty segment file")
 	}
-	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, m, nil
 }
 
 func syscallMunmap(b []byte) error {
@@ -233,6 +250,7 @@ func (r *streamReader) unmap() {
 type segMap struct {
 	id   uint32
 	data []byte
+	file *os.File // the segment file, open while mapped (Chunk.File)
 	refs int
 }
 
@@ -245,15 +263,16 @@ func (s *streamStore) acquireMap(id, need uint32) (*segMap, error) {
 		m.refs++
 		return m, nil
 	}
-	data, err := mapSegment(segPath(s.dir, id))
+	f, data, err := openSegment(segPath(s.dir, id))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) < int(need) {
 		_ = syscall.Munmap(data)
+		f.Close()
 		return nil, errBadChunk
 	}
-	m := &segMap{id: id, data: data, refs: 1}
+	m := &segMap{id: id, data: data, file: f, refs: 1}
 	if s.maps == nil {
 		s.maps = map[uint32]*segMap{}
 	}
@@ -271,7 +290,8 @@ func (s *streamStore) releaseMap(m *segMap) {
 		delete(s.maps, m.id)
 	}
 	_ = syscall.Munmap(m.data)
-	m.data = nil
+	_ = m.file.Close()
+	m.data, m.file = nil, nil
 }
 
 // signal tells the reader there may be more. REQUIRES: s.mu.
@@ -354,6 +374,13 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			continue
 		}
 		r.off += size
+		// chunkAt read the record's header and the chunk header, nothing
+		// more (without verify): count that much for every chunk passed.
+		head := uint64(segment.HeaderSize)
+		if !padding {
+			head = uint64(cap(r.m[r.off-size:]) - cap(c.Data))
+		}
+		r.bytesRead += head
 		if padding || c.FirstOffset+uint64(c.Records) <= r.nextOffset {
 			passed++
 			continue
@@ -372,7 +399,10 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			}
 		}
 		r.read++
+		r.bytesRead += uint64(size) - head // the data and the record's tail
 		s.chunksRead.Add(1)
+		// Data is m[start:end] of the mapping, which maps the file from 0.
+		c.File, c.FileOff = r.sm.file, int64(cap(r.m)-cap(c.Data))
 		return c, true, nil
 	}
 }

@@ -39,6 +39,7 @@ type conn struct {
 	s  *Server
 	nc net.Conn
 	br *bufio.Reader
+	sf *fileSender // nil: not TCP, deliveries are written from the mapping
 
 	state     int
 	principal *broker.Principal
@@ -81,6 +82,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		wake: make(chan struct{}, 1), done: make(chan struct{}), wdone: make(chan struct{}),
 		pendCU: map[uint32]uint8{}, pendActive: map[uint32]bool{}}
 	c.frameMax.Store(s.cfg.FrameMax)
+	c.sf = newFileSender(nc)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}

@@ -197,7 +197,16 @@ func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]b
 			Timestamp: ch.Timestamp, FirstOff: ch.FirstOffset,
 			CRC: crc, DataLen: uint32(len(entries)),
 		})
-		if len(entries) >= largeChunk {
+		if c.sf != nil && ch.File != nil && ch.Encoding == broker.EncodingAMQP10 && len(entries) >= sendfileMin {
+			// Straight from the segment file: what is buffered and this
+			// chunk's header, then its entries, no copy of them here.
+			buf = append(buf, hdr...)
+			if err := c.sf.send(buf, ch.File, ch.FileOff, len(entries)); err != nil {
+				return buf[:0], conv, false, false
+			}
+			c.lastSent.Store(time.Now().UnixNano())
+			buf = buf[:0]
+		} else if len(entries) >= largeChunk {
 			if len(buf) > 0 {
 				if !write(buf) {
 					return buf, conv, false, false

@@ -1,0 +1,113 @@
+package streamproto
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"net"
+	"testing"
+
+	"github.com/warrenmq/warren/broker"
+	"github.com/warrenmq/warren/frame/amqp10"
+)
+
+// Chunks from sendfileMin on go from the segment file to the socket with
+// sendfile, smaller ones through the write buffer: a subscriber over TCP
+// gets both, byte for byte, with the entries' CRC-32, in order.
+func TestDeliverSendfile(t *testing.T) {
+	s, addr := testServer(t)
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	pc := newConn(s, a) // a publisher driven directly
+	p, err := s.b.Users().Authenticate("guest", "guest", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := s.b.VHost("/")
+	pc.principal, pc.vhost, pc.state = p, v, stOpen
+	p.VHost = "/"
+	if _, _, err := v.DeclareStream(p, "sf", broker.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), "sf")}
+	pc.declarePublisher(&r)
+	// Chunk sizes around the threshold, bodies that tell them apart.
+	sizes := []int{3, 400, 1, 700, 2, 1000}
+	var want [][]byte
+	seq := uint64(0)
+	for ci, n := range sizes {
+		f := appendU32(append([]byte(nil), 0), uint32(n))
+		for i := range n {
+			body := bytes.Repeat([]byte{byte(ci), byte(i)}, 16)
+			msg := amqp10.AppendData(nil, body)
+			want = append(want, msg)
+			seq++
+			f = appendU64(f, seq)
+			f = append(appendU32(f, uint32(len(msg))), msg...)
+		}
+		r := reader{b: f}
+		pc.publish(&r, 1)
+	}
+	c := dialRaw(t, addr)
+	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatalf("handshake: %d", code)
+	}
+	c.send(KeySubscribe, func(b []byte) []byte {
+		b = appendStr(append(appendU32(b, 9), 1), "sf")
+		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
+		return binary.BigEndian.AppendUint16(b, 100)
+	})
+	if code, _ := c.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+		t.Fatalf("subscribe: %d", code)
+	}
+	var got [][]byte
+	large := 0
+	for len(got) < len(want) {
+		k, r, err := c.next()
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(got), len(want), err)
+		}
+		if k != KeyDeliver {
+			continue
+		}
+		r.u8() // subscription id
+		h := r.take(ChunkHeaderSize)
+		entries := r.b
+		if r.bad {
+			t.Fatal("short deliver")
+		}
+		n := int(binary.BigEndian.Uint16(h[2:]))
+		if dl := binary.BigEndian.Uint32(h[36:]); int(dl) != len(entries) {
+			t.Fatalf("data length %d, %d bytes follow", dl, len(entries))
+		}
+		if crc := binary.BigEndian.Uint32(h[32:]); crc != crc32.ChecksumIEEE(entries) {
+			t.Fatalf("chunk at %d: CRC %08x, entries' %08x", binary.BigEndian.Uint64(h[24:]), crc, crc32.ChecksumIEEE(entries))
+		}
+		if len(entries) >= sendfileMin {
+			large++
+		}
+		er := reader{b: entries}
+		for range n {
+			got = append(got, er.take(int(er.u32())))
+		}
+		if er.bad || len(er.b) != 0 {
+			t.Fatalf("entries do not parse: %d entries, %d bytes left", n, len(er.b))
+		}
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("message %d differs", i)
+		}
+	}
+	var sends uint64
+	s.mu.Lock()
+	for sc := range s.conns {
+		if sc.sf != nil {
+			sends += sc.sf.sends.Load()
+		}
+	}
+	s.mu.Unlock()
+	if large == 0 || sends != uint64(large) {
+		t.Fatalf("%d chunks of %d B or more, %d sent from the file", large, sendfileMin, sends)
+	}
+}
