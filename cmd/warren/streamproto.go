@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/cmd/warren/config"
@@ -69,6 +70,18 @@ func init() {
 		n, err := io.ReadFull(r, dst[at:])
 		if err != nil {
 			return dst[:at+n], fmt.Errorf("snappy: %w (after %s bytes)", err, strconv.Itoa(n))
+		}
+		return dst[:at+n], nil
+	})
+	// lz4: the stream clients write lz4's frame format (the Go client
+	// with pierrec/lz4, the Java one with lz4-java's framed stream).
+	streamproto.RegisterDecompressor(streamproto.CompressionLz4, func(dst, src []byte, size int) ([]byte, error) {
+		r := lz4.NewReader(bytes.NewReader(src))
+		at := len(dst)
+		dst = append(dst, make([]byte, size)...)
+		n, err := io.ReadFull(r, dst[at:])
+		if err != nil {
+			return dst[:at+n], fmt.Errorf("lz4: %w (after %s bytes)", err, strconv.Itoa(n))
 		}
 		return dst[:at+n], nil
 	})

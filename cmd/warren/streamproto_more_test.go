@@ -384,6 +384,7 @@ func TestStreamProtoSubEntryCompression(t *testing.T) {
 		{"gzip", stream.Compression{}.Gzip()},
 		{"zstd", stream.Compression{}.Zstd()},
 		{"snappy", stream.Compression{}.Snappy()},
+		{"lz4", stream.Compression{}.Lz4()},
 	} {
 		t.Run(cc.name, func(t *testing.T) {
 			name := "s-sub-" + cc.name
