@@ -14,6 +14,17 @@ import (
 func openConn(t testing.TB) *conn {
 	t.Helper()
 	s, _ := testServer(t)
+	c := pipeConn(t, s)
+	if _, _, err := c.vhost.DeclareStream(c.principal, "alloc", broker.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// pipeConn is a connection of s in the open state (guest on "/") over a
+// pipe: commands are driven by calling its methods.
+func pipeConn(t testing.TB, s *Server) *conn {
+	t.Helper()
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	c := newConn(s, a)
@@ -24,9 +35,6 @@ func openConn(t testing.TB) *conn {
 	v, _ := s.b.VHost("/")
 	c.principal, c.vhost, c.state = p, v, stOpen
 	p.VHost = "/"
-	if _, _, err := v.DeclareStream(p, "alloc", broker.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
 	return c
 }
 

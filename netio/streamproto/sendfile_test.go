@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
-	"net"
 	"testing"
 
 	"github.com/warrenmq/warren/broker"
@@ -16,17 +15,8 @@ import (
 // gets both, byte for byte, with the entries' CRC-32, in order.
 func TestDeliverSendfile(t *testing.T) {
 	s, addr := testServer(t)
-	a, b := net.Pipe()
-	t.Cleanup(func() { a.Close(); b.Close() })
-	pc := newConn(s, a) // a publisher driven directly
-	p, err := s.b.Users().Authenticate("guest", "guest", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := s.b.VHost("/")
-	pc.principal, pc.vhost, pc.state = p, v, stOpen
-	p.VHost = "/"
-	if _, _, err := v.DeclareStream(p, "sf", broker.StreamConfig{}); err != nil {
+	pc := pipeConn(t, s) // a publisher driven directly
+	if _, _, err := pc.vhost.DeclareStream(pc.principal, "sf", broker.StreamConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), "sf")}
@@ -52,12 +42,11 @@ func TestDeliverSendfile(t *testing.T) {
 	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
 		t.Fatalf("handshake: %d", code)
 	}
-	c.send(KeySubscribe, func(b []byte) []byte {
+	if code := c.call(KeySubscribe, func(b []byte) []byte {
 		b = appendStr(append(appendU32(b, 9), 1), "sf")
 		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
 		return binary.BigEndian.AppendUint16(b, 100)
-	})
-	if code, _ := c.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+	}); code != CodeOK {
 		t.Fatalf("subscribe: %d", code)
 	}
 	var got [][]byte

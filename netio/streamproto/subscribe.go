@@ -28,13 +28,16 @@ type subscription struct {
 	superStream string
 }
 
-func (s *subscription) close() {
+func (s *subscription) close() { s.setReader(nil) }
+
+// setReader closes the subscription's reader, if any, for r: with r it
+// delivers, without it it is idle.
+func (s *subscription) setReader(r *broker.StreamReader) {
 	s.mu.Lock()
 	if s.reader != nil {
 		s.reader.Close()
-		s.reader = nil
 	}
-	s.active = false
+	s.reader, s.active = r, r != nil
 	s.mu.Unlock()
 }
 
@@ -46,13 +49,7 @@ func (s *subscription) start(spec broker.OffsetSpec) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.reader != nil {
-		s.reader.Close()
-	}
-	s.reader = r
-	s.active = true
-	s.mu.Unlock()
+	s.setReader(r)
 	s.c.kick()
 	return nil
 }
