@@ -23,7 +23,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/warrenmq/warren/segment"
@@ -222,11 +221,6 @@ type Chunk struct {
 	// Data is the chunk's bytes, a view straight into the segment
 	// mapping: valid until the reader's next call (Next, Close).
 	Data []byte
-	// File and FileOff are where Data lies in its segment file, for a
-	// writer that sends it with sendfile(2) instead of copying it out of
-	// the mapping; valid as Data. Not to be closed or read with Read.
-	File    *os.File
-	FileOff int64
 }
 
 // StreamReader reads a stream's committed chunks in order, whole. Used by
@@ -267,6 +261,16 @@ func (r *StreamReader) ChunksSkipped() uint64 { return r.r.skipped }
 // is shared and cannot be dropped here, so this is the reader's own
 // count, not the disk's: a cold read faults whole pages around them.)
 func (r *StreamReader) BytesRead() uint64 { return r.r.bytesRead }
+
+// Hold keeps the Data of every chunk handed out from now on valid until
+// Release, even after the reader has moved to another segment (normally
+// Data is valid until the next call): a writer gathers several chunks
+// and writes them from the mapping at once. Release must follow soon: a
+// held mapping keeps its segment's pages mapped.
+func (r *StreamReader) Hold() { r.r.holding = true }
+
+// Release ends Hold.
+func (r *StreamReader) Release() { r.r.release() }
 
 // Close releases the reader's mapping and its notification.
 func (r *StreamReader) Close() { r.r.close() }

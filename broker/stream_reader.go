@@ -30,40 +30,26 @@ type streamReader struct {
 	nextOffset uint64
 	read       uint64
 	skipped    uint64
-	bytesRead  uint64 // segment bytes this reader's chunks took (see BytesRead)
+	bytesRead  uint64    // segment bytes this reader's chunks took (see BytesRead)
+	holding    bool      // Hold: mappings moved off stay until Release
+	held       []*segMap // those mappings
 	closed     bool
 }
 
 func mapSegment(path string) ([]byte, error) {
-	f, m, err := openSegment(path)
-	if f != nil {
-		f.Close()
-	}
-	return m, err
-}
-
-// openSegment opens and maps a segment file read-only; the file stays
-// open for sendfile (Chunk.File). On error nothing is left open.
-func openSegment(path string) (*os.File, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	if fi.Size() == 0 {
-		f.Close()
-		return nil, nil, errors.New("stream: empty segment file")
+		return nil, errors.New("stream: empty segment file")
 	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, m, nil
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
 func syscallMunmap(b []byte) error {
@@ -239,9 +225,23 @@ func (r *streamReader) mapSegAtLeast(id, need uint32) error {
 
 func (r *streamReader) unmap() {
 	if r.sm != nil {
-		r.s.releaseMap(r.sm)
+		if r.holding {
+			r.held = append(r.held, r.sm)
+		} else {
+			r.s.releaseMap(r.sm)
+		}
 		r.sm, r.m = nil, nil
 	}
+}
+
+// release ends a hold: the mappings the reader moved off meanwhile go.
+func (r *streamReader) release() {
+	r.holding = false
+	for i, m := range r.held {
+		r.s.releaseMap(m)
+		r.held[i] = nil
+	}
+	r.held = r.held[:0]
 }
 
 // segMap is a read-only mapping of one segment file, shared by the
@@ -250,7 +250,6 @@ func (r *streamReader) unmap() {
 type segMap struct {
 	id   uint32
 	data []byte
-	file *os.File // the segment file, open while mapped (Chunk.File)
 	refs int
 }
 
@@ -263,16 +262,15 @@ func (s *streamStore) acquireMap(id, need uint32) (*segMap, error) {
 		m.refs++
 		return m, nil
 	}
-	f, data, err := openSegment(segPath(s.dir, id))
+	data, err := mapSegment(segPath(s.dir, id))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) < int(need) {
 		_ = syscall.Munmap(data)
-		f.Close()
 		return nil, errBadChunk
 	}
-	m := &segMap{id: id, data: data, file: f, refs: 1}
+	m := &segMap{id: id, data: data, refs: 1}
 	if s.maps == nil {
 		s.maps = map[uint32]*segMap{}
 	}
@@ -290,8 +288,7 @@ func (s *streamStore) releaseMap(m *segMap) {
 		delete(s.maps, m.id)
 	}
 	_ = syscall.Munmap(m.data)
-	_ = m.file.Close()
-	m.data, m.file = nil, nil
+	m.data = nil
 }
 
 // signal tells the reader there may be more. REQUIRES: s.mu.
@@ -401,8 +398,6 @@ func (r *streamReader) next() (Chunk, bool, error) {
 		r.read++
 		r.bytesRead += uint64(size) - head // the data and the record's tail
 		s.chunksRead.Add(1)
-		// Data is m[start:end] of the mapping, which maps the file from 0.
-		c.File, c.FileOff = r.sm.file, int64(cap(r.m)-cap(c.Data))
 		return c, true, nil
 	}
 }
@@ -438,4 +433,5 @@ func (r *streamReader) close() {
 	}
 	s.mu.Unlock()
 	r.unmap()
+	r.release()
 }

@@ -39,7 +39,6 @@ type conn struct {
 	s  *Server
 	nc net.Conn
 	br *bufio.Reader
-	sf *fileSender // nil: not TCP, deliveries are written from the mapping
 
 	state     int
 	principal *broker.Principal
@@ -74,6 +73,12 @@ type conn struct {
 	pendCU     map[uint32]uint8 // guarded by mu
 	pendActive map[uint32]bool
 	cancelW    func()
+
+	// Writer goroutine only: entries gathered from the mappings (writer.go).
+	parts     []gpart
+	partBytes int
+	iov       [][]byte
+	gathered  atomic.Uint64 // chunks written from the mapping (tests read it)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -82,7 +87,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 		wake: make(chan struct{}, 1), done: make(chan struct{}), wdone: make(chan struct{}),
 		pendCU: map[uint32]uint8{}, pendActive: map[uint32]bool{}}
 	c.frameMax.Store(s.cfg.FrameMax)
-	c.sf = newFileSender(nc)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
