@@ -175,7 +175,7 @@ fi
 # RabbitMQ's stream plugin on 5552 when it listens, in the same run.
 if [ -z "${BENCH_SKIP_STREAM:-}" ]; then
 	echo "== bench/stream.sh (stream protocol: Warren, and RabbitMQ's stream plugin if on 5552)"
-	if [ -n "$quick" ]; then sdur=${STREAM_DURATION:-2s} smsgs=${STREAM_MESSAGES:-1000000}; else sdur=${STREAM_DURATION:-10s} smsgs=${STREAM_MESSAGES:-5000000}; fi
+	if [ -n "$quick" ]; then sdur=${STREAM_DURATION:-2s} smsgs=${STREAM_MESSAGES:-1000000}; else sdur=${STREAM_DURATION:-10s} smsgs=${STREAM_MESSAGES:-20000000}; fi
 	STREAM_OUT="$work/stream.jsonl" WARREN_BIN="$work/warren" STREAM_PORT="$(free_port)" STREAM_DURATION="$sdur" STREAM_MESSAGES="$smsgs" \
 		bench/stream.sh | tee "$work/stream.md" || echo "(stream run failed)"
 fi

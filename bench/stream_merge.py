@@ -13,6 +13,7 @@ import sys
 NAMES = {
     "publish-16B": "stream protocol: publish 16 B, confirms, 1 producer",
     "publish-1KiB": "stream protocol: publish 1 KiB, confirms, 1 producer",
+    "consume-1x-first": "stream protocol: 1 consumer from first",
     "consume-10x-first": "stream protocol: 10 consumers from first, aggregate",
 }
 
