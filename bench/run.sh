@@ -96,7 +96,7 @@ port=$(free_port)
 tport=$(free_port)
 hport=$(free_port)
 pport=$(free_port)
-wargs=(-amqp-port "$port" -http-port "$hport" -prometheus-port "$pport" -data-dir "$work/data" -log-level warn)
+wargs=(-amqp-port "$port" -http-port "$hport" -prometheus-port "$pport" -stream-port 0 -data-dir "$work/data" -log-level warn)
 wextra=()
 [ -n "$have_tls" ] && wargs+=(-amqps-port "$tport" -tls-cert "$tls/server.pem" -tls-key "$tls/server.key") &&
 	wextra+=(-tls-uri "amqps://guest:guest@localhost:$tport/" -tls-ca "$tls/ca.pem")
@@ -231,7 +231,7 @@ png_of "$out-matrix.svg" "$out-matrix.png" || true
 	if [ -s "$work/stream.md" ] && grep -q '^|' "$work/stream.md"; then
 		echo
 		echo "Streams (\`bench/stream.sh\`: \`bench/streamperf\` over the stream protocol, ${sdur} per publish case," \
-			"${smsgs} x 16 B read by 10 consumers from first; RabbitMQ's stream plugin in its default configuration):"
+			"${smsgs} x 16 B read from first by 1 consumer, then by 10; RabbitMQ's stream plugin in its default configuration):"
 		echo
 		grep '^|' "$work/stream.md"
 	fi
