@@ -126,7 +126,7 @@ func deliverAllocs(t *testing.T, perChunk int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	n := testing.AllocsPerRun(200, func() {
-		s.credit = 1
+		s.credit.Store(1)
 		n := c.gathered.Load()
 		buf, conv, _, _ = c.deliver(s, buf[:0], conv, hdr, write)
 		if len(buf) == 0 && c.gathered.Load() == n {

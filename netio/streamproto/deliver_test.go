@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/frame/amqp10"
@@ -98,5 +99,72 @@ func TestDeliverGathered(t *testing.T) {
 	s.mu.Unlock()
 	if large == 0 || gathered != uint64(large) {
 		t.Fatalf("%d chunks of %d B or more, %d written from the mapping", large, gatherMin, gathered)
+	}
+}
+
+// A client that stops reading blocks the writer in a gathered write (under
+// the subscription's lock, which keeps the mappings): its credit frames
+// are still taken, the connection's reader does not wait for that write.
+func TestCreditWhileWriteBlocked(t *testing.T) {
+	s, addr := testServer(t)
+	pc := pipeConn(t, s)
+	if _, _, err := pc.vhost.DeclareStream(pc.principal, "full", broker.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), "full")}
+	pc.declarePublisher(&r)
+	f := publishFrame(1000, 200) // ~210 KB chunks: 64 MB in all
+	for range 300 {
+		r := reader{b: f}
+		pc.publish(&r, 1)
+	}
+	c := dialRaw(t, addr)
+	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatalf("handshake: %d", code)
+	}
+	if code := c.call(KeySubscribe, func(b []byte) []byte {
+		b = appendStr(append(appendU32(b, 9), 1), "full")
+		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
+		return binary.BigEndian.AppendUint16(b, 1000)
+	}); code != CodeOK {
+		t.Fatalf("subscribe: %d", code)
+	}
+	// Read no more: the socket buffers fill and the writer blocks.
+	var sub *subscription
+	deadline := time.Now().Add(20 * time.Second)
+	for sub == nil || sub.credit.Load() >= 1000 {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not start delivering")
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.mu.Lock()
+		for sc := range s.conns {
+			sc.mu.Lock()
+			if x := sc.subs[1]; x != nil {
+				sub = x
+			}
+			sc.mu.Unlock()
+		}
+		s.mu.Unlock()
+	}
+	var before int64
+	for stable := 0; stable < 5; { // the credit stops moving: blocked
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never blocked")
+		}
+		before = sub.credit.Load()
+		time.Sleep(100 * time.Millisecond)
+		if sub.credit.Load() == before {
+			stable++
+		} else {
+			stable = 0
+		}
+	}
+	c.send(KeyCredit, func(b []byte) []byte { return binary.BigEndian.AppendUint16(append(b, 1), 7) })
+	for sub.credit.Load() != before+7 {
+		if time.Now().After(deadline) {
+			t.Fatalf("credit %d, want %d: the credit frame waits for the blocked write", sub.credit.Load(), before+7)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

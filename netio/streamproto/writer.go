@@ -209,7 +209,7 @@ func (c *conn) flushParts(buf *[]byte, write func(...[]byte) bool) bool {
 }
 
 func (c *conn) deliverChunks(s *subscription, buf, conv, hdr []byte, write func(...[]byte) bool) (_, _ []byte, more, ok bool) {
-	for s.active && s.reader != nil && s.credit > 0 {
+	for s.active && s.reader != nil && s.credit.Load() > 0 {
 		ch, got, err := s.reader.Next()
 		if err != nil {
 			if errors.Is(err, broker.ErrStreamDeleted) {
@@ -251,7 +251,7 @@ func (c *conn) deliverChunks(s *subscription, buf, conv, hdr []byte, write func(
 		if nEntries == 0 || nEntries > 0xffff {
 			continue
 		}
-		s.credit--
+		s.credit.Add(-1)
 		PutDeliverPrefix(hdr, s.id, ChunkHeaderSize+len(entries))
 		PutChunkHeader(hdr[DeliverPrefixSize:], ChunkHeader{
 			Magic: ChunkMagic, Type: ChunkTypeUser, Entries: uint16(nEntries), Records: ch.Records,
