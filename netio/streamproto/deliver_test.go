@@ -11,19 +11,44 @@ import (
 	"github.com/warrenmq/warren/frame/amqp10"
 )
 
+// streamPublisher declares stream name on s with cfg and returns a
+// connection in the open state over a pipe with publisher 0 on it.
+func streamPublisher(t *testing.T, s *Server, name string, cfg broker.StreamConfig) *conn {
+	t.Helper()
+	pc := pipeConn(t, s)
+	if _, _, err := pc.vhost.DeclareStream(pc.principal, name, cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), name)}
+	pc.declarePublisher(&r)
+	return pc
+}
+
+// subscribed is a raw client on addr subscribed (id 1) to name from first.
+func subscribed(t *testing.T, addr, name string, credit uint16) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
+		t.Fatalf("handshake: %d", code)
+	}
+	if code := c.call(KeySubscribe, func(b []byte) []byte {
+		b = appendStr(append(appendU32(b, 9), 1), name)
+		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
+		return binary.BigEndian.AppendUint16(b, credit)
+	}); code != CodeOK {
+		t.Fatalf("subscribe: %d", code)
+	}
+	return c
+}
+
 // Chunks from gatherMin on are gathered from the segment mappings into
-// one writev, smaller ones copied into the write buffer: a subscriber over TCP gets them
-// all, byte for byte, with the entries' CRC-32, in order, also when one
+// one writev, smaller ones copied into the write buffer: a subscriber
+// over TCP gets them all, byte for byte, with the entries' CRC-32, in order, also when one
 // wake-up's gathered chunks span segments (64 KiB ones here) that the
 // reader has moved off before the write.
 func TestDeliverGathered(t *testing.T) {
 	s, addr := testServer(t)
-	pc := pipeConn(t, s) // a publisher driven directly
-	if _, _, err := pc.vhost.DeclareStream(pc.principal, "sf", broker.StreamConfig{MaxSegmentSizeBytes: 64 << 10}); err != nil {
-		t.Fatal(err)
-	}
-	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), "sf")}
-	pc.declarePublisher(&r)
+	pc := streamPublisher(t, s, "sf", broker.StreamConfig{MaxSegmentSizeBytes: 64 << 10})
 	// Chunk sizes around the threshold, bodies that tell them apart.
 	sizes := []int{3, 400, 1, 700, 2, 1000, 150, 200, 120, 300, 130, 110}
 	var want [][]byte
@@ -41,17 +66,7 @@ func TestDeliverGathered(t *testing.T) {
 		r := reader{b: f}
 		pc.publish(&r, 1)
 	}
-	c := dialRaw(t, addr)
-	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
-		t.Fatalf("handshake: %d", code)
-	}
-	if code := c.call(KeySubscribe, func(b []byte) []byte {
-		b = appendStr(append(appendU32(b, 9), 1), "sf")
-		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
-		return binary.BigEndian.AppendUint16(b, 100)
-	}); code != CodeOK {
-		t.Fatalf("subscribe: %d", code)
-	}
+	c := subscribed(t, addr, "sf", 100)
 	var got [][]byte
 	large := 0
 	for len(got) < len(want) {
@@ -107,28 +122,13 @@ func TestDeliverGathered(t *testing.T) {
 // are still taken, the connection's reader does not wait for that write.
 func TestCreditWhileWriteBlocked(t *testing.T) {
 	s, addr := testServer(t)
-	pc := pipeConn(t, s)
-	if _, _, err := pc.vhost.DeclareStream(pc.principal, "full", broker.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	r := reader{b: appendStr(appendStr(append(appendU32(nil, 1), 0), ""), "full")}
-	pc.declarePublisher(&r)
+	pc := streamPublisher(t, s, "full", broker.StreamConfig{})
 	f := publishFrame(1000, 200) // ~210 KB chunks: 64 MB in all
 	for range 300 {
 		r := reader{b: f}
 		pc.publish(&r, 1)
 	}
-	c := dialRaw(t, addr)
-	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
-		t.Fatalf("handshake: %d", code)
-	}
-	if code := c.call(KeySubscribe, func(b []byte) []byte {
-		b = appendStr(append(appendU32(b, 9), 1), "full")
-		b = binary.BigEndian.AppendUint16(b, OffsetFirst)
-		return binary.BigEndian.AppendUint16(b, 1000)
-	}); code != CodeOK {
-		t.Fatalf("subscribe: %d", code)
-	}
+	c := subscribed(t, addr, "full", 1000)
 	// Read no more: the socket buffers fill and the writer blocks.
 	var sub *subscription
 	deadline := time.Now().Add(20 * time.Second)
