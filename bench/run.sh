@@ -3,13 +3,14 @@
 # warren-perf matrix against Warren and, when rabbitmq-server is installed,
 # against RabbitMQ in the same run (both with TLS, a permission-checked
 # user and a metrics scraper); the side-by-side table (ratios), the client
-# cross-check and the 10 M backlog replace the "latest make bench" section
+# cross-check, the 10 M backlog and the stream protocol case replace the "latest make bench" section
 # of docs/BENCHMARKS.md, and docs/bench-results.{csv,json} and
 # docs/bench-matrix.svg are rewritten.
 #   env: BENCH_QUICK=1 (a 3-minute check: 2 s cases, a subset, no go test
 #        -bench, no backlog, docs/ left alone unless BENCH_WRITE_DOCS=1),
 #        BENCH_DURATION (6s), BENCH_SETTLE (4s), BENCH_CASES (all),
 #        BENCH_SKIP_GO=1, BENCH_SKIP_BACKLOG=1, BENCH_BACKLOG_N (10000000),
+#        BENCH_SKIP_STREAM=1 (bench/stream.sh; STREAM_DURATION, STREAM_MESSAGES),
 #        BENCH_WRITE_DOCS=0 to leave docs/ alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,7 +96,7 @@ port=$(free_port)
 tport=$(free_port)
 hport=$(free_port)
 pport=$(free_port)
-wargs=(-amqp-port "$port" -http-port "$hport" -prometheus-port "$pport" -data-dir "$work/data" -log-level warn)
+wargs=(-amqp-port "$port" -http-port "$hport" -prometheus-port "$pport" -stream-port 0 -data-dir "$work/data" -log-level warn)
 wextra=()
 [ -n "$have_tls" ] && wargs+=(-amqps-port "$tport" -tls-cert "$tls/server.pem" -tls-key "$tls/server.key") &&
 	wextra+=(-tls-uri "amqps://guest:guest@localhost:$tport/" -tls-ca "$tls/ca.pem")
@@ -170,12 +171,22 @@ if [ -z "${BENCH_SKIP_BACKLOG:-}" ]; then
 	[ -n "$lp" ] && kill -TERM "$lp" 2>/dev/null || true
 fi
 
+# The stream protocol (bench/stream.sh): Warren's stream listener and
+# RabbitMQ's stream plugin on 5552 when it listens, in the same run.
+if [ -z "${BENCH_SKIP_STREAM:-}" ]; then
+	echo "== bench/stream.sh (stream protocol: Warren, and RabbitMQ's stream plugin if on 5552)"
+	if [ -n "$quick" ]; then sdur=${STREAM_DURATION:-2s} smsgs=${STREAM_MESSAGES:-1000000}; else sdur=${STREAM_DURATION:-10s} smsgs=${STREAM_MESSAGES:-20000000}; fi
+	STREAM_OUT="$work/stream.jsonl" WARREN_BIN="$work/warren" STREAM_PORT="$(free_port)" STREAM_DURATION="$sdur" STREAM_MESSAGES="$smsgs" \
+		bench/stream.sh | tee "$work/stream.md" || echo "(stream run failed)"
+fi
+
 rep=("warren=$work/warren.jsonl")
 [ -n "$have_rmq" ] && rep+=("rabbitmq=$work/rabbitmq.jsonl")
 out=$work/bench
 "$work/warren-perf" report -out "$out" -title "warren-perf matrix, $started_at, $machine (shared)" \
 	-meta "date=$started_at" -meta "machine=$machine" -meta "duration=$dur" -meta "rabbitmq=${ver:-none}" \
 	"${rep[@]}" >"$work/crosscheck.md"
+[ -s "$work/stream.jsonl" ] && python3 bench/stream_merge.py "$work/stream.jsonl" "$out-results.csv" "$out-results.json"
 # A PNG beside the SVG when a converter is at hand.
 png_of() {
 	local h
@@ -216,6 +227,13 @@ png_of "$out-matrix.svg" "$out-matrix.png" || true
 		echo "Backlog (\`warren-backlog\`, restarts timed after SIGTERM and SIGKILL): $(grep -m1 '^### ' "$work/backlog.txt" | sed 's/^### backlog: //')"
 		echo
 		grep '^|' "$work/backlog.txt"
+	fi
+	if [ -s "$work/stream.md" ] && grep -q '^|' "$work/stream.md"; then
+		echo
+		echo "Streams (\`bench/stream.sh\`: \`bench/streamperf\` over the stream protocol, ${sdur} per publish case," \
+			"${smsgs} x 16 B read from first by 1 consumer, then by 10; RabbitMQ's stream plugin in its default configuration):"
+		echo
+		grep '^|' "$work/stream.md"
 	fi
 	echo "<!-- bench:end -->"
 } >"$work/section.md"

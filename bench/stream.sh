@@ -3,9 +3,10 @@
 # Warren's stream listener and, when its stream plugin listens on 5552,
 # RabbitMQ's, in the same run; prints a markdown table with ratios.
 #   publish 16 B and 1 KiB with confirms, 1 producer (STREAM_DURATION each);
-#   10 consumers reading the same stream from first (STREAM_MESSAGES of 16 B
-#   published first to each broker, read by every consumer).
-#   env: STREAM_DURATION (10s), STREAM_MESSAGES (5000000), STREAM_PORT (5563),
+#   1, then 10 consumers reading the same stream from first (STREAM_MESSAGES
+#   of 16 B published first to each broker, read by every consumer), with
+#   what the broker read from disk meanwhile (/proc/PID/io read_bytes).
+#   env: STREAM_DURATION (10s), STREAM_MESSAGES (20000000), STREAM_PORT (5563),
 #        STREAM_OUT (a file for the RESULT lines), WARREN_BIN / STREAMPERF_BIN (prebuilt)
 # bench/run.sh can call it as: bench/stream.sh | tee "$work/stream.md"
 set -euo pipefail
@@ -13,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export GOFLAGS=${GOFLAGS:--mod=mod}
 dur=${STREAM_DURATION:-10s}
-msgs=${STREAM_MESSAGES:-5000000}
+msgs=${STREAM_MESSAGES:-20000000}
 port=${STREAM_PORT:-5563}
 work=$(mktemp -d "${TMPDIR:-/tmp}/warren-stream-bench.XXXXXX")
 wpid=
@@ -70,6 +71,7 @@ for t in $targets; do
 		echo "$label: filling streamperf-fan failed: $(echo "$out" | tail -2)" >&2
 	fi
 	sleep 3
+	run "$label" "$addr" "$pid" consume-1x-first -mode consume -consumers 1 -messages "$msgs" -duration 120s -stream streamperf-fan
 	run "$label" "$addr" "$pid" consume-10x-first -mode consume -consumers 10 -messages "$msgs" -duration 120s -stream streamperf-fan
 	# Leave no streams behind on the shared RabbitMQ.
 	for s in streamperf-16 streamperf-1k streamperf-fan; do
@@ -87,11 +89,14 @@ for r in rows:
 def cell(r):
     s = f'{r["msg_per_s"]/1e6:.2f} M msg/s'
     if r.get("broker_cpu_s"):
-        s += f' (broker CPU {r["broker_cpu_s"]:.1f} s)'
+        s += f' (broker CPU {r["broker_cpu_s"]:.1f} s, {r["broker_cpu_s"]*1e9/r["messages"]:.1f} ns/msg'
+        if r["mode"] == "consume" and r.get("broker_disk_read_bytes", -1) >= 0:
+            s += f', {r["broker_disk_read_bytes"]/2**20:.1f} MiB from disk'
+        s += ')'
     return s
 print("| case | Warren | RabbitMQ | ratio |")
 print("|---|---|---|---|")
-for case in ["publish-16B", "publish-1KiB", "consume-10x-first"]:
+for case in ["publish-16B", "publish-1KiB", "consume-1x-first", "consume-10x-first"]:
     c = by.get(case, {})
     w, q = c.get("warren"), c.get("rabbitmq")
     ratio = f'{w["msg_per_s"]/q["msg_per_s"]:.1f}x' if w and q else "-"

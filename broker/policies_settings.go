@@ -35,13 +35,17 @@ func effectiveSettings(args frame.Table, pol, op map[string]any) queueSettings {
 	limit("message-ttl", &s.messageTTL, false)
 	limit("expires", &s.expires, quorum)
 	limit("max-length", &s.maxLength, false)
-	limit("max-length-bytes", &s.maxLengthBytes, false)
+	// A stream takes its policy's retention and segment size over its
+	// arguments (RabbitMQ 3.10's rabbit_stream_queue resolves them with
+	// policy_precedence(PolVal, _ArgVal) -> PolVal).
+	stream := s.queueType == "stream"
+	limit("max-length-bytes", &s.maxLengthBytes, stream)
 	limit("delivery-limit", &s.deliveryLimit, false)
 
-	if v, ok := pol["max-age"].(string); ok && !hasArg(args, "x-max-age") {
+	if v, ok := pol["max-age"].(string); ok && (stream || !hasArg(args, "x-max-age")) {
 		s.maxAge = v
 	}
-	if n, ok := policyInt(pol["stream-max-segment-size-bytes"]); ok && !hasArg(args, "x-stream-max-segment-size-bytes") {
+	if n, ok := policyInt(pol["stream-max-segment-size-bytes"]); ok && (stream || !hasArg(args, "x-stream-max-segment-size-bytes")) {
 		s.streamSegmentSize = n
 	}
 	if v, ok := pol["dead-letter-exchange"].(string); ok && !hasArg(args, "x-dead-letter-exchange") {

@@ -255,6 +255,23 @@ func (r *StreamReader) NextOffset() uint64 { return r.r.nextOffset }
 func (r *StreamReader) ChunksRead() uint64    { return r.r.read }
 func (r *StreamReader) ChunksSkipped() uint64 { return r.r.skipped }
 
+// BytesRead counts the segment bytes the reader has read: every chunk's
+// record and chunk headers, and the whole record of each chunk handed
+// out. A chunk the filter skips costs its headers only. (The page cache
+// is shared and cannot be dropped here, so this is the reader's own
+// count, not the disk's: a cold read faults whole pages around them.)
+func (r *StreamReader) BytesRead() uint64 { return r.r.bytesRead }
+
+// Hold keeps the Data of every chunk handed out from now on valid until
+// Release, even after the reader has moved to another segment (normally
+// Data is valid until the next call): a writer gathers several chunks
+// and writes them from the mapping at once. Release must follow soon: a
+// held mapping keeps its segment's pages mapped.
+func (r *StreamReader) Hold() { r.r.holding = true }
+
+// Release ends Hold.
+func (r *StreamReader) Release() { r.r.release() }
+
 // Close releases the reader's mapping and its notification.
 func (r *StreamReader) Close() { r.r.close() }
 

@@ -38,24 +38,23 @@ func validateStreamArgs(v *VHost, name string, args frame.Table) error {
 			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-age' for queue '%s' in vhost '%s': invalid_max_age", name, v.Name)
 		}
 	}
-	if a, ok := args["x-max-length-bytes"]; ok {
-		n, isInt := intArg(a)
-		switch {
-		case !isInt:
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-length-bytes' for queue '%s' in vhost '%s': \"expected integer, got %s\"", name, v.Name, tableType(a))
-		case n < 0:
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-max-length-bytes' for queue '%s' in vhost '%s': {value_negative,%d}", name, v.Name, n)
+	// Both byte sizes are non-negative integers; a segment is at most 3 GB.
+	for _, k := range [...]struct {
+		key string
+		max int64
+	}{{"x-max-length-bytes", 0}, {"x-stream-max-segment-size-bytes", 3_000_000_000}} {
+		a, ok := args[k.key]
+		if !ok {
+			continue
 		}
-	}
-	if a, ok := args["x-stream-max-segment-size-bytes"]; ok {
 		n, isInt := intArg(a)
 		switch {
 		case !isInt:
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': \"expected integer, got %s\"", name, v.Name, tableType(a))
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg '%s' for queue '%s' in vhost '%s': \"expected integer, got %s\"", k.key, name, v.Name, tableType(a))
 		case n < 0:
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': {value_negative,%d}", name, v.Name, n)
-		case n > 3_000_000_000:
-			return frame.Errorf(frame.PreconditionFailed, "invalid arg 'x-stream-max-segment-size-bytes' for queue '%s' in vhost '%s': {max_value_exceeded,%d}", name, v.Name, n)
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg '%s' for queue '%s' in vhost '%s': {value_negative,%d}", k.key, name, v.Name, n)
+		case k.max > 0 && n > k.max:
+			return frame.Errorf(frame.PreconditionFailed, "invalid arg '%s' for queue '%s' in vhost '%s': {max_value_exceeded,%d}", k.key, name, v.Name, n)
 		}
 	}
 	return nil

@@ -30,6 +30,9 @@ type streamReader struct {
 	nextOffset uint64
 	read       uint64
 	skipped    uint64
+	bytesRead  uint64    // segment bytes this reader's chunks took (see BytesRead)
+	holding    bool      // Hold: mappings moved off stay until Release
+	held       []*segMap // those mappings
 	closed     bool
 }
 
@@ -222,9 +225,23 @@ func (r *streamReader) mapSegAtLeast(id, need uint32) error {
 
 func (r *streamReader) unmap() {
 	if r.sm != nil {
-		r.s.releaseMap(r.sm)
+		if r.holding {
+			r.held = append(r.held, r.sm)
+		} else {
+			r.s.releaseMap(r.sm)
+		}
 		r.sm, r.m = nil, nil
 	}
+}
+
+// release ends a hold: the mappings the reader moved off meanwhile go.
+func (r *streamReader) release() {
+	r.holding = false
+	for i, m := range r.held {
+		r.s.releaseMap(m)
+		r.held[i] = nil
+	}
+	r.held = r.held[:0]
 }
 
 // segMap is a read-only mapping of one segment file, shared by the
@@ -354,6 +371,13 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			continue
 		}
 		r.off += size
+		// chunkAt read the record's header and the chunk header, nothing
+		// more (without verify): count that much for every chunk passed.
+		head := uint64(segment.HeaderSize)
+		if !padding {
+			head = uint64(cap(r.m[r.off-size:]) - cap(c.Data))
+		}
+		r.bytesRead += head
 		if padding || c.FirstOffset+uint64(c.Records) <= r.nextOffset {
 			passed++
 			continue
@@ -372,6 +396,7 @@ func (r *streamReader) next() (Chunk, bool, error) {
 			}
 		}
 		r.read++
+		r.bytesRead += uint64(size) - head // the data and the record's tail
 		s.chunksRead.Add(1)
 		return c, true, nil
 	}
@@ -408,4 +433,5 @@ func (r *streamReader) close() {
 	}
 	s.mu.Unlock()
 	r.unmap()
+	r.release()
 }

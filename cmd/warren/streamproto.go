@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/cmd/warren/config"
@@ -61,17 +62,26 @@ func init() {
 	streamproto.RegisterDecompressor(streamproto.CompressionZstd, func(dst, src []byte, size int) ([]byte, error) {
 		return zstdDecoder.DecodeAll(src, dst)
 	})
+	// The stream clients write snappy's framing format, and lz4's frame
+	// format (the Go client with pierrec/lz4, the Java one with
+	// lz4-java's framed stream).
 	streamproto.RegisterDecompressor(streamproto.CompressionSnappy, func(dst, src []byte, size int) ([]byte, error) {
-		// The stream clients write snappy's framing format.
-		r := snappy.NewReader(bytes.NewReader(src))
-		at := len(dst)
-		dst = append(dst, make([]byte, size)...)
-		n, err := io.ReadFull(r, dst[at:])
-		if err != nil {
-			return dst[:at+n], fmt.Errorf("snappy: %w (after %s bytes)", err, strconv.Itoa(n))
-		}
-		return dst[:at+n], nil
+		return inflate("snappy", snappy.NewReader(bytes.NewReader(src)), dst, size)
 	})
+	streamproto.RegisterDecompressor(streamproto.CompressionLz4, func(dst, src []byte, size int) ([]byte, error) {
+		return inflate("lz4", lz4.NewReader(bytes.NewReader(src)), dst, size)
+	})
+}
+
+// inflate appends the size bytes r decompresses to dst.
+func inflate(codec string, r io.Reader, dst []byte, size int) ([]byte, error) {
+	at := len(dst)
+	dst = append(dst, make([]byte, size)...)
+	n, err := io.ReadFull(r, dst[at:])
+	if err != nil {
+		return dst[:at+n], fmt.Errorf("%s: %w (after %s bytes)", codec, err, strconv.Itoa(n))
+	}
+	return dst[:at+n], nil
 }
 
 var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))

@@ -203,7 +203,9 @@ func TestStreamProtoOffsetTracking(t *testing.T) {
 	}
 	_ = env.Close()
 
-	w.signal(syscall.SIGTERM, 10*time.Second)
+	// kill -9: a stored offset is durable once stored (issue 18's
+	// acceptance: a reader resumes from its stored offset after it).
+	w.signal(syscall.SIGKILL, 10*time.Second)
 	w2 := startStreamWarren(t, dir)
 	env = w2.env(t)
 	if o, err := env.QueryOffset("c1", name); err != nil || o != 59 {
@@ -384,6 +386,7 @@ func TestStreamProtoSubEntryCompression(t *testing.T) {
 		{"gzip", stream.Compression{}.Gzip()},
 		{"zstd", stream.Compression{}.Zstd()},
 		{"snappy", stream.Compression{}.Snappy()},
+		{"lz4", stream.Compression{}.Lz4()},
 	} {
 		t.Run(cc.name, func(t *testing.T) {
 			name := "s-sub-" + cc.name

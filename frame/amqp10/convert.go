@@ -103,13 +103,7 @@ func fromTableValue(v any, depth int) (any, bool) {
 	case frame.Decimal:
 		return Decimal{Coefficient: int64(x.Value), Exponent: -int32(x.Scale)}, true
 	case []any:
-		l := make([]any, 0, len(x))
-		for _, e := range x {
-			if c, ok := fromTableValue(e, depth+1); ok {
-				l = append(l, c)
-			}
-		}
-		return l, true
+		return convertList(x, depth, fromTableValue), true
 	case frame.Table:
 		return fromTable(x, depth+1), true
 	case map[string]any:
@@ -278,13 +272,7 @@ func toTableValue(v any, depth int) (any, bool) {
 		}
 		return nil, false
 	case []any:
-		l := make([]any, 0, len(x))
-		for _, e := range x {
-			if c, ok := toTableValue(e, depth+1); ok {
-				l = append(l, c)
-			}
-		}
-		return l, true
+		return convertList(x, depth, toTableValue), true
 	case []KV:
 		t := frame.Table{}
 		for _, kv := range x {
@@ -299,4 +287,16 @@ func toTableValue(v any, depth int) (any, bool) {
 		return toTableValue(x.Value, depth+1)
 	}
 	return nil, false
+}
+
+// convertList converts a list's elements one level deeper, dropping those
+// the other side has no type for (either direction).
+func convertList(x []any, depth int, conv func(any, int) (any, bool)) []any {
+	l := make([]any, 0, len(x))
+	for _, e := range x {
+		if c, ok := conv(e, depth+1); ok {
+			l = append(l, c)
+		}
+	}
+	return l
 }

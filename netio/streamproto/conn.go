@@ -73,6 +73,12 @@ type conn struct {
 	pendCU     map[uint32]uint8 // guarded by mu
 	pendActive map[uint32]bool
 	cancelW    func()
+
+	// Writer goroutine only: entries gathered from the mappings (writer.go).
+	parts     []gpart
+	partBytes int
+	iov       [][]byte
+	gathered  atomic.Uint64 // chunks written from the mapping (tests read it)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

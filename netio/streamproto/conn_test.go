@@ -77,6 +77,14 @@ func (c *rawClient) next() (uint16, *reader, error) {
 	return key, r, nil
 }
 
+// call sends a request and returns the code of its response.
+func (c *rawClient) call(key uint16, fields func(b []byte) []byte) uint16 {
+	c.t.Helper()
+	c.send(key, fields)
+	code, _ := c.expect(key | ResponseFlag)
+	return code
+}
+
 // expect reads frames until one of key, and returns its response code
 // (after the correlation id).
 func (c *rawClient) expect(key uint16) (uint16, *reader) {
@@ -94,18 +102,16 @@ func (c *rawClient) expect(key uint16) (uint16, *reader) {
 }
 
 func (c *rawClient) handshake(user, pass, vhost string) uint16 {
-	c.send(KeyPeerProperties, func(b []byte) []byte { return appendU32(appendU32(b, 1), 0) })
-	if code, _ := c.expect(KeyPeerProperties | ResponseFlag); code != CodeOK {
+	if code := c.call(KeyPeerProperties, func(b []byte) []byte { return appendU32(appendU32(b, 1), 0) }); code != CodeOK {
 		return code
 	}
 	c.send(KeySaslHandshake, func(b []byte) []byte { return appendU32(b, 2) })
 	c.expect(KeySaslHandshake | ResponseFlag)
-	c.send(KeySaslAuthenticate, func(b []byte) []byte {
+	if code := c.call(KeySaslAuthenticate, func(b []byte) []byte {
 		b = appendStr(appendU32(b, 3), "PLAIN")
 		resp := "\x00" + user + "\x00" + pass
 		return append(appendU32(b, uint32(len(resp))), resp...)
-	})
-	if code, _ := c.expect(KeySaslAuthenticate | ResponseFlag); code != CodeOK {
+	}); code != CodeOK {
 		return code
 	}
 	k, r, err := c.next()
@@ -131,16 +137,14 @@ func TestHandshakeRefusals(t *testing.T) {
 	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
 		t.Fatalf("handshake: code %d", code)
 	}
-	c.send(KeyDeclarePublisher, func(b []byte) []byte {
+	if code := c.call(KeyDeclarePublisher, func(b []byte) []byte {
 		return appendStr(appendStr(append(appendU32(b, 5), 1), ""), "missing")
-	})
-	if code, _ := c.expect(KeyDeclarePublisher | ResponseFlag); code != CodeStreamDoesNotExist {
+	}); code != CodeStreamDoesNotExist {
 		t.Fatalf("publisher on a missing stream: %d", code)
 	}
-	c.send(KeySubscribe, func(b []byte) []byte {
+	if code := c.call(KeySubscribe, func(b []byte) []byte {
 		return appendU16(appendU16(appendStr(append(appendU32(b, 6), 1), "missing"), OffsetFirst), 10)
-	})
-	if code, _ := c.expect(KeySubscribe | ResponseFlag); code != CodeStreamDoesNotExist {
+	}); code != CodeStreamDoesNotExist {
 		t.Fatalf("subscribe to a missing stream: %d", code)
 	}
 	c.send(KeyCredit, func(b []byte) []byte { return appendU16(append(b, 9), 1) })
@@ -148,11 +152,10 @@ func TestHandshakeRefusals(t *testing.T) {
 	if err != nil || k != KeyCredit|ResponseFlag || r.u16() != CodeSubscriptionIDDoesNotExist {
 		t.Fatalf("credit for no subscription: %#x %v", k, err)
 	}
-	c.send(KeyCreate, func(b []byte) []byte {
+	if code := c.call(KeyCreate, func(b []byte) []byte {
 		b = appendStr(appendU32(b, 7), "s1")
 		return appendStr(appendStr(appendU32(b, 1), "max-age"), "forever")
-	})
-	if code, _ := c.expect(KeyCreate | ResponseFlag); code != CodePreconditionFailed {
+	}); code != CodePreconditionFailed {
 		t.Fatalf("bad argument: %d", code)
 	}
 	// A publish for an undeclared publisher gets publish errors.
@@ -235,26 +238,22 @@ func TestPermissions(t *testing.T) {
 	if code := admin.handshake("guest", "guest", "/"); code != CodeOK {
 		t.Fatal(code)
 	}
-	admin.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "perm"), 0) })
-	if code, _ := admin.expect(KeyCreate | ResponseFlag); code != CodeOK {
+	if code := admin.call(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "perm"), 0) }); code != CodeOK {
 		t.Fatalf("create: %d", code)
 	}
 	ro := dialRaw(t, addr)
 	if code := ro.handshake("ro", "ro", "/"); code != CodeOK {
 		t.Fatalf("ro handshake: %d", code)
 	}
-	ro.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 2), "perm2"), 0) })
-	if code, _ := ro.expect(KeyCreate | ResponseFlag); code != CodeAccessRefused {
+	if code := ro.call(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 2), "perm2"), 0) }); code != CodeAccessRefused {
 		t.Fatalf("create without configure: %d", code)
 	}
-	ro.send(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 3), 0), ""), "perm") })
-	if code, _ := ro.expect(KeyDeclarePublisher | ResponseFlag); code != CodeAccessRefused {
+	if code := ro.call(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 3), 0), ""), "perm") }); code != CodeAccessRefused {
 		t.Fatalf("publisher without write: %d", code)
 	}
-	ro.send(KeySubscribe, func(b []byte) []byte {
+	if code := ro.call(KeySubscribe, func(b []byte) []byte {
 		return appendU16(appendU16(appendStr(append(appendU32(b, 4), 1), "perm"), OffsetFirst), 10)
-	})
-	if code, _ := ro.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+	}); code != CodeOK {
 		t.Fatalf("subscribe with read: %d", code)
 	}
 }
@@ -267,26 +266,22 @@ func TestStreamDeletedNotifies(t *testing.T) {
 	if code := c.handshake("guest", "guest", "/"); code != CodeOK {
 		t.Fatal(code)
 	}
-	c.send(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "gone"), 0) })
-	if code, _ := c.expect(KeyCreate | ResponseFlag); code != CodeOK {
+	if code := c.call(KeyCreate, func(b []byte) []byte { return appendU32(appendStr(appendU32(b, 1), "gone"), 0) }); code != CodeOK {
 		t.Fatalf("create: %d", code)
 	}
-	c.send(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 2), 0), ""), "gone") })
-	if code, _ := c.expect(KeyDeclarePublisher | ResponseFlag); code != CodeOK {
+	if code := c.call(KeyDeclarePublisher, func(b []byte) []byte { return appendStr(appendStr(append(appendU32(b, 2), 0), ""), "gone") }); code != CodeOK {
 		t.Fatalf("publisher: %d", code)
 	}
-	c.send(KeySubscribe, func(b []byte) []byte {
+	if code := c.call(KeySubscribe, func(b []byte) []byte {
 		return appendU16(appendU16(appendStr(append(appendU32(b, 3), 5), "gone"), OffsetNext), 10)
-	})
-	if code, _ := c.expect(KeySubscribe | ResponseFlag); code != CodeOK {
+	}); code != CodeOK {
 		t.Fatalf("subscribe: %d", code)
 	}
 	other := dialRaw(t, addr)
 	if code := other.handshake("guest", "guest", "/"); code != CodeOK {
 		t.Fatal(code)
 	}
-	other.send(KeyDelete, func(b []byte) []byte { return appendStr(appendU32(b, 4), "gone") })
-	if code, _ := other.expect(KeyDelete | ResponseFlag); code != CodeOK {
+	if code := other.call(KeyDelete, func(b []byte) []byte { return appendStr(appendU32(b, 4), "gone") }); code != CodeOK {
 		t.Fatalf("delete: %d", code)
 	}
 	k, r, err := c.next()

@@ -2,13 +2,15 @@ package streamproto
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/warrenmq/warren/broker"
 )
 
 // subscription is one subscribe of the connection. The writer goroutine
-// reads chunks under mu; the reader goroutine changes credit and state
-// under mu.
+// reads chunks under mu (and writes gathered ones under it: their
+// mappings must stay); the reader goroutine changes state under mu, and
+// credit without it, so a credit frame never waits for a blocked write.
 type subscription struct {
 	c      *conn
 	id     uint8
@@ -19,8 +21,8 @@ type subscription struct {
 
 	mu     sync.Mutex
 	reader *broker.StreamReader
-	credit int
 	active bool
+	credit atomic.Int64 // chunks the client will take
 
 	// Single active consumer.
 	sacKey      sacKey
@@ -28,13 +30,16 @@ type subscription struct {
 	superStream string
 }
 
-func (s *subscription) close() {
+func (s *subscription) close() { s.setReader(nil) }
+
+// setReader closes the subscription's reader, if any, for r: with r it
+// delivers, without it it is idle.
+func (s *subscription) setReader(r *broker.StreamReader) {
 	s.mu.Lock()
 	if s.reader != nil {
 		s.reader.Close()
-		s.reader = nil
 	}
-	s.active = false
+	s.reader, s.active = r, r != nil
 	s.mu.Unlock()
 }
 
@@ -46,13 +51,7 @@ func (s *subscription) start(spec broker.OffsetSpec) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.reader != nil {
-		s.reader.Close()
-	}
-	s.reader = r
-	s.active = true
-	s.mu.Unlock()
+	s.setReader(r)
 	s.c.kick()
 	return nil
 }
@@ -111,7 +110,8 @@ func (c *conn) subscribe(r *reader) {
 		reply(streamCode(err))
 		return
 	}
-	s := &subscription{c: c, id: id, stream: st, name: props["name"], props: props, credit: int(credit)}
+	s := &subscription{c: c, id: id, stream: st, name: props["name"], props: props}
+	s.credit.Store(int64(credit))
 	if props["single-active-consumer"] == "true" {
 		if s.name == "" {
 			reply(CodePreconditionFailed)
@@ -165,9 +165,12 @@ func (c *conn) credit(r *reader) {
 		c.send(func(b []byte) []byte { return AppendCreditError(b, CodeSubscriptionIDDoesNotExist, id) })
 		return
 	}
-	s.mu.Lock()
-	s.credit = min(s.credit+int(n), 1<<20)
-	s.mu.Unlock()
+	for {
+		old := s.credit.Load()
+		if s.credit.CompareAndSwap(old, min(old+int64(n), 1<<20)) {
+			break
+		}
+	}
 	c.kick()
 }
 

@@ -20,10 +20,23 @@ type pendingConfirm struct {
 	errCode  uint16 // not 0: a publish error with this code instead
 }
 
-// largeChunk is the size from which a chunk's bytes go to the socket
-// straight from the mapping (writev) instead of being copied into the
-// write buffer with its neighbours.
-const largeChunk = 64 << 10
+// How a delivered chunk's entries reach the socket: under gatherMin they
+// are copied into the write buffer with their neighbours; from gatherMin
+// the kernel reads them straight from the segment mapping, gathered with
+// the other chunks and frames of the same wake-up into one writev (the
+// reader holds the mappings meanwhile), so the broker copies none of
+// their bytes and N readers of a chunk share the page cache's pages.
+// (sendfile(2) from the segment file was measured too: on loopback it
+// cost 20-40% more broker CPU than the gathered writev, for 25 KB and
+// 200 KB chunks alike, two syscalls per chunk and no batching.)
+const gatherMin = 4 << 10
+
+// gpart is a chunk's entries in the mapping, written after the write
+// buffer's bytes up to bufEnd.
+type gpart struct {
+	bufEnd int
+	ext    []byte
+}
 
 func (c *conn) writeLoop() {
 	defer close(c.wdone)
@@ -147,16 +160,62 @@ func (c *conn) takeConfirmsLocked(buf []byte, wm broker.Watermark) []byte {
 	return buf
 }
 
-// deliver hands subscription s chunks while it has credit, into buf (or
-// written at once when large). more says it stopped on the budget, not
-// for want of chunks or credit; ok false is a dead socket.
+// deliver hands subscription s chunks while it has credit, into buf
+// (copied or gathered: see gatherMin; written by deliver when gathered).
+// more says it stopped on the budget, not for want of chunks or credit;
+// ok false is a dead socket.
 func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]byte) bool) (_, _ []byte, more, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.active && s.reader != nil && s.credit > 0 {
+	if s.reader != nil {
+		s.reader.Hold() // the gathered entries' mappings stay until written
+	}
+	buf, conv, more, ok = c.deliverChunks(s, buf, conv, hdr, write)
+	if ok && !c.flushParts(&buf, write) {
+		ok = false
+	}
+	c.parts = c.parts[:0]
+	if s.reader != nil {
+		s.reader.Release()
+	}
+	return buf, conv, more, ok
+}
+
+// flushParts writes buf with the gathered entries in their places, if
+// any are gathered.
+func (c *conn) flushParts(buf *[]byte, write func(...[]byte) bool) bool {
+	if len(c.parts) == 0 {
+		return true
+	}
+	b := *buf
+	iov := c.iov[:0]
+	at := 0
+	for _, p := range c.parts {
+		if p.bufEnd > at {
+			iov = append(iov, b[at:p.bufEnd])
+		}
+		iov = append(iov, p.ext)
+		at = p.bufEnd
+	}
+	if len(b) > at {
+		iov = append(iov, b[at:])
+	}
+	c.iov = iov
+	ok := write(iov...)
+	clear(iov) // drop the references to the mappings
+	c.parts, c.partBytes = c.parts[:0], 0
+	*buf = b[:0]
+	return ok
+}
+
+func (c *conn) deliverChunks(s *subscription, buf, conv, hdr []byte, write func(...[]byte) bool) (_, _ []byte, more, ok bool) {
+	for s.active && s.reader != nil && s.credit.Load() > 0 {
 		ch, got, err := s.reader.Next()
 		if err != nil {
 			if errors.Is(err, broker.ErrStreamDeleted) {
+				if !c.flushParts(&buf, write) {
+					return buf, conv, false, false
+				}
 				name := s.stream.Name()
 				buf = AppendMetadataUpdate(buf, CodeStreamNotAvailable, name)
 				s.reader.Close()
@@ -174,12 +233,14 @@ func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]b
 		var entries []byte
 		var crc uint32
 		nEntries := ch.Entries
+		fromLog := false // entries are a view of the segment, not conv
 		switch ch.Encoding {
 		case broker.EncodingAMQP10:
 			var valid bool
 			if entries, crc, valid = chunkEntries(ch.Data); !valid {
 				continue
 			}
+			fromLog = true
 		case broker.EncodingWarren:
 			var n uint32
 			conv, n = warrenToAMQP10(conv[:0], ch.Data)
@@ -190,28 +251,23 @@ func (c *conn) deliver(s *subscription, buf, conv, hdr []byte, write func(...[]b
 		if nEntries == 0 || nEntries > 0xffff {
 			continue
 		}
-		s.credit--
+		s.credit.Add(-1)
 		PutDeliverPrefix(hdr, s.id, ChunkHeaderSize+len(entries))
 		PutChunkHeader(hdr[DeliverPrefixSize:], ChunkHeader{
 			Magic: ChunkMagic, Type: ChunkTypeUser, Entries: uint16(nEntries), Records: ch.Records,
 			Timestamp: ch.Timestamp, FirstOff: ch.FirstOffset,
 			CRC: crc, DataLen: uint32(len(entries)),
 		})
-		if len(entries) >= largeChunk {
-			if len(buf) > 0 {
-				if !write(buf) {
-					return buf, conv, false, false
-				}
-				buf = buf[:0]
-			}
-			if !write(hdr, entries) {
-				return buf, conv, false, false
-			}
-		} else {
-			buf = append(buf, hdr...)
+		buf = append(buf, hdr...)
+		switch {
+		case fromLog && len(entries) >= gatherMin:
+			c.parts = append(c.parts, gpart{bufEnd: len(buf), ext: entries})
+			c.partBytes += len(entries)
+			c.gathered.Add(1)
+		default:
 			buf = append(buf, entries...)
 		}
-		if len(buf) >= writeBudget {
+		if len(buf)+c.partBytes >= writeBudget {
 			return buf, conv, true, true
 		}
 	}
