@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"os"
@@ -181,7 +182,13 @@ func writeInfo(t *promText, b *broker.Broker) {
 		"warren_version", buildVersion(), "go_version", runtime.Version()), 1)
 	node := nodeName()
 	t.family("rabbitmq_identity_info", "untyped", "RabbitMQ node & cluster identity info")
-	t.sample("rabbitmq_identity_info", labels("rabbitmq_node", node, "rabbitmq_cluster", node), 1)
+	// The cluster's name and permanent id are its global parameters
+	// cluster_name (the node's name by default) and internal_cluster_id.
+	var id string
+	if v, ok, _ := b.GlobalParameterValue("internal_cluster_id"); ok {
+		_ = json.Unmarshal(v, &id)
+	}
+	t.sample("rabbitmq_identity_info", labels("rabbitmq_node", node, "rabbitmq_cluster", b.ClusterName(node), "rabbitmq_cluster_permanent_id", id), 1)
 }
 
 func writeGlobal(t *promText, ch *broker.ChannelTotals, consumers int) {

@@ -54,7 +54,7 @@ func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Princip
 		"product_version":     a.cfg.Version,
 		"product_name":        "Warren",
 		"rabbitmq_version":    managementVersion,
-		"cluster_name":        a.cfg.Node,
+		"cluster_name":        a.b.ClusterName(a.cfg.Node),
 		"node":                a.cfg.Node,
 		"disable_stats":       false,
 		"enable_queue_totals": false,

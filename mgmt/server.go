@@ -65,9 +65,10 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerChannels()
 	a.registerHealth()
 	a.registerDefinitions()
-	a.registerLimits()     // limits.go
-	a.registerParameters() // parameters.go
-	registerUI(mux)        // ui.go: the web UI at /
+	a.registerLimits()           // limits.go
+	a.registerParameters()       // parameters.go
+	a.registerGlobalParameters() // global_parameters.go
+	registerUI(mux)              // ui.go: the web UI at /
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
 
