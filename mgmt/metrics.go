@@ -127,6 +127,7 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	t.gauge("rabbitmq_consumers", "Consumers currently connected", float64(st.Consumers))
 	t.gauge("rabbitmq_queues", "Queues available", float64(st.Queues))
 
+	writeAuthAttempts(t, b, "rabbitmq_", true, perObject) // auth_attempts.go
 	writeInfo(t, b)
 	writeGlobal(t, &ch, st.Consumers)
 }

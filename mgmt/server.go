@@ -24,6 +24,9 @@ type Config struct {
 	Node string
 	// Version is the broker's version string.
 	Version string
+	// TrackAuthAttemptSource counts logins by remote address and user too
+	// (RabbitMQ's track_auth_attempt_source, off by default there).
+	TrackAuthAttemptSource bool
 }
 
 // Server is the HTTP listener.
@@ -48,6 +51,9 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TrackAuthAttemptSource {
+		b.AuthAttempts().SetTrackSource(true)
+	}
 	mux := http.NewServeMux()
 	registerMetrics(mux, b) // metrics.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -68,6 +74,7 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerLimits()           // limits.go
 	a.registerParameters()       // parameters.go
 	a.registerGlobalParameters() // global_parameters.go
+	a.registerAuthAttempts()     // auth_attempts.go
 	registerUI(mux)              // ui.go: the web UI at /
 	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
 }
