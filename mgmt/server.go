@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
@@ -34,6 +35,21 @@ type Server struct {
 	srv   *http.Server
 	ln    net.Listener
 	rates *rates
+
+	// The listener as the broker lists it (broker/listeners.go): listed
+	// once bound, as "http" or "http/prometheus", and again as "https"...
+	// when served with TLS.
+	b        *broker.Broker
+	protocol string
+	unlist   func()
+}
+
+// list (re)lists s's listener with the broker under protocol.
+func (s *Server) list(protocol string) {
+	if s.unlist != nil {
+		s.unlist()
+	}
+	s.protocol, s.unlist = protocol, s.b.AddListener(protocol, s.ln.Addr())
 }
 
 // Listen binds addr and prepares the handlers, with no AMQP listener to
@@ -76,7 +92,9 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerGlobalParameters() // global_parameters.go
 	a.registerAuthAttempts()     // auth_attempts.go
 	registerUI(mux)              // ui.go: the web UI at /
-	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
+	s := &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates, b: b}
+	s.list("http")
+	return s, nil
 }
 
 // Addr is the bound address.
@@ -94,6 +112,7 @@ func (s *Server) Serve() error {
 // ServeTLS is Serve over HTTPS with cfg (which may pick its certificate
 // per handshake, for reloads).
 func (s *Server) ServeTLS(cfg *tls.Config) error {
+	s.list(strings.Replace(s.protocol, "http", "https", 1))
 	err := s.srv.Serve(tls.NewListener(s.ln, cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -104,6 +123,9 @@ func (s *Server) ServeTLS(cfg *tls.Config) error {
 // Shutdown stops the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	if s.unlist != nil {
+		s.unlist()
+	}
 	if s.rates != nil { // the Prometheus-only server has no sampler
 		s.rates.close()
 	}
