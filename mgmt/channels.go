@@ -40,20 +40,15 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 	c := ch.Conn()
 	host, port := splitHostPort(c.Info.Peer)
 	return map[string]any{
-		"name":               channelName(ch),
-		"number":             ch.Number,
-		"node":               a.cfg.Node,
-		"user":               c.Info.User,
-		"vhost":              c.Info.VHost,
-		"state":              "running",
-		"consumer_count":     len(ch.Consumers()),
-		"connection_details": map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
-		"message_stats": map[string]any{
-			"publish": ch.Published.Load(), "deliver_get": ch.DeliveredCount(), "ack": ch.Acked.Load(),
-			"confirm": ch.Confirmed.Load(), "deliver": ch.ConsumeManualAck.Load(), "deliver_no_ack": ch.ConsumeAutoAck.Load(),
-			"get": ch.GetManualAck.Load(), "get_no_ack": ch.GetAutoAck.Load(), "get_empty": ch.GetEmpty.Load(), "redeliver": ch.Redelivered.Load(),
-			"drop_unroutable": ch.UnroutableDropped.Load(), "return_unroutable": ch.UnroutableReturned.Load(),
-		},
+		"name":                      channelName(ch),
+		"number":                    ch.Number,
+		"node":                      a.cfg.Node,
+		"user":                      c.Info.User,
+		"vhost":                     c.Info.VHost,
+		"state":                     "running",
+		"consumer_count":            len(ch.Consumers()),
+		"connection_details":        map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
+		"message_stats":             a.rates.channelStats(ch), // rates_objects.go
 		"prefetch_count":            ch.PrefetchCount.Load(),
 		"global_prefetch_count":     ch.GlobalPrefetchCount.Load(),
 		"confirm":                   ch.Confirm.Load(),

@@ -57,7 +57,10 @@ func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
 	if props == nil {
 		props = map[string]any{}
 	}
+	recvRate, sendRate := a.rates.connRates(c) // rates_objects.go
 	return map[string]any{
+		"recv_oct_details":          map[string]any{"rate": recvRate},
+		"send_oct_details":          map[string]any{"rate": sendRate},
 		"name":                      connectionName(c),
 		"node":                      a.cfg.Node,
 		"vhost":                     c.Info.VHost,
