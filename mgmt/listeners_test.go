@@ -2,9 +2,14 @@ package mgmt
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
+	"strconv"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/broker"
 	"github.com/warrenmq/warren/netio"
@@ -116,6 +121,39 @@ func TestOverviewListsEveryListener(t *testing.T) {
 	if ctxs := object(t, tg, "/api/overview")["contexts"].([]any); len(ctxs) != 2 {
 		t.Errorf("contexts %v, want the API's and Prometheus'", ctxs)
 	}
+
+	// A connection accepted on the AMQPS listener is "ssl": true; a plain
+	// one false, with RabbitMQ's null TLS details.
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	tc, err := amqp.DialTLS("amqps://guest:guest@localhost:"+strconv.Itoa(int(portOf(amqps.Addr())))+"/", &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	pc, err := amqp.Dial("amqp://guest:guest@" + amqpAddr.String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	poll(t, "both connections listed with their ssl flag", func() bool {
+		seen := map[float64]map[string]any{}
+		for _, e := range decodeJSON(t, "connections", tg.guest(t, "GET", "/api/connections", "").body).([]any) {
+			m := e.(map[string]any)
+			seen[m["port"].(float64)] = m
+		}
+		s, p := seen[portOf(amqps.Addr())], seen[portOf(amqpAddr)]
+		if s == nil || p == nil {
+			return false
+		}
+		if s["ssl"] != true || p["ssl"] != false {
+			t.Fatalf("ssl flags: amqps %v, plain %v", s["ssl"], p["ssl"])
+		}
+		if v, ok := p["ssl_protocol"]; !ok || v != nil {
+			t.Errorf("plain connection's ssl_protocol %v (present %v), want null", v, ok)
+		}
+		return true
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
