@@ -115,7 +115,14 @@ func TestAuthAttemptsAPI(t *testing.T) {
 	if got := decodeJSON(t, "by source", tg.guest(t, "GET", "/api/auth/attempts/"+node+"/source", "").body).([]any); len(got) > 1 { // the GET above logged in over http
 		t.Errorf("by source after the reset: %v", got)
 	}
-	if total, _, _ := authCounts(t, tg, "amqp091"); total != 1 {
-		t.Errorf("the Prometheus counter went from 1 to %v with the reset", total)
+	tg.dial(t, "warren-auth-api-2-"+tg.id)
+	expect(t, "reset sources", tg.guest(t, "DELETE", "/api/auth/attempts/"+node+"/source", ""), http.StatusNoContent, "")
+	for _, r := range decodeJSON(t, "by source", tg.guest(t, "GET", "/api/auth/attempts/"+node+"/source", "").body).([]any) {
+		if m := r.(map[string]any); m["protocol"] == "amqp091" {
+			t.Errorf("amqp091 source after DELETE .../source: %v", m)
+		}
+	}
+	if total, _, _ := authCounts(t, tg, "amqp091"); total != 2 {
+		t.Errorf("the Prometheus counter is %v after two logins and two resets, want 2", total)
 	}
 }
