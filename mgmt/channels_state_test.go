@@ -130,6 +130,26 @@ func TestChannelState(t *testing.T) {
 			t.Errorf("channel %d: got %v, want %v", n, last, fields)
 		}
 	}
+	// The same state in Prometheus: summed on /metrics, per channel on
+	// /metrics/detailed (Warren's; RabbitMQ labels channels by pid).
+	if !tg.external {
+		agg := getMetrics(t, tg.base+"/metrics")
+		for name, want := range map[string]float64{"rabbitmq_channel_messages_unacked": 10, "rabbitmq_channel_messages_uncommitted": 2,
+			"rabbitmq_channel_acks_uncommitted": 2, "rabbitmq_consumer_prefetch": 7, "rabbitmq_channel_prefetch": 3, "rabbitmq_channel_messages_unconfirmed": 0} {
+			if got, ok := agg.series[name]; !ok || got != want || agg.types[name] != "gauge" {
+				t.Errorf("/metrics %s = %v (%v, %s), want gauge %v", name, got, ok, agg.types[name], want)
+			}
+		}
+		det := getMetrics(t, tg.base+"/metrics/detailed?family=channel_metrics")
+		ch2 := `{channel="` + connName + ` (2)"}`
+		if got := det.series["rabbitmq_detailed_channel_messages_uncommitted"+ch2]; got != 2 {
+			t.Errorf("detailed uncommitted of channel 2 = %v, want 2", got)
+		}
+		if got := det.series["rabbitmq_detailed_channel_messages_unacked"+`{channel="`+connName+` (3)"}`]; got != 9 {
+			t.Errorf("detailed unacked of channel 3 = %v, want 9", got)
+		}
+	}
+
 	// The list carries the same fields.
 	for _, e := range decodeJSON(t, "channels", tg.guest(t, "GET", "/api/channels", "").body).([]any) {
 		m := e.(map[string]any)

@@ -110,6 +110,7 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	m.writeQueues(t, st, perObject, perQueue)
 
 	t.gauge("rabbitmq_channel_consumers", "Consumers on a channel", float64(st.Consumers))
+	writeChannelGaugeSums(t, registeredChannels(b)) // metrics_channels.go
 	t.counter("rabbitmq_channel_messages_published_total", "Total number of messages published into an exchange on a channel", ch.Published)
 	t.counter("rabbitmq_channel_messages_confirmed_total", "Total number of messages published into an exchange and confirmed on the channel", ch.Confirmed)
 	t.counter("rabbitmq_channel_messages_unroutable_returned_total", "Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable", ch.UnroutableReturned)

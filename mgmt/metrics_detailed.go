@@ -60,7 +60,7 @@ func (m *metricsHandler) detailed(w http.ResponseWriter, r *http.Request) {
 // left out rather than sent as zeros: the Erlang VM's (processes, GC,
 // reductions, schedulers), Raft's (ra_metrics: no quorum replication),
 // the message store's and queue index's I/O counts, messages held in RAM,
-// channels' unacked/unconfirmed/prefetch gauges and packets. Warren counts per channel, not per channel and
+// and packets. Warren counts per channel, not per channel and
 // exchange or queue, so channel_exchange_metrics and channel_queue_metrics
 // carry channel and vhost labels without exchange or queue, and
 // channel_queue_exchange_metrics' per-queue publishes carry queue_vhost and
@@ -260,6 +260,11 @@ func (m *metricsHandler) detailedChannels(t *promText, has func(string) bool) {
 		for _, r := range rows {
 			t.int(name, r.chanOnly, int64(len(r.ch.Consumers())))
 		}
+		chans := make([]*broker.ChannelEntry, len(rows))
+		for i, r := range rows {
+			chans[i] = r.ch
+		}
+		writeChannelGauges(t, chans) // metrics_channels.go
 	}
 	if has("channel_queue_metrics") {
 		write([]fam{
