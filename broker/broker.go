@@ -67,7 +67,10 @@ type Broker struct {
 	goneTotals     QueueTotals
 	deletingVHosts []*VHost
 	alarms         *Alarms
-	admit          admissions // per-vhost and per-user limits (resource_limits_admit.go)
+	admit          admissions   // per-vhost and per-user limits (resource_limits_admit.go)
+	gparams        globalParams // global runtime parameters (global_params.go)
+	auth           AuthAttempts // authentication attempts (auth_attempts.go)
+	listeners      listenerSet  // open listeners, for management (listeners.go)
 }
 
 // Open creates the broker, recovering durable definitions and queues from

@@ -77,6 +77,7 @@ type ChannelEntry struct {
 	Acked     atomic.Uint64 // deliveries acknowledged by the client
 
 	ChannelCounters // the rest of rabbitmq_global_* (counters.go)
+	ChannelState    // prefetch, confirm and tx state (channel_state.go)
 
 	conn      *ConnEntry
 	consumers []*Consumer // guarded by conn.mu

@@ -58,6 +58,7 @@ func (a *api) authenticated(perm permission, h apiHandler) http.Handler {
 			return
 		}
 		p, err := a.b.Users().Authenticate(user, pass, fromLoopback(r))
+		a.b.AuthAttempts().Record(broker.AuthHTTP, remoteAddr(r), user, err == nil)
 		switch {
 		case errors.Is(err, broker.ErrLoopbackOnly):
 			writeError(w, http.StatusUnauthorized, "not_authorised", "User can only log in via localhost")

@@ -40,20 +40,40 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 	c := ch.Conn()
 	host, port := splitHostPort(c.Info.Peer)
 	return map[string]any{
-		"name":               channelName(ch),
-		"number":             ch.Number,
-		"node":               a.cfg.Node,
-		"user":               c.Info.User,
-		"vhost":              c.Info.VHost,
-		"state":              "running",
-		"consumer_count":     len(ch.Consumers()),
-		"connection_details": map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
-		"message_stats": map[string]any{
-			"publish": ch.Published.Load(), "deliver_get": ch.DeliveredCount(), "ack": ch.Acked.Load(),
-			"confirm": ch.Confirmed.Load(), "deliver": ch.ConsumeManualAck.Load(), "deliver_no_ack": ch.ConsumeAutoAck.Load(),
-			"get": ch.GetManualAck.Load(), "get_no_ack": ch.GetAutoAck.Load(), "get_empty": ch.GetEmpty.Load(), "redeliver": ch.Redelivered.Load(),
-		},
+		"name":                      channelName(ch),
+		"number":                    ch.Number,
+		"node":                      a.cfg.Node,
+		"user":                      c.Info.User,
+		"vhost":                     c.Info.VHost,
+		"state":                     "running",
+		"consumer_count":            len(ch.Consumers()),
+		"connection_details":        map[string]any{"name": connectionName(c), "peer_host": host, "peer_port": port},
+		"message_stats":             a.rates.channelStats(ch), // rates_objects.go
+		"prefetch_count":            ch.PrefetchCount.Load(),
+		"global_prefetch_count":     ch.GlobalPrefetchCount.Load(),
+		"confirm":                   ch.Confirm.Load(),
+		"transactional":             ch.Transactional.Load(),
+		"messages_unacknowledged":   ch.Unacknowledged(),
+		"messages_unconfirmed":      unconfirmed(ch),
+		"messages_uncommitted":      ch.UncommittedMessages.Load(),
+		"acks_uncommitted":          ch.UncommittedAcks.Load(),
+		"pending_raft_commands":     0, // Warren's quorum queues run no Raft log per channel
+		"user_who_performed_action": c.Info.User,
 	}
+}
+
+// unconfirmed is RabbitMQ's messages_unconfirmed: publishes in confirm
+// mode answered neither by basic.ack nor basic.nack yet. The three
+// counters are loaded one after another while the connection moves them,
+// so a read between two of them is clamped at 0.
+func unconfirmed(ch *broker.ChannelEntry) uint64 {
+	nack := ch.Nacked.Load()
+	acked := ch.Confirmed.Load()
+	pub := ch.PublishedConfirm.Load() // last: it only grows, so it covers what was settled
+	if pub < acked+nack {
+		return 0
+	}
+	return pub - acked - nack
 }
 
 func (a *api) visibleChannels(p *broker.Principal, vhost string) []*broker.ChannelEntry {

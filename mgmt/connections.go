@@ -51,13 +51,34 @@ func (a *api) findConn(p *broker.Principal, name string) (*broker.ConnEntry, boo
 }
 
 func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
+	return a.connectionJSONWith(c, a.tlsPorts())
+}
+
+// tlsPorts are the local addresses of the broker's AMQPS listeners: a
+// connection accepted on one of them is RabbitMQ's "ssl": true.
+func (a *api) tlsPorts() map[string]bool {
+	out := map[string]bool{}
+	for _, l := range a.b.Listeners() {
+		if l.Protocol == "amqp/ssl" {
+			_, p, _ := net.SplitHostPort(l.Addr.String())
+			out[p] = true
+		}
+	}
+	return out
+}
+
+func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) map[string]any {
 	peerHost, peerPort := splitHostPort(c.Info.Peer)
 	host, lport := splitHostPort(c.Info.Local)
 	props := tableJSON(c.Info.ClientProperties)
 	if props == nil {
 		props = map[string]any{}
 	}
-	return map[string]any{
+	recvRate, sendRate := a.rates.connRates(c) // rates_objects.go
+	ssl := tlsPorts[strconv.Itoa(lport)]
+	row := map[string]any{
+		"recv_oct_details":          map[string]any{"rate": recvRate},
+		"send_oct_details":          map[string]any{"rate": sendRate},
 		"name":                      connectionName(c),
 		"node":                      a.cfg.Node,
 		"vhost":                     c.Info.VHost,
@@ -70,7 +91,7 @@ func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
 		"protocol":                  "AMQP 0-9-1",
 		"type":                      "network",
 		"state":                     "running",
-		"ssl":                       false,
+		"ssl":                       ssl,
 		"channels":                  len(c.Channels()),
 		"client_properties":         props,
 		"connected_at":              c.Info.ConnectedAt.UnixMilli(),
@@ -80,6 +101,12 @@ func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
 		"recv_oct":                  c.BytesIn.Load(),
 		"send_oct":                  c.BytesOut.Load(),
 	}
+	if !ssl { // RabbitMQ's nulls for a plain connection; a TLS one's session details are netio's, not listed here
+		for _, k := range []string{"ssl_protocol", "ssl_key_exchange", "ssl_cipher", "ssl_hash", "peer_cert_subject", "peer_cert_issuer", "peer_cert_validity"} {
+			row[k] = nil
+		}
+	}
+	return row
 }
 
 func splitHostPort(hp string) (string, int) {
@@ -93,8 +120,9 @@ func splitHostPort(hp string) (string, int) {
 
 func (a *api) writeConns(w http.ResponseWriter, r *http.Request, conns []*broker.ConnEntry) {
 	rows := make([]map[string]any, 0, len(conns))
+	tls := a.tlsPorts()
 	for _, c := range conns {
-		rows = append(rows, a.connectionJSON(c))
+		rows = append(rows, a.connectionJSONWith(c, tls))
 	}
 	writeList(w, r, rows)
 }

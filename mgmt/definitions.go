@@ -95,12 +95,17 @@ func (a *api) exportAll(w http.ResponseWriter, r *http.Request, _ *broker.Princi
 		queues, exchanges, bindings = append(queues, q...), append(exchanges, x...), append(bindings, b...)
 		policies = append(policies, p...)
 	}
+	globals, err := a.globalParameterRows()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal_server_error", err.Error())
+		return
+	}
 	download(w, r)
 	writeJSON(w, map[string]any{
 		"rabbit_version": managementVersion, "rabbitmq_version": managementVersion,
 		"product_name": "Warren", "product_version": a.cfg.Version,
 		"users": users, "vhosts": vhosts, "permissions": perms, "topic_permissions": topicPerms,
-		"parameters": a.parameterRows(nil, limitsComponent, ""), "global_parameters": []any{}, "policies": policies,
+		"parameters": a.parameterRows(nil, limitsComponent, ""), "global_parameters": globals, "policies": policies,
 		"queues": nonNilRows(queues), "exchanges": nonNilRows(exchanges), "bindings": nonNilRows(bindings),
 	})
 }
@@ -181,11 +186,11 @@ func flag(m map[string]any, key string) bool {
 // vhosts, users, permissions and topic permissions (the broker's
 // ImportDefinitions, for a whole-broker import only, as RabbitMQ's
 // per-vhost import skips them), then parameters, policies, queues,
-// exchanges, bindings. vhost is the path's vhost for a per-vhost import
+// exchanges, bindings; global parameters after the parameters. vhost is the path's vhost for a per-vhost import
 // ("" for the whole broker, where each object names its vhost). Objects
 // are declared as the broker itself (a nil principal), as RabbitMQ's
 // import bypasses the importing user's permissions. What Warren cannot
-// hold faithfully (runtime parameters) is refused by name rather than
+// hold faithfully (runtime parameters of other components) is refused by name rather than
 // dropped.
 func (a *api) importDefinitions(body map[string]any, vhost string) error {
 	sections := map[string][]map[string]any{}
@@ -223,9 +228,9 @@ func (a *api) importDefinitions(body map[string]any, vhost string) error {
 	if err := a.importParameters(sections["parameters"], vhost); err != nil { // parameters.go
 		return err
 	}
-	for _, g := range sections["global_parameters"] {
-		if n := str(g, "name"); n != "internal_cluster_id" && n != "cluster_name" {
-			return fmt.Errorf("global parameter '%s' is not supported", n)
+	if vhost == "" { // a per-vhost import has none, as in RabbitMQ
+		if err := a.importGlobalParameters(sections["global_parameters"]); err != nil { // global_parameters.go
+			return err
 		}
 	}
 	for _, pol := range sections["policies"] {

@@ -33,11 +33,15 @@ func writeList(w http.ResponseWriter, r *http.Request, rows []map[string]any) {
 // filter and the default sort), asMap the row as a map (for sorting on
 // other columns and selecting columns), and fast, if set, the same row in
 // a form that encodes quicker (a struct with the map's keys in order).
+// field, if set, reads one value of row i (a dotted sort key split, or
+// one column) as asMap's map holds it without building the map; ok false
+// sends that lookup to the map.
 type lister struct {
 	n     int
 	name  func(i int) string
 	asMap func(i int) map[string]any
 	fast  func(i int) any
+	field func(i int, path []string) (any, bool)
 }
 
 func (l lister) write(w http.ResponseWriter, r *http.Request) {
@@ -88,8 +92,20 @@ func (l lister) write(w http.ResponseWriter, r *http.Request) {
 	case "name":
 		slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(l.name(x), l.name(y)) })
 	default:
+		// Each row's key is read once, not once per comparison.
 		path := strings.Split(key, ".")
-		slices.SortStableFunc(idx, func(x, y int) int { return compareAny(lookup(asMap(x), path), lookup(asMap(y), path)) })
+		keys := make([]any, l.n)
+		for _, i := range idx {
+			v, ok := any(nil), false
+			if l.field != nil {
+				v, ok = l.field(i, path)
+			}
+			if !ok {
+				v = lookup(asMap(i), path)
+			}
+			keys[i] = v
+		}
+		slices.SortStableFunc(idx, func(x, y int) int { return compareAny(keys[x], keys[y]) })
 	}
 	if q.Get("sort_reverse") == "true" {
 		slices.Reverse(idx)
@@ -105,9 +121,21 @@ func (l lister) write(w http.ResponseWriter, r *http.Request) {
 		idx = idx[lo:min(lo+size, filtered)]
 	}
 	columns := q.Get("columns")
+	var cols [][]string
+	if columns != "" && l.field != nil {
+		for c := range strings.SplitSeq(columns, ",") {
+			cols = append(cols, []string{strings.SplitN(c, ".", 2)[0]}) // "a.b" keeps all of a, as selectColumns
+		}
+	}
 	items := make([]any, len(idx))
 	for j, i := range idx {
 		switch {
+		case columns != "" && maps[i] == nil && cols != nil:
+			if m, ok := l.columns(i, cols); ok {
+				items[j] = m
+			} else {
+				items[j] = selectColumns([]map[string]any{asMap(i)}, columns)[0]
+			}
 		case columns != "":
 			items[j] = selectColumns([]map[string]any{asMap(i)}, columns)[0]
 		case l.fast != nil && maps[i] == nil:
@@ -124,6 +152,20 @@ func (l lister) write(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, items)
+}
+
+// columns is row i with only cols, read with field; ok false if field
+// does not answer for one of them.
+func (l lister) columns(i int, cols [][]string) (map[string]any, bool) {
+	m := make(map[string]any, len(cols))
+	for _, c := range cols {
+		v, ok := l.field(i, c)
+		if !ok {
+			return nil, false
+		}
+		m[c[0]] = v
+	}
+	return m, true
 }
 
 func nameMatcher(pattern string, regex bool) (func(string) bool, bool) {

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"os"
@@ -109,6 +110,7 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	m.writeQueues(t, st, perObject, perQueue)
 
 	t.gauge("rabbitmq_channel_consumers", "Consumers on a channel", float64(st.Consumers))
+	writeChannelGaugeSums(t, registeredChannels(b)) // metrics_channels.go
 	t.counter("rabbitmq_channel_messages_published_total", "Total number of messages published into an exchange on a channel", ch.Published)
 	t.counter("rabbitmq_channel_messages_confirmed_total", "Total number of messages published into an exchange and confirmed on the channel", ch.Confirmed)
 	t.counter("rabbitmq_channel_messages_unroutable_returned_total", "Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable", ch.UnroutableReturned)
@@ -126,6 +128,7 @@ func (m *metricsHandler) writeNode(t *promText, perObject bool, perQueue []broke
 	t.gauge("rabbitmq_consumers", "Consumers currently connected", float64(st.Consumers))
 	t.gauge("rabbitmq_queues", "Queues available", float64(st.Queues))
 
+	writeAuthAttempts(t, b, "rabbitmq_", true, perObject) // auth_attempts.go
 	writeInfo(t, b)
 	writeGlobal(t, &ch, st.Consumers)
 }
@@ -181,7 +184,13 @@ func writeInfo(t *promText, b *broker.Broker) {
 		"warren_version", buildVersion(), "go_version", runtime.Version()), 1)
 	node := nodeName()
 	t.family("rabbitmq_identity_info", "untyped", "RabbitMQ node & cluster identity info")
-	t.sample("rabbitmq_identity_info", labels("rabbitmq_node", node, "rabbitmq_cluster", node), 1)
+	// The cluster's name and permanent id are its global parameters
+	// cluster_name (the node's name by default) and internal_cluster_id.
+	var id string
+	if v, ok, _ := b.GlobalParameterValue("internal_cluster_id"); ok {
+		_ = json.Unmarshal(v, &id)
+	}
+	t.sample("rabbitmq_identity_info", labels("rabbitmq_node", node, "rabbitmq_cluster", b.ClusterName(node), "rabbitmq_cluster_permanent_id", id), 1)
 }
 
 func writeGlobal(t *promText, ch *broker.ChannelTotals, consumers int) {

@@ -48,6 +48,9 @@ func (m *metricsHandler) detailed(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.detailedMore(&t, fams, vhosts) // the families below
+	if a, d := slices.Contains(fams, "auth_attempt_metrics"), slices.Contains(fams, "auth_attempt_detailed_metrics"); a || d {
+		writeAuthAttempts(&t, m.b, "rabbitmq_detailed_", a, d) // auth_attempts.go
+	}
 	writeInfo(&t, m.b)
 	m.serve(w, &t, false)
 }
@@ -57,8 +60,7 @@ func (m *metricsHandler) detailed(w http.ResponseWriter, r *http.Request) {
 // left out rather than sent as zeros: the Erlang VM's (processes, GC,
 // reductions, schedulers), Raft's (ra_metrics: no quorum replication),
 // the message store's and queue index's I/O counts, messages held in RAM,
-// channels' unacked/unconfirmed/prefetch gauges, packets, and the auth
-// attempt counters. Warren counts per channel, not per channel and
+// and packets. Warren counts per channel, not per channel and
 // exchange or queue, so channel_exchange_metrics and channel_queue_metrics
 // carry channel and vhost labels without exchange or queue, and
 // channel_queue_exchange_metrics' per-queue publishes carry queue_vhost and
@@ -258,6 +260,11 @@ func (m *metricsHandler) detailedChannels(t *promText, has func(string) bool) {
 		for _, r := range rows {
 			t.int(name, r.chanOnly, int64(len(r.ch.Consumers())))
 		}
+		chans := make([]*broker.ChannelEntry, len(rows))
+		for i, r := range rows {
+			chans[i] = r.ch
+		}
+		writeChannelGauges(t, chans) // metrics_channels.go
 	}
 	if has("channel_queue_metrics") {
 		write([]fam{

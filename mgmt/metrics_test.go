@@ -329,11 +329,11 @@ func TestMetricsServeRabbitMQOverviewDashboard(t *testing.T) {
 	found := false
 	for key := range s.series {
 		if strings.HasPrefix(key, "rabbitmq_identity_info{") {
-			found = strings.Contains(key, `rabbitmq_node="`) && strings.Contains(key, `rabbitmq_cluster="`)
+			found = strings.Contains(key, `rabbitmq_node="`) && strings.Contains(key, `rabbitmq_cluster="`) && strings.Contains(key, `rabbitmq_cluster_permanent_id="rabbitmq-cluster-id-`)
 		}
 	}
 	if !found {
-		t.Error("rabbitmq_identity_info lacks rabbitmq_node or rabbitmq_cluster")
+		t.Error("rabbitmq_identity_info lacks rabbitmq_node, rabbitmq_cluster or rabbitmq_cluster_permanent_id")
 	}
 	t.Logf("%d expressions, %d series names, all served", len(exprs), len(want))
 }

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,7 +56,7 @@ func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Princip
 		"product_version":     a.cfg.Version,
 		"product_name":        "Warren",
 		"rabbitmq_version":    managementVersion,
-		"cluster_name":        a.cfg.Node,
+		"cluster_name":        a.b.ClusterName(a.cfg.Node),
 		"node":                a.cfg.Node,
 		"disable_stats":       false,
 		"enable_queue_totals": false,
@@ -73,27 +75,60 @@ func (a *api) overview(w http.ResponseWriter, _ *http.Request, _ *broker.Princip
 		},
 		"statistics_db_event_queue": 0,
 		"listeners":                 a.listeners(),
-		"contexts": []map[string]any{{
-			"node": a.cfg.Node, "description": "Warren Management", "path": "/", "port": strconv.Itoa(port(a.http)),
-		}},
+		"contexts":                  a.contexts(),
 	})
 }
 
-// listeners are the AMQP and HTTP listeners as RabbitMQ lists them.
+// listeners are every listener the broker has open (broker/listeners.go:
+// AMQP, AMQPS, stream, this API's HTTP or HTTPS, Prometheus), as
+// RabbitMQ lists them, ordered by protocol. The configured AMQP listener
+// is listed even in the moment before its accept loop lists itself.
 func (a *api) listeners() []map[string]any {
-	var out []map[string]any
-	add := func(protocol string, addr net.Addr) {
-		if addr == nil {
-			return
-		}
-		host, _, _ := net.SplitHostPort(addr.String())
+	ls := a.b.Listeners()
+	if a.cfg.AMQP != nil && !slices.ContainsFunc(ls, func(l broker.Listener) bool { return l.Addr.String() == a.cfg.AMQP.String() }) {
+		ls = append(ls, broker.Listener{Protocol: "amqp", Addr: a.cfg.AMQP})
+		slices.SortStableFunc(ls, func(x, y broker.Listener) int { return strings.Compare(x.Protocol, y.Protocol) })
+	}
+	out := make([]map[string]any, 0, len(ls))
+	for _, l := range ls {
+		host, _, _ := net.SplitHostPort(l.Addr.String())
 		out = append(out, map[string]any{
-			"node": a.cfg.Node, "protocol": protocol, "ip_address": host, "port": port(addr), "socket_opts": map[string]any{},
+			"node": a.cfg.Node, "protocol": l.Protocol, "ip_address": host, "port": port(l.Addr), "socket_opts": socketOpts(l),
 		})
 	}
-	add("amqp", a.cfg.AMQP)
-	add("http", a.http)
 	return out
+}
+
+// contexts are the HTTP listeners' web contexts: this API's, and the
+// Prometheus listener's if one is open, as RabbitMQ lists them.
+func (a *api) contexts() []map[string]any {
+	out := []map[string]any{{
+		"node": a.cfg.Node, "description": "Warren Management", "path": "/", "port": strconv.Itoa(port(a.http)),
+	}}
+	for _, l := range a.b.Listeners() {
+		if strings.HasSuffix(l.Protocol, "/prometheus") {
+			out = append(out, map[string]any{
+				"node": a.cfg.Node, "description": "Warren Prometheus", "path": "/", "port": strconv.Itoa(port(l.Addr)), "protocol": l.Protocol,
+			})
+		}
+	}
+	return out
+}
+
+// socketOpts is what RabbitMQ's listeners report of their options, as far
+// as Warren sets them: Nagle off on AMQP and stream sockets; the port of
+// an HTTP listener (cowboy's options there are Erlang's).
+func socketOpts(l broker.Listener) map[string]any {
+	switch {
+	case strings.HasPrefix(l.Protocol, "http"):
+		o := map[string]any{"port": port(l.Addr)}
+		if strings.HasSuffix(l.Protocol, "/prometheus") {
+			o["protocol"] = l.Protocol
+		}
+		return o
+	default:
+		return map[string]any{"nodelay": true}
+	}
 }
 
 func port(addr net.Addr) int {

@@ -19,7 +19,9 @@ func ListenPrometheus(addr string, b *broker.Broker) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	registerMetrics(mux, b)
-	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, b: b}
+	s.list("http/prometheus")
+	return s, nil
 }
 
 // StartPrometheus serves the Prometheus endpoints on addr in the

@@ -69,11 +69,22 @@ func (a *api) writeQueues(w http.ResponseWriter, r *http.Request, vhosts []*brok
 			all = append(all, entry{v, q})
 		}
 	}
+	// Each row is read from its queue at most once per request (a sort
+	// reads every row, the page then encodes some of them again).
+	rows := make([]*queueRow, len(all))
+	row := func(i int) *queueRow {
+		if rows[i] == nil {
+			r := a.queueRowOf(all[i].v, all[i].q)
+			rows[i] = &r
+		}
+		return rows[i]
+	}
 	lister{
 		n:     len(all),
 		name:  func(i int) string { return all[i].q.Name },
 		asMap: func(i int) map[string]any { return a.queueJSON(all[i].v, all[i].q) },
-		fast:  func(i int) any { return a.queueRowOf(all[i].v, all[i].q) },
+		fast:  func(i int) any { return row(i) },
+		field: func(i int, path []string) (any, bool) { return row(i).field(path) }, // queues_fields.go
 	}.write(w, r)
 }
 

@@ -144,6 +144,23 @@ func TestRabbitmqadmin(t *testing.T) {
 		}
 		return name != ""
 	})
+	// Its channel, with the state RabbitMQ shows (after its next
+	// statistics emission).
+	ach, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ach.Qos(4, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the channel is listed with its prefetch", func() bool {
+		for _, row := range rawJSON("list", "channels") {
+			if row["name"] == name+" (1)" && row["prefetch_count"] == 4.0 && row["confirm"] == false && row["messages_unacknowledged"] == 0.0 {
+				return true
+			}
+		}
+		return false
+	})
 	must("connection closed", "close", "connection", "name="+name)
 	select {
 	case e := <-closed:
@@ -154,5 +171,5 @@ func TestRabbitmqadmin(t *testing.T) {
 		t.Fatal("the connection was not closed")
 	}
 	must("rabbitmq_version", "show", "overview")
-	must("| mem_used |", "list", "nodes")
+	must(" mem_used ", "list", "nodes") // the column is as wide as its widest value
 }

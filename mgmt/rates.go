@@ -71,15 +71,18 @@ func (r *rateRing) rates() (out [nCounters]float64) {
 // queues' own atomics); readers get the count now and the rate over the
 // last interval.
 type rates struct {
-	b    *broker.Broker
-	mu   sync.Mutex
-	q    map[*broker.Queue]*rateRing
-	v    map[string]*rateRing // by vhost name
-	all  rateRing
-	ch   chanRing // the channels' counters (rates_channels.go)
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	b   *broker.Broker
+	mu  sync.Mutex
+	q   map[*broker.Queue]*rateRing
+	v   map[string]*rateRing // by vhost name
+	all rateRing
+	ch  chanRing // the channels' counters (rates_channels.go)
+	// Per connection and per channel (rates_objects.go).
+	conns map[*broker.ConnEntry]*objRing
+	chans map[*broker.ChannelEntry]*objRing
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 }
 
 func newRates(b *broker.Broker) *rates {
@@ -118,6 +121,7 @@ func queueCounts(q *broker.Queue) counts {
 // sampleNow reads every queue; queues gone since the last round are
 // forgotten.
 func (r *rates) sampleNow(now time.Time) {
+	r.sampleObjects(now) // connections and channels: rates_objects.go
 	seen := make(map[*broker.Queue]bool, len(r.q))
 	var total counts
 	type reading struct {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,12 +41,15 @@ func TestScale(t *testing.T) {
 			_, _ = ch.QueueDelete(prefix+strconv.Itoa(i), false, false, false)
 		}
 	})
-	timed := func(what, path string) {
-		best := time.Duration(1 << 62)
+	scaleConns(t, tg)
+	timedURL := func(what, u string, auth bool) {
+		best, worst := time.Duration(1<<62), time.Duration(0)
 		var size int
 		for range 3 {
-			req, _ := http.NewRequest("GET", tg.base+path, nil)
-			req.SetBasicAuth("guest", "guest")
+			req, _ := http.NewRequest("GET", u, nil)
+			if auth {
+				req.SetBasicAuth("guest", "guest")
+			}
 			t0 := time.Now()
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -54,17 +58,59 @@ func TestScale(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: %d", path, resp.StatusCode)
+				t.Fatalf("%s: %d", u, resp.StatusCode)
 			}
-			best, size = min(best, time.Since(t0)), len(body)
+			d := time.Since(t0)
+			best, worst, size = min(best, d), max(worst, d), len(body)
 		}
-		t.Logf("%-40s best of 3: %8.1f ms, %d bytes", what, float64(best.Microseconds())/1000, size)
+		t.Logf("%-58s best/worst of 3: %7.1f / %7.1f ms, %d bytes", what, float64(best.Microseconds())/1000, float64(worst.Microseconds())/1000, size)
 	}
+	timed := func(what, path string) { timedURL(what, tg.base+path, true) }
 	q := url.QueryEscape(prefix)
 	timed("page of 100 (name filter)", "/api/queues/%2F?page=1&page_size=100&name="+q)
 	timed("page of 100, last page (name filter)", "/api/queues/%2F?page="+strconv.Itoa(n/100)+"&page_size=100&name="+q)
-	timed("page of 100 sorted by messages", "/api/queues?page=1&page_size=100&sort=messages&sort_reverse=true")
+	// The sort keys of the UI's queue list (ui/app.js).
+	for _, key := range []string{"name", "vhost", "policy", "state", "messages_ready", "messages_unacknowledged", "messages", "consumers",
+		"message_stats.publish_details.rate", "message_stats.deliver_get_details.rate", "message_stats.ack_details.rate"} {
+		timed("page of 100 sorted by "+key, "/api/queues?page=1&page_size=100&sort="+key+"&sort_reverse=true")
+	}
+	timed("page of 100 sorted by messages, name filter", "/api/queues?page=1&page_size=100&sort=messages&name="+q)
 	timed("full list /api/queues", "/api/queues")
 	timed("full list, columns=name,messages", "/api/queues?columns=name,messages")
 	timed("definitions export /api/definitions", "/api/definitions")
+	timed("/api/overview", "/api/overview")
+	timed("/api/connections", "/api/connections")
+	timed("/api/channels", "/api/channels")
+	timed("/api/channels?page=1&page_size=100&sort=messages_unacknowledged", "/api/channels?page=1&page_size=100&sort=messages_unacknowledged")
+	if prom := promURL(tg); prom != "" {
+		timedURL("Prometheus /metrics", prom+"/metrics", false)
+		timedURL("Prometheus /metrics/per-object", prom+"/metrics/per-object", false)
+	}
+}
+
+// scaleConns opens WARREN_MGMT_SCALE_CONNS connections (each with a
+// channel) to the target, closed at cleanup, so the figures are taken
+// with that many connections open.
+func scaleConns(t *testing.T, tg *amqpTarget) {
+	n, _ := strconv.Atoi(os.Getenv("WARREN_MGMT_SCALE_CONNS"))
+	if n == 0 {
+		return
+	}
+	start := time.Now()
+	for i := range n {
+		c := tg.dial(t, "warren-scale-conn-"+tg.id+"-"+strconv.Itoa(i))
+		if _, err := c.Channel(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("opened %d connections in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// promURL is where the target serves Prometheus: the management port for
+// the in-process Warren, WARREN_PROM_URL for an external broker.
+func promURL(tg *amqpTarget) string {
+	if tg.external {
+		return strings.TrimSuffix(os.Getenv("WARREN_PROM_URL"), "/")
+	}
+	return tg.base
 }

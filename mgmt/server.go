@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
@@ -24,6 +25,9 @@ type Config struct {
 	Node string
 	// Version is the broker's version string.
 	Version string
+	// TrackAuthAttemptSource counts logins by remote address and user too
+	// (RabbitMQ's track_auth_attempt_source, off by default there).
+	TrackAuthAttemptSource bool
 }
 
 // Server is the HTTP listener.
@@ -31,6 +35,21 @@ type Server struct {
 	srv   *http.Server
 	ln    net.Listener
 	rates *rates
+
+	// The listener as the broker lists it (broker/listeners.go): listed
+	// once bound, as "http" or "http/prometheus", and again as "https"...
+	// when served with TLS.
+	b        *broker.Broker
+	protocol string
+	unlist   func()
+}
+
+// list (re)lists s's listener with the broker under protocol.
+func (s *Server) list(protocol string) {
+	if s.unlist != nil {
+		s.unlist()
+	}
+	s.protocol, s.unlist = protocol, s.b.AddListener(protocol, s.ln.Addr())
 }
 
 // Listen binds addr and prepares the handlers, with no AMQP listener to
@@ -47,6 +66,9 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TrackAuthAttemptSource {
+		b.AuthAttempts().SetTrackSource(true)
 	}
 	mux := http.NewServeMux()
 	registerMetrics(mux, b) // metrics.go
@@ -65,10 +87,14 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	a.registerChannels()
 	a.registerHealth()
 	a.registerDefinitions()
-	a.registerLimits()     // limits.go
-	a.registerParameters() // parameters.go
-	registerUI(mux)        // ui.go: the web UI at /
-	return &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates}, nil
+	a.registerLimits()           // limits.go
+	a.registerParameters()       // parameters.go
+	a.registerGlobalParameters() // global_parameters.go
+	a.registerAuthAttempts()     // auth_attempts.go
+	registerUI(mux)              // ui.go: the web UI at /
+	s := &Server{srv: &http.Server{Handler: escapedPaths(mux), ReadHeaderTimeout: 10 * time.Second}, ln: ln, rates: a.rates, b: b}
+	s.list("http")
+	return s, nil
 }
 
 // Addr is the bound address.
@@ -86,6 +112,7 @@ func (s *Server) Serve() error {
 // ServeTLS is Serve over HTTPS with cfg (which may pick its certificate
 // per handshake, for reloads).
 func (s *Server) ServeTLS(cfg *tls.Config) error {
+	s.list(strings.Replace(s.protocol, "http", "https", 1))
 	err := s.srv.Serve(tls.NewListener(s.ln, cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -96,6 +123,9 @@ func (s *Server) ServeTLS(cfg *tls.Config) error {
 // Shutdown stops the listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	if s.unlist != nil {
+		s.unlist()
+	}
 	if s.rates != nil { // the Prometheus-only server has no sampler
 		s.rates.close()
 	}

@@ -325,6 +325,21 @@ func TestUIInBrowser(t *testing.T) {
 	b.open(t, "#/queues")
 	b.wait(t, "its count of 0", row+` && `+row+`.querySelector('td.c-messages').textContent === '0'`)
 
+	// The channels page shows a channel's mode and prefetch window.
+	cch, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cch.Qos(5, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := cch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, "#/channels")
+	b.wait(t, "a confirm channel with prefetch 5", `[...document.querySelectorAll('#sec-chan-list tbody tr[data-name]')].some(r => r.querySelector('td.mode').textContent === 'C' && r.querySelector('td.prefetch').textContent === '5')`)
+	b.check(t, "channels page")
+
 	// Every page renders without errors.
 	pages := map[string]string{
 		"#/connections":              `document.querySelector('#sec-conn-list tbody tr[data-name]')`,

@@ -32,6 +32,7 @@ const acceptBackoffMax = time.Second
 
 // acceptLoop accepts until the listener is closed.
 func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.b.AddListener("amqp", ln.Addr())() // listed in management's overview
 	reserve := openReserve()
 	var backoff time.Duration
 	for {

@@ -41,6 +41,7 @@ type channel struct {
 	txPubs   []txPublish
 	txAcks   []txAck
 	txCommit *txCommit // a tx.commit not answered yet (tx.go)
+	txTally  txTally   // the deliveries txAcks cover (channel_state.go)
 
 	mu          sync.Mutex
 	deliveryTag uint64
@@ -280,6 +281,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 			return frame.Errorf(frame.PreconditionFailed, "cannot switch from tx to confirm mode")
 		}
 		ch.confirm = true
+		ch.entry.Confirm.Store(true)
 		ch.c.subscribeConfirms()
 		ch.reply(m.NoWait, &frame.ConfirmSelectOk{})
 		return nil
@@ -288,6 +290,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 			return frame.Errorf(frame.PreconditionFailed, "cannot switch from confirm to tx mode")
 		}
 		ch.tx = true
+		ch.entry.Transactional.Store(true)
 		ch.c.sendMethod(ch.id, &frame.TxSelectOk{})
 		return nil
 	case *frame.TxCommit:
@@ -297,6 +300,7 @@ func (ch *channel) dispatch(m frame.Method) error {
 			return frame.Errorf(frame.PreconditionFailed, "channel is not transactional")
 		}
 		ch.txPubs, ch.txAcks = ch.txPubs[:0], ch.txAcks[:0]
+		ch.noteTx()
 		ch.c.sendMethod(ch.id, &frame.TxRollbackOk{})
 		return nil
 	}
@@ -379,8 +383,10 @@ func (ch *channel) qos(m *frame.BasicQos) error {
 	}
 	if m.Global {
 		ch.globalPrefetch.Store(int32(m.PrefetchCount))
+		ch.entry.GlobalPrefetchCount.Store(uint32(m.PrefetchCount))
 	} else {
 		ch.prefetchConsumer = int32(m.PrefetchCount)
+		ch.entry.PrefetchCount.Store(uint32(m.PrefetchCount))
 	}
 	ch.c.sendMethod(ch.id, &frame.BasicQosOk{})
 	ch.redispatch()

@@ -108,6 +108,7 @@ func (c *Conn) sendNack(ch *channel, seq uint64) {
 	c.flushChannelConfirms(ch)
 	chID := ch.id
 	c.appendLoop(func(b []byte) []byte { return frame.AppendBasicNack(b, chID, seq, false, false) })
+	ch.entry.Nacked.Add(1)
 	ch.confirmedUpTo, ch.ackedUpTo = seq, seq
 }
 

@@ -160,6 +160,7 @@ func (ch *channel) completePublish(body []byte) error {
 			return nil
 		}
 		ch.txPubs = append(ch.txPubs, copyPublish(&m, p.mandatory))
+		ch.noteTx()
 		return nil
 	}
 	return ch.publish(&m, p.mandatory)

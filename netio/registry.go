@@ -65,7 +65,10 @@ func (c *Conn) userName() string {
 	return c.principal.User
 }
 
-func (ch *channel) register() { ch.c.entry.AddChannel(&ch.entry, ch.id) }
+func (ch *channel) register() {
+	ch.entry.SetUnackedCount(ch.unackedCount) // channel_state.go
+	ch.c.entry.AddChannel(&ch.entry, ch.id)
+}
 func (ch *channel) unregister() {
 	ch.c.entry.RemoveChannel(&ch.entry)
 	ch.releaseSlot()

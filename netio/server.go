@@ -268,6 +268,7 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) authenticate(user, pass string, remote net.Addr) (*broker.Principal, error) {
 	p, err := s.b.Users().Authenticate(user, pass, isLoopback(remote))
+	s.b.AuthAttempts().Record(broker.AuthAMQP, remote, user, err == nil)
 	switch {
 	case errors.Is(err, broker.ErrLoopbackOnly):
 		slog.Warn("user '"+user+"' can only connect via localhost", "remote", fmt.Sprint(remote))

@@ -56,6 +56,7 @@ func (c *Conn) externalLogin() (*broker.Principal, error) {
 		return nil, refused
 	}
 	p, err := c.b.Users().AuthenticateExternal(name, isLoopback(remote))
+	c.b.AuthAttempts().Record(broker.AuthAMQP, remote, name, err == nil)
 	switch {
 	case errors.Is(err, broker.ErrLoopbackOnly):
 		slog.Warn("user '"+name+"' can only connect via localhost", "remote", fmt.Sprint(remote))

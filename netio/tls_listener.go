@@ -24,6 +24,7 @@ func (s *Server) ServeTLS(ln net.Listener, certs *TLSCerts) error {
 	if s.stopping.Load() {
 		_ = ln.Close()
 	}
+	defer s.b.AddListener("amqp/ssl", ln.Addr())() // listed in management's overview
 	cfg := certs.Config()
 	var backoff time.Duration
 	for {

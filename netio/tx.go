@@ -44,6 +44,8 @@ func (ch *channel) txAck(a txAck) error {
 		return unknownTag(a.tag)
 	}
 	ch.txAcks = append(ch.txAcks, a)
+	ch.tallyTxAck(a)
+	ch.noteTx()
 	return nil
 }
 
@@ -88,6 +90,7 @@ func (ch *channel) commit() error {
 	w := &txCommit{from: wm.Committed() + 1}
 	pubs, acks := ch.txPubs, ch.txAcks
 	ch.txPubs, ch.txAcks = nil, nil
+	ch.noteTx()
 	ch.tx = false // apply for real below
 	ch.txCommit = w
 	defer func() { ch.tx = true }()

@@ -103,7 +103,8 @@ var lists = []listSpec{
 			// pid is the channel's name: Warren has no Erlang pids.
 			field("pid", "name"), field("name"), field("connection", "connection_details.name"), field("number"),
 			field("user"), field("vhost"), field("consumer_count"), field("messages_unacknowledged"),
-			field("messages_unconfirmed"), field("prefetch_count"), field("global_prefetch_count"),
+			field("messages_unconfirmed"), field("messages_uncommitted"), field("acks_uncommitted"),
+			field("prefetch_count"), field("global_prefetch_count"),
 			field("confirm"), field("transactional"), field("state"),
 		},
 		defaults: []string{"pid", "user", "consumer_count", "messages_unacknowledged"},

@@ -184,6 +184,14 @@ func TestConnectionsChannelsConsumers(t *testing.T) {
 	if r := w.must(t, 0, "list", "channels"); !strings.Contains(r.out, "\tguest\t1\t") {
 		t.Errorf("list channels:\n%s", r.out)
 	}
+	// The channel's state, as rabbitmqctl list_channels shows it.
+	if err := ch.Qos(9, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually(t, "1\t9\t0\ttrue\tfalse\t0\t0\n", "list", "channels", "--columns", "number,prefetch_count,global_prefetch_count,confirm,transactional,messages_uncommitted,acks_uncommitted")
 	r := w.must(t, 0, "list", "connections", "--columns", "name,user,vhost", "--json")
 	var conns []map[string]any
 	if err := json.Unmarshal([]byte(r.out), &conns); err != nil || len(conns) != 1 {

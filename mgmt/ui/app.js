@@ -786,13 +786,23 @@ function connectionPage(main, name) {
 
 function channelsTable(rows, withVhost, p) {
   const T = p ? p.th.bind(p) : (l, _k, c) => th(l, c);
-  // Columns the API does not fill are left out rather than shown empty.
-  const hasPrefetch = rows.some(c => c.prefetch_count !== undefined);
-  const hasUnacked = rows.some(c => c.messages_unacknowledged !== undefined);
+  // RabbitMQ's columns: the mode (C: confirms, T: transactional), the
+  // prefetch windows (per consumer, and the channel's with "global"), and
+  // what waits on the channel: unconfirmed publishes, unacked deliveries,
+  // a transaction's publishes and acks.
+  const mode = c => (c.confirm ? 'C' : '') + (c.transactional ? 'T' : '');
+  const prefetch = c => {
+    const parts = [];
+    if (c.prefetch_count) parts.push(fmtNum(c.prefetch_count));
+    if (c.global_prefetch_count) parts.push(fmtNum(c.global_prefetch_count) + ' (global)');
+    return parts.length ? parts.join(' / ') : '\u221e';
+  };
   return table([
-    withVhost ? T('Virtual host', 'vhost') : null, T('Channel', 'name'), T('User', 'user'), T('State', 'state'),
-    T('Consumers', 'consumer_count', 'num'), hasPrefetch ? T('Prefetch', 'prefetch_count', 'num') : null,
-    hasUnacked ? T('Unacked', 'messages_unacknowledged', 'num') : null,
+    withVhost ? T('Virtual host', 'vhost') : null, T('Channel', 'name'), T('User', 'user'),
+    el('th', { text: 'Mode', title: 'C = confirm, T = transactional' }), T('State', 'state'),
+    T('Consumers', 'consumer_count', 'num'), T('Prefetch', 'prefetch_count', 'num'),
+    T('Unconfirmed', 'messages_unconfirmed', 'num'), T('Unacked', 'messages_unacknowledged', 'num'),
+    T('Uncommitted msgs', 'messages_uncommitted', 'num'), T('Uncommitted acks', 'acks_uncommitted', 'num'),
     th('Publish', 'num'), th('Deliver / get', 'num'), th('Ack', 'num'),
   ].filter(Boolean), rows.map(c => {
     const m = c.message_stats || {};
@@ -800,8 +810,9 @@ function channelsTable(rows, withVhost, p) {
     return el('tr', { 'data-name': c.name },
       withVhost ? td(vhostLabel(c.vhost)) : null,
       td(c.connection_details ? el('a', { href: '#/connections/' + enc(c.connection_details.name), text: c.name }) : c.name, 'wrap'),
-      td(c.user), stateCell(c.state), num(c.consumer_count), hasPrefetch ? num(c.prefetch_count) : null,
-      hasUnacked ? num(c.messages_unacknowledged) : null,
+      td(c.user), td(mode(c), 'mode'), stateCell(c.state), num(c.consumer_count), td(prefetch(c), 'num prefetch'),
+      num(c.messages_unconfirmed), num(c.messages_unacknowledged),
+      num(c.messages_uncommitted), num(c.acks_uncommitted),
       rate(r('publish')), rate(r('deliver_get')), rate(r('ack')));
   }), 'No channels.');
 }

@@ -330,6 +330,7 @@ func (c *conn) authenticate(r *reader) bool {
 		return true
 	}
 	p, err := c.s.b.Users().Authenticate(string(parts[1]), string(parts[2]), isLoopback(c.nc.RemoteAddr()))
+	c.s.b.AuthAttempts().Record(broker.AuthStream, c.nc.RemoteAddr(), string(parts[1]), err == nil)
 	if err != nil {
 		code := CodeAuthenticationFailure
 		if errors.Is(err, broker.ErrLoopbackOnly) {

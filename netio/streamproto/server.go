@@ -90,6 +90,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
+	defer s.b.AddListener("stream", ln.Addr())() // listed in management's overview
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
