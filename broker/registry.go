@@ -42,6 +42,8 @@ type ConnInfo struct {
 	FrameMax   uint32
 	ChannelMax uint16
 	Heartbeat  uint16 // seconds; 0: none
+	// AuthMechanism is the SASL mechanism the client logged in with.
+	AuthMechanism string
 }
 
 // ConnEntry is one registered connection. The transport owns it (it may be

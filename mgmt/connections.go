@@ -89,6 +89,7 @@ func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) 
 		"host":                      host,
 		"port":                      lport,
 		"protocol":                  "AMQP 0-9-1",
+		"auth_mechanism":            c.Info.AuthMechanism,
 		"type":                      "network",
 		"state":                     "running",
 		"ssl":                       ssl,

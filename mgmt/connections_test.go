@@ -45,7 +45,7 @@ func TestConnectionsListGetClose(t *testing.T) {
 			conn, ok = tg.connByName(t, name)
 			return ok && conn["recv_oct"] != nil && conn["state"] != nil
 		})
-		strs := map[string]string{"user": "guest", "vhost": "/", "protocol": "AMQP 0-9-1", "type": "network", "state": "running"}
+		strs := map[string]string{"user": "guest", "vhost": "/", "protocol": "AMQP 0-9-1", "type": "network", "state": "running", "auth_mechanism": "PLAIN"}
 		for k, want := range strs {
 			if conn[k] != want {
 				t.Errorf("connection %s = %#v, want %q", k, conn[k], want)

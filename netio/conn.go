@@ -91,6 +91,9 @@ type Conn struct {
 	heartbeat   atomic.Uint32 // seconds; read by the ticker
 	clientCaps  frame.Table
 	clientProps frame.Table
+	// authMechanism is the mechanism start-ok logged in with, as one of
+	// the offered names (not the frame's bytes).
+	authMechanism string
 
 	channels channelTable
 

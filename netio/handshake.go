@@ -135,9 +135,21 @@ func (c *Conn) startOk(so *frame.ConnectionStartOk) error {
 		return err
 	}
 	c.principal = p
+	c.authMechanism = canonicalMechanism(so.Mechanism)
 	c.sendMethod(0, &frame.ConnectionTune{ChannelMax: c.srv.cfg.ChannelMax, FrameMax: c.srv.cfg.FrameMax, Heartbeat: c.srv.cfg.Heartbeat})
 	c.state = stateTuneOk
 	return nil
+}
+
+// canonicalMechanism is m as a constant, so the registry keeps no view
+// of a frame buffer; login accepted only these.
+func canonicalMechanism(m string) string {
+	for _, name := range [...]string{"PLAIN", "AMQPLAIN", "EXTERNAL"} {
+		if m == name {
+			return name
+		}
+	}
+	return ""
 }
 
 // login authenticates start-ok's response with the chosen mechanism.

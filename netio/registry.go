@@ -28,6 +28,7 @@ func (c *Conn) registerOpened() {
 		FrameMax:         c.frameMax,
 		ChannelMax:       c.channelMax,
 		Heartbeat:        uint16(c.heartbeat.Load()),
+		AuthMechanism:    c.authMechanism,
 	}, c.closeOnRequest)
 	slog.Info("user authenticated and granted access to vhost", "conn", c.id, "peer", peer, "user", c.principal.User, "vhost", c.vhostName())
 }
