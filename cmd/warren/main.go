@@ -110,6 +110,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Per-source login counts for the API and /metrics/detailed, on every port.
+	b.AuthAttempts().SetTrackSource(cfg.TrackAuthAttemptSource)
 	if err := importDefinitions(b, defs); err != nil {
 		_ = b.Close()
 		return usageError{err}

@@ -46,6 +46,10 @@ type Config struct {
 
 	Log Log
 
+	// TrackAuthAttemptSource counts logins per remote address and user
+	// as well (track_auth_attempt_source; off by default, as in RabbitMQ).
+	TrackAuthAttemptSource bool
+
 	// Warren's own keys (warren.*).
 	DataDir     string
 	SegmentSize int64

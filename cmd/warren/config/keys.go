@@ -158,6 +158,7 @@ var rules = []rule{
 
 	{"warren.data_dir", inEffect, set(nonEmpty, func(c *Config, p string) { c.DataDir = p })},
 	{"warren.segment_size", inEffect, set(sizeIn(4096, 1<<32-1<<16), func(c *Config, n int64) { c.SegmentSize = n })},
+	{"track_auth_attempt_source", inEffect, set(parseBool, func(c *Config, b bool) { c.TrackAuthAttemptSource = b })},
 	{"warren.fsync", inEffect, set(parseBool, func(c *Config, b bool) { c.NoFsync = !b })},
 	{"warren.event_loops", inEffect, set(intIn(0, 1024), func(c *Config, n int64) { c.EventLoops = int(n) })},
 	{"warren.go_memory_limit.relative", inEffect, set(parseRatio, func(c *Config, f float64) {
@@ -398,7 +399,7 @@ var rabbitOnly = []string{
 	"mirroring_sync_batch_size", "mirroring_flow_control", "ha_promote_on_shutdown", "ha_promote_on_failure",
 	"queue_master_locator", "queue_leader_locator", "default_queue_type", "classic_queue.*", "quorum_queue.*",
 	"stream.*", "deprecated_features.*", "proxy_protocol", "auth_backends.*", "auth_ldap.*", "auth_http.*",
-	"auth_cache.*", "password_hashing_module", "trust_store.*", "track_auth_attempt_source",
+	"auth_cache.*", "password_hashing_module", "trust_store.*",
 	"log.file.rotation.*", "log.console.formatter.*", "log.file.formatter.*", "log.syslog", "log.syslog.*",
 	"log.exchange", "log.exchange.*", "log.connection.level", "log.channel.level", "log.mirroring.level",
 	"log.queue.level", "log.federation.level", "log.upgrade.level", "log.ra.level", "log.default.level",
