@@ -23,6 +23,10 @@ type Exchange struct {
 	policy   exchangePolicyRef // the matching policy's settings (policies.go)
 	aeWarned atomic.Bool       // a missing alternate exchange was logged
 	ext      *exchangeExt      // delayed, deduplicating: nil for plain exchanges (delayed_exchange.go)
+
+	// PublishedIn counts messages published to the exchange, PublishedOut
+	// the copies it put into queues (RabbitMQ's publish_in / publish_out).
+	PublishedIn, PublishedOut atomic.Uint64
 }
 
 // defaultExchanges are declared in every vhost, as RabbitMQ does.

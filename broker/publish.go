@@ -62,6 +62,7 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 	if x.Internal {
 		return res, scratch, frame.Errorf(frame.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", x.Name, v.Name)
 	}
+	x.PublishedIn.Add(1)
 	if hasExpiration(m.Props) {
 		if err := checkExpiration(m.Props); err != nil {
 			return res, scratch, err
@@ -124,6 +125,9 @@ func (v *VHost) Publish(p *Principal, m *Message, cache *PublishCache, scratch [
 				res.CommitGen = gen
 			}
 		}
+	}
+	if res.Routed > 0 {
+		x.PublishedOut.Add(uint64(res.Routed))
 	}
 	return res, scratch, nil
 }

@@ -26,12 +26,12 @@ func (a *api) registerExchanges() {
 	a.handle("GET", "/api/exchanges/{vhost}/{name}/bindings/destination", permManagement, a.exchangeDestinationBindings)
 }
 
-func exchangeJSON(v *broker.VHost, x *broker.Exchange) map[string]any {
+func (a *api) exchangeJSON(v *broker.VHost, x *broker.Exchange) map[string]any {
 	user := "guest"
 	if isBuiltinExchange(x.Name) {
 		user = "rmq-internal"
 	}
-	return map[string]any{
+	row := map[string]any{
 		"name":                      x.Name,
 		"vhost":                     v.Name,
 		"type":                      x.Type,
@@ -41,6 +41,10 @@ func exchangeJSON(v *broker.VHost, x *broker.Exchange) map[string]any {
 		"arguments":                 emptyIfNil(tableJSON(x.Args)),
 		"user_who_performed_action": user,
 	}
+	if st := a.rates.exchangeStats(x); st != nil { // rates_exchanges.go
+		row["message_stats"] = st
+	}
+	return row
 }
 
 func isBuiltinExchange(name string) bool {
@@ -55,7 +59,7 @@ func (a *api) writeExchanges(w http.ResponseWriter, r *http.Request, vhosts []*b
 	var rows []map[string]any
 	for _, v := range vhosts {
 		for _, x := range v.Exchanges() {
-			rows = append(rows, exchangeJSON(v, x))
+			rows = append(rows, a.exchangeJSON(v, x))
 		}
 	}
 	writeList(w, r, rows)
@@ -97,7 +101,7 @@ func (a *api) getExchange(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	if !ok {
 		return
 	}
-	row := exchangeJSON(v, x)
+	row := a.exchangeJSON(v, x)
 	row["incoming"], row["outgoing"] = []any{}, []any{}
 	writeJSON(w, selectColumns([]map[string]any{row}, r.URL.Query().Get("columns"))[0])
 }

@@ -80,9 +80,11 @@ type rates struct {
 	// Per connection and per channel (rates_objects.go).
 	conns map[*broker.ConnEntry]*objRing
 	chans map[*broker.ChannelEntry]*objRing
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	// Per exchange (rates_exchanges.go).
+	exchanges map[*broker.Exchange]*objRing
+	stop      chan struct{}
+	done      chan struct{}
+	once      sync.Once
 }
 
 func newRates(b *broker.Broker) *rates {
@@ -121,7 +123,8 @@ func queueCounts(q *broker.Queue) counts {
 // sampleNow reads every queue; queues gone since the last round are
 // forgotten.
 func (r *rates) sampleNow(now time.Time) {
-	r.sampleObjects(now) // connections and channels: rates_objects.go
+	r.sampleObjects(now)   // connections and channels: rates_objects.go
+	r.sampleExchanges(now) // rates_exchanges.go
 	seen := make(map[*broker.Queue]bool, len(r.q))
 	var total counts
 	type reading struct {
