@@ -86,11 +86,19 @@ func (q *Queue) deadFullLocked() bool {
 
 // discardLocked removes an in-flight message that is not coming back: it
 // is dead lettered when the queue says so, dropped otherwise. d is the
-// message as the store handed it out. REQUIRES: q.mu held.
+// message as the store handed it out; when that view cut a BCC header
+// (expiry and drop-head take the store's delivery view) the record is read
+// again with it, since RabbitMQ routes every dead letter with its BCC keys,
+// whatever the reason. REQUIRES: q.mu held.
 func (q *Queue) discardLocked(t Ticket, d *Delivery, r deathReason) {
 	if !q.cfg.hasDLX {
 		q.ackLocked(t)
 		return
+	}
+	if d.bccCut {
+		if full, ok := q.readTicketLocked(t); ok {
+			d = &full
+		}
 	}
 	dm, ok := q.deadMessage(t, d, r)
 	if !ok {
