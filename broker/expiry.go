@@ -304,9 +304,7 @@ func (e *queueExpiry) cancelHead() {
 // headTick runs on the broker's timer when the head is due.
 func (e *queueExpiry) headTick() {
 	q := e.q
-	q.mu.Lock()
-	if q.deleted || q.exp != e {
-		q.mu.Unlock()
+	if !e.lockCurrent() {
 		return
 	}
 	e.head = nil
