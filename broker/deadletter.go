@@ -86,11 +86,19 @@ func (q *Queue) deadFullLocked() bool {
 
 // discardLocked removes an in-flight message that is not coming back: it
 // is dead lettered when the queue says so, dropped otherwise. d is the
-// message as the store handed it out. REQUIRES: q.mu held.
+// message as the store handed it out; when that view cut a BCC header
+// (expiry and drop-head take the store's delivery view) the record is read
+// again with it, since RabbitMQ routes every dead letter with its BCC keys,
+// whatever the reason. REQUIRES: q.mu held.
 func (q *Queue) discardLocked(t Ticket, d *Delivery, r deathReason) {
 	if !q.cfg.hasDLX {
 		q.ackLocked(t)
 		return
+	}
+	if d.bccCut {
+		if full, ok := q.readTicketLocked(t); ok {
+			d = &full
+		}
 	}
 	dm, ok := q.deadMessage(t, d, r)
 	if !ok {
@@ -117,25 +125,31 @@ func (q *Queue) addDeadLocked(dm deadMessage) {
 func (q *Queue) Reject(tickets ...Ticket) {
 	q.mu.Lock()
 	if !q.deleted {
-		if !q.cfg.hasDLX {
-			for _, t := range tickets {
-				q.ackLocked(t)
-			}
-		} else {
-			for _, t := range tickets {
-				d, ok := q.readTicketLocked(t)
-				if !ok {
-					q.ackLocked(t)
-					continue
-				}
-				q.discardLocked(t, &d, reasonRejected)
-			}
+		for _, t := range tickets {
+			q.discardTicketLocked(t, reasonRejected)
 		}
 		q.unackedN.Add(-int64(len(tickets)))
 		q.dispatchLocked(nil)
 		q.readyN.Store(int64(q.st.readyCount()))
 	}
 	q.unlock()
+}
+
+// discardTicketLocked is discardLocked for an in-flight message the
+// caller holds only the ticket of: read again from the store when it is to
+// be dead lettered (as stored: with its BCC header), acked when it cannot
+// be read. REQUIRES: q.mu held.
+func (q *Queue) discardTicketLocked(t Ticket, r deathReason) {
+	if !q.cfg.hasDLX {
+		q.ackLocked(t)
+		return
+	}
+	d, ok := q.readTicketLocked(t)
+	if !ok {
+		q.ackLocked(t)
+		return
+	}
+	q.discardLocked(t, &d, r)
 }
 
 // readTicketLocked reads an in-flight message. REQUIRES: q.mu held.

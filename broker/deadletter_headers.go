@@ -69,60 +69,51 @@ func rawValueLen(tag byte, b []byte) (int, error) {
 }
 
 // parseRawTable splits a table body (without its size) into fields.
-func parseRawTable(b []byte) ([]rawField, error) {
-	var out []rawField
-	for len(b) > 0 {
-		kl := int(b[0])
-		if len(b) < 1+kl+1 {
-			return nil, errRawTable
-		}
-		name := string(b[1 : 1+kl])
-		tag := b[1+kl]
-		b = b[2+kl:]
-		n, err := rawValueLen(tag, b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rawField{name: name, tag: tag, value: b[:n]})
-		b = b[n:]
-	}
-	return out, nil
-}
+func parseRawTable(b []byte) ([]rawField, error) { return parseRawFields(b, true) }
 
 // parseRawArray splits an array body (without its size) into elements.
-func parseRawArray(b []byte) ([]rawField, error) {
+func parseRawArray(b []byte) ([]rawField, error) { return parseRawFields(b, false) }
+
+// parseRawFields is both: a table's fields are named, an array's are not.
+func parseRawFields(b []byte, named bool) ([]rawField, error) {
 	var out []rawField
 	for len(b) > 0 {
-		tag := b[0]
-		n, err := rawValueLen(tag, b[1:])
+		var f rawField
+		if named {
+			kl := int(b[0])
+			if len(b) < 1+kl+1 {
+				return nil, errRawTable
+			}
+			f.name = string(b[1 : 1+kl])
+			b = b[1+kl:]
+		}
+		f.tag = b[0]
+		n, err := rawValueLen(f.tag, b[1:])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rawField{tag: tag, value: b[1 : 1+n]})
+		f.value = b[1 : 1+n]
+		out = append(out, f)
 		b = b[1+n:]
 	}
 	return out, nil
 }
 
-func appendRawTable(dst []byte, fs []rawField) []byte {
+func appendRawTable(dst []byte, fs []rawField) []byte { return appendRawFields(dst, fs, true) }
+
+func appendRawArray(dst []byte, es []rawField) []byte { return appendRawFields(dst, es, false) }
+
+// appendRawFields appends a table (named) or an array of fs with its size.
+func appendRawFields(dst []byte, fs []rawField, named bool) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
 	for _, f := range fs {
-		dst = append(dst, byte(len(f.name)))
-		dst = append(dst, f.name...)
+		if named {
+			dst = append(dst, byte(len(f.name)))
+			dst = append(dst, f.name...)
+		}
 		dst = append(dst, f.tag)
 		dst = append(dst, f.value...)
-	}
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
-	return dst
-}
-
-func appendRawArray(dst []byte, es []rawField) []byte {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	for _, e := range es {
-		dst = append(dst, e.tag)
-		dst = append(dst, e.value...)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst

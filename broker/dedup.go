@@ -224,42 +224,35 @@ func dedupKeyRaw(tag byte, v []byte) uint64 {
 
 // rawInt is an integer field's value from its tag and big-endian bytes.
 func rawInt(tag byte, v []byte) (int64, bool) {
-	be := func(n int) (uint64, bool) {
-		if len(v) < n {
-			return 0, false
-		}
-		var x uint64
-		for _, c := range v[:n] {
-			x = x<<8 | uint64(c)
-		}
-		return x, true
-	}
-	var x uint64
-	var ok bool
+	var n uint // bytes
+	signed := true
 	switch tag {
 	case 'b':
-		x, ok = be(1)
-		return int64(int8(x)), ok
+		n = 1
 	case 'B':
-		x, ok = be(1)
-		return int64(x), ok
+		n, signed = 1, false
 	case 's':
-		x, ok = be(2)
-		return int64(int16(x)), ok
+		n = 2
 	case 'u':
-		x, ok = be(2)
-		return int64(x), ok
+		n, signed = 2, false
 	case 'I':
-		x, ok = be(4)
-		return int64(int32(x)), ok
+		n = 4
 	case 'i':
-		x, ok = be(4)
-		return int64(x), ok
+		n, signed = 4, false
 	case 'l':
-		x, ok = be(8)
-		return int64(x), ok
+		n = 8
 	}
-	return 0, false
+	if n == 0 || uint(len(v)) < n {
+		return 0, false
+	}
+	var x uint64
+	for _, c := range v[:n] {
+		x = x<<8 | uint64(c)
+	}
+	if shift := 64 - 8*n; signed {
+		return int64(x<<shift) >> shift, true // sign-extended
+	}
+	return int64(x), true
 }
 
 const (

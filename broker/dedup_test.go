@@ -124,3 +124,29 @@ func BenchmarkDedupPublish(b *testing.B) {
 		})
 	}
 }
+
+// rawInt reads every integer type the dedup arguments may use, signed
+// ones sign-extended, and refuses others and short values.
+func TestRawInt(t *testing.T) {
+	for _, c := range []struct {
+		tag  byte
+		v    []byte
+		want int64
+		ok   bool
+	}{
+		{'b', []byte{0xff}, -1, true},
+		{'B', []byte{0xff}, 255, true},
+		{'s', []byte{0xff, 0xfe}, -2, true},
+		{'u', []byte{0xff, 0xfe}, 65534, true},
+		{'I', []byte{0x80, 0, 0, 0}, -1 << 31, true},
+		{'i', []byte{0x80, 0, 0, 0}, 1 << 31, true},
+		{'l', []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd}, -3, true},
+		{'l', []byte{0, 0, 0, 1, 0, 0, 0, 0}, 1 << 32, true},
+		{'I', []byte{0, 0, 1}, 0, false},
+		{'S', []byte{0, 0, 0, 1, 'x'}, 0, false},
+	} {
+		if got, ok := rawInt(c.tag, c.v); got != c.want || ok != c.ok {
+			t.Errorf("rawInt(%c, %x) = %d, %v; want %d, %v", c.tag, c.v, got, ok, c.want, c.ok)
+		}
+	}
+}

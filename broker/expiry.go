@@ -163,15 +163,25 @@ func (q *Queue) expireLocked(now int64, limit int) (n int, more bool) {
 		if !ok {
 			return n, false
 		}
+		reason := reasonExpired
 		if at, ok := q.expiresAt(&d); !ok || at > now {
-			return n, false
+			// Not expired; a quorum queue's message may still be past
+			// its delivery limit from before a restart
+			// (limits_delivery_counts.go).
+			if !q.headOverDeliveryLimitLocked() {
+				return n, false
+			}
+			reason = reasonDeliveryLimit
 		}
 		t, d, ok := q.st.next()
 		if !ok {
 			return n, false
 		}
 		q.forgetLocked(d)
-		q.discardLocked(t, &d, reasonExpired)
+		if reason == reasonDeliveryLimit {
+			q.restoreCountLocked(&t)
+		}
+		q.discardLocked(t, &d, reason)
 		n++
 	}
 	return n, true
@@ -294,9 +304,7 @@ func (e *queueExpiry) cancelHead() {
 // headTick runs on the broker's timer when the head is due.
 func (e *queueExpiry) headTick() {
 	q := e.q
-	q.mu.Lock()
-	if q.deleted || q.exp != e {
-		q.mu.Unlock()
+	if !e.lockCurrent() {
 		return
 	}
 	e.head = nil

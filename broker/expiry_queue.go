@@ -52,9 +52,7 @@ func (q *Queue) armIdleLocked() {
 // unused for x-expires, or re-arms for the end of the new period.
 func (e *queueExpiry) idleTick() {
 	q := e.q
-	q.mu.Lock()
-	if q.deleted || q.exp != e {
-		q.mu.Unlock()
+	if !e.lockCurrent() {
 		return
 	}
 	e.idle = nil
@@ -90,4 +88,17 @@ func (v *VHost) deleteIfUnused(q *Queue) {
 	}
 	_, _, err := v.deleteQueueLocked(q)
 	logErr("expire unused queue", err, "queue", q.Name, "vhost", v.Name)
+}
+
+// lockCurrent locks e's queue for one of e's timer runs and says whether
+// e is still the queue's expiry (the queue not deleted, its expiry not
+// replaced); when not, the run has nothing to do and the lock is released.
+func (e *queueExpiry) lockCurrent() bool {
+	q := e.q
+	q.mu.Lock()
+	if q.deleted || q.exp != e {
+		q.mu.Unlock()
+		return false
+	}
+	return true
 }

@@ -17,25 +17,32 @@ var _ headStore = (*classicStore)(nil)
 // head is next without its effects: the cursor only moves over records
 // already done, which next would skip too.
 func (s *classicStore) head() (d Delivery, ok bool) {
+	_, d, ok = s.headAt()
+	return d, ok
+}
+
+// headAt is head with the message's position.
+func (s *classicStore) headAt() (p segment.Pos, d Delivery, ok bool) {
 	defer s.recoverFault()
 	if s.closed {
-		return d, false
+		return p, d, false
 	}
 	if len(s.requeued) > 0 {
-		rec, _, err := s.log.Read(s.requeued[0].pos)
+		p = s.requeued[0].pos
+		rec, _, err := s.log.Read(p)
 		if err != nil {
-			return d, false // next drops it and logs why
+			return p, d, false // next drops it and logs why
 		}
-		return delivery(&rec, true), true
+		return p, delivery(&rec, true), true
 	}
 	for {
 		q, rec, _, err := s.log.Next(s.cur)
 		switch {
 		case err == segment.ErrEnd:
-			return d, false
+			return p, d, false
 		case err != nil:
 			if !s.recover(q, err) {
-				return d, false
+				return p, d, false
 			}
 			continue
 		}
@@ -43,7 +50,7 @@ func (s *classicStore) head() (d Delivery, ok bool) {
 			s.cur = segment.Pos{Seg: q.Seg, Off: end}
 			continue
 		}
-		return delivery(&rec, s.idx.Redelivered(q)), true
+		return q, delivery(&rec, s.idx.Redelivered(q)), true
 	}
 }
 

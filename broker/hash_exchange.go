@@ -52,7 +52,8 @@ func hashFeatures(f *exchangeFeatures, kind router.Kind, args frame.Table) bool 
 
 // routeHashed routes m on a consistent-hash exchange that hashes a header
 // or a property, by the erlang:phash2 of the value the plugin hashes: a
-// header as its field-table tuple ({longstr, <<"v">>}, {signedint, 5}),
+// header as its field-table tuple ({longstr, <<"v">>}, {signedint, 5},
+// {table, [...]}: router.Phash2Field),
 // a property as a binary (timestamp in decimal), and a message without it
 // as the atom undefined, so all such messages go to one queue, as there.
 func (v *VHost) routeHashed(x *Exchange, m *Message, dst []*Queue) []*Queue {
@@ -62,7 +63,7 @@ func (v *VHost) routeHashed(x *Exchange, m *Message, dst []*Queue) []*Queue {
 	switch f.hashOn {
 	case hashHeader:
 		if hf, ok := frame.PropsHeaderField(m.Props, f.hashName); ok {
-			h = phash2Field(hf.Tag, hf.Value)
+			h = router.Phash2Field(hf.Tag, hf.Value)
 		}
 	case hashProperty:
 		var key []byte
@@ -83,56 +84,4 @@ func (v *VHost) routeHashed(x *Exchange, m *Message, dst []*Queue) []*Queue {
 		}
 	}
 	return v.router.RouteHashed(x.Name, h, m.RoutingKey, m.headers, dst)
-}
-
-// phash2Field is erlang:phash2 of a header value as RabbitMQ decodes it,
-// {Type, Value}; v is the value's bytes after its tag. Values the plugin
-// would hash as floats, bignums or nested terms (rare as hash keys) hash
-// as their bytes instead, which spreads them as well but not onto the
-// plugin's queue.
-func phash2Field(tag byte, v []byte) uint32 {
-	be := func(n int) uint64 {
-		var x uint64
-		for _, c := range v[:n] {
-			x = x<<8 | uint64(c)
-		}
-		return x
-	}
-	var n int64
-	var name string
-	switch tag {
-	case 'S':
-		return router.Phash2TaggedBinary("longstr", v[min(4, len(v)):])
-	case 'x':
-		return router.Phash2TaggedBinary("binary", v[min(4, len(v)):])
-	case 't':
-		if v[0] != 0 {
-			return router.Phash2TaggedAtom("bool", "true")
-		}
-		return router.Phash2TaggedAtom("bool", "false")
-	case 'V':
-		return router.Phash2TaggedAtom("void", "undefined")
-	case 'b':
-		n, name = int64(int8(v[0])), "byte"
-	case 'B':
-		n, name = int64(v[0]), "unsignedbyte"
-	case 's':
-		n, name = int64(int16(be(2))), "short"
-	case 'u':
-		n, name = int64(be(2)), "unsignedshort"
-	case 'I':
-		n, name = int64(int32(be(4))), "signedint"
-	case 'i':
-		n, name = int64(be(4)), "unsignedint"
-	case 'l':
-		n, name = int64(be(8)), "long"
-	case 'T':
-		n, name = int64(be(8)), "timestamp"
-	default:
-		return router.Phash2Binary(v)
-	}
-	if h, ok := router.Phash2TaggedInt(name, n); ok {
-		return h
-	}
-	return router.Phash2Binary(v)
 }

@@ -46,12 +46,7 @@ func (q *Queue) returnLocked(t Ticket) {
 		q.st.requeue(t)
 		return
 	}
-	d, ok := q.readTicketLocked(t)
-	if !ok {
-		q.ackLocked(t)
-		return
-	}
-	q.discardLocked(t, &d, reasonDeliveryLimit)
+	q.discardTicketLocked(t, reasonDeliveryLimit)
 }
 
 // withDeliveryCountLocked returns d with the x-delivery-count header set

@@ -39,4 +39,8 @@ type Delivery struct {
 	Timestamp   int64 // when the broker received it, unix milliseconds
 	Persistent  bool  // delivery-mode 2
 	Redelivered bool  // it may have been delivered before
+
+	// bccCut: the stored record keeps a BCC header that Props leaves out
+	// (storeBCCFlag); dead lettering reads the record again for its keys.
+	bccCut bool
 }

@@ -357,6 +357,7 @@ func (q *Queue) markDeleted() (int, error) {
 	for _, c := range cs {
 		c.D.Cancelled(c)
 	}
+	q.counts.close()
 	err := q.st.destroy()
 	q.readyN.Store(0)
 	q.mu.Unlock()
@@ -375,5 +376,6 @@ func (q *Queue) close() error {
 	}
 	q.deleted = true
 	q.stopExpiryLocked()
+	q.counts.close()
 	return q.st.close()
 }

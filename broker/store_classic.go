@@ -264,13 +264,14 @@ func (s *classicStore) retrackRetired() {
 // delivery is the view of r that a queue hands out (without a BCC header
 // kept for dead lettering: withoutBCC).
 func delivery(r *segment.Record, redelivered bool) Delivery {
-	props := r.Props
-	if r.Flags&storeBCCFlag != 0 {
+	props, cut := r.Props, r.Flags&storeBCCFlag != 0
+	if cut {
 		props = withoutBCC(props)
 	}
 	return Delivery{
 		Exchange: r.Exchange, RoutingKey: r.RoutingKey, Props: props, Body: r.Body,
 		Timestamp: r.Timestamp, Persistent: r.Flags&segment.FlagPersistent != 0, Redelivered: redelivered,
+		bccCut: cut,
 	}
 }
 

@@ -36,6 +36,34 @@ var hashPlacementCases = []hashPlacementCase{
 	{"header-int", amqp.Table{"hash-header": "h"}, 1000, func(i int) (string, amqp.Publishing) {
 		return "k", amqp.Publishing{Headers: amqp.Table{"h": int32(i*7919 - 3000000)}}
 	}},
+	// The types below are where Warren's hash once left the plugin's:
+	// floats, tables, arrays and integers over make_hash2's 28 bits.
+	{"header-long", amqp.Table{"hash-header": "h"}, 500, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": int64(i)*1_000_000_007 - 250_000_000_000}}
+	}},
+	{"header-int-wide", amqp.Table{"hash-header": "h"}, 500, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": int32(i*8_388_593 - 2_000_000_000)}}
+	}},
+	{"header-double", amqp.Table{"hash-header": "h"}, 500, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": float64(i)*1.25 - 100}}
+	}},
+	{"header-float32", amqp.Table{"hash-header": "h"}, 300, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": float32(i) / 8}}
+	}},
+	{"header-decimal", amqp.Table{"hash-header": "h"}, 300, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": amqp.Decimal{Scale: uint8(i % 5), Value: int32(i * 977)}}}
+	}},
+	{"header-timestamp", amqp.Table{"hash-header": "h"}, 300, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": time.Unix(int64(1_700_000_000+i*3601), 0)}}
+	}},
+	{"header-table", amqp.Table{"hash-header": "h"}, 500, func(i int) (string, amqp.Publishing) {
+		// One key a table: amqp091-go writes a table's keys in Go's map
+		// order, and both brokers hash them in the order sent.
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": amqp.Table{"t": []any{fmt.Sprint("t", i%37), int32(i), amqp.Table{"n": int64(i) << 30}}}}}
+	}},
+	{"header-array", amqp.Table{"hash-header": "h"}, 500, func(i int) (string, amqp.Publishing) {
+		return "k", amqp.Publishing{Headers: amqp.Table{"h": []any{fmt.Sprint("a", i), int64(i) << 33, []any{}, amqp.Table{}, i%2 == 0}}}
+	}},
 	{"header-missing", amqp.Table{"hash-header": "h"}, 20, func(i int) (string, amqp.Publishing) {
 		return fmt.Sprintf("k%d", i), amqp.Publishing{}
 	}},

@@ -130,7 +130,7 @@ func (r *hashRing[Q]) pickHash(h uint32) *ringEntry[Q] {
 
 // RouteHashed routes on a consistent-hash exchange by h, the
 // erlang:phash2 of the value its hash-header or hash-property names
-// (Phash2TaggedBinary and the others), as the plugin does. An exchange the
+// (Phash2Field, Phash2Binary, Phash2Atom), as the plugin does. An exchange the
 // bucket's owner is routes with routingKey, as any exchange-to-exchange
 // binding does. Another kind of exchange routes routingKey.
 func (r *Router[Q]) RouteHashed(exchange string, h uint32, routingKey []byte, headers func() frame.Table, dst []Q) []Q {

@@ -7,43 +7,39 @@ package router
 // ({H, H, H}) and runs Lamping and Veach's jump with rand:uniform_s as its
 // random numbers. Nothing here allocates.
 
-const (
-	hconst   uint32 = 0x9e3779b9 // the golden ratio, make_hash2's HCONST
-	hconst3  uint32 = 0xdaa66d2b // HCONST * 3 mod 2^32, and so on
-	hconst9  uint32 = 0x8ff34781
-	hconst13 uint32 = 0x08d12e65
-
-	phash2Mask = 1<<27 - 1 // erlang:phash2/1's range
+import (
+	"encoding/binary"
+	"math"
 )
 
+const (
+	// make_hash2's HCONST (the golden ratio) and the multiples of it
+	// (mod 2^32) it mixes each kind of term with: HCONST_n is hconst*n.
+	hconst   uint32 = 0x9e3779b9 // small integers
+	hconst2  uint32 = 0x3c6ef372 // [] after something
+	hconst3  uint32 = 0xdaa66d2b // atoms after something
+	hconst9  uint32 = 0x8ff34781 // tuple arities
+	hconst10 uint32 = 0x2e2ac13a // negative bignums
+	hconst11 uint32 = 0xcc623af3 // positive bignums
+	hconst12 uint32 = 0x6a99b4ac // floats
+	hconst13 uint32 = 0x08d12e65 // binaries
+
+	nilDef     uint32 = 0x02       // erl_term.h's NIL_DEF
+	nilAlone   uint32 = 3468870702 // make_hash2([]) itself
+	phash2Mask        = 1<<27 - 1  // erlang:phash2/1's range
+)
+
+// mix is lookup2's mix (make_hash2's MIX).
 func mix(a, b, c uint32) (uint32, uint32, uint32) {
-	a -= b
-	a -= c
-	a ^= c >> 13
-	b -= c
-	b -= a
-	b ^= a << 8
-	c -= a
-	c -= b
-	c ^= b >> 13
-	a -= b
-	a -= c
-	a ^= c >> 12
-	b -= c
-	b -= a
-	b ^= a << 16
-	c -= a
-	c -= b
-	c ^= b >> 5
-	a -= b
-	a -= c
-	a ^= c >> 3
-	b -= c
-	b -= a
-	b ^= a << 10
-	c -= a
-	c -= b
-	c ^= b >> 15
+	a = (a - b - c) ^ c>>13
+	b = (b - c - a) ^ a<<8
+	c = (c - a - b) ^ b>>13
+	a = (a - b - c) ^ c>>12
+	b = (b - c - a) ^ a<<16
+	c = (c - a - b) ^ b>>5
+	a = (a - b - c) ^ c>>3
+	b = (b - c - a) ^ a<<10
+	c = (c - a - b) ^ b>>15
 	return a, b, c
 }
 
@@ -53,51 +49,16 @@ func le32(k []byte) uint32 {
 
 // blockHash is make_hash2's block_hash.
 func blockHash(k []byte, initval uint32) uint32 {
-	a, b, c := hconst, hconst, initval
-	length := uint32(len(k))
+	a, b, c, length := hconst, hconst, initval, uint32(len(k))
 	for len(k) >= 12 {
-		a += le32(k)
-		b += le32(k[4:])
-		c += le32(k[8:])
-		a, b, c = mix(a, b, c)
+		a, b, c = mix(a+le32(k), b+le32(k[4:]), c+le32(k[8:]))
 		k = k[12:]
 	}
-	c += length
-	switch len(k) { // the cases fall through, as in C
-	case 11:
-		c += uint32(k[10]) << 24
-		fallthrough
-	case 10:
-		c += uint32(k[9]) << 16
-		fallthrough
-	case 9:
-		c += uint32(k[8]) << 8
-		fallthrough
-	case 8:
-		b += uint32(k[7]) << 24
-		fallthrough
-	case 7:
-		b += uint32(k[6]) << 16
-		fallthrough
-	case 6:
-		b += uint32(k[5]) << 8
-		fallthrough
-	case 5:
-		b += uint32(k[4])
-		fallthrough
-	case 4:
-		a += uint32(k[3]) << 24
-		fallthrough
-	case 3:
-		a += uint32(k[2]) << 16
-		fallthrough
-	case 2:
-		a += uint32(k[1]) << 8
-		fallthrough
-	case 1:
-		a += uint32(k[0])
-	}
-	_, _, c = mix(a, b, c)
+	// The last 0-11 bytes, little-endian into a and b and into c above
+	// its low byte (which takes the length), as the C switch adds them.
+	var t [12]byte
+	copy(t[:], k)
+	_, _, c = mix(a+le32(t[:]), b+le32(t[4:]), c+length+le32(t[8:])<<8)
 	return c
 }
 
@@ -110,10 +71,14 @@ func hash2Binary(hash uint32, b []byte) uint32 {
 	return blockHash(b, con)
 }
 
-func hash2Uint32(hash, v, aconst uint32) uint32 {
-	_, _, hash = mix(aconst+v, aconst, hash)
+// hash2Pair is UINT32_HASH_2: two 32-bit words mixed into the hash.
+func hash2Pair(hash, x, y, aconst uint32) uint32 {
+	_, _, hash = mix(aconst+x, aconst+y, hash)
 	return hash
 }
+
+// hash2Uint32 is UINT32_HASH.
+func hash2Uint32(hash, v, aconst uint32) uint32 { return hash2Pair(hash, v, 0, aconst) }
 
 // atomHash is the atom table's hash of an atom's name (hashpjw), for
 // latin-1 names.
@@ -129,25 +94,62 @@ func atomHash(name string) uint32 {
 	return h
 }
 
-// hash2Atom is make_hash2's step for an atom.
-func hash2Atom(hash uint32, name string) uint32 {
+// hash2Atom is make_hash2's step for an atom whose atomHash is ah.
+func hash2Atom(hash, ah uint32) uint32 {
 	if hash == 0 {
-		return atomHash(name)
+		return ah
 	}
-	return hash2Uint32(hash, atomHash(name), hconst3)
+	return hash2Uint32(hash, ah, hconst3)
 }
 
-// hash2Small is make_hash2's step for an integer of at most 28 bits.
-func hash2Small(hash uint32, x int64) uint32 {
-	y := int32(x)
-	if y < 0 {
-		hash = hash2Uint32(hash, uint32(-y), hconst)
+// hash2Nil is make_hash2's step for [], the end of every list.
+func hash2Nil(hash uint32) uint32 {
+	if hash == 0 {
+		return nilAlone
 	}
-	return hash2Uint32(hash, uint32(y), hconst)
+	return hash2Uint32(hash, nilDef, hconst2)
 }
 
-// fitsSmall28 says whether x takes make_hash2's small-integer path.
-func fitsSmall28(x int64) bool { return uint64((x>>27)+1) < 2 }
+// hash2Int is make_hash2's step for the integer whose sign is neg and
+// magnitude abs: a small integer of at most 28 bits by its 32-bit value
+// (a negative one mixed twice, as the C does), a larger one as a bignum
+// of one 64-bit digit, low word first.
+func hash2Int(hash uint32, neg bool, abs uint64) uint32 {
+	if abs < 1<<27 || neg && abs == 1<<27 {
+		y := uint32(abs)
+		if neg {
+			hash = hash2Uint32(hash, y, hconst) // -y of the negative
+			y = -y
+		}
+		return hash2Uint32(hash, y, hconst)
+	}
+	con := hconst11
+	if neg {
+		con = hconst10
+	}
+	return hash2Pair(hash, uint32(abs), uint32(abs>>32), con)
+}
+
+// hash2Signed and hash2Unsigned are hash2Int for a two's complement and
+// an unsigned 64-bit integer.
+func hash2Signed(hash uint32, x int64) uint32 {
+	if x < 0 {
+		return hash2Int(hash, true, -uint64(x))
+	}
+	return hash2Int(hash, false, uint64(x))
+}
+
+func hash2Unsigned(hash uint32, x uint64) uint32 { return hash2Int(hash, false, x) }
+
+// hash2Float is make_hash2's step for a float (-0.0 hashes as 0.0): its
+// IEEE 754 bits, high word first.
+func hash2Float(hash uint32, f float64) uint32 {
+	if f == 0 {
+		f = 0
+	}
+	bits := math.Float64bits(f)
+	return hash2Pair(hash, uint32(bits>>32), uint32(bits), hconst12)
+}
 
 // Phash2Binary is erlang:phash2(B) for a binary B.
 func Phash2Binary(b []byte) uint32 { return hash2Binary(0, b) & phash2Mask }
@@ -155,33 +157,135 @@ func Phash2Binary(b []byte) uint32 { return hash2Binary(0, b) & phash2Mask }
 // Phash2Atom is erlang:phash2(A) for an atom A (its name in latin-1).
 func Phash2Atom(name string) uint32 { return atomHash(name) & phash2Mask }
 
-// Phash2TaggedBinary is erlang:phash2({Tag, B}) for an atom Tag and a
-// binary B: a RabbitMQ field table value such as {longstr, <<"v">>}.
-func Phash2TaggedBinary(tag string, b []byte) uint32 {
-	h := hash2Uint32(0, 2, hconst9) // the tuple's arity
-	h = hash2Atom(h, tag)
-	return hash2Binary(h, b) & phash2Mask
+// Phash2Field is erlang:phash2({Type, Value}) for the term RabbitMQ 3.10's
+// rabbit_binary_parser makes of a field-table value, as
+// rabbit_misc:table_lookup hands a header to the plugin: tag is the
+// value's type tag and v its bytes after the tag, well formed (as
+// frame.PropsHeaderField gives them). Every type is hashed as Erlang
+// hashes its term: integers as small integers or bignums, floats as
+// doubles, a decimal as {Scale, Value}, a table as the list of its
+// {Name, Type, Value} and an array as the list of its {Type, Value}.
+func Phash2Field(tag byte, v []byte) uint32 {
+	h, _ := hash2Typed(hash2Uint32(0, 2, hconst9), tag, v)
+	return h & phash2Mask
 }
 
-// Phash2TaggedInt is erlang:phash2({Tag, N}) for an atom Tag and an
-// integer N; ok is false when N is too large for the small-integer path
-// (Erlang hashes it as a bignum, which this does not do).
-func Phash2TaggedInt(tag string, n int64) (uint32, bool) {
-	if !fitsSmall28(n) {
-		return 0, false
+// fieldTypes are the atoms rabbit_binary_parser names the field types
+// with, by tag ('L' is its other long).
+var fieldTypes = [256]string{
+	'S': "longstr", 'T': "timestamp", 'b': "byte", 'B': "unsignedbyte",
+	's': "short", 'u': "unsignedshort", 'I': "signedint", 'i': "unsignedint",
+	'd': "double", 'f': "float", 'l': "long", 'L': "long", 't': "bool",
+	'D': "decimal", 'F': "table", 'A': "array", 'x': "binary", 'V': "void",
+}
+
+// fieldTypeHash is atomHash of each fieldTypes name.
+var fieldTypeHash = func() (h [256]uint32) {
+	for i, n := range fieldTypes {
+		h[i] = atomHash(n)
 	}
-	h := hash2Uint32(0, 2, hconst9)
-	h = hash2Atom(h, tag)
-	return hash2Small(h, n) & phash2Mask, true
+	return h
+}()
+
+var (
+	atomTrue      = atomHash("true")
+	atomFalse     = atomHash("false")
+	atomUndefined = atomHash("undefined")
+)
+
+// hash2Typed folds Type and Value of a {Type, Value} or {Name, Type,
+// Value} tuple into hash, for the value of type tag that starts v, and
+// returns the bytes after it. Malformed bytes (not expected: the frame
+// layer checked them) end the walk early rather than panic.
+func hash2Typed(hash uint32, tag byte, v []byte) (uint32, []byte) {
+	hash = hash2Atom(hash, fieldTypeHash[tag])
+	n := fieldSize(tag, v)
+	if n < 0 || n > len(v) {
+		return hash, nil
+	}
+	rest := v[n:]
+	v = v[:n]
+	switch tag {
+	case 'S', 'x':
+		return hash2Binary(hash, v[4:]), rest
+	case 't':
+		if v[0] != 0 {
+			return hash2Atom(hash, atomTrue), rest
+		}
+		return hash2Atom(hash, atomFalse), rest
+	case 'V':
+		return hash2Atom(hash, atomUndefined), rest
+	case 'b':
+		return hash2Signed(hash, int64(int8(v[0]))), rest
+	case 'B':
+		return hash2Unsigned(hash, uint64(v[0])), rest
+	case 's':
+		return hash2Signed(hash, int64(int16(be.Uint16(v)))), rest
+	case 'u':
+		return hash2Unsigned(hash, uint64(be.Uint16(v))), rest
+	case 'I':
+		return hash2Signed(hash, int64(int32(be.Uint32(v)))), rest
+	case 'i':
+		return hash2Unsigned(hash, uint64(be.Uint32(v))), rest
+	case 'l', 'L':
+		return hash2Signed(hash, int64(be.Uint64(v))), rest
+	case 'T':
+		return hash2Unsigned(hash, be.Uint64(v)), rest
+	case 'f':
+		return hash2Float(hash, float64(math.Float32frombits(be.Uint32(v)))), rest
+	case 'd':
+		return hash2Float(hash, math.Float64frombits(be.Uint64(v))), rest
+	case 'D': // {Scale, Value}, both unsigned
+		hash = hash2Uint32(hash, 2, hconst9)
+		hash = hash2Unsigned(hash, uint64(v[0]))
+		return hash2Unsigned(hash, uint64(be.Uint32(v[1:]))), rest
+	case 'F': // [{Name, Type, Value}, ...]
+		for b := v[4:]; len(b) > 0; {
+			k := int(b[0])
+			if len(b) < 2+k {
+				break
+			}
+			hash = hash2Uint32(hash, 3, hconst9)
+			hash = hash2Binary(hash, b[1:1+k])
+			hash, b = hash2Typed(hash, b[1+k], b[2+k:])
+		}
+		return hash2Nil(hash), rest
+	case 'A': // [{Type, Value}, ...]
+		for b := v[4:]; len(b) > 0; {
+			hash = hash2Uint32(hash, 2, hconst9)
+			hash, b = hash2Typed(hash, b[0], b[1:])
+		}
+		return hash2Nil(hash), rest
+	}
+	return hash, nil
 }
 
-// Phash2TaggedAtom is erlang:phash2({Tag, A}) for atoms Tag and A, such
-// as {bool, true}.
-func Phash2TaggedAtom(tag, a string) uint32 {
-	h := hash2Uint32(0, 2, hconst9)
-	h = hash2Atom(h, tag)
-	return hash2Atom(h, a) & phash2Mask
+// fieldSize is the size of the value of type tag at the start of v, or
+// -1 for an unknown tag or a length prefix that does not fit.
+func fieldSize(tag byte, v []byte) int {
+	switch tag {
+	case 'V':
+		return 0
+	case 't', 'b', 'B':
+		return 1
+	case 's', 'u':
+		return 2
+	case 'I', 'i', 'f':
+		return 4
+	case 'D':
+		return 5
+	case 'l', 'L', 'd', 'T':
+		return 8
+	case 'S', 'x', 'F', 'A':
+		if len(v) < 4 {
+			return -1
+		}
+		return 4 + int(be.Uint32(v))
+	}
+	return -1
 }
+
+var be = binary.BigEndian
 
 // exs1024 is rand's exs1024 state: the list L and the reversed list RL of
 // the Erlang code, in fixed arrays.
