@@ -215,6 +215,18 @@ func (c *Conn) releaseIdle() {
 	}
 	c.outMu.Unlock()
 	c.releaseBacklog()
+	if c.carryHeld.Load() {
+		c.post(c.releaseCarry) // the buffer belongs to the loop
+	}
+}
+
+// releaseCarry drops the split-frame buffer of a connection that is not
+// in the middle of a frame (carry.go). On the connection's loop.
+func (c *Conn) releaseCarry() {
+	if len(c.carry) == 0 {
+		c.carry = nil
+		c.carryHeld.Store(false)
+	}
 }
 
 // releaseBacklog counts what the transport buffered for this connection
