@@ -50,7 +50,7 @@ func (c *Conn) keepCarry(rest []byte) bool {
 // rest, and says how many bytes of buf it took.
 func (c *Conn) completeCarry(buf []byte) int {
 	taken := 0
-	for {
+	for !c.carryTooBig() {
 		need := frameTotal(c.carry)
 		k := min(need-len(c.carry), len(buf)-taken)
 		if k <= 0 {
@@ -62,10 +62,20 @@ func (c *Conn) completeCarry(buf []byte) int {
 		c.carry = append(c.carry, buf[taken:taken+k]...)
 		taken += k
 	}
+	return taken
 }
 
-// carryWhole reports whether the kept frame is complete.
-func (c *Conn) carryWhole() bool { return len(c.carry) >= frameTotal(c.carry) }
+// carryTooBig reports whether the kept frame's header declares more than
+// the negotiated frame-max: Feed refuses it (frame_too_large) from the
+// header alone, so its payload is never gathered.
+func (c *Conn) carryTooBig() bool {
+	fm := c.frameMaxIn()
+	return len(c.carry) >= 7 && fm != 0 && frameTotal(c.carry)-8 > int(fm)
+}
+
+// carryReady reports whether the kept frame can go to Feed: complete, or
+// too big to wait for.
+func (c *Conn) carryReady() bool { return len(c.carry) >= frameTotal(c.carry) || c.carryTooBig() }
 
 // feedCarry runs the completed frame through Feed and reports whether it
 // was taken (not while input is held or the connection is blocked).

@@ -52,3 +52,18 @@ func TestPublishFramesSplitAcrossReads(t *testing.T) {
 		}
 	}
 }
+
+// A frame header that declares more than frame_max and arrives in pieces
+// is refused as soon as the header is whole (501), as in one piece: the
+// connection does not gather the payload it announced first.
+func TestFrameTooLargeHeaderSplitAcrossReads(t *testing.T) {
+	t.Parallel()
+	r := dialRaw(t)
+	r.handshake(handshakeOpts{frameMax: 4096})
+	r.openChannel(1)
+	h := []byte{3, 0, 1, 0x40, 0, 0, 0} // a body frame of 1 GiB on channel 1
+	r.write(h[:3])
+	time.Sleep(20 * time.Millisecond) // a read of its own
+	r.write(h[3:])
+	r.expectConnectionClose(501)
+}

@@ -56,6 +56,9 @@ type output struct {
 	draining    atomic.Bool // queued for the drain poller (write_hold.go)
 	drainStalls uint8       // polls in a row that found no progress; on the loop
 	busy        bool        // counted in busyConns; under outMu
+	// smallFlushes counts flushes in a row that used little of their
+	// buffer (oversized); on the loop.
+	smallFlushes uint8
 }
 
 func (c *Conn) overBudget() bool {
@@ -182,7 +185,7 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	if int64(backlog) > c.out.peakBacklog.Load() {
 		c.out.peakBacklog.Store(int64(backlog))
 	}
-	keep := cap(b) <= maxKeptBuffer()
+	keep := cap(b) <= maxKeptBuffer() && !c.oversized(b)
 	c.outMu.Lock()
 	if keep && c.out.spare == nil {
 		c.out.spare = b[:0]
@@ -195,6 +198,29 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	if !c.overBudget() && c.out.starved.Swap(false) {
 		c.redispatch()
 	}
+}
+
+// oversizedAfter is how many flushes in a row may use under a quarter of
+// a big buffer before it is let go.
+const oversizedAfter = 16
+
+// oversized reports whether b, just written, was sized for a burst long
+// past: a connection whose flushes have used under a quarter of a buffer
+// over 64 KiB, oversizedAfter times in a row, gets a smaller one. Kept
+// buffers otherwise keep the size of the biggest flush since the
+// connection went idle: 32 consumers kept ~14 MB that way in issue 19's
+// 32p/32c case after their budget had shrunk. On the loop.
+func (c *Conn) oversized(b []byte) bool {
+	if cap(b) <= 64<<10 || len(b) >= cap(b)/4 {
+		c.out.smallFlushes = 0
+		return false
+	}
+	c.out.smallFlushes++
+	if c.out.smallFlushes < oversizedAfter {
+		return false
+	}
+	c.out.smallFlushes = 0
+	return true
 }
 
 // needsDrainCheck reports whether the transport should poll the backlog

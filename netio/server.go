@@ -202,7 +202,7 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 			_, _ = gc.Discard(k)
 			buf = buf[k:]
 		}
-		if !c.carryWhole() || !c.feedCarry() {
+		if !c.carryReady() || !c.feedCarry() {
 			buf = nil // still partial, or held: the rest waits in gnet
 		}
 	}
