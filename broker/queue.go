@@ -80,7 +80,12 @@ func (q *Queue) publish(m *Message) (uint64, bool, error) {
 	// Not with a length limit or TTLs, whose paths drop or expire
 	// messages between the append and the dispatch.
 	cs, fresh := q.st.(*classicStore)
-	fresh = fresh && len(q.consumers) > 0 && q.exp == nil && !q.limited() && !hasExpiration(m.Props)
+	direct := len(q.consumers) > 0 && q.exp == nil && !q.limited() && !hasExpiration(m.Props)
+	if direct && q.canPassLocked(m) && q.passLocked(m) {
+		q.unlock() // queue_pass.go: delivered, never stored
+		return 0, true, nil
+	}
+	fresh = fresh && direct
 	var gen uint64
 	var err error
 	if fresh {

@@ -125,6 +125,9 @@ func (s *classicStore) appendFresh(m *Message) (commitGen uint64, err error) {
 	if m.Persistent {
 		f.rec.Flags = segment.FlagPersistent
 	}
+	if m.bcc {
+		f.rec.Flags |= storeBCCFlag // as append: stripped at delivery, kept for dead lettering
+	}
 	f.pos, f.size, commitGen, err = s.appendRecordSized(&f.rec)
 	f.ok = err == nil
 	return commitGen, err

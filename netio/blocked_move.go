@@ -39,8 +39,6 @@ func (s *Server) moveOffLoop(gc gnet.Conn, c *Conn, gt *gnetTransport) bool {
 		}
 		return false
 	}
-	rest, _ := gc.Peek(-1)
-	in := append([]byte(nil), rest...)
 	nc, err := dupConn(gc)
 	if err != nil {
 		// Stay on gnet, unread input growing: better than dropping a
@@ -48,6 +46,8 @@ func (s *Server) moveOffLoop(gc gnet.Conn, c *Conn, gt *gnetTransport) bool {
 		slog.Warn("blocked connection cannot leave its event loop", "conn", c.id, "err", err)
 		return false
 	}
+	rest, _ := gc.Peek(-1)
+	in := append(append([]byte(nil), c.takeCarry()...), rest...)
 	nt := newNetTransport(nc)
 	gt.moved.Store(nt)
 	c.flow.moving = true

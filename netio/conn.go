@@ -137,6 +137,8 @@ type Conn struct {
 
 	scratchQueues  []*broker.Queue
 	deferredWakes  []*Conn         // consumers' loops to wake once this Feed ends
+	carry          []byte          // a frame the last read split (carry.go); on the loop
+	carryHeld      atomic.Bool     // carry has a buffer, for releaseIdle on the ticker
 	afterFlush     []*broker.Queue // queues to dispatch once this Feed's output is written
 	scratchPosList []broker.Ticket
 }

@@ -6,3 +6,18 @@ func SetAssemblyLimit(s *Server, n int64) { s.assembly.limit.Store(n) }
 
 // DrainWakes is how many times the drain poller woke a connection.
 func DrainWakes() uint64 { return drainWakes.Load() }
+
+// OutputHeld is what s's connections hold for their sockets: pending
+// output plus what the transport kept of the last flush.
+func OutputHeld(s *Server) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for c := range s.conns {
+		n += c.out.pending.Load() + c.out.backlog.Load()
+	}
+	return n
+}
+
+// TotalOutputBudget is what busy connections share.
+const TotalOutputBudget = totalOutputBudget

@@ -7,11 +7,38 @@ import "sync/atomic"
 // It bounds memory per slow consumer; acks and the drained socket restore it.
 const outputBudget = 1 << 20
 
+// Many connections behind at once share totalOutputBudget instead: 32
+// consumers each holding a full outputBudget (plus the spare buffer and
+// append's growth) took the broker to 110-120 MB RSS in the 32p/32c case
+// of issue 19. A connection counts as busy while it has busyOutput bytes
+// or more waiting; each busy connection may then hold
+// totalOutputBudget / busy, never less than minOutputBudget (a few
+// milliseconds of socket at full speed, so throughput does not suffer).
+const (
+	totalOutputBudget = 2 << 20
+	minOutputBudget   = 64 << 10
+	busyOutput        = 32 << 10
+)
+
+// busyConns counts the connections with busyOutput bytes or more waiting.
+var busyConns atomic.Int32
+
+// connOutputBudget is the budget of one connection now.
+func connOutputBudget() int64 {
+	n := int64(busyConns.Load())
+	if n*outputBudget <= totalOutputBudget {
+		return outputBudget
+	}
+	return max(totalOutputBudget/n, minOutputBudget)
+}
+
 // maxKeptBuffer is the largest output buffer kept for reuse (append grows a
-// buffer past the budget by up to 2x). Reallocating multi-MB buffers per
-// flush cost a fifth of the 1 KiB throughput, so busy connections keep
-// theirs; releaseIdle gives them back once a connection goes quiet.
-const maxKeptBuffer = 2*outputBudget + 1<<20
+// buffer past the budget by up to 2x), three budgets: 3 MiB alone, less
+// while many connections share totalOutputBudget. Reallocating multi-MB
+// buffers per flush cost a fifth of the 1 KiB throughput, so busy
+// connections keep theirs; releaseIdle gives them back once a connection
+// goes quiet.
+func maxKeptBuffer() int { return 3 * int(connOutputBudget()) }
 
 // output is a connection's pending bytes, written by its own loop and by
 // other loops delivering to it.
@@ -28,10 +55,28 @@ type output struct {
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 	draining    atomic.Bool // queued for the drain poller (write_hold.go)
 	drainStalls uint8       // polls in a row that found no progress; on the loop
+	busy        bool        // counted in busyConns; under outMu
+	// smallFlushes counts flushes in a row that used little of their
+	// buffer (oversized); on the loop.
+	smallFlushes uint8
 }
 
 func (c *Conn) overBudget() bool {
-	return c.out.pending.Load()+c.out.backlog.Load() >= outputBudget
+	return c.out.pending.Load()+c.out.backlog.Load() >= connOutputBudget()
+}
+
+// noteBusyLocked counts or uncounts c in busyConns for waiting bytes
+// (pending plus backlog). outMu is held. A closed connection is never
+// busy, whatever a late write appends after releaseOutput.
+func (c *Conn) noteBusyLocked(waiting int64) {
+	if b := waiting >= busyOutput && !c.closed.Load(); b != c.out.busy {
+		c.out.busy = b
+		if b {
+			busyConns.Add(1)
+		} else {
+			busyConns.Add(-1)
+		}
+	}
 }
 
 // lockOut returns the buffer to append to; unlockOut must follow.
@@ -53,6 +98,7 @@ func (c *Conn) unlockOut(b []byte) {
 func (c *Conn) storeOutAndUnlock(b []byte) (wake bool) {
 	c.out.buf = b
 	c.out.pending.Store(int64(len(b)))
+	c.noteBusyLocked(int64(len(b)) + c.out.backlog.Load())
 	wake = !c.out.scheduled
 	c.out.scheduled = true
 	c.outMu.Unlock()
@@ -90,6 +136,7 @@ func (c *Conn) appendLoop(f func([]byte) []byte) {
 	c.outMu.Lock()
 	c.out.buf = f(c.out.buf)
 	c.out.pending.Store(int64(len(c.out.buf)))
+	c.noteBusyLocked(int64(len(c.out.buf)) + c.out.backlog.Load())
 	c.outMu.Unlock()
 }
 
@@ -138,18 +185,42 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	if int64(backlog) > c.out.peakBacklog.Load() {
 		c.out.peakBacklog.Store(int64(backlog))
 	}
-	if cap(b) <= maxKeptBuffer {
-		c.outMu.Lock()
-		if c.out.spare == nil {
-			c.out.spare = b[:0]
-		}
-		c.outMu.Unlock()
-	} else {
+	keep := cap(b) <= maxKeptBuffer() && !c.oversized(b)
+	c.outMu.Lock()
+	if keep && c.out.spare == nil {
+		c.out.spare = b[:0]
+	}
+	c.noteBusyLocked(c.out.pending.Load() + int64(backlog))
+	c.outMu.Unlock()
+	if !keep {
 		releasedLarge(cap(b))
 	}
 	if !c.overBudget() && c.out.starved.Swap(false) {
 		c.redispatch()
 	}
+}
+
+// oversizedAfter is how many flushes in a row may use under a quarter of
+// a big buffer before it is let go.
+const oversizedAfter = 16
+
+// oversized reports whether b, just written, was sized for a burst long
+// past: a connection whose flushes have used under a quarter of a buffer
+// over 64 KiB, oversizedAfter times in a row, gets a smaller one. Kept
+// buffers otherwise keep the size of the biggest flush since the
+// connection went idle: 32 consumers kept ~14 MB that way in issue 19's
+// 32p/32c case after their budget had shrunk. On the loop.
+func (c *Conn) oversized(b []byte) bool {
+	if cap(b) <= 64<<10 || len(b) >= cap(b)/4 {
+		c.out.smallFlushes = 0
+		return false
+	}
+	c.out.smallFlushes++
+	if c.out.smallFlushes < oversizedAfter {
+		return false
+	}
+	c.out.smallFlushes = 0
+	return true
 }
 
 // needsDrainCheck reports whether the transport should poll the backlog
@@ -170,6 +241,18 @@ func (c *Conn) releaseIdle() {
 	}
 	c.outMu.Unlock()
 	c.releaseBacklog()
+	if c.carryHeld.Load() {
+		c.post(c.releaseCarry) // the buffer belongs to the loop
+	}
+}
+
+// releaseCarry drops the split-frame buffer of a connection that is not
+// in the middle of a frame (carry.go). On the connection's loop.
+func (c *Conn) releaseCarry() {
+	if len(c.carry) == 0 {
+		c.carry = nil
+		c.carryHeld.Store(false)
+	}
 }
 
 // releaseBacklog counts what the transport buffered for this connection
@@ -185,6 +268,7 @@ func (c *Conn) releaseOutput() {
 	c.outMu.Lock()
 	n := cap(c.out.buf) + cap(c.out.spare)
 	c.out.buf, c.out.spare = nil, nil
+	c.noteBusyLocked(0)
 	c.outMu.Unlock()
 	c.out.backlog.Store(0) // the transport let go of it with the socket
 	releasedLarge(n)

@@ -202,7 +202,21 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	buf, _ := gc.Peek(-1)
+	if len(c.carry) > 0 {
+		// The frame the last read split (carry.go) comes first.
+		k := c.completeCarry(buf)
+		if k > 0 {
+			_, _ = gc.Discard(k)
+			buf = buf[k:]
+		}
+		if !c.carryReady() || !c.feedCarry() {
+			buf = nil // still partial, or held: the rest waits in gnet
+		}
+	}
 	n, err := c.Serve(buf)
+	if c.keepCarry(buf[n:]) {
+		n = len(buf)
+	}
 	if n > 0 {
 		_, _ = gc.Discard(n)
 	}

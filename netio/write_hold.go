@@ -53,8 +53,10 @@ var drains struct {
 func (c *Conn) holdOutput(backlog int) {
 	c.outMu.Lock()
 	c.out.scheduled = false // later output wakes the loop again
+	prev := c.out.backlog.Swap(int64(backlog))
+	c.noteBusyLocked(c.out.pending.Load() + int64(backlog))
 	c.outMu.Unlock()
-	if prev := c.out.backlog.Swap(int64(backlog)); int64(backlog) < prev {
+	if int64(backlog) < prev {
 		c.out.drainStalls = 0
 	} else if c.out.drainStalls < 6 {
 		c.out.drainStalls++

@@ -1,5 +1,10 @@
 package segment
 
+import "os"
+
+// pageSize is the unit of releasePages.
+var pageSize = uint32(os.Getpagesize())
+
 // Read returns the record at p and its size. The byte fields are views into
 // the mapping (or the staging buffer): valid until the next call on the
 // log, which may unmap or reuse them.
@@ -66,6 +71,28 @@ func (l *Log) Next(p Pos) (Pos, Record, uint32, error) {
 			p.Off += uint32(n)
 			continue
 		}
+		if p.Off >= s.dropped+dropBehind {
+			l.dropBehind(s, p.Off)
+		}
 		return p, r, uint32(n), nil
+	}
+}
+
+// dropBehind is how far a reader gets past the pages it last released
+// before releasing the ones behind it again.
+const dropBehind = 256 << 10
+
+// dropBehind releases the mapping's pages of s below off (rounded down to
+// a page): the reader has passed them. Pages read through a mapping count
+// in the process's RSS until it is unmapped, so 32 queues each reading a
+// backlog through its 8 MiB head held 50 MB of RSS in issue 19's 32p/32c
+// case. The data stays in the page cache; a later read there (a requeued
+// message) faults it back in. A head read from its staging buffer alone
+// is not mapped yet.
+func (l *Log) dropBehind(s *seg, off uint32) {
+	end := min(off&^(pageSize-1), uint32(len(s.data)))
+	if end > s.dropped {
+		releasePages(s.data[s.dropped:end])
+		s.dropped = end
 	}
 }

@@ -15,6 +15,7 @@ type seg struct {
 	size      int64  // file length: the capacity while written, used+footer once sealed
 	alloc     int64  // head: bytes preallocated so far
 	data      []byte // read-only mapping, nil while unmapped
+	dropped   uint32 // pages of data below this were released (dropBehind)
 	recovered bool   // found by Open: its transient records are dead
 	// A segment holds no descriptor of its own: the head's is in the log's
 	// wbuf (under the FileCache), and a read maps the file and closes it.
@@ -220,7 +221,7 @@ func (l *Log) unmapSeg(s *seg) {
 		return
 	}
 	_ = unmap(s.data)
-	s.data = nil
+	s.data, s.dropped = nil, 0
 	for i, m := range l.maps {
 		if m == s {
 			l.maps = append(l.maps[:i], l.maps[i+1:]...)

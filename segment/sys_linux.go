@@ -35,6 +35,10 @@ func adviseRead(b []byte) {
 	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
 }
 
+// releasePages drops b's pages from the mapping (not from the page cache):
+// the next touch faults them back in from the file.
+func releasePages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }
+
 // writeRecord writes a record too big for the buffer straight to the file,
 // gathering its parts with pwritev instead of copying them together.
 func writeRecord(fd int, off int64, r *Record, n int64) error {

@@ -11,6 +11,8 @@ func preallocate(fd int, off, n int64) error { return sysfile.ZeroFill(fd, off, 
 
 func adviseRead([]byte) {}
 
+func releasePages([]byte) {}
+
 // writeRecord writes a record too big for the staging buffer. Without
 // pwritev the record is put together in a temporary buffer: big records
 // are rare, and this is the portable path.

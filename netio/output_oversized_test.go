@@ -1,0 +1,46 @@
+package netio
+
+import "testing"
+
+// A kept output buffer sized for a burst is let go once flushes have used
+// little of it for a while, and kept as long as they use a fair part of
+// it. Before, a connection kept the biggest buffer it ever needed (up to
+// three budgets) for as long as it stayed busy.
+func TestOversizedOutputBufferLetGo(t *testing.T) {
+	c := &Conn{}
+	big := make([]byte, 1<<20)
+	flush := func(n int) bool {
+		c.out.spare = nil // the next TakeOutput took it
+		c.ReturnOutput(big[:n], 0)
+		return c.out.spare != nil
+	}
+	for i := range 3 * oversizedAfter {
+		if !flush(512 << 10) {
+			t.Fatalf("flush %d used half the buffer, and it was dropped", i)
+		}
+	}
+	for i := range oversizedAfter - 1 {
+		if !flush(1 << 10) {
+			t.Fatalf("small flush %d: the buffer was dropped before %d small flushes in a row", i, oversizedAfter)
+		}
+	}
+	if !flush(300 << 10) {
+		t.Fatal("a flush using over a quarter was not kept")
+	}
+	for i := range oversizedAfter - 1 {
+		if !flush(1 << 10) {
+			t.Fatalf("small flush %d after a big one: dropped too early", i)
+		}
+	}
+	if flush(1 << 10) {
+		t.Fatalf("a 1 MiB buffer still kept after %d flushes of 1 KiB", oversizedAfter)
+	}
+	small := make([]byte, 1<<10, 32<<10)
+	for i := range 2 * oversizedAfter {
+		c.out.spare = nil
+		c.ReturnOutput(small, 0)
+		if c.out.spare == nil {
+			t.Fatalf("flush %d: a 32 KiB buffer was dropped", i)
+		}
+	}
+}
