@@ -57,6 +57,10 @@ type ConnEntry struct {
 	// goroutine adds to them, so the atomic adds never contend.
 	BytesIn  atomic.Uint64 // bytes of frames consumed
 	BytesOut atomic.Uint64 // bytes handed to the socket
+	// RecvCount and SendCount are socket reads served and writes made
+	// (RabbitMQ's recv_cnt / send_cnt); SendPending is the bytes the
+	// socket had not taken at the last write (send_pend).
+	RecvCount, SendCount, SendPending atomic.Uint64
 
 	close func(reason string)
 	reg   *Registry

@@ -101,6 +101,9 @@ func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) 
 		"timeout":                   c.Info.Heartbeat,
 		"recv_oct":                  c.BytesIn.Load(),
 		"send_oct":                  c.BytesOut.Load(),
+		"recv_cnt":                  c.RecvCount.Load(),
+		"send_cnt":                  c.SendCount.Load(),
+		"send_pend":                 c.SendPending.Load(),
 	}
 	if !ssl { // RabbitMQ's nulls for a plain connection; a TLS one's session details are netio's, not listed here
 		for _, k := range []string{"ssl_protocol", "ssl_key_exchange", "ssl_cipher", "ssl_hash", "peer_cert_subject", "peer_cert_issuer", "peer_cert_validity"} {

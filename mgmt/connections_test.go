@@ -54,7 +54,7 @@ func TestConnectionsListGetClose(t *testing.T) {
 		if conn["frame_max"] != 131072.0 || conn["timeout"] != 10.0 { // amqp091-go's defaults, accepted by both brokers
 			t.Errorf("connection frame_max %v, timeout %v: want amqp091-go's 131072 and 10", conn["frame_max"], conn["timeout"])
 		}
-		for _, k := range []string{"peer_port", "port", "channels", "channel_max", "connected_at", "recv_oct", "send_oct"} {
+		for _, k := range []string{"peer_port", "port", "channels", "channel_max", "connected_at", "recv_oct", "send_oct", "recv_cnt", "send_cnt", "send_pend"} {
 			if _, ok := conn[k].(float64); !ok {
 				t.Errorf("connection %s = %#v, want a number", k, conn[k])
 			}

@@ -47,10 +47,14 @@ func (c *Conn) unregister() {
 func (c *Conn) countIn(n int) {
 	if n > 0 {
 		c.entry.BytesIn.Add(uint64(n))
+		c.entry.RecvCount.Add(1)
 	}
 }
 
-func (c *Conn) countOut(n int) { c.entry.BytesOut.Add(uint64(n)) }
+func (c *Conn) countOut(n int) {
+	c.entry.BytesOut.Add(uint64(n))
+	c.entry.SendCount.Add(1)
+}
 
 func (c *Conn) vhostName() string {
 	if c.vhost == nil {

@@ -30,6 +30,7 @@ func (c *Conn) Serve(input []byte) (int, error) {
 		// The socket has not taken the last flush yet: keep this output
 		// in our own buffer (bounded by outputBudget) rather than have the
 		// transport copy it behind the backlog (write_hold.go).
+		c.entry.SendPending.Store(uint64(backlog))
 		c.holdOutput(backlog)
 		if c.state == stateClosed {
 			return n, ErrConnClosed
@@ -45,7 +46,9 @@ func (c *Conn) Serve(input []byte) (int, error) {
 			return n, err
 		}
 	}
-	c.ReturnOutput(out, c.t.Buffered())
+	pending := c.t.Buffered()
+	c.entry.SendPending.Store(uint64(pending))
+	c.ReturnOutput(out, pending)
 	if c.state == stateClosed {
 		return n, ErrConnClosed
 	}
