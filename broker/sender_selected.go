@@ -28,8 +28,7 @@ func (k *senderKeys) any() bool { return k.cc.Tag == 'A' || k.bcc.Tag == 'A' }
 // strips it from m.Props. Either header of a type other than array is
 // refused as RabbitMQ refuses it.
 func (m *Message) senderSelected() (k senderKeys, err error) {
-	cc, hasCC := frame.PropsHeaderField(m.Props, "CC")
-	bcc, hasBCC := frame.PropsHeaderField(m.Props, "BCC")
+	cc, hasCC, bcc, hasBCC := frame.PropsHeaderFieldPair(m.Props, "CC", "BCC")
 	if !hasCC && !hasBCC {
 		return k, nil
 	}

@@ -16,32 +16,49 @@ type HeaderField struct {
 // header) of every message without allocating. ok is false when the
 // headers property is absent, lacks key, or is malformed.
 func PropsHeaderField(raw []byte, key string) (f HeaderField, ok bool) {
+	f, ok, _, _ = propsHeaderFields(raw, key, "", false)
+	return f, ok
+}
+
+// PropsHeaderFieldPair is PropsHeaderField for two keys in one walk of the
+// table (CC and BCC, which every publish looks for).
+func PropsHeaderFieldPair(raw []byte, k1, k2 string) (f1 HeaderField, ok1 bool, f2 HeaderField, ok2 bool) {
+	return propsHeaderFields(raw, k1, k2, true)
+}
+
+func propsHeaderFields(raw []byte, k1, k2 string, two bool) (f1 HeaderField, ok1 bool, f2 HeaderField, ok2 bool) {
 	off, err := scanProps(raw, PropHeaders, false)
 	if err != nil || off < 0 {
-		return f, false
+		return
 	}
 	body, err := tableBody(raw[off:], 0, "table")
 	if err != nil {
-		return f, false
+		return
 	}
 	pos := off + 4
 	for len(body) > 0 {
 		name, rest, err := tableKey(body)
 		if err != nil {
-			return f, false
+			return HeaderField{}, false, HeaderField{}, false
 		}
 		vn, err := skipValue(rest, 0)
 		if err != nil {
-			return f, false
+			return HeaderField{}, false, HeaderField{}, false
 		}
 		entry := len(body) - len(rest) + vn
-		if string(name) == key {
-			return HeaderField{Start: pos, End: pos + entry, Tag: rest[0], Value: rest[1:vn]}, true
+		switch {
+		case !ok1 && string(name) == k1:
+			f1, ok1 = HeaderField{Start: pos, End: pos + entry, Tag: rest[0], Value: rest[1:vn]}, true
+		case two && !ok2 && string(name) == k2:
+			f2, ok2 = HeaderField{Start: pos, End: pos + entry, Tag: rest[0], Value: rest[1:vn]}, true
+		}
+		if ok1 && (!two || ok2) {
+			return
 		}
 		pos += entry
 		body = body[entry:]
 	}
-	return f, false
+	return
 }
 
 // PropsWithoutHeaderField returns a copy of raw with the header entry f

@@ -90,3 +90,22 @@ func FuzzPropsHeaderField(f *testing.F) {
 		}
 	})
 }
+
+// The pair finds what two single lookups find, in one walk, whichever
+// order the keys come in and when only one is there.
+func TestPropsHeaderFieldPair(t *testing.T) {
+	for _, h := range []Table{
+		{"CC": []any{"a"}, "BCC": []any{"c"}, "x": "y"},
+		{"x": "y", "BCC": []any{"c"}},
+		{"CC": []any{"a", "b"}},
+		{"x": int32(1)},
+	} {
+		raw := AppendProperties(nil, &Properties{MessageID: "m", Headers: h})
+		f1, ok1, f2, ok2 := PropsHeaderFieldPair(raw, "CC", "BCC")
+		w1, wok1 := PropsHeaderField(raw, "CC")
+		w2, wok2 := PropsHeaderField(raw, "BCC")
+		if ok1 != wok1 || ok2 != wok2 || !reflect.DeepEqual(f1, w1) || !reflect.DeepEqual(f2, w2) {
+			t.Errorf("headers %v: pair (%+v %v, %+v %v), singles (%+v %v, %+v %v)", h, f1, ok1, f2, ok2, w1, wok1, w2, wok2)
+		}
+	}
+}
