@@ -82,8 +82,8 @@ func tableKey(b []byte) (key, rest []byte, err *Error) {
 	return b[1 : 1+n], b[1+n:], nil
 }
 
-// scalarSize is the value size of a fixed-width type tag, or -1.
-func scalarSize(tag byte) int {
+// ScalarSize is the value size of a fixed-width field type tag, or -1.
+func ScalarSize(tag byte) int {
 	switch tag {
 	case 'V':
 		return 0
@@ -151,7 +151,7 @@ func decodeValue(b []byte, depth int) (any, int, *Error) {
 		return nil, 0, tableErr("value type tag missing")
 	}
 	tag, v := b[0], b[1:]
-	if n := scalarSize(tag); n >= 0 {
+	if n := ScalarSize(tag); n >= 0 {
 		if len(v) < n {
 			return nil, 0, tableErr("value of type %q needs %d bytes, %d left", tag, n, len(v))
 		}
@@ -177,7 +177,7 @@ func decodeValue(b []byte, depth int) (any, int, *Error) {
 	return nil, 0, tableErr("unknown value type %q", tag)
 }
 
-// decodeScalar decodes a fixed-width value; len(v) >= scalarSize(tag).
+// decodeScalar decodes a fixed-width value; len(v) >= ScalarSize(tag).
 func decodeScalar(tag byte, v []byte) any {
 	switch tag {
 	case 't':
@@ -247,7 +247,7 @@ func skipValue(b []byte, depth int) (int, *Error) {
 		return 0, tableErr("value type tag missing")
 	}
 	tag, v := b[0], b[1:]
-	if n := scalarSize(tag); n >= 0 {
+	if n := ScalarSize(tag); n >= 0 {
 		if len(v) < n {
 			return 0, tableErr("value of type %q needs %d bytes, %d left", tag, n, len(v))
 		}

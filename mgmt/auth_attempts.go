@@ -29,9 +29,17 @@ func authRow(c broker.AuthCount, source bool) map[string]any {
 	return row
 }
 
-func (a *api) authAttempts(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+// thisNode reports whether {node} names this broker, answering 404 if not.
+func (a *api) thisNode(w http.ResponseWriter, r *http.Request) bool {
 	if pathValue(r, "node") != a.cfg.Node {
 		writeNotFound(w)
+		return false
+	}
+	return true
+}
+
+func (a *api) authAttempts(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
+	if !a.thisNode(w, r) {
 		return
 	}
 	rows := []map[string]any{}
@@ -44,8 +52,7 @@ func (a *api) authAttempts(w http.ResponseWriter, r *http.Request, _ *broker.Pri
 }
 
 func (a *api) authAttemptsBySource(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	if pathValue(r, "node") != a.cfg.Node {
-		writeNotFound(w)
+	if !a.thisNode(w, r) {
 		return
 	}
 	rows := []map[string]any{}
@@ -56,8 +63,7 @@ func (a *api) authAttemptsBySource(w http.ResponseWriter, r *http.Request, _ *br
 }
 
 func (a *api) resetAuthAttempts(w http.ResponseWriter, r *http.Request, _ *broker.Principal) {
-	if pathValue(r, "node") != a.cfg.Node {
-		writeNotFound(w)
+	if !a.thisNode(w, r) {
 		return
 	}
 	a.b.AuthAttempts().Reset()

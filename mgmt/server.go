@@ -25,9 +25,6 @@ type Config struct {
 	Node string
 	// Version is the broker's version string.
 	Version string
-	// TrackAuthAttemptSource counts logins by remote address and user too
-	// (RabbitMQ's track_auth_attempt_source, off by default there).
-	TrackAuthAttemptSource bool
 }
 
 // Server is the HTTP listener.
@@ -66,9 +63,6 @@ func ListenConfig(cfg Config, b *broker.Broker) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.TrackAuthAttemptSource {
-		b.AuthAttempts().SetTrackSource(true)
 	}
 	mux := http.NewServeMux()
 	registerMetrics(mux, b) // metrics.go

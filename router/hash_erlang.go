@@ -10,6 +10,8 @@ package router
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/warrenmq/warren/frame"
 )
 
 const (
@@ -263,18 +265,11 @@ func hash2Typed(hash uint32, tag byte, v []byte) (uint32, []byte) {
 // fieldSize is the size of the value of type tag at the start of v, or
 // -1 for an unknown tag or a length prefix that does not fit.
 func fieldSize(tag byte, v []byte) int {
+	if n := frame.ScalarSize(tag); n >= 0 {
+		return n
+	}
 	switch tag {
-	case 'V':
-		return 0
-	case 't', 'b', 'B':
-		return 1
-	case 's', 'u':
-		return 2
-	case 'I', 'i', 'f':
-		return 4
-	case 'D':
-		return 5
-	case 'l', 'L', 'd', 'T':
+	case 'L': // RabbitMQ's unsigned 64-bit; frame's tables do not take it
 		return 8
 	case 'S', 'x', 'F', 'A':
 		if len(v) < 4 {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -170,21 +169,7 @@ func TestDiskAlarmMidStreamKillWhileBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int]bool{}
-	for {
-		d, ok, err := ch2.Get("alarm-midstream", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		i, err := strconv.Atoi(d.MessageId)
-		if err != nil || !bytes.Equal(d.Body, bodyOf(i)) {
-			t.Fatalf("message %q: body differs from the one published", d.MessageId)
-		}
-		seen[i] = true
-	}
+	seen := drainByMessageID(t, ch2, "alarm-midstream", bodyOf)
 	lost := 0
 	for i := range kept {
 		if !seen[i] {

@@ -145,21 +145,7 @@ func TestDiskAlarmKillWhileBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int]bool{}
-	for {
-		d, ok, err := ch.Get("alarm-kill", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		i, err := strconv.Atoi(d.MessageId)
-		if err != nil || !bytes.Equal(d.Body, bodyOf(i)) {
-			t.Fatalf("message %q: body differs from the one published", d.MessageId)
-		}
-		seen[i] = true
-	}
+	seen := drainByMessageID(t, ch, "alarm-kill", bodyOf)
 	for i := range confirmed {
 		if !seen[i] {
 			t.Errorf("confirmed message %d lost", i)
@@ -171,4 +157,25 @@ func TestDiskAlarmKillWhileBlocked(t *testing.T) {
 		}
 	}
 	t.Logf("%d confirmed (100 before the block, %d while blocked), %d in the queue", len(confirmed), len(confirmed)-110, len(seen))
+}
+
+// drainByMessageID gets every message of queue (auto-ack), checks each body
+// against bodyOf of its numeric message-id, and returns the ids seen.
+func drainByMessageID(t *testing.T, ch *amqp.Channel, queue string, bodyOf func(int) []byte) map[int]bool {
+	t.Helper()
+	seen := map[int]bool{}
+	for {
+		d, ok, err := ch.Get(queue, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return seen
+		}
+		i, err := strconv.Atoi(d.MessageId)
+		if err != nil || !bytes.Equal(d.Body, bodyOf(i)) {
+			t.Fatalf("message %q: body differs from the one published", d.MessageId)
+		}
+		seen[i] = true
+	}
 }

@@ -44,29 +44,19 @@ type Pair struct {
 // NewCA makes a CA named name in dir.
 func NewCA(t testing.TB, dir, name string) *CA {
 	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"Warren tests"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &CA{Cert: cert, Key: key, CertFile: filepath.Join(dir, name+"-ca.pem"), dir: dir}
-	writePEM(t, ca.CertFile, "CERTIFICATE", der)
-	return ca
+	return newCA(t, dir, name, nil)
 }
 
 // Intermediate issues an intermediate CA named name under ca; what it
 // issues chains through it (Pair.Chain holds its certificate).
 func (ca *CA) Intermediate(t testing.TB, name string) *CA {
+	t.Helper()
+	return newCA(t, ca.dir, name, ca)
+}
+
+// newCA makes a CA certificate signed by parent, or self-signed when
+// parent is nil, and writes it to dir.
+func newCA(t testing.TB, dir, name string, parent *CA) *CA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -78,15 +68,21 @@ func (ca *CA) Intermediate(t testing.TB, name string) *CA {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	signer, signKey := tmpl, key
+	if parent != nil {
+		signer, signKey = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	in := &CA{Cert: cert, Key: key, CertFile: filepath.Join(ca.dir, name+"-ca.pem"), dir: ca.dir}
-	in.chain = append([]*x509.Certificate{cert}, ca.chain...)
-	writePEM(t, in.CertFile, "CERTIFICATE", der)
-	return in
+	ca := &CA{Cert: cert, Key: key, CertFile: filepath.Join(dir, name+"-ca.pem"), dir: dir}
+	if parent != nil {
+		ca.chain = append([]*x509.Certificate{cert}, parent.chain...)
+	}
+	writePEM(t, ca.CertFile, "CERTIFICATE", der)
+	return ca
 }
 
 // Server issues a server certificate for localhost / 127.0.0.1.

@@ -16,13 +16,13 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/warrenmq/warren/bench/perf"
 )
 
 func main() {
@@ -151,16 +151,11 @@ func main() {
 	}
 }
 
+// rssMiB is the broker's VmRSS, 0 if it cannot be read.
 func rssMiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := perf.ReadProc(pid)
 	if err != nil {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(f), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	return float64(st.RSSBytes) / (1 << 20)
 }
