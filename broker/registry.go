@@ -44,6 +44,17 @@ type ConnInfo struct {
 	Heartbeat  uint16 // seconds; 0: none
 	// AuthMechanism is the SASL mechanism the client logged in with.
 	AuthMechanism string
+	// TLS is the session of an AMQPS connection; nil for plain TCP.
+	TLS *TLSInfo
+}
+
+// TLSInfo is a TLS session in RabbitMQ's terms (rabbit_reader's ssl_*
+// and peer_cert_* items): "tlsv1.3", "ecdhe_ecdsa" or "any", "aes_256_gcm",
+// "aead". The peer certificate fields are empty when the client sent none.
+type TLSInfo struct {
+	Protocol, KeyExchange, Cipher, Hash string
+	PeerCertSubject, PeerCertIssuer     string
+	PeerCertValidity                    string
 }
 
 // ConnEntry is one registered connection. The transport owns it (it may be

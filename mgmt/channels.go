@@ -39,7 +39,7 @@ func (a *api) channelDetails(ch *broker.ChannelEntry) map[string]any {
 func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 	c := ch.Conn()
 	host, port := splitHostPort(c.Info.Peer)
-	return map[string]any{
+	m := map[string]any{
 		"name":                      channelName(ch),
 		"number":                    ch.Number,
 		"node":                      a.cfg.Node,
@@ -60,6 +60,10 @@ func (a *api) channelJSON(ch *broker.ChannelEntry) map[string]any {
 		"pending_raft_commands":     0, // Warren's quorum queues run no Raft log per channel
 		"user_who_performed_action": c.Info.User,
 	}
+	if idle := a.rates.channelIdleSince(ch); idle != "" { // idle.go
+		m["idle_since"] = idle
+	}
+	return m
 }
 
 // unconfirmed is RabbitMQ's messages_unconfirmed: publishes in confirm

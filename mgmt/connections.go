@@ -51,23 +51,6 @@ func (a *api) findConn(p *broker.Principal, name string) (*broker.ConnEntry, boo
 }
 
 func (a *api) connectionJSON(c *broker.ConnEntry) map[string]any {
-	return a.connectionJSONWith(c, a.tlsPorts())
-}
-
-// tlsPorts are the local addresses of the broker's AMQPS listeners: a
-// connection accepted on one of them is RabbitMQ's "ssl": true.
-func (a *api) tlsPorts() map[string]bool {
-	out := map[string]bool{}
-	for _, l := range a.b.Listeners() {
-		if l.Protocol == "amqp/ssl" {
-			_, p, _ := net.SplitHostPort(l.Addr.String())
-			out[p] = true
-		}
-	}
-	return out
-}
-
-func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) map[string]any {
 	peerHost, peerPort := splitHostPort(c.Info.Peer)
 	host, lport := splitHostPort(c.Info.Local)
 	props := tableJSON(c.Info.ClientProperties)
@@ -75,7 +58,6 @@ func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) 
 		props = map[string]any{}
 	}
 	recvRate, sendRate := a.rates.connRates(c) // rates_objects.go
-	ssl := tlsPorts[strconv.Itoa(lport)]
 	row := map[string]any{
 		"recv_oct_details":          map[string]any{"rate": recvRate},
 		"send_oct_details":          map[string]any{"rate": sendRate},
@@ -92,7 +74,7 @@ func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) 
 		"auth_mechanism":            c.Info.AuthMechanism,
 		"type":                      "network",
 		"state":                     "running",
-		"ssl":                       ssl,
+		"ssl":                       c.Info.TLS != nil,
 		"channels":                  len(c.Channels()),
 		"client_properties":         props,
 		"connected_at":              c.Info.ConnectedAt.UnixMilli(),
@@ -105,12 +87,29 @@ func (a *api) connectionJSONWith(c *broker.ConnEntry, tlsPorts map[string]bool) 
 		"send_cnt":                  c.SendCount.Load(),
 		"send_pend":                 c.SendPending.Load(),
 	}
-	if !ssl { // RabbitMQ's nulls for a plain connection; a TLS one's session details are netio's, not listed here
-		for _, k := range []string{"ssl_protocol", "ssl_key_exchange", "ssl_cipher", "ssl_hash", "peer_cert_subject", "peer_cert_issuer", "peer_cert_validity"} {
-			row[k] = nil
-		}
-	}
+	addTLSFields(row, c.Info.TLS)
 	return row
+}
+
+// addTLSFields sets RabbitMQ's ssl_* and peer_cert_* items: null on a
+// plain connection, and the certificate's null when the client sent none.
+func addTLSFields(row map[string]any, t *broker.TLSInfo) {
+	str := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	if t == nil {
+		t = &broker.TLSInfo{}
+	}
+	row["ssl_protocol"] = str(t.Protocol)
+	row["ssl_key_exchange"] = str(t.KeyExchange)
+	row["ssl_cipher"] = str(t.Cipher)
+	row["ssl_hash"] = str(t.Hash)
+	row["peer_cert_subject"] = str(t.PeerCertSubject)
+	row["peer_cert_issuer"] = str(t.PeerCertIssuer)
+	row["peer_cert_validity"] = str(t.PeerCertValidity)
 }
 
 func splitHostPort(hp string) (string, int) {
@@ -124,9 +123,8 @@ func splitHostPort(hp string) (string, int) {
 
 func (a *api) writeConns(w http.ResponseWriter, r *http.Request, conns []*broker.ConnEntry) {
 	rows := make([]map[string]any, 0, len(conns))
-	tls := a.tlsPorts()
 	for _, c := range conns {
-		rows = append(rows, a.connectionJSONWith(c, tls))
+		rows = append(rows, a.connectionJSON(c))
 	}
 	writeList(w, r, rows)
 }

@@ -45,6 +45,9 @@ func (a *api) queueJSON(v *broker.VHost, q *broker.Queue) map[string]any {
 	}
 	m["memory"], m["message_bytes"] = row.Memory, row.MessageBytes
 	m["message_bytes_ready"], m["message_bytes_unacknowledged"] = row.MessageBytesReady, row.MessageBytesUnacked
+	if row.IdleSince != "" {
+		m["idle_since"] = row.IdleSince
+	}
 	if row.Stream != nil { // stream_stats.go
 		m["members"], m["online"], m["readers"], m["stream"] = row.Members, row.Online, row.Readers, row.Stream
 	}
@@ -97,6 +100,7 @@ type queueRow struct {
 	Durable                   bool           `json:"durable"`
 	EffectivePolicyDefinition map[string]any `json:"effective_policy_definition"`
 	Exclusive                 bool           `json:"exclusive"`
+	IdleSince                 string         `json:"idle_since,omitempty"` // idle.go
 	Memory                    int64          `json:"memory"`
 	MessageBytes              int64          `json:"message_bytes"`
 	MessageBytesReady         int64          `json:"message_bytes_ready"`
@@ -130,8 +134,8 @@ func (a *api) queueRowOf(v *broker.VHost, q *broker.Queue) queueRow {
 		Arguments: emptyIfNil(tableJSON(q.Args)), AutoDelete: q.AutoDelete, Consumers: q.ConsumerCount(),
 		Durable: q.Durable, EffectivePolicyDefinition: def, Exclusive: q.Exclusive,
 		Memory: qb.Memory, MessageBytes: qb.Ready + qb.Unacked, MessageBytesReady: qb.Ready, MessageBytesUnacked: qb.Unacked,
-		MessageStats: a.rates.queueStats(q),
-		Messages:     ready + unacked, MessagesReady: ready, MessagesUnacknowledged: unacked,
+		MessageStats: a.rates.queueStats(q), IdleSince: a.rates.queueIdleSince(q),
+		Messages: ready + unacked, MessagesReady: ready, MessagesUnacknowledged: unacked,
 		Name: q.Name, Node: a.cfg.Node, OperatorPolicy: nullIfEmpty(opPolicy), Policy: nullIfEmpty(policy),
 		State: "running", Type: qtype, VHost: v.Name,
 	}

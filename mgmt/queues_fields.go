@@ -55,6 +55,11 @@ func (row *queueRow) field(path []string) (any, bool) {
 		return row.EffectivePolicyDefinition, true
 	case "message_stats":
 		return row.MessageStats, true
+	case "idle_since": // absent from the map while busy
+		if row.IdleSince == "" {
+			return nil, true
+		}
+		return row.IdleSince, true
 	case "memory":
 		return row.Memory, true
 	case "message_bytes":

@@ -34,11 +34,15 @@ type sample struct {
 // taken between the newest and the one before it, as RabbitMQ's basic
 // rates mode reports the last interval.
 type rateRing struct {
-	s [2]sample
-	n int
+	s       [2]sample
+	n       int
+	changed time.Time // the first reading that differed from the one before it (idle.go)
 }
 
 func (r *rateRing) add(s sample) {
+	if r.n == 0 || r.s[r.n-1].c != s.c {
+		r.changed = s.at
+	}
 	if r.n == len(r.s) {
 		copy(r.s[:], r.s[1:])
 		r.n--

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"slices"
 	"time"
 
 	"github.com/warrenmq/warren/broker"
@@ -13,12 +14,16 @@ import (
 
 // objRing is rateRing for a counter list of any length.
 type objRing struct {
-	at [2]time.Time
-	c  [2][]uint64
-	n  int
+	at      [2]time.Time
+	c       [2][]uint64
+	n       int
+	changed time.Time // the first reading that differed from the one before it (idle.go)
 }
 
 func (r *objRing) add(at time.Time, c []uint64) {
+	if r.n == 0 || !slices.Equal(r.c[r.n-1], c) {
+		r.changed = at
+	}
 	if r.n == 2 {
 		r.at[0], r.c[0] = r.at[1], r.c[1]
 		r.n--

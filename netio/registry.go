@@ -29,6 +29,7 @@ func (c *Conn) registerOpened() {
 		ChannelMax:       c.channelMax,
 		Heartbeat:        uint16(c.heartbeat.Load()),
 		AuthMechanism:    c.authMechanism,
+		TLS:              c.tlsSession(),
 	}, c.closeOnRequest)
 	slog.Info("user authenticated and granted access to vhost", "conn", c.id, "peer", peer, "user", c.principal.User, "vhost", c.vhostName())
 }

@@ -71,8 +71,8 @@ func (c *Conn) externalLogin() (*broker.Principal, error) {
 var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
 // certLoginName is RabbitMQ's peer_cert_auth_name: several CNs are joined
-// with ","; the distinguished name is the RFC 4514 string (Go's
-// formatting, which matches RabbitMQ's for the usual attributes).
+// with ","; the distinguished name is the RFC 4514 string of the
+// certificate's own attribute order, as rabbit_ssl's (tls_session.go).
 func certLoginName(cert *x509.Certificate, l CertLogin) (string, error) {
 	switch l.From {
 	case "", "common_name":
@@ -87,7 +87,7 @@ func certLoginName(cert *x509.Certificate, l CertLogin) (string, error) {
 		}
 		return strings.Join(cns, ","), nil
 	case "distinguished_name":
-		return cert.Subject.String(), nil
+		return distinguishedName(cert.RawSubject, cert.Subject), nil
 	}
 	var sans []string
 	switch l.SANType {

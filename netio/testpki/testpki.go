@@ -100,6 +100,13 @@ func (ca *CA) Client(t testing.TB, cn string, sans ...string) Pair {
 	})
 }
 
+// ClientSubject issues a client certificate with subject written as
+// given, attribute by attribute in that order (pkix.Name would reorder
+// them): for tests of how a subject is printed.
+func (ca *CA) ClientSubject(t testing.TB, file string, rdns ...pkix.AttributeTypeAndValue) Pair {
+	return ca.issue(t, file, pkix.Name{ExtraNames: rdns}, x509.ExtKeyUsageClientAuth, func(*x509.Certificate) {})
+}
+
 func (ca *CA) issue(t testing.TB, file string, subject pkix.Name, usage x509.ExtKeyUsage, edit func(*x509.Certificate)) Pair {
 	t.Helper()
 	key := newKey(t)
