@@ -6,7 +6,9 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/warrenmq/warren/segment"
 	"github.com/warrenmq/warren/segment/sysfile"
 )
 
@@ -180,6 +182,30 @@ func writeBlocks(dir string, id uint32, blocks []blockSum) error {
 func removeBlocks(dir string, id uint32) {
 	_ = os.Remove(sumPath(dir, id))
 	_ = os.Remove(sumPath(dir, id) + ".tmp")
+}
+
+// removeOrphanBlocks deletes the summary files of segments that are not
+// there: after a machine crash a segment may be gone while its summary
+// survived, and a new segment would get its id and its stale blocks.
+func removeOrphanBlocks(dir string, recs []segment.Recovered) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	have := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		have[filepath.Base(segPath(dir, r.ID))] = true
+	}
+	for _, e := range ents {
+		name := e.Name()
+		seg, ok := strings.CutSuffix(name, ".sum")
+		if !ok {
+			seg, ok = strings.CutSuffix(name, ".sum.tmp")
+		}
+		if ok && strings.HasPrefix(seg, "seg.") && (!have[seg] || strings.HasSuffix(name, ".tmp")) {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
 }
 
 // indexChunkLocked adds a chunk appended at pos (records [pos.Off, end))

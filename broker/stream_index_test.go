@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/warrenmq/warren/frame"
@@ -136,5 +137,52 @@ func TestStreamBlockSkipFromInside(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(exp) {
 			t.Fatalf("from %d: rare at %v, want %v", from, got, exp)
 		}
+	}
+}
+
+// A summary file whose segment is gone (a machine crash can leave one)
+// is deleted at recovery: a new segment with that id must not be read
+// through stale blocks.
+func TestStreamOrphanSummaryRemoved(t *testing.T) {
+	dir := t.TempDir()
+	b, v := openStreamBroker(t, dir)
+	if _, _, err := v.DeclareStream(nil, "s", StreamConfig{MaxSegmentSizeBytes: 64 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := v.Stream("s")
+	publishRuns(t, v, 0, 300, 1024)
+	waitStreamCommitted(t, s, 300)
+	sdir := s.st.dir
+	b.Close()
+	sums, _ := filepath.Glob(filepath.Join(sdir, "seg.*.sum"))
+	if len(sums) < 2 {
+		t.Fatalf("%d summary files", len(sums))
+	}
+	// The newest sealed segment is lost, its summary is not; and a
+	// write of a summary was cut short.
+	last := sums[len(sums)-1]
+	segs, _ := filepath.Glob(filepath.Join(sdir, "seg.??????????"))
+	for _, g := range segs {
+		if g > strings.TrimSuffix(last, ".sum") {
+			if err := os.Remove(g); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Remove(strings.TrimSuffix(last, ".sum")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sums[0]+".tmp", []byte("torn"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = openStreamBroker(t, dir)
+	defer b.Close()
+	for _, f := range []string{last, sums[0] + ".tmp"} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("%s is still there after recovery (err %v)", filepath.Base(f), err)
+		}
+	}
+	if _, err := os.Stat(sums[0]); err != nil {
+		t.Fatalf("a good summary file went: %v", err)
 	}
 }

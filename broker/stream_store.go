@@ -104,6 +104,7 @@ func (v *VHost) openStreamStore(q *Queue) (*streamStore, error) {
 		l.Close()
 		return nil, err
 	}
+	removeOrphanBlocks(dir, recs)
 	s.offsets = &offsetStore{dir: dir, onMkdir: func() error { return writeQueueLabel(dir, vhost, name) }}
 	if err := s.offsets.load(); err != nil {
 		l.Close()
