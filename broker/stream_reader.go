@@ -34,6 +34,18 @@ type streamReader struct {
 	holding    bool      // Hold: mappings moved off stay until Release
 	held       []*segMap // those mappings
 	closed     bool
+
+	// A filtered reader's block summaries of r.seg (stream_index.go).
+	blkSeg  uint32
+	blkHas  bool // blkSeg is set
+	blkFile bool // blocks came from the summary file (or it has none)
+	bi      int  // the first block not wholly behind r.off
+	blocks  []blockSum
+	// lastCounted is 1 + the start of the block whose entry was counted
+	// last in bytesRead (a matching block is consulted at each chunk).
+	lastCounted uint32
+	own         []blockSum // the file's blocks, reused
+	fileBuf     []byte
 }
 
 func mapSegment(path string) ([]byte, error) {
@@ -326,6 +338,20 @@ func (r *streamReader) next() (Chunk, bool, error) {
 		var limit uint32
 		var next uint32
 		found := false
+		var mem []blockSum
+		var open blockSum
+		inMem := false
+		if len(r.filter) > 0 {
+			switch {
+			case s.idx.has && s.idx.seg == r.seg:
+				mem, inMem = s.idx.blocks, true
+				if s.idx.isOpen {
+					open = s.idx.open
+				}
+			case s.prev.has && s.prev.seg == r.seg:
+				mem, inMem = s.prev.blocks, true
+			}
+		}
 		i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].id >= r.seg })
 		if i < len(s.segs) && s.segs[i].id == r.seg {
 			found = true
@@ -356,6 +382,10 @@ func (r *streamReader) next() (Chunk, bool, error) {
 				return Chunk{}, false, nil
 			}
 			r.seg, r.off = next, DataStartOff
+			continue
+		}
+		if len(r.filter) > 0 && r.skipBlock(mem, open, inMem, limit) {
+			passed++
 			continue
 		}
 		if err := r.mapSegAtLeast(r.seg, limit); err != nil {

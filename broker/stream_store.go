@@ -46,6 +46,8 @@ type streamStore struct {
 	vis     streamPos    // the committed end: what readers may read
 	pend    []pendCommit // appends waiting for their commit, in order
 	readers []*streamReader
+	idx     segIndex // the head segment's block summaries (stream_index.go)
+	prev    segIndex // the segment before it, sealed
 	cfg     StreamConfig
 	gone    error // ErrStreamDeleted once closed or destroyed
 	offsets *offsetStore
@@ -102,6 +104,7 @@ func (v *VHost) openStreamStore(q *Queue) (*streamStore, error) {
 		l.Close()
 		return nil, err
 	}
+	removeOrphanBlocks(dir, recs)
 	s.offsets = &offsetStore{dir: dir, onMkdir: func() error { return writeQueueLabel(dir, vhost, name) }}
 	if err := s.offsets.load(); err != nil {
 		l.Close()
@@ -129,6 +132,10 @@ func (s *streamStore) recover(recs []segment.Recovered) error {
 		seg := streamSeg{id: r.ID, end: r.Used}
 		ok := false
 		var last streamPos
+		walkAll := i == len(recs)-1
+		if walkAll {
+			s.idx.reset(r.ID) // the head's blocks, from the walk
+		}
 		for off := uint32(segment.DataStart); off < r.Used; {
 			c, size, padding, err := chunkAt(m, off, r.Used, false)
 			if err != nil {
@@ -141,9 +148,10 @@ func (s *streamStore) recover(recs []segment.Recovered) error {
 				}
 				last = streamPos{seg: r.ID, end: r.Used, next: c.FirstOffset + uint64(c.Records),
 					lastSeg: r.ID, lastOff: off, lastFirst: c.FirstOffset, lastTs: c.Timestamp, any: true}
-				if i < len(recs)-1 {
+				if !walkAll {
 					break // only the last segment is walked whole
 				}
+				s.idx.add(off, off+size, c.FirstOffset, c.FirstOffset+uint64(c.Records), &c.Filter)
 			}
 			off += size
 		}
@@ -201,6 +209,7 @@ func (s *streamStore) appendChunk(c *ChunkIn, head []byte) (first, gen uint64, e
 		newSeg = true
 	}
 	s.segs[len(s.segs)-1].end = p.end
+	sealed, sealedSeg := s.indexChunkLocked(pos.Seg, pos.Off, p.end, first, s.nextOff, &c.Filter)
 	switch {
 	case gen == 0 || s.wm.Committed() >= gen:
 		s.pend = s.pend[:0]
@@ -211,6 +220,11 @@ func (s *streamStore) appendChunk(c *ChunkIn, head []byte) (first, gen uint64, e
 		s.pend = append(s.pend, pendCommit{gen: gen, pos: p})
 	}
 	s.mu.Unlock()
+	if sealed != nil {
+		if err := writeBlocks(s.dir, sealedSeg, sealed); err != nil {
+			s.logger().Warn("stream: could not write a segment's block summaries; filtered readers will read its chunk headers", "segment", sealedSeg, "err", err)
+		}
+	}
 	if newSeg {
 		s.retainLocked(time.Now())
 	}
@@ -280,6 +294,7 @@ func (s *streamStore) retainLocked(now time.Time) {
 		if err := s.log.Remove(id); err != nil {
 			s.logger().Warn("stream: retention could not remove a segment", "segment", id, "err", err)
 		}
+		removeBlocks(s.dir, id)
 	}
 	s.armAgeLocked()
 }

@@ -236,16 +236,23 @@ func TestStreamRetention(t *testing.T) {
 			t.Fatalf("slow reader chunk %d at offset %d, want %d (first kept %d)", i, c.FirstOffset, st.FirstOffset+uint64(i), st.FirstOffset)
 		}
 	}
-	// The files are gone from disk too.
+	// The files are gone from disk too, with their block summaries: one
+	// for each kept segment but the head.
 	ents, _ := os.ReadDir(s.st.dir)
-	segs := 0
+	segs, sums := 0, 0
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "seg.") {
+		switch {
+		case strings.HasPrefix(e.Name(), "seg.") && strings.HasSuffix(e.Name(), ".sum"):
+			sums++
+			if _, err := os.Stat(strings.TrimSuffix(s.st.dir+"/"+e.Name(), ".sum")); err != nil {
+				t.Fatalf("%s outlived its segment", e.Name())
+			}
+		case strings.HasPrefix(e.Name(), "seg."):
 			segs++
 		}
 	}
-	if segs != st.Segments {
-		t.Fatalf("%d segment files, stats say %d", segs, st.Segments)
+	if segs != st.Segments || sums != segs-1 {
+		t.Fatalf("%d segment files and %d summary files, stats say %d segments", segs, sums, st.Segments)
 	}
 }
 
@@ -407,18 +414,33 @@ func waitStreamCommitted(t *testing.T, s *Stream, next uint64) StreamStats {
 
 // A filtered reader over a long run of chunks it skips returns after a
 // bounded number with "nothing yet" and a signal to call again, so an
-// event loop running it is not held for the whole stream.
+// event loop running it is not held for the whole stream. Each chunk's
+// summary lacks one of the bits of "last", in turn, so no chunk matches
+// but every block (stream_index.go) does: the reader goes chunk by chunk.
 func TestStreamFilteredReaderYields(t *testing.T) {
 	b, v := openStreamBroker(t, t.TempDir())
 	defer b.Close()
 	s, _, _ := v.DeclareStream(nil, "s", StreamConfig{})
 	const n = 3*skipBudget + 10
+	var last FilterSummary
+	last.Add([]byte("last"))
+	var bits [][2]uint64
+	for i := range 128 {
+		if last.Bloom[i/64]&(1<<(i%64)) != 0 {
+			var x [2]uint64
+			x[i/64] = 1 << (i % 64)
+			bits = append(bits, x)
+		}
+	}
+	if len(bits) < 2 {
+		t.Fatalf("\"last\" sets %d bits", len(bits))
+	}
 	appendN(t, s, n, func(i int) ([]byte, FilterSummary, int64) {
-		var f FilterSummary
-		if i == n-1 {
-			f.Add([]byte("last"))
-		} else {
-			f.Add([]byte("other"))
+		f := last
+		if i != n-1 {
+			x := bits[i%len(bits)]
+			f.Bloom[0] &^= x[0]
+			f.Bloom[1] &^= x[1]
 		}
 		return []byte("x"), f, 0
 	})
