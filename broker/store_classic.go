@@ -320,6 +320,9 @@ func (s *classicStore) ack(t Ticket) error {
 // was the last one.
 func (s *classicStore) done(pos segment.Pos, size, body uint32, persistent bool) error {
 	complete, err := s.idx.Ack(pos, size, body, s.durable && persistent)
+	if !s.durable && err == nil {
+		s.discardDone(pos)
+	}
 	if complete {
 		if head, used, ok := s.log.Head(); !ok || head != pos.Seg {
 			s.removeSegment(pos.Seg)
@@ -332,6 +335,21 @@ func (s *classicStore) done(pos segment.Pos, size, body uint32, persistent bool)
 		}
 	}
 	return err
+}
+
+// discardDone tells a non-durable log how far the done records reach from
+// the first staged one it has not dropped, after pos (one of them, staged)
+// was done: it need not write them (segment/discard.go). Never past the
+// cursor, whose forward scan still reads the records ahead of it, done or
+// not.
+func (s *classicStore) discardDone(pos segment.Pos) {
+	from, ok := s.log.DiscardFrom()
+	if !ok || pos.Seg != from.Seg || pos.Off < from.Off || s.cur.Seg != from.Seg {
+		return
+	}
+	if end, done := s.idx.Skip(from); done {
+		s.log.Discard(segment.Pos{Seg: from.Seg, Off: min(end, s.cur.Off)})
+	}
 }
 
 func (s *classicStore) removeSegment(id uint32) {

@@ -278,6 +278,7 @@ func (l *Log) Close() error {
 		l.w.drop()
 		l.head = nil
 	}
+	l.w.releaseHot()
 	for _, s := range l.segs {
 		l.unmapSeg(s)
 	}

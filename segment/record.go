@@ -75,6 +75,14 @@ func recordLen(r *Record) int {
 
 // encode writes r into dst, which must be exactly RecordSize(r) long.
 func encode(dst []byte, r *Record) {
+	encodeUnsummed(dst, r)
+	n := recordLen(r)
+	binary.LittleEndian.PutUint32(dst[4:], checksum(dst[:prefixSize+n]))
+}
+
+// encodeUnsummed is encode without the checksum, which sumRecords adds
+// once the record is about to reach the file.
+func encodeUnsummed(dst []byte, r *Record) {
 	n := recordLen(r)
 	o := HeaderSize
 	o += copy(dst[o:], r.Exchange)
@@ -84,7 +92,19 @@ func encode(dst []byte, r *Record) {
 	clear(dst[o:]) // alignment padding: staging buffers are reused
 	binary.LittleEndian.PutUint32(dst[0:], uint32(n))
 	putFixed(dst, r)
-	binary.LittleEndian.PutUint32(dst[4:], checksum(dst[:prefixSize+n]))
+}
+
+// sumRecords writes the checksum of every record in b, which holds whole
+// encoded records back to back.
+func sumRecords(b []byte) {
+	for len(b) >= prefixSize {
+		n := int(binary.LittleEndian.Uint32(b))
+		if n == 0 || prefixSize+n > len(b) {
+			return // not a record: nothing staged is like that
+		}
+		binary.LittleEndian.PutUint32(b[4:], checksum(b[:prefixSize+n]))
+		b = b[min(int(alignUp(int64(prefixSize+n))), len(b)):]
+	}
 }
 
 // encodeHeader writes the first HeaderSize bytes of r's encoding, checksum

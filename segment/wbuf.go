@@ -55,6 +55,15 @@ type wbuf struct {
 
 	logID uint64 // the Log's id, for the Syncer's failure records
 
+	// A non-durable log's staged records that its reader is done with
+	// need never reach the file (discard.go). discardTo: the head's file
+	// offset below which that holds; summed: how much of b has its
+	// checksums (computed as the bytes go to the file); hot: the bytes of
+	// b beyond maxWbuf taken from hotBudget.
+	discardTo atomic.Int64
+	summed    int
+	hot       int
+
 	files *FileCache
 	ent   cacheEntry
 	used  atomic.Bool // appended to since the cache's scan last passed
@@ -94,6 +103,8 @@ func (w *wbuf) unlock() {
 func (w *wbuf) attach(path string, fd int, off int64) {
 	w.mu.Lock()
 	w.path, w.fd, w.base, w.b, w.done, w.err = path, fd, off, w.b[:0], 0, nil
+	w.summed = 0
+	w.discardTo.Store(off) // nothing before the first record to wait for
 	w.closedOwner = nil
 	w.bad.Store(false)
 	w.newOwner()
@@ -219,6 +230,7 @@ func (w *wbuf) drop() (written int64) {
 	w.closeLocked()
 	w.files.remove(&w.ent)
 	w.path, w.b, w.done, w.closedOwner = "", w.b[:0], 0, nil
+	w.summed = 0
 	return written
 }
 
@@ -243,6 +255,7 @@ func (w *wbuf) finish(fn func(fd int) error) error {
 	w.closeLocked()
 	w.files.remove(&w.ent)
 	w.path, w.b, w.done, w.closedOwner = "", w.b[:0], 0, nil
+	w.summed = 0
 	return err
 }
 
@@ -281,11 +294,12 @@ func (w *wbuf) flushLocked() error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.done < len(w.b) {
+	if from := max(w.done, w.discarded()); from < len(w.b) {
 		if err := w.ensureLocked(); err != nil {
 			return err
 		}
-		if err := sysfile.PwriteAll(w.fd, w.b[w.done:], w.base+int64(w.done)); err != nil {
+		w.sumFrom(from)
+		if err := sysfile.PwriteAll(w.fd, w.b[from:], w.base+int64(from)); err != nil {
 			w.setErr(err)
 			return err
 		}
@@ -312,13 +326,13 @@ func (w *wbuf) put(r *Record, n int, sy *Syncer) (staged bool, gen uint64, err e
 	if err := w.ensureLocked(); err != nil {
 		return false, 0, err
 	}
-	if len(w.b)+n > cap(w.b) {
+	if len(w.b)+n > cap(w.b) && !w.keepUnread(n) {
 		if err := w.flushLocked(); err != nil {
 			return false, 0, err
 		}
 		full := len(w.b) > 0
 		w.base += int64(len(w.b))
-		w.b, w.done = w.b[:0], 0
+		w.b, w.done, w.summed = w.b[:0], 0, 0
 		if c := cap(w.b); c < maxWbuf && (full || c < n) {
 			// Grow only for a queue that fills its buffer: an idle one
 			// keeps 4 KiB.
@@ -327,7 +341,12 @@ func (w *wbuf) put(r *Record, n int, sy *Syncer) (staged bool, gen uint64, err e
 	}
 	k := len(w.b)
 	w.b = w.b[:k+n]
-	encode(w.b[k:k+n], r)
+	if w.durable {
+		encode(w.b[k:k+n], r)
+		w.summed = k + n
+	} else {
+		encodeUnsummed(w.b[k:k+n], r)
+	}
 	if sy != nil {
 		gen = sy.mark(w.owner)
 	}
@@ -352,7 +371,7 @@ func (w *wbuf) putDirect(r *Record, n int64, sy *Syncer) (gen uint64, err error)
 		return 0, err
 	}
 	w.base = off + n
-	w.b, w.done = w.b[:0], 0
+	w.b, w.done, w.summed = w.b[:0], 0, 0
 	if sy != nil {
 		gen = sy.mark(w.owner)
 	}
@@ -368,6 +387,6 @@ func (w *wbuf) skip() error {
 		return err
 	}
 	w.base += int64(len(w.b))
-	w.b, w.done = w.b[:0], 0
+	w.b, w.done, w.summed = w.b[:0], 0, 0
 	return nil
 }
