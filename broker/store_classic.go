@@ -19,6 +19,10 @@ type storeOptions struct {
 	// OnMkdir runs when the store creates its directory, which it does
 	// only once it has something to keep there.
 	OnMkdir func(dir string) error
+	// Owner is the lock held around every call on the store (the queue's
+	// mutex): with it, the broker-wide mapping budget may unmap a cold
+	// store's segments and ack files (segment/mapbudget.go).
+	Owner segment.Owner
 }
 
 // classicStore is a classic queue's messages: a segment log (the bytes) plus
@@ -70,11 +74,11 @@ type freshRecord struct {
 // openClassicStore opens the store in dir, recovering what a durable one
 // left.
 func openClassicStore(dir string, o storeOptions) (*classicStore, error) {
-	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, OnMkdir: o.OnMkdir})
+	l, recs, err := segment.Open(dir, segment.Options{SegmentSize: o.SegmentSize, Durable: o.Durable, Syncer: o.Syncer, OnMkdir: o.OnMkdir, Owner: o.Owner})
 	if err != nil {
 		return nil, err
 	}
-	x, err := index.Open(dir, index.Options{Durable: o.Durable, NoDir: l.NoDir()}, recs)
+	x, err := index.Open(dir, index.Options{Durable: o.Durable, NoDir: l.NoDir(), Owner: o.Owner}, recs)
 	if err != nil {
 		l.Close()
 		return nil, err

@@ -63,7 +63,7 @@ func (v *VHost) listQueueDirs() map[string]struct{} {
 }
 
 func (v *VHost) storeOptions(q *Queue) storeOptions {
-	so := storeOptions{Durable: q.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer}
+	so := storeOptions{Durable: q.Durable, SegmentSize: v.b.cfg.SegmentSize, Syncer: v.b.syncer, Owner: &q.mu}
 	if q.Durable {
 		vhost, name := v.Name, q.Name
 		so.OnMkdir = func(dir string) error { return writeQueueLabel(dir, vhost, name) }

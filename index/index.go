@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/warrenmq/warren/segment"
 )
 
@@ -30,6 +32,11 @@ type Options struct {
 	// NoDir says the queue's directory does not exist (segment.Log.NoDir):
 	// there is nothing to load, and Open makes no syscall.
 	NoDir bool
+	// Maps and Owner are as for segment.Options: the mapped ack files
+	// count against Maps (segment.DefaultMapBudget() if nil), which may
+	// unmap them while the index is cold if Owner is set.
+	Maps  *segment.MapBudget
+	Owner segment.Owner
 }
 
 // ErrDone: the record was already done (acked twice).
@@ -46,6 +53,7 @@ type Index struct {
 	segs      []*segState // by id
 	last      *segState   // the segment looked up last
 	maps      []*ackFile  // mapped ack files, least recently used first
+	mapped    segment.MapEntry
 	hint      hint
 	redeliver segment.Pos // the hint found at Open
 	ready     int64
@@ -79,6 +87,10 @@ func Open(dir string, o Options, recs []segment.Recovered) (*Index, error) {
 		o.Logger = slog.Default()
 	}
 	x := &Index{dir: dir, opt: o}
+	if o.Maps == nil {
+		o.Maps = segment.DefaultMapBudget()
+	}
+	x.mapped.Init(o.Maps, o.Owner, x)
 	x.hint = hint{path: filepath.Join(dir, hintName), noDur: !o.Durable}
 	// No directory yet is fine: the segment log makes it before any
 	// segment, and ack and hint files come after segments.
@@ -189,10 +201,10 @@ func (x *Index) persist(st *segState, r run) error {
 	}
 	if st.af.data == nil {
 		if len(x.maps) >= maxAckMaps {
-			x.maps[0].close()
+			x.unmapAck(x.maps[0])
 			x.maps = x.maps[1:]
 		}
-		if err := st.af.open(); err != nil {
+		if err := x.mapAck(st.af); err != nil {
 			return err
 		}
 		x.maps = append(x.maps, st.af)
@@ -244,7 +256,7 @@ func (x *Index) Drop(seg uint32) error {
 	x.ready -= int64(st.total - st.done)
 	x.readyB -= int64(st.totalB - st.doneB)
 	if st.af != nil {
-		st.af.close()
+		x.unmapAck(st.af)
 		if j := slices.Index(x.maps, st.af); j >= 0 {
 			x.maps = slices.Delete(x.maps, j, j+1)
 		}
@@ -280,9 +292,49 @@ func (x *Index) Close() error {
 		if e := a.sync(); e != nil && err == nil {
 			err = e
 		}
-		a.close()
+		x.unmapAck(a)
 	}
 	x.maps = nil
 	x.hint.close()
 	return err
+}
+
+// mapAck maps a's file, counted in the MapBudget (see segment.Log.view):
+// a mapping the kernel refuses is ErrMapLimit, after one more round of
+// evictions. The ack stays in memory; only its record on disk is missing
+// until the file is mapped again, and a restart would redeliver it.
+func (x *Index) mapAck(a *ackFile) error {
+	x.mapped.Reserve()
+	err := a.open()
+	if errors.Is(err, unix.ENOMEM) && x.mapped.Retry() {
+		err = a.open()
+	}
+	if errors.Is(err, unix.ENOMEM) {
+		x.mapped.Refused()
+		return fmt.Errorf("ack file %s: %w (%w)", a.path, segment.ErrMapLimit, err)
+	}
+	if err != nil {
+		return err
+	}
+	x.mapped.Mapped()
+	return nil
+}
+
+// unmapAck unmaps a's file if it is mapped.
+func (x *Index) unmapAck(a *ackFile) {
+	if a.data != nil {
+		a.close()
+		x.mapped.Unmapped()
+	}
+}
+
+// ReleaseMaps unmaps every ack file (segment.MapHolder): the MapBudget
+// asks a cold index to, with its Owner held. Like the index's own
+// eviction past maxAckMaps it does not msync: the pages are the page
+// cache's, written back as usual.
+func (x *Index) ReleaseMaps() {
+	for _, a := range x.maps {
+		x.unmapAck(a)
+	}
+	x.maps = nil
 }

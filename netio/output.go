@@ -35,16 +35,15 @@ func connOutputBudget() int64 {
 // maxKeptBuffer is the largest output buffer kept for reuse (append grows a
 // buffer past the budget by up to 2x), three budgets: 3 MiB alone, less
 // while many connections share totalOutputBudget. Reallocating multi-MB
-// buffers per flush cost a fifth of the 1 KiB throughput, so busy
-// connections keep theirs; releaseIdle gives them back once a connection
-// goes quiet.
+// buffers per flush cost a fifth of the 1 KiB throughput, so written
+// buffers go back to outPool (outpool.go) after each flush, and the pool
+// lets go of them once it goes unused.
 func maxKeptBuffer() int { return 3 * int(connOutputBudget()) }
 
 // output is a connection's pending bytes, written by its own loop and by
 // other loops delivering to it.
 type output struct {
-	buf       []byte
-	spare     []byte
+	buf       []byte       // nil until something is appended after a flush (outPool)
 	scheduled bool         // a flush is guaranteed to follow (loop in Feed, or a wake sent)
 	pending   atomic.Int64 // len(buf), for budget checks without the lock
 	backlog   atomic.Int64 // bytes the transport still holds after its last write
@@ -82,6 +81,9 @@ func (c *Conn) noteBusyLocked(waiting int64) {
 // lockOut returns the buffer to append to; unlockOut must follow.
 func (c *Conn) lockOut() []byte {
 	c.outMu.Lock()
+	if c.out.buf == nil {
+		c.out.buf = outPool.get()
+	}
 	return c.out.buf
 }
 
@@ -134,6 +136,9 @@ func (c *Conn) wakeDeferred() {
 // which always ends with a flush.
 func (c *Conn) appendLoop(f func([]byte) []byte) {
 	c.outMu.Lock()
+	if c.out.buf == nil {
+		c.out.buf = outPool.get()
+	}
 	c.out.buf = f(c.out.buf)
 	c.out.pending.Store(int64(len(c.out.buf)))
 	c.noteBusyLocked(int64(len(c.out.buf)) + c.out.backlog.Load())
@@ -153,8 +158,7 @@ func (c *Conn) beginFeed() {
 func (c *Conn) TakeOutput() []byte {
 	c.outMu.Lock()
 	b := c.out.buf
-	c.out.buf = c.out.spare[:0]
-	c.out.spare = nil
+	c.out.buf = nil // the next append takes one from outPool
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
@@ -177,7 +181,7 @@ func (c *Conn) dispatchAfterFlush() {
 	}
 }
 
-// ReturnOutput gives a written buffer back for reuse and records how much the
+// ReturnOutput gives a written buffer back to outPool and records how much the
 // transport still holds; when that falls under budget, starved consumers get
 // deliveries again.
 func (c *Conn) ReturnOutput(b []byte, backlog int) {
@@ -185,20 +189,19 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	if int64(backlog) > c.out.peakBacklog.Load() {
 		c.out.peakBacklog.Store(int64(backlog))
 	}
-	keep := cap(b) <= maxKeptBuffer() && !c.oversized(b)
-	c.outMu.Lock()
-	if keep && c.out.spare == nil {
-		c.out.spare = b[:0]
-	}
-	c.noteBusyLocked(c.out.pending.Load() + int64(backlog))
-	c.outMu.Unlock()
-	if !keep {
+	if !c.keepBuffer(b) || !outPool.put(b) {
 		releasedLarge(cap(b))
 	}
+	c.outMu.Lock()
+	c.noteBusyLocked(c.out.pending.Load() + int64(backlog))
+	c.outMu.Unlock()
 	if !c.overBudget() && c.out.starved.Swap(false) {
 		c.redispatch()
 	}
 }
+
+// keepBuffer reports whether b, just written, is worth reusing. On the loop.
+func (c *Conn) keepBuffer(b []byte) bool { return cap(b) <= maxKeptBuffer() && !c.oversized(b) }
 
 // oversizedAfter is how many flushes in a row may use under a quarter of
 // a big buffer before it is let go.
@@ -235,9 +238,9 @@ func (c *Conn) needsDrainCheck() bool {
 func (c *Conn) releaseIdle() {
 	const small = 64 << 10
 	c.outMu.Lock()
-	if len(c.out.buf) == 0 && (cap(c.out.buf) > small || cap(c.out.spare) > small) {
-		releasedLarge(cap(c.out.buf) + cap(c.out.spare))
-		c.out.buf, c.out.spare = nil, nil
+	if len(c.out.buf) == 0 && cap(c.out.buf) > small {
+		releasedLarge(cap(c.out.buf))
+		c.out.buf = nil
 	}
 	c.outMu.Unlock()
 	c.releaseBacklog()
@@ -266,8 +269,8 @@ func (c *Conn) releaseBacklog() {
 // releaseOutput drops a closed connection's buffers.
 func (c *Conn) releaseOutput() {
 	c.outMu.Lock()
-	n := cap(c.out.buf) + cap(c.out.spare)
-	c.out.buf, c.out.spare = nil, nil
+	n := cap(c.out.buf)
+	c.out.buf = nil
 	c.noteBusyLocked(0)
 	c.outMu.Unlock()
 	c.out.backlog.Store(0) // the transport let go of it with the socket

@@ -9,11 +9,7 @@ import "testing"
 func TestOversizedOutputBufferLetGo(t *testing.T) {
 	c := &Conn{}
 	big := make([]byte, 1<<20)
-	flush := func(n int) bool {
-		c.out.spare = nil // the next TakeOutput took it
-		c.ReturnOutput(big[:n], 0)
-		return c.out.spare != nil
-	}
+	flush := func(n int) bool { return c.keepBuffer(big[:n]) }
 	for i := range 3 * oversizedAfter {
 		if !flush(512 << 10) {
 			t.Fatalf("flush %d used half the buffer, and it was dropped", i)
@@ -37,9 +33,7 @@ func TestOversizedOutputBufferLetGo(t *testing.T) {
 	}
 	small := make([]byte, 1<<10, 32<<10)
 	for i := range 2 * oversizedAfter {
-		c.out.spare = nil
-		c.ReturnOutput(small, 0)
-		if c.out.spare == nil {
+		if !c.keepBuffer(small) {
 			t.Fatalf("flush %d: a 32 KiB buffer was dropped", i)
 		}
 	}

@@ -248,6 +248,7 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	for _, c := range conns {
 		c.tick(now)
 	}
+	releasedLarge(outPool.trim())
 	return 100 * time.Millisecond, gnet.None
 }
 

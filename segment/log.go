@@ -33,6 +33,14 @@ type Options struct {
 	// Files bounds the descriptors open across logs (DefaultFileCache()
 	// if nil).
 	Files *FileCache
+	// Maps bounds the mappings held across logs (DefaultMapBudget() if
+	// nil).
+	Maps *MapBudget
+	// Owner is the lock the caller holds around every call on the log
+	// and every use of the views it returns (the queue's mutex): with it
+	// set, Maps may unmap this log's segments while it is cold, from
+	// another log's call. Nil: only the log itself unmaps them.
+	Owner Owner
 }
 
 // Errors returned by Log methods.
@@ -41,6 +49,10 @@ var (
 	ErrNoSegment = errors.New("segment: no such segment")
 	ErrTooLarge  = errors.New("segment: record too large")
 	ErrClosed    = errors.New("segment: log closed")
+	// ErrMapLimit: the kernel refused to map a segment (ENOMEM): the
+	// process holds vm.max_map_count mappings, or is out of address
+	// space. The records are intact; a read may succeed later.
+	ErrMapLimit = errors.New("segment: cannot map segment: the process's memory mappings are at the kernel's limit (vm.max_map_count)")
 )
 
 // CorruptError reports a position whose bytes failed their checksum.
@@ -70,8 +82,12 @@ type Log struct {
 	segs   []*seg // by id
 	head   *seg   // the segment being written, nil until the first append
 	nextID uint32
-	maps   []*seg // mapped for reading, least recently used first
-	w      wbuf   // stages appends to the head and owns its descriptor
+	// readMaps are the sealed segments mapped for reading, least
+	// recently used first; maps counts them and the head's mapping in
+	// the broker-wide MapBudget.
+	readMaps []*seg
+	maps     MapEntry
+	w        wbuf // stages appends to the head and owns its descriptor
 	// retired lists segments whose writes failed since TakeRetired (see
 	// retire.go).
 	retired []Recovered
@@ -99,7 +115,11 @@ func Open(dir string, o Options) (*Log, []Recovered, error) {
 	if o.Files == nil {
 		o.Files = DefaultFileCache()
 	}
+	if o.Maps == nil {
+		o.Maps = DefaultMapBudget()
+	}
 	l := &Log{dir: dir, opt: o, nextID: 1, id: newLogID()}
+	l.maps.Init(o.Maps, o.Owner, l)
 	l.w.init(o.Files, o.Durable)
 	l.w.logID = l.id
 	ids, err := l.listSegments()
@@ -205,7 +225,7 @@ func (l *Log) Segments() []uint32 {
 
 // Mapped is the number of segments mapped right now (for metrics and tests).
 func (l *Log) Mapped() int {
-	n := len(l.maps)
+	n := len(l.readMaps)
 	if l.head != nil && l.head.data != nil {
 		n++
 	}

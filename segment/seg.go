@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -165,15 +166,21 @@ func (l *Log) bytesAt(s *seg, off uint32) ([]byte, error) {
 // view returns the segment's read-only mapping, mapping it if needed. The
 // head is mapped at its full capacity (it grows under the mapping) and
 // outside the LRU; other segments count against maxReadMaps.
+//
+// Every mapping counts against the broker-wide MapBudget (mapbudget.go):
+// a new one may make cold logs let go of theirs, and one the kernel
+// refuses (vm.max_map_count reached) fails this read with ErrMapLimit,
+// after one more round of evictions; the read can be tried again later.
 func (l *Log) view(s *seg) ([]byte, error) {
 	if s.data != nil {
 		if s != l.head {
 			l.touch(s)
 		}
+		l.maps.Touch()
 		return s.data, nil
 	}
-	if s != l.head && len(l.maps) >= maxReadMaps {
-		l.unmapSeg(l.maps[0])
+	if s != l.head && len(l.readMaps) >= maxReadMaps {
+		l.unmapSeg(l.readMaps[0])
 	}
 	var data []byte
 	mapIt := func(fd int) (err error) {
@@ -184,33 +191,43 @@ func (l *Log) view(s *seg) ([]byte, error) {
 		data, err = mapFile(fd, n, false)
 		return err
 	}
-	var err error
-	if s == l.head {
-		err = l.w.withFD(mapIt)
-	} else {
-		err = withFile(l.path(s.id), unix.O_RDONLY, mapIt)
+	mapSeg := func() error {
+		if s == l.head {
+			return l.w.withFD(mapIt)
+		}
+		return withFile(l.path(s.id), unix.O_RDONLY, mapIt)
+	}
+	l.maps.Reserve()
+	err := mapSeg()
+	if err == unix.ENOMEM && l.maps.Retry() {
+		err = mapSeg()
+	}
+	if err == unix.ENOMEM {
+		l.maps.Refused()
+		return nil, fmt.Errorf("segment %d of %s: %w (%w)", s.id, l.dir, ErrMapLimit, err)
 	}
 	if err != nil {
 		return nil, err
 	}
+	l.maps.Mapped()
 	adviseRead(data)
 	s.data = data
 	if s != l.head {
-		l.maps = append(l.maps, s)
+		l.readMaps = append(l.readMaps, s)
 	}
 	return data, nil
 }
 
 // touch moves s to the most recently used end of the read mappings.
 func (l *Log) touch(s *seg) {
-	n := len(l.maps)
-	if n == 0 || l.maps[n-1] == s {
+	n := len(l.readMaps)
+	if n == 0 || l.readMaps[n-1] == s {
 		return
 	}
-	for i, m := range l.maps {
+	for i, m := range l.readMaps {
 		if m == s {
-			copy(l.maps[i:], l.maps[i+1:])
-			l.maps[n-1] = s
+			copy(l.readMaps[i:], l.readMaps[i+1:])
+			l.readMaps[n-1] = s
 			return
 		}
 	}
@@ -222,10 +239,19 @@ func (l *Log) unmapSeg(s *seg) {
 	}
 	_ = unmap(s.data)
 	s.data, s.dropped = nil, 0
-	for i, m := range l.maps {
+	l.maps.Unmapped()
+	for i, m := range l.readMaps {
 		if m == s {
-			l.maps = append(l.maps[:i], l.maps[i+1:]...)
+			l.readMaps = append(l.readMaps[:i], l.readMaps[i+1:]...)
 			break
 		}
+	}
+}
+
+// ReleaseMaps unmaps every segment of the log (MapHolder): the MapBudget
+// asks a cold log to, with its Owner held. Reads map them again.
+func (l *Log) ReleaseMaps() {
+	for _, s := range l.segs {
+		l.unmapSeg(s)
 	}
 }

@@ -99,6 +99,7 @@ func run(args []string) error {
 			return usageError{err}
 		}
 	}
+	applyMapBudget(cfg.MaxMappings)
 	b, err := broker.Open(broker.Config{DataDir: cfg.DataDir, SegmentSize: cfg.SegmentSize, MaxMessageSize: cfg.MaxMessageSize, Users: users(cfg), DefaultVHost: cfg.DefaultVHost,
 		DefinitionsToLoad: cfg.LoadDefinitions != "",
 		SyncPolicy:        syncPolicy(cfg.NoFsync),

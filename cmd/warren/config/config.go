@@ -63,6 +63,10 @@ type Config struct {
 	// relative to the memory alarm's limit (vm_memory_high_watermark).
 	// Relative 0 with no absolute value leaves the runtime's default.
 	GoMemoryLimit Watermark
+	// MaxMappings is warren.max_mappings: the segment and ack file
+	// mappings the broker keeps at once (segment.MapBudget); 0 means half
+	// of vm.max_map_count.
+	MaxMappings int
 
 	DefaultVHost       string
 	DefaultPermissions Permissions

@@ -99,6 +99,7 @@ warren.data_dir = /var/lib/warren
 warren.segment_size = 16MiB
 warren.event_loops = 2
 warren.fsync = false
+warren.max_mappings = 1000
 track_auth_attempt_source = true
 ssl_handshake_timeout = 1500
 `)
@@ -126,6 +127,9 @@ ssl_handshake_timeout = 1500
 	}
 	if c.DataDir != "/var/lib/warren" || c.SegmentSize != 16<<20 || c.EventLoops != 2 || !c.NoFsync {
 		t.Errorf("warren.* %q %d %d no fsync %v", c.DataDir, c.SegmentSize, c.EventLoops, c.NoFsync)
+	}
+	if c.MaxMappings != 1000 {
+		t.Errorf("warren.max_mappings %d, want 1000", c.MaxMappings)
 	}
 	if !c.TrackAuthAttemptSource {
 		t.Error("track_auth_attempt_source = true not taken")

@@ -167,6 +167,7 @@ var rules = []rule{
 	{"warren.go_memory_limit.absolute", inEffect, set(parseSize, func(c *Config, n int64) {
 		c.GoMemoryLimit = Watermark{Absolute: n}
 	})},
+	{"warren.max_mappings", inEffect, set(intIn(0, 1<<31-1), func(c *Config, n int64) { c.MaxMappings = int(n) })},
 	{"warren.pprof", inEffect, set(nonEmpty, func(c *Config, a string) { c.Pprof = a })},
 
 	// A fresh data dir's vhost and the default user's permissions in it.
