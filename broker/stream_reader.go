@@ -223,11 +223,11 @@ func (r *streamReader) mapSeg(id uint32) error { return r.mapSegAtLeast(id, 0) }
 
 // mapSegAtLeast makes r's mapping segment id's, at least need bytes long.
 func (r *streamReader) mapSegAtLeast(id, need uint32) error {
-	if r.sm != nil && r.sm.id == id && len(r.m) >= int(need) {
+	if r.sm != nil && r.sm.key.id == id && len(r.m) >= int(need) {
 		return nil
 	}
 	r.unmap()
-	sm, err := r.s.acquireMap(id, need)
+	sm, err := r.s.acquireMap(mapKey{id, len(r.filter) > 0}, need)
 	if err != nil {
 		return err
 	}
@@ -260,21 +260,31 @@ func (r *streamReader) release() {
 // stream's readers on that segment (so an added reader faults no page in
 // again), unmapped when the last one moves on. Guarded by streamStore.mapMu.
 type segMap struct {
-	id   uint32
+	key  mapKey
 	data []byte
 	refs int
 }
 
-// acquireMap returns a mapping of segment id at least need bytes long,
+// mapKey names a shared mapping. Filtered readers share their own,
+// madvise(MADV_RANDOM): a fault in a default mapping reads around it
+// (on the kernels we run, a few pages touched in a cold 17 MB segment
+// read all of it), which is what a reader of every chunk wants and undoes
+// a filtered reader's skipping (cmd/warren TestStreamFilterDisk).
+type mapKey struct {
+	id     uint32
+	random bool
+}
+
+// acquireMap returns a mapping of segment k.id at least need bytes long,
 // shared with other readers when one exists.
-func (s *streamStore) acquireMap(id, need uint32) (*segMap, error) {
+func (s *streamStore) acquireMap(k mapKey, need uint32) (*segMap, error) {
 	s.mapMu.Lock()
 	defer s.mapMu.Unlock()
-	if m := s.maps[id]; m != nil && len(m.data) >= int(need) {
+	if m := s.maps[k]; m != nil && len(m.data) >= int(need) {
 		m.refs++
 		return m, nil
 	}
-	data, err := mapSegment(segPath(s.dir, id))
+	data, err := mapSegment(segPath(s.dir, k.id))
 	if err != nil {
 		return nil, err
 	}
@@ -282,11 +292,14 @@ func (s *streamStore) acquireMap(id, need uint32) (*segMap, error) {
 		_ = syscall.Munmap(data)
 		return nil, errBadChunk
 	}
-	m := &segMap{id: id, data: data, refs: 1}
-	if s.maps == nil {
-		s.maps = map[uint32]*segMap{}
+	if k.random {
+		_ = syscall.Madvise(data, syscall.MADV_RANDOM)
 	}
-	s.maps[id] = m // a smaller one stays with its holders until they release it
+	m := &segMap{key: k, data: data, refs: 1}
+	if s.maps == nil {
+		s.maps = map[mapKey]*segMap{}
+	}
+	s.maps[k] = m // a smaller one stays with its holders until they release it
 	return m, nil
 }
 
@@ -296,8 +309,8 @@ func (s *streamStore) releaseMap(m *segMap) {
 	if m.refs--; m.refs > 0 {
 		return
 	}
-	if s.maps[m.id] == m {
-		delete(s.maps, m.id)
+	if s.maps[m.key] == m {
+		delete(s.maps, m.key)
 	}
 	_ = syscall.Munmap(m.data)
 	m.data = nil

@@ -55,7 +55,7 @@ type streamStore struct {
 	chunksRead, chunksSkipped atomic.Uint64
 
 	mapMu sync.Mutex         // leaf: the readers' shared mappings
-	maps  map[uint32]*segMap // by segment id (stream_reader.go)
+	maps  map[mapKey]*segMap // by segment id (stream_reader.go)
 }
 
 // streamSeg is one segment as readers see it.

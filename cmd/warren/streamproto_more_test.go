@@ -531,3 +531,97 @@ func TestStreamProtoSameOver091(t *testing.T) {
 		t.Fatalf("order: %q %q mode %d", over091[0].Body, over091[10].Body, over091[10].DeliveryMode)
 	}
 }
+
+// Filtering a stream published over the stream protocol with a producer
+// filter: a 0-9-1 consumer with x-stream-filter and a stream-protocol
+// consumer with a filter get the same messages at the same offsets (the
+// 0-9-1 side filters each message on its x-stream-filter-value
+// application property).
+func TestStreamProtoFilterSameOver091(t *testing.T) {
+	w := startStreamWarren(t, t.TempDir()+"/data")
+	env := w.env(t)
+	const name = "s-filter"
+	if err := env.DeclareStream(name, nil); err != nil {
+		t.Fatal(err)
+	}
+	value := func(i int) string {
+		if i%1000 >= 400 && i%1000 < 430 {
+			return "rare"
+		}
+		return fmt.Sprint("common-", i%3)
+	}
+	p, err := env.NewProducer(name, stream.NewProducerOptions().SetFilter(stream.NewProducerFilter(func(m message.StreamMessage) string {
+		v, _ := m.GetApplicationProperties()["x-stream-filter-value"].(string)
+		return v
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	var msgs []message.StreamMessage
+	var want []string
+	for i := range n {
+		m := amqp.NewMessage([]byte(fmt.Sprint("m-", i)))
+		m.ApplicationProperties = map[string]any{"x-stream-filter-value": value(i)}
+		msgs = append(msgs, m)
+		if value(i) == "rare" {
+			want = append(want, fmt.Sprintf("m-%d@%d", i, i))
+		}
+	}
+	publishConfirmed(t, p, msgs)
+
+	conn, err := amqp091.Dial(w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Qos(100, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ch.Consume(name, "", false, false, false, false, amqp091.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var over091 []string
+	for len(over091) < len(want) {
+		select {
+		case d := <-ds:
+			over091 = append(over091, fmt.Sprintf("%s@%d", d.Body, d.Headers["x-stream-offset"]))
+			_ = d.Ack(false)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("0-9-1 filtered consumer got %d of %d", len(over091), len(want))
+		}
+	}
+	select {
+	case d := <-ds:
+		t.Fatalf("0-9-1 filtered consumer got one more: %s", d.Body)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	var sg struct {
+		sync.Mutex
+		got []string
+	}
+	rare := func(m *amqp.Message) bool { return m.ApplicationProperties["x-stream-filter-value"] == "rare" }
+	c, err := env.NewConsumer(name, func(ctx stream.ConsumerContext, m *amqp.Message) {
+		sg.Lock()
+		sg.got = append(sg.got, fmt.Sprintf("%s@%d", m.GetData(), ctx.Consumer.GetOffset()))
+		sg.Unlock()
+	}, stream.NewConsumerOptions().SetOffset(stream.OffsetSpecification{}.First()).SetFilter(stream.NewConsumerFilter([]string{"rare"}, false, rare)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !spWait(20*time.Second, func() bool { sg.Lock(); defer sg.Unlock(); return len(sg.got) >= len(want) }) {
+		t.Fatalf("stream-protocol filtered consumer got %d of %d", len(sg.got), len(want))
+	}
+	sg.Lock()
+	defer sg.Unlock()
+	if fmt.Sprint(over091) != fmt.Sprint(want) || fmt.Sprint(sg.got) != fmt.Sprint(want) {
+		t.Fatalf("filtered reads differ:\n0-9-1  %v\nstream %v\nwant   %v", over091, sg.got, want)
+	}
+}

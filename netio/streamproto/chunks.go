@@ -203,6 +203,12 @@ func decodeForAMQP091(data []byte, entries uint32, fn func(i int, m *broker.Stre
 		} else {
 			sm.Exchange, sm.RoutingKey, sm.Body = []byte(d.Exchange), []byte(d.RoutingKey), d.Body
 			props = frame.AppendProperties(props[:0], &p)
+			// The publish frame's filter value went into the chunk's
+			// summary only; a 0-9-1 reader's per-message filter takes the
+			// message's own x-stream-filter-value, as over 0-9-1.
+			if v, ok := p.Headers["x-stream-filter-value"].(string); ok {
+				sm.FilterValue, sm.HasFilter = []byte(v), true
+			}
 		}
 		sm.Props = props
 		ok := fn(i, &sm)
