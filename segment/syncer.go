@@ -1,10 +1,8 @@
 package segment
 
 import (
-	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,14 +18,15 @@ import (
 // and then publishes it as done. An append that returned generation g is on
 // disk once Done() >= g. Rounds run back to back while files are dirty and
 // not at all when idle: there is no timer, so a lone publish waits for one
-// fdatasync and nothing else.
+// fdatasync and nothing else. A second round may start while one is in
+// flight, once a file has gathered enough marks (syncer_rounds.go);
+// generations are still published as done in order.
 type Syncer struct {
 	gen  atomic.Uint64 // the open generation; written only under mu
 	done atomic.Uint64
 
 	mu    sync.Mutex
 	dirty []*syncFile
-	spare []*syncFile
 
 	wake chan struct{}
 	quit chan struct{}
@@ -38,13 +37,24 @@ type Syncer struct {
 	nextID int
 	subs   atomic.Pointer[[]subscriber]
 
-	// The workers of syncParallel, and the round they work on (set
-	// before its jobs are sent; durs is read after wg.Wait).
-	jobs       chan int
-	wg         sync.WaitGroup
-	roundG     uint64
-	roundFiles []*syncFile
-	durs       []time.Duration
+	// Rounds (syncer_rounds.go): free holds the idle ones, flying those
+	// started and not yet published, oldest first (run goroutine only);
+	// runners take started rounds from starts and hand them back on ended.
+	pool   [maxRounds]round
+	free   []*round
+	flying []*round
+	starts chan *round
+	ended  chan *round
+	ripe   atomic.Bool // a file of the open generation has overlap marks
+
+	workersMu sync.Mutex
+	jobs      chan job // the workers of syncParallel, started by the first round with several files
+
+	// overlap is how many marks a file gathers before a round starts while
+	// another is in flight (0: rounds never overlap).
+	overlap uint32
+	// datasync makes a file durable: (*syncFile).sync, or a test's stand-in.
+	datasync func(*syncFile) error
 
 	rounds, syncs atomic.Uint64
 	records       atomic.Uint64 // marks covered by finished rounds
@@ -91,6 +101,9 @@ func NewSyncerPolicy(p SyncPolicy) *Syncer {
 	}
 	s.gen.Store(1)
 	s.stats = newSyncStats()
+	s.overlap = overlapMarks
+	s.datasync = (*syncFile).sync
+	s.initRounds()
 	go s.run()
 	return s
 }
@@ -152,8 +165,12 @@ func (s *Syncer) mark(f *syncFile) uint64 {
 	g := s.gen.Load()
 	in := f.gen == g
 	f.marks++
+	ripe := f.marks == s.overlap
 	f.mu.Unlock()
 	if in {
+		if ripe {
+			s.ripen()
+		}
 		return g
 	}
 	s.mu.Lock()
@@ -166,146 +183,14 @@ func (s *Syncer) mark(f *syncFile) uint64 {
 	}
 	f.mu.Unlock()
 	s.mu.Unlock()
+	if ripe {
+		s.ripe.Store(true)
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	return g
-}
-
-func (s *Syncer) run() {
-	defer close(s.exit)
-	for {
-		select {
-		case <-s.wake:
-			s.round()
-		case <-s.quit:
-			for s.round() {
-			}
-			if s.jobs != nil {
-				close(s.jobs)
-			}
-			return
-		}
-	}
-}
-
-// round syncs one generation; it reports whether there was anything to do.
-func (s *Syncer) round() bool {
-	s.mu.Lock()
-	files := s.dirty
-	s.dirty = s.spare[:0]
-	g := s.gen.Load()
-	s.gen.Store(g + 1)
-	s.mu.Unlock()
-	if len(files) == 0 {
-		// Nothing dirty: an empty generation is done at once.
-		s.finish(g)
-		s.spare = files
-		return false
-	}
-	s.stats.Batch.Observe(float64(len(files)))
-	if len(files) == 1 {
-		s.observe(s.syncOne(g, files[0]))
-		files[0] = nil
-	} else {
-		s.syncParallel(g, files)
-	}
-	s.spare = files[:0]
-	s.rounds.Add(1)
-	s.finish(g)
-	return true
-}
-
-// syncOne writes f's staged records and fdatasyncs it for generation g,
-// and says how long that took.
-func (s *Syncer) syncOne(g uint64, f *syncFile) time.Duration {
-	start := time.Now()
-	f.mu.Lock() // also the barrier for mark's fast path
-	f.syncing = g
-	marks := f.marks
-	f.marks = 0
-	f.mu.Unlock()
-	s.records.Add(uint64(marks))
-	if w := f.w.Load(); w != nil {
-		// Staged records first, then the fdatasync.
-		if err := w.flushFor(f); err != nil {
-			f.fail(err)
-			slog.Error("segment: writing staged records failed; the segment is retired at the next append", "err", err)
-		}
-	}
-	if s.policy == SyncData {
-		if err := f.sync(); err != nil {
-			f.fail(err)
-			slog.Error("segment: fdatasync failed; the segment is retired at the next append", "err", err)
-		}
-		s.syncs.Add(1)
-	}
-	if f.Err() != nil {
-		// Records of this generation in f may not be on disk: their
-		// publishes must not be confirmed.
-		s.fail(g, f)
-	}
-	d := time.Since(start)
-	f.release()
-	return d
-}
-
-// maxParallelSyncs is how many files of one round are synced at once.
-// One round's files (one per queue with new persistent records) are
-// independent, and a generation is done only when all are: synced one
-// after the other, four queues' round took four fdatasync latencies, and
-// 4 publishers with 1,024-message windows waited on that (issue 19).
-const maxParallelSyncs = 8
-
-// syncParallel syncs the files of one round on the syncer's workers
-// (started on the first round with more than one file) and waits for all.
-func (s *Syncer) syncParallel(g uint64, files []*syncFile) {
-	if s.jobs == nil {
-		s.jobs = make(chan int, maxParallelSyncs)
-		for range maxParallelSyncs {
-			go s.syncWorker()
-		}
-	}
-	s.roundG, s.roundFiles = g, files
-	if cap(s.durs) < len(files) {
-		s.durs = make([]time.Duration, len(files))
-	}
-	s.durs = s.durs[:len(files)]
-	s.wg.Add(len(files))
-	for i := range files {
-		s.jobs <- i
-	}
-	s.wg.Wait()
-	for i := range files {
-		s.observe(s.durs[i])
-		files[i] = nil
-	}
-	s.roundFiles = nil
-}
-
-// observe records one file's write and fdatasync time; under SyncWrite
-// there is no fdatasync to time.
-func (s *Syncer) observe(d time.Duration) {
-	if s.policy == SyncData {
-		s.stats.Latency.Observe(d.Seconds())
-	}
-}
-
-func (s *Syncer) syncWorker() {
-	for i := range s.jobs {
-		s.durs[i] = s.syncOne(s.roundG, s.roundFiles[i])
-		s.wg.Done()
-	}
-}
-
-func (s *Syncer) finish(g uint64) {
-	s.done.Store(g)
-	if p := s.subs.Load(); p != nil {
-		for _, sub := range *p {
-			sub.fn(g)
-		}
-	}
 }
 
 // syncFile is an fd shared by a log and the syncer. Each holds a reference;

@@ -7,7 +7,7 @@ import (
 
 // SyncStats are the syncer's figures for metrics: how long each fdatasync
 // took and how many files each round (one group commit) synced. They are
-// updated by the syncer goroutine once per file synced, never on an append.
+// updated by the syncer's goroutines once per file synced, never on an append.
 type SyncStats struct {
 	Latency Histogram // seconds per fdatasync (with its staged writes)
 	Batch   Histogram // files per round
@@ -29,15 +29,19 @@ func newHistogram(bounds []float64) Histogram {
 	return Histogram{Bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
 }
 
-// Observe adds v. One writer (the syncer goroutine) keeps the sum's
-// load-and-store race-free.
+// Observe adds v; overlapping rounds observe from several goroutines.
 func (h *Histogram) Observe(v float64) {
 	i := 0
 	for i < len(h.Bounds) && v > h.Bounds[i] {
 		i++
 	}
 	h.counts[i].Add(1)
-	h.sum.Store(math.Float64bits(math.Float64frombits(h.sum.Load()) + v))
+	for {
+		old := h.sum.Load()
+		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
+			break
+		}
+	}
 	h.n.Add(1)
 }
 
