@@ -47,6 +47,20 @@ func releasedPooled(backlog int) {
 	}
 }
 
+// releasedClosed notes that a closing connection dropped an output buffer
+// of n bytes. A close with a megabyte or more of dropped buffers pending
+// (its own, or large bodies assembled on any connection) returns memory by
+// itself: when the kernel's socket buffers took a slow consumer's whole
+// backlog (loopback receive buffers autotune up to 32 MB on some hosts),
+// gnet held nothing to trigger it, and the garbage under largeRelease
+// stayed until a GC that an idle broker does not run for minutes.
+func releasedClosed(n int) {
+	releasedLarge(n)
+	if releasedBytes.Load() >= pooledRelease {
+		scheduleFree()
+	}
+}
+
 // scheduleFree returns memory to the OS in freeDelay, at most one pending
 // at a time.
 func scheduleFree() {

@@ -274,6 +274,6 @@ func (c *Conn) releaseOutput() {
 	c.noteBusyLocked(0)
 	c.outMu.Unlock()
 	c.out.backlog.Store(0) // the transport let go of it with the socket
-	releasedLarge(n)
+	releasedClosed(n)
 	c.releaseBacklog()
 }
