@@ -18,7 +18,7 @@ var allowedImports = map[string][]string{
 	"broker":  {"router", "segment", "index", "frame"},
 	"netio":   {"frame", "broker", "github.com/panjf2000/gnet/v2"},
 	"mgmt":    {"broker", "frame", "github.com/VictoriaMetrics/metrics"},
-	"bench":   {"frame", "github.com/rabbitmq/amqp091-go"},
+	"bench":   {"frame", "github.com/rabbitmq/amqp091-go", "golang.org/x/sys"},
 	// Only cmd/warren imports the config package, which needs nothing.
 	"cmd/warren/config": {},
 }
