@@ -2,14 +2,17 @@ package netio
 
 import "sync"
 
-// outPool holds the output buffers that flushes gave back, for whichever
-// connection next has something to send. Each connection used to keep a
-// spare of its own besides the buffer being filled, so 32 busy consumers
-// held 64 buffers where only the flushes in progress (one per event loop,
-// or per TLS connection's goroutine) need a second one: in issue 19's
-// 32p/32c case the output buffers were 13 MB of a 16 MB live heap, and
-// Go's GC pacing doubles whatever is live in RSS. A connection now holds
-// a buffer only while it has output waiting.
+// outPool holds the output buffers that flushes gave back while many
+// connections are busy, for whichever connection next has something to
+// send. Each connection used to keep a spare of its own besides the
+// buffer being filled, so 32 busy consumers held 64 buffers where only
+// the flushes in progress (one per event loop, or per TLS connection's
+// goroutine) need a second one: in issue 19's 32p/32c case the output
+// buffers were 13 MB of a 16 MB live heap, and Go's GC pacing doubles
+// whatever is live in RSS. So while the output budget is shared
+// (budgetShared), a connection holds a buffer only while it has output
+// waiting. With one or two busy connections each keeps its spare, which
+// costs no lock per flush (the 1p/1c cases).
 //
 // Not a sync.Pool: storing a []byte there allocates (the hot path stays
 // at 0 allocs/op), and its contents go at every GC, which would turn each

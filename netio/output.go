@@ -26,11 +26,16 @@ var busyConns atomic.Int32
 // connOutputBudget is the budget of one connection now.
 func connOutputBudget() int64 {
 	n := int64(busyConns.Load())
-	if n*outputBudget <= totalOutputBudget {
+	if !budgetShared() {
 		return outputBudget
 	}
 	return max(totalOutputBudget/n, minOutputBudget)
 }
+
+// budgetShared reports whether so many connections are busy that they
+// share totalOutputBudget; until then each has a full outputBudget, and
+// keeps a spare output buffer of its own (ReturnOutput).
+func budgetShared() bool { return int64(busyConns.Load())*outputBudget > totalOutputBudget }
 
 // maxKeptBuffer is the largest output buffer kept for reuse (append grows a
 // buffer past the budget by up to 2x), three budgets: 3 MiB alone, less
@@ -44,6 +49,7 @@ func maxKeptBuffer() int { return 3 * int(connOutputBudget()) }
 // other loops delivering to it.
 type output struct {
 	buf       []byte       // nil until something is appended after a flush (outPool)
+	spare     []byte       // the last flush's buffer, kept while the budget is not shared
 	scheduled bool         // a flush is guaranteed to follow (loop in Feed, or a wake sent)
 	pending   atomic.Int64 // len(buf), for budget checks without the lock
 	backlog   atomic.Int64 // bytes the transport still holds after its last write
@@ -158,7 +164,8 @@ func (c *Conn) beginFeed() {
 func (c *Conn) TakeOutput() []byte {
 	c.outMu.Lock()
 	b := c.out.buf
-	c.out.buf = nil // the next append takes one from outPool
+	c.out.buf = c.out.spare[:0] // nil: the next append takes one from outPool
+	c.out.spare = nil
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
@@ -181,7 +188,7 @@ func (c *Conn) dispatchAfterFlush() {
 	}
 }
 
-// ReturnOutput gives a written buffer back to outPool and records how much the
+// ReturnOutput gives a written buffer back for reuse and records how much the
 // transport still holds; when that falls under budget, starved consumers get
 // deliveries again.
 func (c *Conn) ReturnOutput(b []byte, backlog int) {
@@ -189,12 +196,25 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	if int64(backlog) > c.out.peakBacklog.Load() {
 		c.out.peakBacklog.Store(int64(backlog))
 	}
-	if !c.keepBuffer(b) || !outPool.put(b) {
-		releasedLarge(cap(b))
-	}
+	keep := c.keepBuffer(b)
+	spare := keep && !budgetShared()
 	c.outMu.Lock()
+	if spare && c.out.spare == nil {
+		c.out.spare = b[:0]
+	} else {
+		spare = false
+	}
 	c.noteBusyLocked(c.out.pending.Load() + int64(backlog))
 	c.outMu.Unlock()
+	if !keep {
+		releasedLarge(cap(b))
+	} else if !spare {
+		// A full pool leaves b to the GC, which runs anyway while this
+		// many connections are busy: not counted in releasedLarge, whose
+		// forced collections return the pages to the OS only for them to
+		// be faulted back in.
+		outPool.put(b)
+	}
 	if !c.overBudget() && c.out.starved.Swap(false) {
 		c.redispatch()
 	}
@@ -238,9 +258,9 @@ func (c *Conn) needsDrainCheck() bool {
 func (c *Conn) releaseIdle() {
 	const small = 64 << 10
 	c.outMu.Lock()
-	if len(c.out.buf) == 0 && cap(c.out.buf) > small {
-		releasedLarge(cap(c.out.buf))
-		c.out.buf = nil
+	if len(c.out.buf) == 0 && (cap(c.out.buf) > small || cap(c.out.spare) > small) {
+		releasedLarge(cap(c.out.buf) + cap(c.out.spare))
+		c.out.buf, c.out.spare = nil, nil
 	}
 	c.outMu.Unlock()
 	c.releaseBacklog()
@@ -269,8 +289,8 @@ func (c *Conn) releaseBacklog() {
 // releaseOutput drops a closed connection's buffers.
 func (c *Conn) releaseOutput() {
 	c.outMu.Lock()
-	n := cap(c.out.buf)
-	c.out.buf = nil
+	n := cap(c.out.buf) + cap(c.out.spare)
+	c.out.buf, c.out.spare = nil, nil
 	c.noteBusyLocked(0)
 	c.outMu.Unlock()
 	c.out.backlog.Store(0) // the transport let go of it with the socket
