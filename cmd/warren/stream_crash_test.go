@@ -103,22 +103,8 @@ func TestStreamCrashRecovery(t *testing.T) {
 // confirmed and the offsets seen before.
 func checkStream(t *testing.T, url, stream string, confirmed []int, offsetOf map[int]int64, cycle int) {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ds := consumeStream091(t, url, stream, "check", 500, amqp.Table{"x-stream-offset": "first"})
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.Qos(500, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ch.Consume(stream, "check", false, false, false, false, amqp.Table{"x-stream-offset": "first"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var seen []int
 	next := int64(0)
 	last := 0
@@ -190,22 +176,8 @@ func crashFilterValue(n int) string {
 // checks it gets exactly want (sequence numbers), at their offsets.
 func checkStreamFiltered(t *testing.T, url, stream string, want []int, offsetOf map[int]int64, cycle int) {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ds := consumeStream091(t, url, stream, "check-filtered", 500, amqp.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.Qos(500, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ch.Consume(stream, "check-filtered", false, false, false, false, amqp.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	i := 0
 	for {
 		var d amqp.Delivery

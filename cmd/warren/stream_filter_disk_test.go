@@ -218,22 +218,8 @@ func readBytes(t *testing.T, pid int) int64 {
 
 func read091Filtered(t *testing.T, u, q string, want int) {
 	t.Helper()
-	conn, err := amqp091.Dial(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ds := consumeStream091(t, u, q, "", 1000, amqp091.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.Qos(1000, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ch.Consume(q, "", false, false, false, false, amqp091.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for got := 0; got < want; got++ {
 		select {
 		case d := <-ds:
@@ -267,4 +253,29 @@ func readStreamFiltered(t *testing.T, env *stream.Environment, name string, want
 	if !spWait(120*time.Second, func() bool { return got.Load() >= int64(want) }) {
 		t.Fatalf("filtered stream-protocol reader got %d of %d", got.Load(), want)
 	}
+}
+
+// consumeStream091 dials url and consumes stream with prefetch and args
+// (x-stream-offset and the like), manual acks; the caller closes conn.
+func consumeStream091(t *testing.T, url, stream, tag string, prefetch int, args amqp091.Table) (*amqp091.Connection, <-chan amqp091.Delivery) {
+	t.Helper()
+	conn, err := amqp091.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	ds, err := ch.Consume(stream, tag, false, false, false, false, args)
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	return conn, ds
 }

@@ -570,22 +570,8 @@ func TestStreamProtoFilterSameOver091(t *testing.T) {
 	}
 	publishConfirmed(t, p, msgs)
 
-	conn, err := amqp091.Dial(w.url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ds := consumeStream091(t, w.url, name, "", 100, amqp091.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.Qos(100, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ch.Consume(name, "", false, false, false, false, amqp091.Table{"x-stream-offset": "first", "x-stream-filter": "rare"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var over091 []string
 	for len(over091) < len(want) {
 		select {
