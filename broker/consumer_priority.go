@@ -121,9 +121,7 @@ func (q *Queue) dispatchByPriorityLocked(origin any) {
 func (q *Queue) deliverReservedLocked(c *Consumer, origin any) bool {
 	t, d, ok := q.st.next()
 	if !ok {
-		// The reserved credit is lost until the consumer's next ack, as
-		// in dispatchLocked.
-		logStoreInconsistent(q)
+		q.readFailedLocked(c)
 		return false
 	}
 	q.Delivered.Add(1)

@@ -1,6 +1,9 @@
 package broker
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // Reading a bucket into the due heap goes a chunk per timer run, so a
 // big bucket never holds the timer (and the firing of the bucket before
@@ -9,6 +12,19 @@ import "testing"
 // in due order, from the arena copy made while reading.
 func TestDelayedBucketReadInChunks(t *testing.T) {
 	const n = 20000
+	// All n messages must land in one bucket however long publishing
+	// takes: a fixed 3 s delay with 1 s buckets straddled a boundary
+	// whenever the loop crossed a second (CI saw "2 buckets"). With 5 s
+	// buckets and the first message due just after a boundary at least
+	// 2 s out, publishing has ~4.9 s before the next bucket begins.
+	defer func(w int64) { delayBucketWidth = w }(delayBucketWidth)
+	delayBucketWidth = 5000
+	now := nowMs()
+	boundary := now - now%delayBucketWidth + delayBucketWidth
+	if boundary-now < 2*delayLoadAhead {
+		boundary += delayBucketWidth
+	}
+	delay := boundary + 100 - now
 	b := openTestBroker(t)
 	v, d, q := setupDelayed(t, b, false)
 	defer func(ahead int64) {
@@ -18,9 +34,11 @@ func TestDelayedBucketReadInChunks(t *testing.T) {
 	}(delayLoadAhead)
 	var cache PublishCache
 	var scratch []*Queue
+	t0 := time.Now()
 	for range n {
-		scratch = publishDelayed(t, v, 3000, false, &cache, scratch)
+		scratch = publishDelayed(t, v, delay, false, &cache, scratch)
 	}
+	t.Logf("published %d in %v", n, time.Since(t0))
 	d.mu.Lock()
 	waiting := len(d.waiting)
 	d.mu.Unlock()

@@ -28,11 +28,12 @@ var (
 	faultAppend = &fault{op: "append", msg: "store: cannot store message"}
 	faultAck    = &fault{op: "ack", msg: "store: cannot record ack"}
 	faultHint   = &fault{op: "delivery_hint", msg: "store: cannot record delivery hint"}
-	faults      = []*fault{faultAppend, faultAck, faultHint}
+	faultRead   = &fault{op: "read", msg: "store: cannot read message (it stays ready; tried again shortly)"}
+	faults      = []*fault{faultAppend, faultAck, faultHint, faultRead}
 )
 
 // StorageFaults returns how many storage operations of each kind ("append",
-// "ack", "delivery_hint") failed in this process.
+// "ack", "delivery_hint", "read") failed in this process.
 func StorageFaults() map[string]uint64 {
 	m := make(map[string]uint64, len(faults))
 	for _, f := range faults {

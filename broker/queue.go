@@ -27,6 +27,7 @@ type Queue struct {
 	cgroups     []consumerGroup // consumer priorities in use (consumer_priority.go); nil if all equal
 	hadConsumer bool
 	deleted     bool
+	readRetry   bool            // a dispatch after a failed read is scheduled (queue_readfail.go)
 	exclusiveC  bool            // a consumer holds exclusive access
 	deferred    Deferred        // run by unlock once mu is released (deferred.go)
 	cfg         queueSettings   // guarded by mu (settings.go)
@@ -164,9 +165,7 @@ func (q *Queue) dispatchLocked(origin any) {
 		blocked = 0
 		t, d, ok := q.st.next()
 		if !ok {
-			// The store found less than it counted (damage on disk);
-			// the reserved credit is lost until the consumer's next ack.
-			logStoreInconsistent(q)
+			q.readFailedLocked(c)
 			return
 		}
 		q.Delivered.Add(1)
@@ -235,19 +234,34 @@ func (q *Queue) Requeue(tickets ...Ticket) {
 // locked; d's slices are valid only during the call. It returns false when
 // the queue is empty.
 func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bool {
+	ok, _ := q.GetErr(noAck, fn)
+	return ok
+}
+
+// GetErr is Get that also says why nothing came although messages were
+// ready: a read the store could not do now (queue_readfail.go), as the
+// AMQP exception basic.get answers with.
+func (q *Queue) GetErr(noAck bool, fn func(t Ticket, d Delivery, remaining int)) (bool, error) {
 	q.mu.Lock()
 	defer q.unlock()
 	if q.deleted {
-		return false
+		return false, nil
 	}
 	q.touchLocked()
 	if !q.expireAllLocked() {
-		return false
+		return false, nil
 	}
+	ready := q.st.readyCount()
 	t, d, ok := q.st.next()
 	if !ok {
+		var err error
+		if ready > 0 {
+			if err = q.readFailedLocked(nil); err != nil {
+				err = getFailure(q, err)
+			}
+		}
 		q.readyN.Store(int64(q.st.readyCount()))
-		return false
+		return false, err
 	}
 	q.Delivered.Add(1)
 	q.forgetLocked(d)
@@ -271,7 +285,7 @@ func (q *Queue) Get(noAck bool, fn func(t Ticket, d Delivery, remaining int)) bo
 	} else {
 		q.unackedN.Add(1)
 	}
-	return true
+	return true, nil
 }
 
 // Purge drops every ready message and returns how many.

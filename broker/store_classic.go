@@ -2,8 +2,10 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
 
 	"github.com/warrenmq/warren/index"
 	"github.com/warrenmq/warren/segment"
@@ -55,6 +57,9 @@ type classicStore struct {
 	ready  int // requeued + ahead of the cursor, not done
 	readyB int64
 	closed bool
+	// readFail is why the last next found nothing although records were
+	// ready and undamaged (takeReadFailure).
+	readFail error
 
 	// fresh is the record appendFresh just stored, still in the
 	// publisher's buffers; allocated on a queue's first appendFresh, so
@@ -202,6 +207,7 @@ func (s *classicStore) appendRecordSized(r *segment.Record) (pos segment.Pos, si
 // that may have been delivered before a restart.
 func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 	defer s.recoverFault()
+	s.readFail = nil
 	if s.closed {
 		return t, d, false
 	}
@@ -210,6 +216,13 @@ func (s *classicStore) next() (t Ticket, d Delivery, ok bool) {
 		s.ready--
 		s.readyB -= int64(e.body)
 		rec, _, err := s.log.Read(e.pos)
+		if err != nil && isRetryableRead(err) {
+			s.requeued.push(e)
+			s.ready++
+			s.readyB += int64(e.body)
+			s.readFail = fmt.Errorf("read at %v: %w", e.pos, err)
+			return t, d, false
+		}
 		if err != nil {
 			s.logger().Error("store: requeued message unreadable; dropping it", "pos", e.pos, "err", err)
 			s.done(e.pos, e.size, e.body, e.persistent)
@@ -282,13 +295,22 @@ func delivery(r *segment.Record, redelivered bool) Delivery {
 	}
 }
 
+// isRetryableRead reports whether a failed read can work later: the
+// kernel refused a mapping or a file descriptor, nothing wrong with the
+// data.
+func isRetryableRead(err error) bool {
+	return errors.Is(err, segment.ErrMapLimit) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM)
+}
+
 // recover deals with a read error at q: a corrupt record makes the log
 // check its segment again (padding over the damage) and the index recount.
 // It reports whether next may go on.
 func (s *classicStore) recover(q segment.Pos, err error) bool {
 	var ce *segment.CorruptError
 	if !errors.As(err, &ce) {
-		s.logger().Error("store: read failed", "pos", q, "err", err)
+		// Not damage: the record stays at the cursor, ready, and the
+		// queue reports it and tries again (queue_readfail.go).
+		s.readFail = fmt.Errorf("read at %v: %w", q, err)
 		return false
 	}
 	r, rerr := s.log.Rescan(ce.Pos.Seg)
@@ -377,6 +399,14 @@ func (s *classicStore) requeue(t Ticket) {
 }
 
 func (s *classicStore) readyCount() int { return max(s.ready, 0) }
+
+// takeReadFailure is the error that made the last next find nothing
+// although records were ready (not damage: see recover), once.
+func (s *classicStore) takeReadFailure() error {
+	err := s.readFail
+	s.readFail = nil
+	return err
+}
 
 func (s *classicStore) readyBytes() int64 { return max(s.readyB, 0) }
 

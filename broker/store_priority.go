@@ -142,6 +142,15 @@ func (s *priorityStore) next() (t Ticket, d Delivery, ok bool) {
 	return t, d, false
 }
 
+func (s *priorityStore) takeReadFailure() error {
+	for _, i := range s.open {
+		if err := s.levels[i].takeReadFailure(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *priorityStore) ack(t Ticket) error {
 	if s.closed {
 		return segment.ErrClosed

@@ -445,7 +445,7 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		return broker.StreamRefused(q, "basic.get")
 	}
 	c := ch.c
-	ok := q.Get(m.NoAck, func(t broker.Ticket, d broker.Delivery, remaining int) {
+	ok, err := q.GetErr(m.NoAck, func(t broker.Ticket, d broker.Delivery, remaining int) {
 		ch.mu.Lock()
 		ch.deliveryTag++
 		tag := ch.deliveryTag
@@ -460,6 +460,9 @@ func (ch *channel) get(m *frame.BasicGet) error {
 		c.unlockOut(b)
 		ch.mu.Unlock()
 	})
+	if err != nil {
+		return err
+	}
 	if !ok {
 		ch.entry.GetEmpty.Add(1)
 		c.sendMethod(ch.id, &frame.BasicGetEmpty{})

@@ -50,6 +50,16 @@ func (k *consumer) Reserve() bool {
 	return true
 }
 
+// Unreserve gives back the credit Reserve took for a delivery the queue
+// could not make (a failed read: broker/queue_readfail.go).
+func (k *consumer) Unreserve() {
+	if k.bc.NoAck {
+		return
+	}
+	k.unacked.Add(-1)
+	k.ch.unackedN.Add(-1)
+}
+
 // Deliver writes basic.deliver, the content header and body frames into the
 // connection's output, copying the body out of the store's mapping.
 func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket, d broker.Delivery, origin any) {
