@@ -13,10 +13,11 @@ import (
 type ConsumerConfig struct {
 	Queue    string
 	Tag      string
-	Prefetch int    // basic.qos prefetch count; 0 = unlimited
-	AutoAck  bool   // no-ack consume
-	AckEvery int    // manual ack: one multiple ack per AckEvery deliveries
-	Ready    func() // called once consume-ok arrived; may be nil
+	Prefetch int        // basic.qos prefetch count; 0 = unlimited
+	AutoAck  bool       // no-ack consume
+	AckEvery int        // manual ack: one multiple ack per AckEvery deliveries
+	Ready    func()     // called once consume-ok arrived; may be nil
+	Args     wire.Table // basic.consume arguments (x-stream-offset); may be nil
 }
 
 // OnMessage is called once per complete delivery with the send time from the
@@ -37,7 +38,7 @@ func (c *Conn) Consume(ctx context.Context, cfg ConsumerConfig, on OnMessage) er
 			return err
 		}
 	}
-	if _, err := c.Call(wire.AppendBasicConsume(nil, Channel, cfg.Queue, cfg.Tag, cfg.AutoAck), wire.BasicConsumeOk); err != nil {
+	if _, err := c.Call(wire.AppendBasicConsumeArgs(nil, Channel, cfg.Queue, cfg.Tag, cfg.AutoAck, cfg.Args), wire.BasicConsumeOk); err != nil {
 		return wrap(err, "basic.consume", cfg.Queue)
 	}
 	if cfg.Ready != nil {

@@ -44,6 +44,7 @@ type Config struct {
 	Priorities  int           // > 0: publish priorities 0..Priorities-1 in turn
 	Expiration  string        // per-message expiration (ms), "" = none
 	DeadLetter  bool          // queues dead-letter at once (x-message-ttl 0) into PREFIX-dlq-i, which the consumers read
+	Stream      bool          // queues are streams (x-queue-type=stream, durable), consumed from x-stream-offset first with manual acks
 	ScrapeURL   string        // GET this URL (Prometheus /metrics) every ScrapeEvery during the run
 	ScrapeEvery time.Duration // scrape period (1 s)
 	SyncURL     string        // Prometheus URL read before and after the run for the count of fdatasyncs
@@ -103,6 +104,14 @@ func (c *Config) Validate() error {
 	if c.DeadLetter && c.Type != "" {
 		return errors.New("dead-letter runs use the default exchange")
 	}
+	if c.Stream {
+		// As RabbitMQ requires of a stream: durable, consumed with
+		// a prefetch and manual acks (acks give credit back).
+		if c.AutoAck || c.Prefetch <= 0 || c.DeadLetter || c.MaxPriority > 0 || c.QueueTTL >= 0 {
+			return errors.New("stream runs need manual acks, a prefetch, and no TTL, priorities or dead lettering")
+		}
+		c.Durable = true
+	}
 	if c.ScrapeURL != "" && c.ScrapeEvery <= 0 {
 		c.ScrapeEvery = time.Second
 	}
@@ -144,6 +153,9 @@ func (c *Config) Summary() string {
 	}
 	if c.QueueTTL >= 0 {
 		s += fmt.Sprintf(" queue-ttl=%dms", c.QueueTTL)
+	}
+	if c.Stream {
+		s += " stream"
 	}
 	if c.MaxPriority > 0 {
 		s += fmt.Sprintf(" max-priority=%d priorities=%d", c.MaxPriority, c.Priorities)

@@ -210,7 +210,14 @@ func (amqpClient) Consume(ctx context.Context, cfg *Config, queue, tag string, r
 			return err
 		}
 	}
-	deliveries, err := ch.Consume(queue, tag, cfg.AutoAck, false, false, false, nil)
+	var args amqp.Table
+	for _, f := range ConsumeArgs(cfg) {
+		if args == nil {
+			args = amqp.Table{}
+		}
+		args[f.Key] = f.Value
+	}
+	deliveries, err := ch.Consume(queue, tag, cfg.AutoAck, false, false, false, args)
 	if err != nil {
 		return err
 	}

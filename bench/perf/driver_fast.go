@@ -48,6 +48,7 @@ func (fastClient) Consume(ctx context.Context, cfg *Config, queue, tag string, r
 	}
 	err = c.Consume(ctx, fast.ConsumerConfig{
 		Queue: queue, Tag: tag, Prefetch: cfg.Prefetch, AutoAck: cfg.AutoAck, AckEvery: cfg.MultiAck, Ready: ready,
+		Args: ConsumeArgs(cfg),
 	}, fast.OnMessage(on))
 	if err != nil {
 		c.Abort()

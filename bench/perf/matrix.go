@@ -103,6 +103,9 @@ func StandardCases() []Case {
 		{ID: "12", Name: "metrics on: /metrics scraped every 1 s, 16 B autoack", Set: oneToOne(16), Needs: "metrics", Group: "features"},
 		{ID: "13", Name: "TLS: case 1 via amqp091-go over amqps (compare 1a)", Set: with(oneToOne(16), amqp091), Needs: "tls", Group: "features"},
 		{ID: "13k", Name: "TLS: 1 KiB via amqp091-go over amqps (compare 2a)", Set: with(oneToOne(1024), amqp091), Needs: "tls", Group: "features"},
+		{ID: "16", Name: "stream queue over 0-9-1: 1p/1c 16 B, read from first, prefetch 1000 ack/100", Set: func(c *Config, d time.Duration) {
+			c.Stream, c.Size, c.Prefetch, c.MultiAck, c.Duration = true, 16, 1000, 100, d
+		}, Group: "features"},
 		{ID: "14", Name: "32p/32c over 32 queues 16 B autoack", Set: manyClients, Group: "clients"},
 		{ID: "14r", Name: "32p/32c over 32 queues @100k/s 16 B autoack", Set: with(manyClients, func(c *Config) { c.Rate = 100000 }), Group: "clients"},
 		{ID: "15", Name: "1000 connections x 100 msg/s, 32 queues/32c", Set: manyConns(1000), Group: "clients"},

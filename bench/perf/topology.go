@@ -76,6 +76,15 @@ func (t *Topology) ProducerKeys(c *Config, i int) []string {
 	return append(k, t.Keys[:off]...)
 }
 
+// ConsumeArgs are the basic.consume arguments: a stream is read from its
+// first message.
+func ConsumeArgs(c *Config) wire.Table {
+	if c.Stream {
+		return wire.Table{{Key: "x-stream-offset", Value: "first"}}
+	}
+	return nil
+}
+
 // ConsumerQueue is the queue consumer i reads.
 // In a dead-letter run consumers read the dead-letter queues.
 func (t *Topology) ConsumerQueue(i int) string {
@@ -90,6 +99,9 @@ func (t *Topology) QueueArgs(c *Config, i int) wire.Table {
 	var a wire.Table
 	if c.QueueTTL >= 0 && !c.DeadLetter {
 		a = append(a, wire.Field{Key: "x-message-ttl", Value: int32(c.QueueTTL)})
+	}
+	if c.Stream {
+		a = append(a, wire.Field{Key: "x-queue-type", Value: "stream"})
 	}
 	if c.MaxPriority > 0 {
 		a = append(a, wire.Field{Key: "x-max-priority", Value: int32(c.MaxPriority)})

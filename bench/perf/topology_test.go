@@ -73,3 +73,35 @@ func TestResultRoundTrip(t *testing.T) {
 		t.Fatalf("row %s", row)
 	}
 }
+
+// A stream run declares durable stream queues and reads them from first,
+// as RabbitMQ requires of a stream consumer (manual acks, a prefetch).
+func TestStreamTopology(t *testing.T) {
+	c := Defaults()
+	c.Stream = true
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Durable {
+		t.Fatal("stream queues must be durable")
+	}
+	tp := BuildTopology(&c)
+	want := []string{"x-queue-type=stream"}
+	var got []string
+	for _, f := range tp.QueueArgs(&c, 0) {
+		got = append(got, f.Key+"="+f.Value.(string))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("queue args %v, want %v", got, want)
+	}
+	if a := ConsumeArgs(&c); len(a) != 1 || a[0].Key != "x-stream-offset" || a[0].Value != "first" {
+		t.Fatalf("consume args %v", a)
+	}
+	if ConsumeArgs(&Config{}) != nil {
+		t.Fatal("consume args without a stream")
+	}
+	c.AutoAck = true
+	if err := c.Validate(); err == nil {
+		t.Fatal("a no-ack stream run was accepted")
+	}
+}

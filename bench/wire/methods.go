@@ -129,12 +129,17 @@ func AppendBasicQos(dst []byte, ch uint16, prefetch uint16) []byte {
 
 // AppendBasicConsume appends basic.consume.
 func AppendBasicConsume(dst []byte, ch uint16, queue, tag string, noAck bool) []byte {
+	return AppendBasicConsumeArgs(dst, ch, queue, tag, noAck, nil)
+}
+
+// AppendBasicConsumeArgs appends basic.consume with arguments (x-stream-offset, ...).
+func AppendBasicConsumeArgs(dst []byte, ch uint16, queue, tag string, noAck bool, args Table) []byte {
 	dst, s := AppendMethodHeader(dst, ch, BasicConsume)
 	dst = AppendShort(dst, 0)
 	dst = AppendShortstr(dst, queue)
 	dst = AppendShortstr(dst, tag)
 	dst = append(dst, Bits(false, noAck, false, false))
-	dst = AppendTable(dst, nil)
+	dst = AppendTable(dst, args)
 	return EndFrame(dst, s)
 }
 

@@ -39,6 +39,7 @@ func runMain(args []string) int {
 	fs.IntVar(&c.BatchBytes, "batch-bytes", c.BatchBytes, "fast client: bytes of publishes per write")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "with -pmessages: wait at most this long past -duration for deliveries")
 	fs.IntVar(&c.QueueTTL, "queue-ttl", c.QueueTTL, "x-message-ttl of the queues, ms (-1 = none)")
+	fs.BoolVar(&c.Stream, "stream", false, "queues are streams (x-queue-type=stream), read from x-stream-offset first with manual acks")
 	fs.IntVar(&c.MaxPriority, "max-priority", 0, "x-max-priority of the queues (0 = not a priority queue)")
 	fs.IntVar(&c.Priorities, "priorities", 0, "publish priorities 0..N-1 in turn (0 = no priority property)")
 	fs.StringVar(&c.Expiration, "expiration", "", "per-message expiration, ms")
