@@ -1,6 +1,9 @@
 package netio
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // outputBudget is how many bytes may wait to be written to one connection
 // (our buffer plus gnet's) before consumers on it stop getting deliveries.
@@ -63,7 +66,7 @@ type output struct {
 	busy        bool        // counted in busyConns; under outMu
 	// smallFlushes counts flushes in a row that used little of their
 	// buffer (oversized); on the loop.
-	smallFlushes uint8
+	smallFlushes uint16
 }
 
 func (c *Conn) overBudget() bool {
@@ -92,6 +95,26 @@ func (c *Conn) lockOut() []byte {
 	}
 	return c.out.buf
 }
+
+// lockOutFor is lockOut for an append of about n bytes. A buffer short of
+// room doubles: append grows a large slice by a quarter at a time, so a
+// flush filling an output buffer from a few KiB to the 1 MiB budget copied
+// it some twenty times over (issue 19's 1 KiB profile: AppendBody's copy
+// and growth were 12% of the broker, and its growth 88% of the bytes the
+// hot path allocated).
+func (c *Conn) lockOutFor(n int) []byte {
+	b := c.lockOut()
+	if free := cap(b) - len(b); free < n {
+		b = slices.Grow(b, max(n, cap(b)+minOutGrow-free))
+		c.out.buf = b
+	}
+	return b
+}
+
+// minOutGrow is the least an output buffer grows by: the first delivery
+// after a flush that took the buffer (outPool was empty) would otherwise
+// start from a few hundred bytes.
+const minOutGrow = 16 << 10
 
 // unlockOut stores the grown buffer and wakes the connection's loop if no
 // flush is scheduled yet.
@@ -224,12 +247,22 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 func (c *Conn) keepBuffer(b []byte) bool { return cap(b) <= maxKeptBuffer() && !c.oversized(b) }
 
 // oversizedAfter is how many flushes in a row may use under a quarter of
-// a big buffer before it is let go.
-const oversizedAfter = 16
+// a big buffer before it is let go; oversizedAfterShared while the budget
+// is shared (many connections busy, each with a small budget). Alone, a
+// connection delivering 1 KiB messages flat out flushes ~100 KiB every
+// 100-200 µs and, each time the socket is slow for a moment, a held
+// megabyte: after 16 small flushes its buffers went, only to be grown
+// again at the next burst (46 times in 1 M messages of BenchmarkEndToEnd,
+// 100-150 B allocated and copied per message).
+const (
+	oversizedAfter       = 256
+	oversizedAfterShared = 16
+)
 
 // oversized reports whether b, just written, was sized for a burst long
 // past: a connection whose flushes have used under a quarter of a buffer
-// over 64 KiB, oversizedAfter times in a row, gets a smaller one. Kept
+// over 64 KiB, oversizedAfter times in a row (oversizedAfterShared while
+// the budget is shared), gets a smaller one. Kept
 // buffers otherwise keep the size of the biggest flush since the
 // connection went idle: 32 consumers kept ~14 MB that way in issue 19's
 // 32p/32c case after their budget had shrunk. On the loop.
@@ -239,7 +272,7 @@ func (c *Conn) oversized(b []byte) bool {
 		return false
 	}
 	c.out.smallFlushes++
-	if c.out.smallFlushes < oversizedAfter {
+	if c.out.smallFlushes < oversizedAfter && (c.out.smallFlushes < oversizedAfterShared || !budgetShared()) {
 		return false
 	}
 	c.out.smallFlushes = 0
