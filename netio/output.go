@@ -63,7 +63,11 @@ type output struct {
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 	draining    atomic.Bool // queued for the drain poller (write_hold.go)
 	drainStalls uint8       // polls in a row that found no progress; on the loop
-	busy        bool        // counted in busyConns; under outMu
+	// polledBacklog is what the transport held when the drain poller was
+	// last asked to wake this connection, 0 once a flush went out; on
+	// the loop.
+	polledBacklog int64
+	busy          bool // counted in busyConns; under outMu
 	// smallFlushes counts flushes in a row that used little of their
 	// buffer (oversized); on the loop.
 	smallFlushes uint16
@@ -192,6 +196,7 @@ func (c *Conn) TakeOutput() []byte {
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
+	c.out.polledBacklog = 0 // the transport took a flush: a later hold starts afresh
 	if c.work.Load() || len(c.afterFlush) > 0 {
 		c.kick()
 	}
