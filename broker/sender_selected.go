@@ -28,6 +28,11 @@ func (k *senderKeys) any() bool { return k.cc.Tag == 'A' || k.bcc.Tag == 'A' }
 // strips it from m.Props. Either header of a type other than array is
 // refused as RabbitMQ refuses it.
 func (m *Message) senderSelected() (k senderKeys, err error) {
+	if len(m.Props) < 2 || m.Props[0]&byte(frame.PropHeaders>>8) == 0 {
+		// The flag test inline: the call returning two empty fields
+		// cost 3-5% of the broker in case 2 (1 KiB, no headers).
+		return k, nil
+	}
 	cc, hasCC, bcc, hasBCC := frame.PropsHeaderFieldPair(m.Props, "CC", "BCC")
 	if !hasCC && !hasBCC {
 		return k, nil

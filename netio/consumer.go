@@ -72,13 +72,20 @@ func (k *consumer) Deliver(q *broker.Queue, _ *broker.Consumer, t broker.Ticket,
 	if !k.bc.NoAck && ch.unacked.push(tag, q, k, t) {
 		c.noteUnacked()
 	}
-	b := c.lockOut()
+	b := c.lockOutFor(deliverOverhead + len(k.bc.Tag) + len(d.Exchange) + len(d.RoutingKey) + len(d.Props) +
+		frame.BodyFramesLen(len(d.Body), c.frameMax))
 	b = frame.AppendBasicDeliver(b, ch.id, k.bc.Tag, tag, d.Redelivered, d.Exchange, d.RoutingKey)
 	b = frame.AppendContentHeader(b, ch.id, 60, uint64(len(d.Body)), d.Props)
 	b = frame.AppendBody(b, ch.id, d.Body, c.frameMax)
 	c.unlockOutFrom(b, origin)
 	ch.mu.Unlock()
 }
+
+// deliverOverhead is what basic.deliver and the content header frame take
+// besides their variable fields: two frame headers and ends, method and
+// class ids, the shortstr lengths, delivery tag, redelivered flag, body
+// size (a little over, so the estimate never falls short).
+const deliverOverhead = 64
 
 // Cancelled sends basic.cancel when the queue went away, to clients that
 // said they understand it.

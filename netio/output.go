@@ -1,6 +1,9 @@
 package netio
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // outputBudget is how many bytes may wait to be written to one connection
 // (our buffer plus gnet's) before consumers on it stop getting deliveries.
@@ -60,10 +63,14 @@ type output struct {
 	starved     atomic.Bool // a consumer was refused for the budget; re-dispatch when drained
 	draining    atomic.Bool // queued for the drain poller (write_hold.go)
 	drainStalls uint8       // polls in a row that found no progress; on the loop
-	busy        bool        // counted in busyConns; under outMu
+	// polledBacklog is what the transport held when the drain poller was
+	// last asked to wake this connection, 0 once a flush went out; on
+	// the loop.
+	polledBacklog int64
+	busy          bool // counted in busyConns; under outMu
 	// smallFlushes counts flushes in a row that used little of their
 	// buffer (oversized); on the loop.
-	smallFlushes uint8
+	smallFlushes uint16
 }
 
 func (c *Conn) overBudget() bool {
@@ -91,6 +98,23 @@ func (c *Conn) lockOut() []byte {
 		c.out.buf = outPool.get()
 	}
 	return c.out.buf
+}
+
+// lockOutFor is lockOut for an append of about n bytes. A buffer short of
+// room doubles: append grows a large slice by a quarter at a time, so a
+// flush filling an output buffer from a few KiB to the 1 MiB budget took
+// ~25 allocations and copied ~4 MiB on the way (issue 19's 1 KiB profile:
+// AppendBody's copy and growth were 12% of the broker, and growth 88% of
+// the bytes the hot path allocated).
+func (c *Conn) lockOutFor(n int) []byte {
+	b := c.lockOut()
+	if free := cap(b) - len(b); free < n {
+		// No floor: a connection that gets a small delivery now and then
+		// keeps buffers of its flushes' size, not of a burst's.
+		b = slices.Grow(b, max(n, 2*cap(b)-len(b)))
+		c.out.buf = b
+	}
+	return b
 }
 
 // unlockOut stores the grown buffer and wakes the connection's loop if no
@@ -169,6 +193,7 @@ func (c *Conn) TakeOutput() []byte {
 	c.out.scheduled = false
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
+	c.out.polledBacklog = 0 // the transport took a flush: a later hold starts afresh
 	if c.work.Load() || len(c.afterFlush) > 0 {
 		c.kick()
 	}
@@ -224,22 +249,32 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 func (c *Conn) keepBuffer(b []byte) bool { return cap(b) <= maxKeptBuffer() && !c.oversized(b) }
 
 // oversizedAfter is how many flushes in a row may use under a quarter of
-// a big buffer before it is let go.
-const oversizedAfter = 16
+// a big buffer before it is let go; oversizedAfterShared while the budget
+// is shared (many connections busy, each with a small budget). Alone, a
+// connection delivering 1 KiB messages flat out flushes ~100 KiB every
+// 100-200 µs and, each time the socket is slow for a moment, a held
+// megabyte: after 16 small flushes its buffers went, only to be grown
+// again at the next burst (46 times in 1 M messages of BenchmarkEndToEnd,
+// 90-170 B allocated and copied per message).
+const (
+	oversizedAfter       = 256
+	oversizedAfterShared = 16
+)
 
 // oversized reports whether b, just written, was sized for a burst long
 // past: a connection whose flushes have used under a quarter of a buffer
-// over 64 KiB, oversizedAfter times in a row, gets a smaller one. Kept
-// buffers otherwise keep the size of the biggest flush since the
-// connection went idle: 32 consumers kept ~14 MB that way in issue 19's
-// 32p/32c case after their budget had shrunk. On the loop.
+// over 64 KiB, oversizedAfter times in a row (oversizedAfterShared while
+// the budget is shared), gets a smaller one. Kept buffers otherwise keep
+// the size of the biggest flush since the connection went idle: 32
+// consumers kept ~14 MB that way in issue 19's 32p/32c case after their
+// budget had shrunk. On the loop.
 func (c *Conn) oversized(b []byte) bool {
 	if cap(b) <= 64<<10 || len(b) >= cap(b)/4 {
 		c.out.smallFlushes = 0
 		return false
 	}
 	c.out.smallFlushes++
-	if c.out.smallFlushes < oversizedAfter {
+	if c.out.smallFlushes < oversizedAfter && (c.out.smallFlushes < oversizedAfterShared || !budgetShared()) {
 		return false
 	}
 	c.out.smallFlushes = 0

@@ -38,3 +38,23 @@ func TestOversizedOutputBufferLetGo(t *testing.T) {
 		}
 	}
 }
+
+// While many connections share the budget, a big buffer goes after
+// oversizedAfterShared small flushes, not oversizedAfter.
+func TestOversizedOutputBufferShared(t *testing.T) {
+	busyConns.Add(8)
+	defer busyConns.Add(-8)
+	if !budgetShared() {
+		t.Fatal("8 busy connections do not share the budget")
+	}
+	c := &Conn{}
+	big := make([]byte, 512<<10) // under maxKeptBuffer (768 KiB for 8 busy)
+	for i := range oversizedAfterShared - 1 {
+		if !c.keepBuffer(big[:1<<10]) {
+			t.Fatalf("small flush %d: dropped before %d small flushes in a row", i, oversizedAfterShared)
+		}
+	}
+	if c.keepBuffer(big[:1<<10]) {
+		t.Fatalf("a 512 KiB buffer still kept after %d small flushes with the budget shared", oversizedAfterShared)
+	}
+}

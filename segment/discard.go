@@ -14,8 +14,8 @@ import "sync/atomic"
 // instead of written, and what is still unread moves to its front. The
 // file is left with zeros (its preallocation) where the dropped records
 // were: nothing reads there, since only done records are dropped and
-// never past the queue's read cursor. Checksums are computed as the bytes
-// go to the file, so dropped records never pay for one.
+// never past the queue's read cursor. A non-durable log's records have no
+// checksum (see decodeCRC).
 //
 // A reader that lags by more than half the buffer would make every fill a
 // write; the buffer may then grow up to maxHotWbuf, taking the bytes over
@@ -65,15 +65,6 @@ func (w *wbuf) discarded() int {
 	return int(min(d, int64(len(w.b))))
 }
 
-// sumFrom computes the checksums of the staged records from b[from] on
-// that do not have them yet. REQUIRES: mu held.
-func (w *wbuf) sumFrom(from int) {
-	if s := max(w.summed, from); s < len(w.b) {
-		sumRecords(w.b[s:])
-	}
-	w.summed = len(w.b)
-}
-
 // keepUnread makes room for n more bytes without writing anything while
 // the reader is inside the buffer (done with everything before it): what
 // it is done with is dropped and the rest moves to the front, or to a
@@ -113,7 +104,6 @@ func (w *wbuf) dropFront(keep int, dst []byte) {
 	w.b = dst[:t]
 	w.base += int64(keep)
 	w.done = max(w.done-keep, 0)
-	w.summed = max(w.summed-keep, 0)
 }
 
 // releaseHot gives a buffer grown past maxWbuf back, with its budget, once

@@ -18,8 +18,8 @@ func segFile(t *testing.T, l *Log, id uint32) []byte {
 }
 
 // A reader that keeps up with a non-durable log: the records it is done
-// with never reach the file, and the ones it has not read do, with good
-// checksums.
+// with never reach the file, and the ones it has not read do (without
+// checksums: see decodeCRC).
 func TestDiscardedRecordsNeverWritten(t *testing.T) {
 	l, _ := openLog(t, t.TempDir(), Options{})
 	const n, size = 300, 1000 // ~300 KiB: the 32 KiB buffer fills many times
@@ -46,7 +46,7 @@ func TestDiscardedRecordsNeverWritten(t *testing.T) {
 			t.Fatalf("record %d (discarded) was written: % x", i, rec)
 		}
 		if i >= n-10 {
-			r, _, err := decodeCRC(file[p.Off:], true)
+			r, _, err := decodeCRC(file[p.Off:], false)
 			if err != nil || !bytes.Equal(r.Body, body(i, size)) {
 				t.Fatalf("record %d (unread) in the file: %v", i, err)
 			}
@@ -181,5 +181,55 @@ func BenchmarkAppendDiscard(b *testing.B) {
 			}
 			reportRecords(b)
 		})
+	}
+}
+
+// A non-durable log writes no checksums (see decodeCRC), yet its sealed
+// segments read back whole, by Next, Read and Rescan.
+func TestNonDurableNoChecksums(t *testing.T) {
+	l, _ := openLog(t, t.TempDir(), Options{SegmentSize: 64 << 10})
+	const n, size = 200, 1000 // ~200 KiB: three segments or more
+	var pos []Pos
+	for i := range n {
+		p, _, _, err := l.Append(testRecord(i, body(i, size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos = append(pos, p)
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if pos[n-1].Seg == pos[0].Seg {
+		t.Fatal("one segment: nothing was sealed")
+	}
+	file := segFile(t, l, pos[0].Seg)
+	if crc := file[pos[0].Off+4 : pos[0].Off+8]; !bytes.Equal(crc, make([]byte, 4)) {
+		t.Fatalf("record 0 written with a checksum: % x", crc)
+	}
+	got := readAll(t, l)
+	if len(got) != n {
+		t.Fatalf("Next read %d records, want %d", len(got), n)
+	}
+	for i, b := range got {
+		if b != string(body(i, size)) {
+			t.Fatalf("record %d: wrong body", i)
+		}
+	}
+	if r, _, err := l.Read(pos[0]); err != nil || !bytes.Equal(r.Body, body(0, size)) {
+		t.Fatalf("Read 0: %v", err)
+	}
+	rec, err := l.Rescan(pos[0].Seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live uint32
+	for _, p := range pos {
+		if p.Seg == pos[0].Seg {
+			live++
+		}
+	}
+	if rec.Live != live {
+		t.Fatalf("Rescan found %d live records, want %d", rec.Live, live)
 	}
 }

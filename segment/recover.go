@@ -70,7 +70,7 @@ func (l *Log) recoverSegment(id uint32) (r Recovered, keep bool, err error) {
 	if [4]byte(data[:4]) != fileMagic {
 		l.logger().Warn("segment: bad file header; reading its records anyway", "segment", id)
 	}
-	res := scan(data, limit, true)
+	res := scan(data, limit, true, true)
 	l.report(id, res, limit)
 	if res.live == 0 {
 		return r, false, os.Remove(path)
@@ -162,7 +162,7 @@ func (l *Log) Rescan(id uint32) (Recovered, error) {
 	if err != nil {
 		return Recovered{}, err
 	}
-	res := scan(data, s.used, s.recovered)
+	res := scan(data, s.used, s.recovered, l.opt.Durable)
 	l.report(id, res, s.used)
 	if res.end < s.used {
 		// Only damage can stop a scan of sealed data short: pad to the end.

@@ -33,7 +33,7 @@ func (l *Log) retire(h *seg) {
 		if err := preadFull(fd, data, 0); err != nil {
 			return err
 		}
-		res := scan(data, cut, h.recovered)
+		res := scan(data, cut, h.recovered, l.opt.Durable)
 		h.used = res.end // only damage stops a scan of written data short
 		r.Used, r.Live, r.LiveBody, r.Spans = res.end, res.live, res.lbody, res.spans
 		if r.Spans == nil {

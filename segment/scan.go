@@ -25,12 +25,14 @@ type gap struct{ off, end uint32 }
 // scan checks every record of data[DataStart:limit] against its checksum.
 // A bad record followed by good ones is a gap; a bad record with nothing
 // good after it is the torn tail. With dropTransient, records without
-// FlagPersistent are not live (a durable log after a restart).
-func scan(data []byte, limit uint32, dropTransient bool) scanResult {
+// FlagPersistent are not live (a durable log after a restart). Without
+// verify (a non-durable log, whose records carry no checksum: see
+// Log.verify) only a record's framing is checked.
+func scan(data []byte, limit uint32, dropTransient, verify bool) scanResult {
 	var r scanResult
 	off := uint32(DataStart)
 	for off < limit {
-		rec, n, err := decode(data[off:limit])
+		rec, n, err := decodeCRC(data[off:limit], verify)
 		if err == nil {
 			end := off + uint32(n)
 			if rec.Flags&flagPadding != 0 {
@@ -55,7 +57,7 @@ func scan(data []byte, limit uint32, dropTransient bool) scanResult {
 		}
 		// Hunt for the next good record. A record is at least HeaderSize
 		// long, so the search starts there.
-		next, ok := resync(data, off+HeaderSize, limit)
+		next, ok := resync(data, off+HeaderSize, limit, verify)
 		if !ok {
 			r.torn = err != errEnd || !allZero(data[off:limit])
 			break
@@ -69,14 +71,14 @@ func scan(data []byte, limit uint32, dropTransient bool) scanResult {
 }
 
 // resync returns the first offset at or after from where a record with a
-// good checksum starts.
-func resync(data []byte, from, limit uint32) (uint32, bool) {
+// good checksum (without verify: a well-framed record) starts.
+func resync(data []byte, from, limit uint32, verify bool) (uint32, bool) {
 	for o := uint32(alignUp(int64(from))); int64(o)+HeaderSize <= int64(limit); o += recordAlign {
 		b := data[o:limit]
 		if b[0]|b[1]|b[2]|b[3] == 0 || b[8] != recordVersion {
 			continue // cheap rejects first: zero fill is the common case
 		}
-		if _, _, err := decode(b); err == nil {
+		if _, _, err := decodeCRC(b, verify); err == nil {
 			return o, true
 		}
 	}

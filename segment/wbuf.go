@@ -57,11 +57,9 @@ type wbuf struct {
 
 	// A non-durable log's staged records that its reader is done with
 	// need never reach the file (discard.go). discardTo: the head's file
-	// offset below which that holds; summed: how much of b has its
-	// checksums (computed as the bytes go to the file); hot: the bytes of
-	// b beyond maxWbuf taken from hotBudget.
+	// offset below which that holds; hot: the bytes of b beyond maxWbuf
+	// taken from hotBudget.
 	discardTo atomic.Int64
-	summed    int
 	hot       int
 
 	files *FileCache
@@ -103,7 +101,6 @@ func (w *wbuf) unlock() {
 func (w *wbuf) attach(path string, fd int, off int64) {
 	w.mu.Lock()
 	w.path, w.fd, w.base, w.b, w.done, w.err = path, fd, off, w.b[:0], 0, nil
-	w.summed = 0
 	w.discardTo.Store(off) // nothing before the first record to wait for
 	w.closedOwner = nil
 	w.bad.Store(false)
@@ -230,7 +227,6 @@ func (w *wbuf) drop() (written int64) {
 	w.closeLocked()
 	w.files.remove(&w.ent)
 	w.path, w.b, w.done, w.closedOwner = "", w.b[:0], 0, nil
-	w.summed = 0
 	return written
 }
 
@@ -255,7 +251,6 @@ func (w *wbuf) finish(fn func(fd int) error) error {
 	w.closeLocked()
 	w.files.remove(&w.ent)
 	w.path, w.b, w.done, w.closedOwner = "", w.b[:0], 0, nil
-	w.summed = 0
 	return err
 }
 
@@ -298,7 +293,6 @@ func (w *wbuf) flushLocked() error {
 		if err := w.ensureLocked(); err != nil {
 			return err
 		}
-		w.sumFrom(from)
 		if err := sysfile.PwriteAll(w.fd, w.b[from:], w.base+int64(from)); err != nil {
 			w.setErr(err)
 			return err
@@ -332,7 +326,7 @@ func (w *wbuf) put(r *Record, n int, sy *Syncer) (staged bool, gen uint64, err e
 		}
 		full := len(w.b) > 0
 		w.base += int64(len(w.b))
-		w.b, w.done, w.summed = w.b[:0], 0, 0
+		w.b, w.done = w.b[:0], 0
 		if c := cap(w.b); c < maxWbuf && (full || c < n) {
 			// Grow only for a queue that fills its buffer: an idle one
 			// keeps 4 KiB.
@@ -343,7 +337,6 @@ func (w *wbuf) put(r *Record, n int, sy *Syncer) (staged bool, gen uint64, err e
 	w.b = w.b[:k+n]
 	if w.durable {
 		encode(w.b[k:k+n], r)
-		w.summed = k + n
 	} else {
 		encodeUnsummed(w.b[k:k+n], r)
 	}
@@ -371,7 +364,7 @@ func (w *wbuf) putDirect(r *Record, n int64, sy *Syncer) (gen uint64, err error)
 		return 0, err
 	}
 	w.base = off + n
-	w.b, w.done, w.summed = w.b[:0], 0, 0
+	w.b, w.done = w.b[:0], 0
 	if sy != nil {
 		gen = sy.mark(w.owner)
 	}
@@ -387,6 +380,6 @@ func (w *wbuf) skip() error {
 		return err
 	}
 	w.base += int64(len(w.b))
-	w.b, w.done, w.summed = w.b[:0], 0, 0
+	w.b, w.done = w.b[:0], 0
 	return nil
 }
