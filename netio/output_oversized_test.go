@@ -66,7 +66,7 @@ func TestOversizedOutputBufferShared(t *testing.T) {
 func TestLockOutForGrowth(t *testing.T) {
 	grow := func(have, want int) int {
 		c := &Conn{}
-		c.out.buf = make([]byte, have, have)
+		c.out.buf = make([]byte, have)
 		b := c.lockOutFor(want)
 		c.outMu.Unlock()
 		return cap(b)
