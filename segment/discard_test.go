@@ -233,3 +233,25 @@ func TestNonDurableNoChecksums(t *testing.T) {
 		t.Fatalf("Rescan found %d live records, want %d", rec.Live, live)
 	}
 }
+
+// A record too big for the staging buffer goes to the file on its own
+// (writeRecord); in a non-durable log it too carries no checksum and reads
+// back whole.
+func TestNonDurableDirectRecordNoChecksum(t *testing.T) {
+	l, _ := openLog(t, t.TempDir(), Options{SegmentSize: 4 << 20})
+	big := body(1, 2*maxWbuf)
+	p, _, _, err := l.Append(testRecord(1, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	file := segFile(t, l, p.Seg)
+	if crc := file[p.Off+4 : p.Off+8]; !bytes.Equal(crc, make([]byte, 4)) {
+		t.Fatalf("direct record written with a checksum: % x", crc)
+	}
+	if r, _, err := l.Read(p); err != nil || !bytes.Equal(r.Body, big) {
+		t.Fatalf("Read: %v", err)
+	}
+}

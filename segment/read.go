@@ -21,7 +21,7 @@ func (l *Log) Read(p Pos) (Record, uint32, error) {
 		return Record{}, 0, err
 	}
 	// Staged bytes are this process's own, and a non-durable log's have
-	// no checksum at all (wbuf.flushLocked).
+	// no checksum at all (wbuf.put, writeRecord).
 	staged := s == l.head && int64(p.Off) >= l.w.base
 	r, n, err := decodeCRC(b, !staged && l.opt.Durable)
 	if err == nil && r.Flags&flagPadding != 0 {

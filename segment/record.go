@@ -97,14 +97,20 @@ func encodeUnsummed(dst []byte, r *Record) {
 // encodeHeader writes the first HeaderSize bytes of r's encoding, checksum
 // included, without needing the rest of the record in one piece.
 func encodeHeader(h []byte, r *Record) {
-	binary.LittleEndian.PutUint32(h[0:], uint32(recordLen(r)))
-	putFixed(h, r)
+	encodeHeaderUnsummed(h, r)
 	c := crc32.Update(0, sysfile.Castagnoli, h[0:4])
 	c = crc32.Update(c, sysfile.Castagnoli, h[prefixSize:HeaderSize])
 	for _, part := range [...][]byte{r.Exchange, r.RoutingKey, r.Props, r.Body} {
 		c = crc32.Update(c, sysfile.Castagnoli, part)
 	}
 	binary.LittleEndian.PutUint32(h[4:], c)
+}
+
+// encodeHeaderUnsummed is encodeHeader without the checksum, for a
+// non-durable log (see decodeCRC).
+func encodeHeaderUnsummed(h []byte, r *Record) {
+	binary.LittleEndian.PutUint32(h[0:], uint32(recordLen(r)))
+	putFixed(h, r)
 }
 
 func putFixed(dst []byte, r *Record) {

@@ -27,7 +27,7 @@ type gap struct{ off, end uint32 }
 // good after it is the torn tail. With dropTransient, records without
 // FlagPersistent are not live (a durable log after a restart). Without
 // verify (a non-durable log, whose records carry no checksum: see
-// Log.verify) only a record's framing is checked.
+// decodeCRC) only a record's framing is checked.
 func scan(data []byte, limit uint32, dropTransient, verify bool) scanResult {
 	var r scanResult
 	off := uint32(DataStart)

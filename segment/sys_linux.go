@@ -41,9 +41,13 @@ func releasePages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }
 
 // writeRecord writes a record too big for the buffer straight to the file,
 // gathering its parts with pwritev instead of copying them together.
-func writeRecord(fd int, off int64, r *Record, n int64) error {
+func writeRecord(fd int, off int64, r *Record, n int64, sum bool) error {
 	var h [HeaderSize]byte
-	encodeHeader(h[:], r)
+	if sum {
+		encodeHeader(h[:], r)
+	} else {
+		encodeHeaderUnsummed(h[:], r)
+	}
 	pad := sysfile.Zeros(int(n) - recordLen(r) - prefixSize)
 	iov := [][]byte{h[:], r.Exchange, r.RoutingKey, r.Props, r.Body, pad}
 	total := n

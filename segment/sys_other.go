@@ -16,9 +16,13 @@ func releasePages([]byte) {}
 // writeRecord writes a record too big for the staging buffer. Without
 // pwritev the record is put together in a temporary buffer: big records
 // are rare, and this is the portable path.
-func writeRecord(fd int, off int64, r *Record, n int64) error {
+func writeRecord(fd int, off int64, r *Record, n int64, sum bool) error {
 	b := make([]byte, n)
-	encode(b, r)
+	if sum {
+		encode(b, r)
+	} else {
+		encodeUnsummed(b, r)
+	}
 	return sysfile.PwriteAll(fd, b, off)
 }
 

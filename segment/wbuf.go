@@ -359,7 +359,7 @@ func (w *wbuf) putDirect(r *Record, n int64, sy *Syncer) (gen uint64, err error)
 		return 0, err
 	}
 	off := w.base + int64(len(w.b))
-	if err := writeRecord(w.fd, off, r, n); err != nil {
+	if err := writeRecord(w.fd, off, r, n, w.durable); err != nil {
 		w.setErr(err)
 		return 0, err
 	}
