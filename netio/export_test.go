@@ -1,5 +1,7 @@
 package netio
 
+import "github.com/panjf2000/gnet/v2"
+
 // SetAssemblyLimit caps the bytes all of s's connections may hold for large
 // bodies being assembled, so a test can reach the cap with small messages.
 func SetAssemblyLimit(s *Server, n int64) { s.assembly.limit.Store(n) }
@@ -21,3 +23,20 @@ func OutputHeld(s *Server) int64 {
 
 // TotalOutputBudget is what busy connections share.
 const TotalOutputBudget = totalOutputBudget
+
+// LoopSpread counts s's connections per gnet event loop.
+func LoopSpread(s *Server) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	per := map[gnet.EventLoop]int{}
+	for c := range s.conns {
+		if gt, ok := c.t.(*gnetTransport); ok {
+			per[gt.gc.EventLoop()]++
+		}
+	}
+	var n []int
+	for _, k := range per {
+		n = append(n, k)
+	}
+	return n
+}
