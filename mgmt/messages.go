@@ -59,14 +59,16 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 	// without (its get and get_no_ack counts).
 	out := []map[string]any{}
 	var held []broker.Ticket
+	var readErr error
 	for range count {
-		got := q.Get(!requeue && !reject, func(t broker.Ticket, d broker.Delivery, remaining int) {
+		got, err := q.GetErr(!requeue && !reject, func(t broker.Ticket, d broker.Delivery, remaining int) {
 			if requeue || reject {
 				held = append(held, t)
 			}
 			out = append(out, messageJSON(d, remaining, enc, truncate))
 		})
 		if !got {
+			readErr = err
 			break
 		}
 	}
@@ -74,6 +76,13 @@ func (a *api) getMessages(w http.ResponseWriter, r *http.Request, _ *broker.Prin
 		q.Reject(held...)
 	} else {
 		q.Requeue(held...)
+	}
+	// A read the kernel refused for now (queue_readfail.go) while messages
+	// were ready is an error, not the empty list an empty queue gives; but
+	// messages already taken are shown, since ack_requeue_false removed them.
+	if readErr != nil && len(out) == 0 {
+		writeError(w, http.StatusInternalServerError, "internal_server_error", readErr.Error())
+		return
 	}
 	writeJSON(w, out)
 }

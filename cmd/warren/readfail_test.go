@@ -5,6 +5,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -47,7 +49,8 @@ func lowestFreeFD(t *testing.T, pid int) uint64 {
 func TestReadFailureKeepsMessagesReady(t *testing.T) {
 	const n = 200
 	dir := t.TempDir() + "/data"
-	args := procOptions{args: []string{"-segment-size", "65536"}}
+	httpPort := freePort(t)
+	args := procOptions{args: []string{"-segment-size", "65536", "-http-port", strconv.Itoa(httpPort)}}
 	p := startWarren(t, dir, args)
 	body := func(i int) string { return fmt.Sprintf("%04d;%s", i, strings.Repeat("r", 1000)) }
 	func() {
@@ -99,6 +102,40 @@ func TestReadFailureKeepsMessagesReady(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The management API's connection is made now, and kept alive, so
+	// that it needs no new fd under the limit.
+	api := &http.Client{Timeout: 20 * time.Second}
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d/api/queues/%%2F/readfail", httpPort)
+	mgmtGet := func() (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, apiURL+"/get",
+			strings.NewReader(`{"count":5,"ackmode":"ack_requeue_true","encoding":"auto"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("guest", "guest")
+		resp, err := api.Do(req)
+		if err != nil {
+			t.Fatalf("management get: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	func() {
+		req, _ := http.NewRequest(http.MethodGet, apiURL, nil)
+		req.SetBasicAuth("guest", "guest")
+		resp, err := api.Do(req)
+		if err != nil {
+			t.Fatalf("management API: %v", err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", apiURL, resp.Status)
+		}
+	}()
+
 	var orig unix.Rlimit
 	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &orig); err != nil {
 		t.Skipf("cannot read warren's fd limit: %v", err)
@@ -139,6 +176,22 @@ func TestReadFailureKeepsMessagesReady(t *testing.T) {
 		}
 	}
 	t.Logf("basic.get read %d before the read failed", got)
+	// 541 is a connection exception: closing that connection frees an fd,
+	// which is taken away too.
+	lowerAgain := func() {
+		t.Helper()
+		limited.Cur = lowestFreeFD(t, pid)
+		if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &limited, nil); err != nil {
+			t.Fatalf("lowering warren's fd limit again: %v", err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); lowestFreeFD(t, pid) >= limited.Cur; {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection basic.get's 541 closed kept its fd")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lowerAgain()
 
 	deliveries, err := consCh.Consume("readfail", "", false, false, false, false, nil)
 	if err != nil {
@@ -151,6 +204,11 @@ func TestReadFailureKeepsMessagesReady(t *testing.T) {
 	}
 	if !strings.Contains(p.log(), "cannot read message") {
 		t.Errorf("warren's log does not report the failed read:\n%s", tail(p.log(), 4000))
+	}
+
+	// The management API's get says so too, instead of an empty list.
+	if code, b := mgmtGet(); code != http.StatusInternalServerError || !strings.Contains(b, "cannot read a message of queue 'readfail'") {
+		t.Errorf("management get under the fd limit: %d %.300s, want 500 saying the read failed", code, b)
 	}
 
 	restore()
