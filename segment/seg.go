@@ -65,7 +65,7 @@ func (l *Log) create(capacity int64) (*seg, error) {
 		return fail(err)
 	}
 	alloc := min(capacity, firstAlloc)
-	if err := preallocate(fd, 0, alloc); err != nil {
+	if err := l.preallocate(fd, 0, alloc); err != nil {
 		return fail(err)
 	}
 	var hdr [DataStart]byte
@@ -95,6 +95,22 @@ func (l *Log) create(capacity int64) (*seg, error) {
 	return s, nil
 }
 
+// preallocate reserves [off, off+n) of a new segment's file. A log whose
+// records are fdatasynced writes zeros there instead of fallocating:
+// fallocate leaves unwritten extents, and the fdatasync after a write into
+// one must also commit the extent's conversion through the journal, which
+// on ext4 here doubled its time (8 KiB write + fdatasync: 200-240 us into
+// fallocated blocks, 120 us into zeroed ones). PostgreSQL zero-fills new
+// WAL files for the same reason (wal_init_zero). Both read as zeros, so
+// recovery sees the same file either way. The range is always past the
+// end of the records (used <= alloc), so no record is overwritten.
+func (l *Log) preallocate(fd int, off, n int64) error {
+	if l.opt.Durable && l.opt.Syncer != nil {
+		return sysfile.ZeroFill(fd, off, n)
+	}
+	return preallocate(fd, off, n)
+}
+
 // reserve makes sure [0, end) of the head has disk blocks behind it, so
 // the disk filling up shows as an error here, early, and the file does not
 // fragment.
@@ -105,7 +121,7 @@ func (l *Log) reserve(h *seg, end int64) error {
 	step := allocStep(h.alloc)
 	to := min(h.size, max(end, h.alloc+step))
 	to = min(h.size, (to+firstAlloc-1)/firstAlloc*firstAlloc)
-	if err := l.w.withFD(func(fd int) error { return preallocate(fd, h.alloc, to-h.alloc) }); err != nil {
+	if err := l.w.withFD(func(fd int) error { return l.preallocate(fd, h.alloc, to-h.alloc) }); err != nil {
 		return err
 	}
 	h.alloc = to

@@ -1,0 +1,108 @@
+package segment
+
+import (
+	"encoding/binary"
+	"os"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// unwrittenBytes is how much of path's file is in unwritten (fallocated,
+// never written) extents, from FIEMAP; ok is false where the file system
+// cannot say.
+func unwrittenBytes(t *testing.T, path string) (n int64, ok bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const (
+		fsIocFiemap      = 0xC020660B // _IOWR('f', 11, struct fiemap)
+		fiemapFlagSync   = 0x1
+		extentUnwritten  = 0x800
+		extentLast       = 0x1
+		headerSize       = 32
+		extentSize       = 56
+		extentsPerSearch = 64
+	)
+	buf := make([]byte, headerSize+extentsPerSearch*extentSize)
+	var start uint64
+	for {
+		clear(buf)
+		binary.NativeEndian.PutUint64(buf[0:], start)
+		binary.NativeEndian.PutUint64(buf[8:], ^uint64(0)-start)
+		binary.NativeEndian.PutUint32(buf[16:], fiemapFlagSync)
+		binary.NativeEndian.PutUint32(buf[24:], extentsPerSearch)
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, f.Fd(), fsIocFiemap, uintptr(unsafe.Pointer(&buf[0]))); e != 0 {
+			return 0, false
+		}
+		mapped := binary.NativeEndian.Uint32(buf[20:])
+		if mapped == 0 {
+			return n, true
+		}
+		for i := range mapped {
+			e := buf[headerSize+int(i)*extentSize:]
+			logical := binary.NativeEndian.Uint64(e[0:])
+			length := binary.NativeEndian.Uint64(e[16:])
+			flags := binary.NativeEndian.Uint32(e[40:])
+			if flags&extentUnwritten != 0 {
+				n += int64(length)
+			}
+			start = logical + length
+			if flags&extentLast != 0 {
+				return n, true
+			}
+		}
+	}
+}
+
+// A durable log whose records are fdatasynced zero-fills the blocks it
+// reserves ahead of its records instead of fallocating them: an fdatasync
+// after a write into fallocated (unwritten) blocks also commits their
+// conversion through the file system's journal, which here doubled its
+// time. Logs nobody syncs keep fallocate, which writes nothing.
+func TestSyncedLogReservesWrittenBlocks(t *testing.T) {
+	sy := NewSyncer()
+	defer sy.Close()
+	for _, c := range []struct {
+		name          string
+		o             Options
+		wantUnwritten bool
+	}{
+		{"synced", Options{Durable: true, Syncer: sy}, false},
+		{"transient", Options{}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, _ := openLog(t, dir, c.o)
+			body := make([]byte, 3000)
+			for i := range 200 { // past the first reservation, into the next ones
+				r := testRecord(i, body)
+				r.Flags |= FlagPersistent
+				if _, _, _, err := l.Append(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			h := l.head
+			if h.alloc <= int64(h.used) {
+				t.Fatalf("nothing reserved past the records (alloc %d, used %d)", h.alloc, h.used)
+			}
+			n, ok := unwrittenBytes(t, l.path(h.id))
+			if !ok {
+				t.Skip("the file system does not answer FIEMAP")
+			}
+			if c.wantUnwritten && n == 0 {
+				t.Skip("the file system reports no unwritten extents after fallocate")
+			}
+			if !c.wantUnwritten && n != 0 {
+				t.Errorf("%d bytes of the head are unwritten (fallocated) extents, want none", n)
+			}
+		})
+	}
+}
