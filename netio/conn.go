@@ -152,6 +152,7 @@ func newConn(srv *Server, t Transport) *Conn {
 		frameMax:   DefaultFrameMax,
 		channelMax: DefaultChannelMax,
 	}
+	c.out.directFD = -1
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastSent.Store(now)

@@ -40,3 +40,9 @@ func LoopSpread(s *Server) []int {
 	}
 	return n
 }
+
+// LoopWakes is how many wakes were sent to gnet loops.
+func LoopWakes() uint64 { return loopWakes.Load() }
+
+// DirectFlushes is how many flushes a connection wrote to another's socket.
+func DirectFlushes() uint64 { return directFlushes.Load() }

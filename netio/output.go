@@ -54,6 +54,8 @@ type output struct {
 	buf       []byte       // nil until something is appended after a flush (outPool)
 	spare     []byte       // the last flush's buffer, kept while the budget is not shared
 	scheduled bool         // a flush is guaranteed to follow (loop in Feed, or a wake sent)
+	flushing  bool         // the transport took a flush and has not returned it yet
+	directFD  int          // socket another goroutine may write while idle (output_direct.go); -1: none
 	pending   atomic.Int64 // len(buf), for budget checks without the lock
 	backlog   atomic.Int64 // bytes the transport still holds after its last write
 	// peakBacklog is the most the transport held since the connection
@@ -160,7 +162,9 @@ func (c *Conn) unlockOutFrom(b []byte, origin any) {
 // wakeDeferred wakes the connections this one delivered to during Feed.
 func (c *Conn) wakeDeferred() {
 	for i, d := range c.deferredWakes {
-		d.t.Wake()
+		if !d.flushDirect() {
+			d.t.Wake()
+		}
 		c.deferredWakes[i] = nil
 	}
 	c.deferredWakes = c.deferredWakes[:0]
@@ -195,6 +199,7 @@ func (c *Conn) TakeOutput() []byte {
 	c.out.buf = c.out.spare[:0] // nil: the next append takes one from outPool
 	c.out.spare = nil
 	c.out.scheduled = false
+	c.out.flushing = true
 	c.out.pending.Store(0)
 	c.outMu.Unlock()
 	c.out.polledBacklog = 0 // the transport took a flush: a later hold starts afresh
@@ -228,6 +233,7 @@ func (c *Conn) ReturnOutput(b []byte, backlog int) {
 	keep := c.keepBuffer(b)
 	spare := keep && !budgetShared()
 	c.outMu.Lock()
+	c.out.flushing = false
 	if spare && c.out.spare == nil {
 		c.out.spare = b[:0]
 	} else {

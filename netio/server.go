@@ -173,7 +173,11 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	gc.SetContext(s.accept(&gnetTransport{gc: gc, local: connLocalAddr(gc)}))
+	c := s.accept(&gnetTransport{gc: gc, local: connLocalAddr(gc)})
+	c.outMu.Lock()
+	c.out.directFD = gc.Fd()
+	c.outMu.Unlock()
+	gc.SetContext(c)
 	return nil, gnet.None
 }
 
@@ -181,6 +185,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	debug.SetPanicOnFault(true)
 	if c, ok := gc.Context().(*Conn); ok {
+		c.endDirect() // gnet closes its descriptor after this
 		if c.flow.moving {
 			// Only gnet's descriptor closes: the connection goes on, read
 			// by its own goroutine (blocked_move.go).
@@ -307,8 +312,12 @@ func (t *gnetTransport) Wake() {
 		m.Wake()
 		return
 	}
+	loopWakes.Add(1)
 	_ = t.gc.Wake(nil)
 }
+
+// loopWakes counts wakes sent to gnet loops (tests).
+var loopWakes atomic.Uint64
 
 func (t *gnetTransport) Close() {
 	if m := t.moved.Load(); m != nil {
