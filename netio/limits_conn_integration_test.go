@@ -159,6 +159,14 @@ func TestFrameMaxTextAndSlack(t *testing.T) {
 // startLimited serves a private broker with cfg (Addr is filled in).
 func startLimited(t *testing.T, cfg netio.Config) string {
 	t.Helper()
+	_, u := startServer(t, cfg)
+	return u
+}
+
+// startServer serves a private broker with cfg (Addr is filled in) and
+// returns the server and its URL.
+func startServer(t *testing.T, cfg netio.Config) (*netio.Server, string) {
+	t.Helper()
 	needLocal(t)
 	b, err := broker.Open(broker.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -184,7 +192,7 @@ func startLimited(t *testing.T, cfg netio.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "amqp://guest:guest@" + addr.String() + "/"
+	return srv, "amqp://guest:guest@" + addr.String() + "/"
 }
 
 // connection_max: the connection past it gets a 530 at connection.open
