@@ -63,10 +63,12 @@ func unwrittenBytes(t *testing.T, path string) (n int64, ok bool) {
 // reserves ahead of its records instead of fallocating them: an fdatasync
 // after a write into fallocated (unwritten) blocks also commits their
 // conversion through the file system's journal, which here doubled its
-// time. Logs nobody syncs keep fallocate, which writes nothing.
+// time. Logs nobody fdatasyncs keep fallocate, which writes nothing.
 func TestSyncedLogReservesWrittenBlocks(t *testing.T) {
 	sy := NewSyncer()
 	defer sy.Close()
+	wsy := NewSyncerPolicy(SyncWrite) // warren.fsync = false: nothing fdatasyncs
+	defer wsy.Close()
 	for _, c := range []struct {
 		name          string
 		o             Options
@@ -74,6 +76,7 @@ func TestSyncedLogReservesWrittenBlocks(t *testing.T) {
 	}{
 		{"synced", Options{Durable: true, Syncer: sy}, false},
 		{"transient", Options{}, true},
+		{"write-only syncer", Options{Durable: true, Syncer: wsy}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
