@@ -103,10 +103,12 @@ func (l *Log) create(capacity int64) (*seg, error) {
 // 200-240 us into fallocated blocks, 120 us into zeroed ones). PostgreSQL
 // zero-fills new WAL files for the same reason (wal_init_zero). Both read
 // as zeros, so recovery sees the same file either way. The range is always
-// past the end of the records (used <= alloc), so no record is overwritten.
+// past the end of the records (used <= alloc), so no record is overwritten,
+// and it is fallocated first, so a full disk refuses it whole
+// (preallocateWritten).
 func (l *Log) preallocate(fd int, off, n int64) error {
 	if l.opt.Durable && l.opt.Syncer != nil && l.opt.Syncer.policy == SyncData {
-		return sysfile.ZeroFill(fd, off, n)
+		return preallocateWritten(fd, off, n)
 	}
 	return preallocate(fd, off, n)
 }

@@ -13,15 +13,36 @@ import (
 // block raises SIGBUS, which Go cannot turn into an error. With the blocks
 // reserved, a full disk shows up here as ENOSPC instead.
 func preallocate(fd int, off, n int64) error {
+	_, err := fallocate(fd, off, n)
+	return err
+}
+
+// preallocateWritten is preallocate for blocks that must also be written
+// (zeroed), not left as unwritten extents. fallocate goes first: it fails
+// whole when the disk cannot hold the range, so a reservation that does not
+// fit takes nothing, where writing zeros alone would fill the disk to its
+// last block before failing (tripping the disk alarm, and making every
+// other writer meet ENOSPC until the failed segment is removed).
+func preallocateWritten(fd int, off, n int64) error {
+	zeroed, err := fallocate(fd, off, n)
+	if err != nil || zeroed {
+		return err
+	}
+	return sysfile.ZeroFill(fd, off, n)
+}
+
+// fallocate reserves [off, off+n); zeroed reports that the file system
+// could not and zeros were written instead.
+func fallocate(fd int, off, n int64) (zeroed bool, err error) {
 	for {
 		err := unix.Fallocate(fd, 0, off, n)
 		switch err {
 		case unix.EINTR:
 			continue
 		case unix.EOPNOTSUPP:
-			return sysfile.ZeroFill(fd, off, n)
+			return true, sysfile.ZeroFill(fd, off, n)
 		}
-		return err
+		return false, err
 	}
 }
 

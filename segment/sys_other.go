@@ -9,6 +9,8 @@ import "github.com/warrenmq/warren/segment/sysfile"
 
 func preallocate(fd int, off, n int64) error { return sysfile.ZeroFill(fd, off, n) }
 
+func preallocateWritten(fd int, off, n int64) error { return sysfile.ZeroFill(fd, off, n) }
+
 func adviseRead([]byte) {}
 
 func releasePages([]byte) {}

@@ -3,10 +3,14 @@ package segment
 import (
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warrenmq/warren/segment/smallfs"
 )
 
 // unwrittenBytes is how much of path's file is in unwritten (fallocated,
@@ -107,5 +111,53 @@ func TestSyncedLogReservesWrittenBlocks(t *testing.T) {
 				t.Errorf("%d bytes of the head are unwritten (fallocated) extents, want none", n)
 			}
 		})
+	}
+}
+
+// A zero-filled reservation that does not fit takes nothing from the disk.
+// Writing zeros alone filled the disk to its last block before failing:
+// the disk alarm (free < limit) tripped, and every other writer met ENOSPC
+// until the failed segment was removed (TestDiskFullNacks in netio saw its
+// publisher blocked by the alarm).
+func TestZeroFillThatDoesNotFitTakesNothing(t *testing.T) {
+	mnt := smallfs.Mount(t, 4<<20)
+	spare := filepath.Join(mnt, "spare")
+	if err := os.WriteFile(spare, make([]byte, 768<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	smallfs.Fill(t, filepath.Join(mnt, "filler"))
+	if err := os.Remove(spare); err != nil {
+		t.Fatal(err)
+	}
+	free := func() int64 {
+		var st unix.Statfs_t
+		if err := unix.Statfs(mnt, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int64(st.Bavail) * st.Bsize
+	}
+	sy := NewSyncer()
+	defer sy.Close()
+	l, _ := openLog(t, filepath.Join(mnt, "log"), Options{Durable: true, Syncer: sy, Logger: quietLogger(&logBuf{})})
+	r := testRecord(1, make([]byte, 4000))
+	r.Flags |= FlagPersistent
+	for i := 0; ; i++ {
+		before := free()
+		_, _, g, err := l.Append(r)
+		if err != nil {
+			if after := free(); after < before-4096 {
+				t.Fatalf("the append that failed (%v) took %d of the %d bytes free", err, before-after, before)
+			}
+			if free() == 0 {
+				t.Fatal("the disk is left with no block free")
+			}
+			return
+		}
+		for sy.Done() < g { // its write done, so free space is settled
+			time.Sleep(time.Millisecond)
+		}
+		if i > 1000 {
+			t.Fatal("1000 appends of 4 KB fitted into well under 1 MiB")
+		}
 	}
 }
