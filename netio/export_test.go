@@ -41,8 +41,21 @@ func LoopSpread(s *Server) []int {
 	return n
 }
 
-// LoopWakes is how many wakes were sent to gnet loops.
-func LoopWakes() uint64 { return loopWakes.Load() }
-
-// DirectFlushes is how many flushes a connection wrote to another's socket.
-func DirectFlushes() uint64 { return directFlushes.Load() }
+// PeerCounters are, for s's connection from the client address peer, the
+// wakes sent to its loop and the flushes other connections wrote to its
+// socket; ok is false when s has no such connection.
+func PeerCounters(s *Server, peer string) (wakes, direct uint64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		gt, isGnet := c.t.(*gnetTransport)
+		if !isGnet || c.t.RemoteAddr().String() != peer {
+			continue
+		}
+		c.outMu.Lock()
+		direct = c.out.directFlushes
+		c.outMu.Unlock()
+		return gt.wakes.Load(), direct, true
+	}
+	return 0, 0, false
+}

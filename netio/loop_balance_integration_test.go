@@ -2,8 +2,8 @@ package netio_test
 
 import (
 	"net"
+	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +18,11 @@ import (
 // publishers), and publishers got up to 11x one another's throughput.
 func TestConnectBurstSpreadsOverLoops(t *testing.T) {
 	srv, u := startServer(t, netio.Config{Heartbeat: 60, Loops: 2})
-	addr := strings.TrimSuffix(strings.TrimPrefix(u, "amqp://guest:guest@"), "/")
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pu.Host
 
 	const n = 64
 	conns := make([]net.Conn, n)

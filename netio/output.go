@@ -73,6 +73,9 @@ type output struct {
 	// smallFlushes counts flushes in a row that used little of their
 	// buffer (oversized); on the loop.
 	smallFlushes uint16
+	// directFlushes counts flushes other connections wrote to this
+	// socket (tests); under outMu.
+	directFlushes uint64
 }
 
 func (c *Conn) overBudget() bool {

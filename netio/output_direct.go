@@ -1,7 +1,6 @@
 package netio
 
 import (
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,9 +26,6 @@ import (
 // socket itself.
 const directFlushMax = 16 << 10
 
-// directFlushes counts flushes written by another connection (tests).
-var directFlushes atomic.Uint64
-
 // flushDirect writes c's pending output to its socket from another
 // connection's goroutine. It reports whether c's loop no longer needs the
 // wake the caller owes it: everything was written and no other work is
@@ -52,7 +48,7 @@ func (c *Conn) flushDirect() bool {
 	if n > 0 {
 		c.lastSent.Store(time.Now().UnixNano())
 		c.countOut(n)
-		directFlushes.Add(1)
+		c.out.directFlushes++
 	}
 	if n < len(b) {
 		// The socket is full, or failed: the loop writes the rest, in

@@ -17,6 +17,7 @@ import (
 // used to send one wake per message; now most send none, and every message
 // arrives, in order.
 func TestModerateDeliveryNeedsNoWake(t *testing.T) {
+	needLocal(t)
 	pc, pch := connChan(t)
 	defer pc.Close()
 	q := declareQueue(t, pch, "direct")
@@ -27,7 +28,7 @@ func TestModerateDeliveryNeedsNoWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 300
-	before := netio.LoopWakes()
+	before, _ := peerCounters(t, cc)
 	for i := range n {
 		body := fmt.Sprintf("m%03d", i)
 		if err := pch.Publish("", q, false, false, amqp.Publishing{Body: []byte(body)}); err != nil {
@@ -42,7 +43,8 @@ func TestModerateDeliveryNeedsNoWake(t *testing.T) {
 			t.Fatalf("message %d not delivered", i)
 		}
 	}
-	wakes := netio.LoopWakes() - before
+	after, _ := peerCounters(t, cc)
+	wakes := after - before
 	t.Logf("%d loop wakes for %d messages", wakes, n)
 	if wakes > n/2 {
 		t.Errorf("%d loop wakes for %d messages published one at a time, want at most %d", wakes, n, n/2)
@@ -56,6 +58,7 @@ func TestModerateDeliveryNeedsNoWake(t *testing.T) {
 // Whether a flush goes direct depends on timing; on a loaded machine a round
 // can pass with none, so rounds repeat (at most 3) until one mixed both.
 func TestDirectAndLoopFlushesKeepOrder(t *testing.T) {
+	needLocal(t)
 	for round := range 3 {
 		if n := mixedFlushRound(t, round); n > 0 {
 			t.Logf("round %d: %d of the flushes were written by publishers' loops", round, n)
@@ -115,7 +118,7 @@ func mixedFlushRound(t *testing.T, round int) uint64 {
 			errc <- nil
 		}()
 	}
-	direct := netio.DirectFlushes()
+	_, direct := peerCounters(t, cc)
 	next := make([]int, pubs)
 	deadline := time.After(60 * time.Second)
 	for got := 0; got < pubs*each; got++ {
@@ -141,5 +144,17 @@ func mixedFlushRound(t *testing.T, round int) uint64 {
 			t.Fatal(err)
 		}
 	}
-	return netio.DirectFlushes() - direct
+	_, after := peerCounters(t, cc)
+	return after - direct
+}
+
+// peerCounters are the wakes sent to the loop of the broker's side of c and
+// the flushes other connections wrote to its socket.
+func peerCounters(t *testing.T, c *amqp.Connection) (wakes, direct uint64) {
+	t.Helper()
+	wakes, direct, ok := netio.PeerCounters(shared.srv, c.LocalAddr().String())
+	if !ok {
+		t.Fatalf("the broker has no connection from %s", c.LocalAddr())
+	}
+	return wakes, direct
 }

@@ -305,6 +305,7 @@ type gnetTransport struct {
 	gc    gnet.Conn
 	local net.Addr
 	moved movedTransport
+	wakes atomic.Uint64 // wakes sent to this connection's loop (tests)
 }
 
 func (t *gnetTransport) Wake() {
@@ -312,12 +313,9 @@ func (t *gnetTransport) Wake() {
 		m.Wake()
 		return
 	}
-	loopWakes.Add(1)
+	t.wakes.Add(1)
 	_ = t.gc.Wake(nil)
 }
-
-// loopWakes counts wakes sent to gnet loops (tests).
-var loopWakes atomic.Uint64
 
 func (t *gnetTransport) Close() {
 	if m := t.moved.Load(); m != nil {

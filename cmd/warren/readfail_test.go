@@ -178,20 +178,16 @@ func TestReadFailureKeepsMessagesReady(t *testing.T) {
 	t.Logf("basic.get read %d before the read failed", got)
 	// 541 is a connection exception: closing that connection frees an fd,
 	// which is taken away too.
-	lowerAgain := func() {
-		t.Helper()
-		limited.Cur = lowestFreeFD(t, pid)
-		if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &limited, nil); err != nil {
-			t.Fatalf("lowering warren's fd limit again: %v", err)
-		}
-	}
 	for deadline := time.Now().Add(10 * time.Second); lowestFreeFD(t, pid) >= limited.Cur; {
 		if time.Now().After(deadline) {
 			t.Fatal("the connection basic.get's 541 closed kept its fd")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	lowerAgain()
+	limited.Cur = lowestFreeFD(t, pid)
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &limited, nil); err != nil {
+		t.Fatalf("lowering warren's fd limit again: %v", err)
+	}
 
 	deliveries, err := consCh.Consume("readfail", "", false, false, false, false, nil)
 	if err != nil {
